@@ -1,0 +1,24 @@
+// Jest runs the TypeScript sources as native ES modules (the Kubernetes client is ESM-only):
+// ts-jest transpiles each file, `node --experimental-vm-modules` lets Jest load them as ESM.
+const transform = {
+  '^.+\\.ts$': ['ts-jest', {
+    useESM: true,
+    isolatedModules: true,
+    tsconfig: { rewriteRelativeImportExtensions: false, allowImportingTsExtensions: true, noEmit: true },
+  }],
+};
+const common = { testEnvironment: 'node', extensionsToTreatAsEsm: ['.ts'], transform };
+
+export default {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/harness/jest/global-setup.ts',
+      globalTeardown: '<rootDir>/test/harness/jest/global-teardown.ts',
+      testTimeout: 180_000,
+    },
+  ],
+};

@@ -1,0 +1,92 @@
+// Who belongs to which StatefulSet: names, ordinals and membership checks.
+import type { V1ObjectMeta, V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import { hasLabels } from './label-selector.ts';
+import { ROLE_DRAINER, ROLE_LABEL, SET_LABEL } from './keys.ts';
+
+const ORDINAL = /^(0|[1-9][0-9]*)$/;
+
+export function podName(setName: string, ordinal: number): string {
+  return `${setName}-${ordinal}`;
+}
+
+export function claimName(template: string, setName: string, ordinal: number): string {
+  return `${template}-${setName}-${ordinal}`;
+}
+
+/** `[start, start + replicas)`; replicas defaults to 1 as in the API. */
+export function ordinalRange(set: V1StatefulSet): { start: number; end: number } {
+  const start = set.spec?.ordinals?.start ?? 0;
+  return { start, end: start + (set.spec?.replicas ?? 1) };
+}
+
+export function inRange(set: V1StatefulSet, ordinal: number): boolean {
+  const { start, end } = ordinalRange(set);
+  return ordinal >= start && ordinal < end;
+}
+
+export function claimTemplateNames(set: V1StatefulSet): string[] {
+  return (set.spec?.volumeClaimTemplates ?? []).map((t) => t.metadata?.name ?? '').filter((n) => n !== '');
+}
+
+/** Labels the StatefulSet controller copies onto every claim it creates from a template. */
+export function claimLabels(set: V1StatefulSet): Record<string, string> {
+  return set.spec?.selector?.matchLabels ?? {};
+}
+
+export interface ClaimIdentity {
+  template: string;
+  ordinal: number;
+}
+
+/**
+ * The template and ordinal of a claim made for this set, or undefined. A name match alone is not proof
+ * (`data` + set `a-b` and `data-a` + set `b` give the same name), so the set's selector labels must be present too.
+ */
+export function identifyClaim(set: V1StatefulSet, claim: V1PersistentVolumeClaim): ClaimIdentity | undefined {
+  const name = claim.metadata?.name ?? '';
+  const setName = set.metadata?.name ?? '';
+  if (claim.metadata?.namespace !== set.metadata?.namespace) return undefined;
+  if (!hasLabels(claim.metadata?.labels, claimLabels(set))) return undefined;
+  for (const template of claimTemplateNames(set)) {
+    const head = `${template}-${setName}-`;
+    if (!name.startsWith(head)) continue;
+    const tail = name.slice(head.length);
+    if (ORDINAL.test(tail)) return { template, ordinal: Number(tail) };
+  }
+  return undefined;
+}
+
+/** The ordinal in a `<prefix>-<ordinal>` name. */
+export function ordinalOfName(name: string, prefix: string): number | undefined {
+  if (!name.startsWith(`${prefix}-`)) return undefined;
+  const tail = name.slice(prefix.length + 1);
+  return ORDINAL.test(tail) ? Number(tail) : undefined;
+}
+
+function ownedBy(meta: V1ObjectMeta | undefined, set: V1StatefulSet): boolean {
+  return (meta?.ownerReferences ?? []).some((ref) => ref.uid === set.metadata?.uid && ref.kind === 'StatefulSet');
+}
+
+/** A drain pod of this set: our role label, our set label, and a (non-controller) owner reference to the set. */
+export function isDrainPodOf(pod: V1Pod, set: V1StatefulSet): boolean {
+  const labels = pod.metadata?.labels ?? {};
+  return labels[ROLE_LABEL] === ROLE_DRAINER && labels[SET_LABEL] === set.metadata?.name && ownedBy(pod.metadata, set);
+}
+
+/** Index keys under which a `<template>-<set>-<ordinal>` claim could be found: every possible `<set>`. */
+export function candidateSetNamesOfClaim(claimNameValue: string): string[] {
+  const match = /^(.*)-(0|[1-9][0-9]*)$/.exec(claimNameValue);
+  if (!match) return [];
+  const stem = match[1]!;
+  const names: string[] = [];
+  for (let i = stem.indexOf('-'); i >= 0; i = stem.indexOf('-', i + 1)) {
+    if (i + 1 < stem.length) names.push(stem.slice(i + 1));
+  }
+  return names;
+}
+
+/** Index key of a `<set>-<ordinal>` pod: the set name it would belong to. */
+export function candidateSetNameOfPod(podNameValue: string): string | undefined {
+  const match = /^(.*)-(0|[1-9][0-9]*)$/.exec(podNameValue);
+  return match ? match[1] : undefined;
+}

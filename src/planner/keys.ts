@@ -1,0 +1,27 @@
+// Every annotation, label and finalizer the controller reads or writes.
+
+/** On a StatefulSet: the drain pod template (JSON or YAML PodTemplateSpec). Its presence makes the set managed. */
+export const TEMPLATE_ANNOTATION = 'statefulsets.kubernetes.io/drainer-pod-template';
+/** On a StatefulSet: how many drain attempts per ordinal before giving up (overrides --max-attempts). */
+export const MAX_ATTEMPTS_ANNOTATION = 'statefulsets.kubernetes.io/drainer-max-attempts';
+/** On a StatefulSet: set to any new value to retry drains that gave up. */
+export const RETRY_ANNOTATION = 'statefulsets.kubernetes.io/drainer-retry';
+
+const prefix = 'drain.statefulsets.kubernetes.io';
+/** Finalizer that keeps a deleted StatefulSet until its in-flight drains are finished. */
+export const FINALIZER = `${prefix}/drain-orphans`;
+
+// Drain pod labels (selectable with kubectl -l) and annotations.
+export const ROLE_LABEL = `${prefix}/role`;
+export const ROLE_DRAINER = 'drainer';
+export const SET_LABEL = `${prefix}/statefulset`;
+export const ORDINAL_LABEL = `${prefix}/ordinal`;
+/** JSON list of {name, uid} of the claims the drain pod mounts: the only claims its success can release. */
+export const CLAIMS_ANNOTATION = `${prefix}/claims`;
+export const ATTEMPT_ANNOTATION = `${prefix}/attempt`;
+
+// Claim annotations: failure bookkeeping that must survive the failed drain pod's deletion.
+export const FAILURES_ANNOTATION = `${prefix}/failed-attempts`;
+export const LAST_FAILURE_ANNOTATION = `${prefix}/last-failure`;
+/** Value of RETRY_ANNOTATION that the failure count was last reset for; also copied onto drain pods. */
+export const RETRY_TOKEN_ANNOTATION = `${prefix}/retry-token`;

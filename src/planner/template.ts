@@ -1,0 +1,82 @@
+// Parsing and validating the drainer pod template annotation: pure, no API calls.
+import type { V1PodSpec, V1StatefulSet } from '@kubernetes/client-node';
+import { Ajv } from 'ajv';
+import { parse as parseYaml } from 'yaml';
+import { drainerTemplateSchema } from './template-schema.ts';
+import { ROLE_DRAINER, ROLE_LABEL, SET_LABEL, TEMPLATE_ANNOTATION } from './keys.ts';
+import { selectorMatches } from './label-selector.ts';
+
+export interface DrainerTemplate {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  spec: V1PodSpec;
+}
+
+export type TemplateResult = { ok: true; template: DrainerTemplate } | { ok: false; problems: string[] };
+
+const validate = new Ajv({ allErrors: true, strict: false }).compile(drainerTemplateSchema);
+
+/** Fields the controller sets itself; a template that sets them is refused rather than silently overridden. */
+const controllerOwnedMetadata: Record<string, string> = {
+  name: 'metadata.name is set by the controller (drain pods are named <set>-<ordinal>)',
+  generateName: 'metadata.generateName is not allowed (drain pods are named <set>-<ordinal>)',
+  namespace: 'metadata.namespace is not allowed: drain pods always run in the StatefulSet\'s namespace',
+  ownerReferences: 'metadata.ownerReferences is not allowed: the controller owns drain pods',
+  finalizers: 'metadata.finalizers is not allowed: a finalizer would keep drain pods (and their claims) forever',
+};
+
+function parseText(text: string): { value?: unknown; problem?: string } {
+  try {
+    return { value: parseYaml(text, { maxAliasCount: 50 }) };
+  } catch (err) {
+    return { problem: `is neither valid JSON nor YAML: ${(err as Error).message.split('\n')[0]}` };
+  }
+}
+
+/** Reads the template annotation of a set and checks it against the schema and against the set itself. */
+export function parseDrainerTemplate(set: V1StatefulSet): TemplateResult {
+  const text = set.metadata?.annotations?.[TEMPLATE_ANNOTATION];
+  if (text === undefined) return { ok: false, problems: [`annotation ${TEMPLATE_ANNOTATION} is missing`] };
+  const parsed = parseText(text);
+  if (parsed.problem) return { ok: false, problems: [`the template ${parsed.problem}`] };
+  const value = parsed.value;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, problems: ['the template must be a JSON object (a PodTemplateSpec with metadata and spec)'] };
+  }
+  const problems: string[] = [];
+  const metadata = (value as { metadata?: Record<string, unknown> }).metadata;
+  if (metadata && typeof metadata === 'object') {
+    for (const [field, message] of Object.entries(controllerOwnedMetadata)) {
+      if (field in metadata) problems.push(message);
+    }
+  }
+  const restartPolicy = (value as { spec?: { restartPolicy?: unknown } }).spec?.restartPolicy;
+  if (restartPolicy === 'Always') {
+    problems.push('spec.restartPolicy Always is not allowed: such a pod never completes, so its claims could never be released (use OnFailure or Never)');
+  }
+  if (!validate(value)) {
+    for (const error of validate.errors ?? []) {
+      if (error.keyword === 'additionalProperties' && error.instancePath === '/metadata'
+        && String(error.params.additionalProperty) in controllerOwnedMetadata) continue;
+      if (error.instancePath === '/spec/restartPolicy' && restartPolicy === 'Always') continue;
+      const where = error.instancePath === '' ? 'template' : error.instancePath.slice(1).replaceAll('/', '.');
+      const extra = error.keyword === 'additionalProperties' ? ` (${String(error.params.additionalProperty)})` : '';
+      problems.push(`${where} ${error.message ?? 'is invalid'}${extra}`);
+    }
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  const typed = value as { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: V1PodSpec };
+  const template: DrainerTemplate = {
+    labels: typed.metadata?.labels ?? {},
+    annotations: typed.metadata?.annotations ?? {},
+    spec: typed.spec,
+  };
+  const finalLabels = { ...template.labels, [ROLE_LABEL]: ROLE_DRAINER, [SET_LABEL]: set.metadata?.name ?? '' };
+  if (selectorMatches(set.spec?.selector, finalLabels)) {
+    return {
+      ok: false,
+      problems: ['the template\'s labels match the StatefulSet\'s selector: the StatefulSet controller would adopt the drain pod; use labels outside the selector'],
+    };
+  }
+  return { ok: true, template };
+}

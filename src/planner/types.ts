@@ -1,0 +1,68 @@
+// The planner's vocabulary: what it observes and the actions it asks the executor to perform.
+import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type { TemplateResult } from './template.ts';
+
+export interface ClaimRef {
+  name: string;
+  uid: string;
+}
+
+export type PodRef = ClaimRef;
+
+/** Why a drain pod is deleted; each reason has its own precondition in the planner. */
+export type DeleteReason =
+  | 'released' // it Succeeded and its claims were deleted
+  | 'retry' // it Failed, the failure is recorded and the backoff elapsed
+  | 'superseded' // it Failed before a user-requested retry reset the failure count
+  | 'scale-up'; // the set grew back over its ordinal before the drain started running
+
+export type EventType = 'Normal' | 'Warning';
+
+export type Action =
+  | { kind: 'AddFinalizer' }
+  | { kind: 'RemoveFinalizer' }
+  | { kind: 'CreateDrainPod'; ordinal: number; pod: V1Pod; claims: ClaimRef[]; attempt: number }
+  | { kind: 'DeleteClaim'; ordinal: number; claim: ClaimRef; drainPod: PodRef }
+  | { kind: 'DeleteDrainPod'; ordinal: number; pod: PodRef; reason: DeleteReason }
+  | { kind: 'RecordFailure'; ordinal: number; claims: ClaimRef[]; failures: number; at: string }
+  | { kind: 'ResetFailures'; ordinal: number; claims: ClaimRef[]; retryToken: string }
+  /** An event that reports a state rather than a step; dedupeKey makes repeated plans report it once. */
+  | { kind: 'Report'; type: EventType; reason: string; message: string; dedupeKey: string; ordinal?: number };
+
+export interface SetObservation {
+  set: V1StatefulSet;
+  /** Claims that might belong to the set (from the name index); the planner verifies membership. */
+  claims: V1PersistentVolumeClaim[];
+  /** Pods named `<set>-<n>`: stateful pods, drain pods, or anything else holding that name. */
+  pods: V1Pod[];
+  /** The parsed template, with the API server's dry-run verdict folded in. */
+  template: TemplateResult;
+  now: Date;
+}
+
+export interface PlannerSettings {
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** A drain pod Pending longer than this is reported as stuck. */
+  pendingDeadlineMs: number;
+  /** A drain pod Running longer than this is reported as stuck. */
+  runningDeadlineMs: number;
+}
+
+export interface OrdinalStatus {
+  ordinal: number;
+  claims: string[];
+  drainPod?: { name: string; phase: string; attempt: number };
+  failures: number;
+  state: 'waiting-for-pod' | 'pending-drain' | 'draining' | 'succeeded' | 'failed' | 'backoff' | 'gave-up' | 'blocked';
+}
+
+export interface Plan {
+  managed: boolean;
+  actions: Action[];
+  /** Reconcile again after this long even if nothing changes (backoff expiry, stuck deadlines). */
+  requeueAfterMs?: number;
+  /** Orphaned ordinals and drains in flight, for metrics and the status view. */
+  ordinals: OrdinalStatus[];
+}

@@ -1,0 +1,30 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+export interface ControlPlaneBinaries {
+  etcd: string;
+  'kube-apiserver': string;
+  'kube-controller-manager': string;
+  'kube-scheduler': string;
+  kwok: string;
+}
+
+const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'build', 'ensure-binaries.sh');
+
+/** Finds the binaries (KUBEBUILDER_ASSETS, PATH, cache) or builds them; build progress streams to stderr. */
+export async function ensureBinaries(): Promise<ControlPlaneBinaries> {
+  const child = promisify(execFile)('bash', [script], { maxBuffer: 1 << 20, env: process.env });
+  child.child.stderr?.pipe(process.stderr);
+  const { stdout } = await child;
+  const found: Record<string, string> = {};
+  for (const line of stdout.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) found[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  for (const name of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok']) {
+    if (!found[name]) throw new Error(`ensure-binaries.sh did not report a path for ${name}`);
+  }
+  return found as unknown as ControlPlaneBinaries;
+}

@@ -1,0 +1,236 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { ensureBinaries, type ControlPlaneBinaries } from './binaries.ts';
+import { generateCertificates, type Certificates } from './certificates.ts';
+import { type ComponentSpec, freePort, isAlive, startProcess, stopProcess, waitFor } from './processes.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const run = promisify(execFile);
+
+export type ComponentName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok';
+const startOrder: ComponentName[] = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'];
+
+/** Everything needed to reach, restart or tear down a running local control plane; saved as state.json in its dir. */
+export interface ControlPlane {
+  dir: string;
+  kubeconfig: string;
+  server: string;
+  auditLog: string;
+  nodes: string[];
+  components: Record<ComponentName, ComponentSpec & { pid: number }>;
+}
+
+export interface StartOptions {
+  nodes?: number;
+  log?: (line: string) => void;
+}
+
+const auditPolicy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+  verbs: [create, update, patch, delete, deletecollection]
+  resources:
+  - group: ""
+    resources: [pods, persistentvolumeclaims, events]
+  - group: apps
+    resources: [statefulsets]
+  - group: events.k8s.io
+  - group: coordination.k8s.io
+- level: None
+`;
+
+function kubeconfigText(server: string, certs: Certificates): string {
+  return `apiVersion: v1
+kind: Config
+clusters:
+- name: local
+  cluster: {server: "${server}", certificate-authority: "${certs.caCert}"}
+users:
+- name: admin
+  user: {client-certificate: "${certs.adminCert}", client-key: "${certs.adminKey}"}
+contexts:
+- name: local
+  context: {cluster: local, user: admin, namespace: default}
+current-context: local
+`;
+}
+
+async function componentSpecs(dir: string, bin: ControlPlaneBinaries, certs: Certificates, kubeconfig: string) {
+  const [etcdClient, etcdPeer, apiPort, kwokPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const log = (name: string) => path.join(dir, 'logs', `${name}.log`);
+  const auditPolicyFile = path.join(dir, 'audit-policy.yaml');
+  writeFileSync(auditPolicyFile, auditPolicy);
+  const server = `https://127.0.0.1:${apiPort}`;
+  const specs: Record<ComponentName, ComponentSpec> = {
+    etcd: {
+      name: 'etcd', binary: bin.etcd, log: log('etcd'),
+      args: [
+        '--name=local', `--data-dir=${path.join(dir, 'etcd')}`,
+        `--listen-client-urls=http://127.0.0.1:${etcdClient}`, `--advertise-client-urls=http://127.0.0.1:${etcdClient}`,
+        `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`, `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
+        `--initial-cluster=local=http://127.0.0.1:${etcdPeer}`,
+        '--unsafe-no-fsync', '--quota-backend-bytes=8589934592', '--log-level=warn',
+      ],
+    },
+    'kube-apiserver': {
+      name: 'kube-apiserver', binary: bin['kube-apiserver'], log: log('kube-apiserver'),
+      args: [
+        `--etcd-servers=http://127.0.0.1:${etcdClient}`,
+        '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${apiPort}`,
+        `--cert-dir=${path.join(dir, 'apiserver-certs')}`,
+        `--tls-cert-file=${certs.servingCert}`, `--tls-private-key-file=${certs.servingKey}`,
+        `--client-ca-file=${certs.caCert}`,
+        '--service-account-issuer=https://kubernetes.default.svc',
+        `--service-account-key-file=${certs.serviceAccountPub}`,
+        `--service-account-signing-key-file=${certs.serviceAccountKey}`,
+        '--service-cluster-ip-range=10.96.0.0/16',
+        '--authorization-mode=RBAC', '--allow-privileged=true',
+        `--audit-policy-file=${auditPolicyFile}`, `--audit-log-path=${path.join(dir, 'audit.log')}`,
+        '--audit-log-format=json', '--audit-log-mode=blocking',
+      ],
+    },
+    'kube-controller-manager': {
+      name: 'kube-controller-manager', binary: bin['kube-controller-manager'], log: log('kube-controller-manager'),
+      args: [
+        `--kubeconfig=${kubeconfig}`, '--leader-elect=false', '--secure-port=0',
+        '--controllers=*', '--enable-hostpath-provisioner=true',
+        `--service-account-private-key-file=${certs.serviceAccountKey}`, `--root-ca-file=${certs.caCert}`,
+        `--cluster-signing-cert-file=${certs.caCert}`, `--cluster-signing-key-file=${certs.caKey}`,
+      ],
+    },
+    'kube-scheduler': {
+      name: 'kube-scheduler', binary: bin['kube-scheduler'], log: log('kube-scheduler'),
+      args: [`--kubeconfig=${kubeconfig}`, '--leader-elect=false', '--secure-port=0'],
+    },
+    kwok: {
+      name: 'kwok', binary: bin.kwok, log: log('kwok'),
+      args: [
+        `--kubeconfig=${kubeconfig}`, '--manage-all-nodes=false',
+        '--manage-nodes-with-label-selector=type=kwok',
+        `--config=${path.join(here, 'kwok', 'stages.yaml')}`,
+        `--server-address=127.0.0.1:${kwokPort}`, '--node-lease-duration-seconds=40',
+      ],
+    },
+  };
+  return { specs, server };
+}
+
+function apiserverReady(server: string, certs: Certificates): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = https.get(`${server}/readyz`, {
+      ca: readFileSync(certs.caCert), cert: readFileSync(certs.adminCert), key: readFileSync(certs.adminKey), timeout: 2000,
+    }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => { req.destroy(); resolve(false); });
+  });
+}
+
+export async function kubectl(cp: Pick<ControlPlane, 'kubeconfig'>, args: string[], input?: string): Promise<string> {
+  const child = run('kubectl', [`--kubeconfig=${cp.kubeconfig}`, ...args], { maxBuffer: 64 << 20 });
+  if (input !== undefined) child.child.stdin?.end(input);
+  return (await child).stdout;
+}
+
+function clusterObjects(nodes: string[]): string {
+  const nodeDocs = nodes.map((name) => `apiVersion: v1
+kind: Node
+metadata:
+  name: ${name}
+  labels: {type: kwok, kubernetes.io/hostname: ${name}}
+  annotations: {node.alpha.kubernetes.io/ttl: "0", kwok.x-k8s.io/node: fake}
+`);
+  const storageClass = `apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: standard
+  annotations: {storageclass.kubernetes.io/is-default-class: "true"}
+provisioner: kubernetes.io/host-path
+reclaimPolicy: Delete
+volumeBindingMode: Immediate
+`;
+  const localClass = `apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: local
+provisioner: kubernetes.io/no-provisioner
+reclaimPolicy: Retain
+volumeBindingMode: WaitForFirstConsumer
+`;
+  return [...nodeDocs, storageClass, localClass].join('---\n');
+}
+
+export function saveState(cp: ControlPlane): void {
+  writeFileSync(path.join(cp.dir, 'state.json'), JSON.stringify(cp, null, 2));
+}
+
+export function loadState(dir: string): ControlPlane {
+  return JSON.parse(readFileSync(path.join(dir, 'state.json'), 'utf8')) as ControlPlane;
+}
+
+/** Starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok on loopback, with fake nodes and storage. */
+export async function startControlPlane(options: StartOptions = {}): Promise<ControlPlane> {
+  const say = options.log ?? ((line: string) => process.stderr.write(`[control-plane] ${line}\n`));
+  const started = Date.now();
+  const bin = await ensureBinaries();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sdc-control-plane-'));
+  mkdirSync(path.join(dir, 'logs'));
+  const certs = generateCertificates(dir);
+  const kubeconfig = path.join(dir, 'kubeconfig');
+  const { specs, server } = await componentSpecs(dir, bin, certs, kubeconfig);
+  writeFileSync(kubeconfig, kubeconfigText(server, certs));
+  const nodes = Array.from({ length: options.nodes ?? 3 }, (_, i) => `kwok-node-${i}`);
+  const cp: ControlPlane = {
+    dir, kubeconfig, server, nodes, auditLog: path.join(dir, 'audit.log'),
+    components: {} as ControlPlane['components'],
+  };
+  try {
+    for (const name of startOrder) {
+      await startComponent(cp, name, specs[name]);
+      if (name === 'kube-apiserver') {
+        await waitFor('kube-apiserver /readyz', () => apiserverReady(server, certs), 60_000);
+        await kubectl(cp, ['apply', '-f', '-'], clusterObjects(nodes));
+      }
+    }
+    await waitFor('fake nodes Ready', async () => {
+      const out = await kubectl(cp, ['get', 'nodes', '-o',
+        'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}']);
+      return out.split('\n').filter((s) => s === 'True').length === nodes.length;
+    }, 60_000);
+    await waitFor('default ServiceAccount', async () => (await kubectl(cp, ['get', 'serviceaccount', 'default', '-o', 'name'])).trim() !== '', 60_000);
+    say(`ready in ${((Date.now() - started) / 1000).toFixed(1)}s (${dir})`);
+    return cp;
+  } catch (err) {
+    say(`start failed; logs kept in ${path.join(dir, 'logs')}`);
+    await stopControlPlane(cp, { keepDir: true });
+    throw err;
+  }
+}
+
+export async function startComponent(cp: ControlPlane, name: ComponentName, spec: ComponentSpec = cp.components[name]): Promise<void> {
+  const pid = startProcess(spec);
+  cp.components[name] = { ...spec, pid };
+  saveState(cp);
+  await new Promise((r) => setTimeout(r, 300));
+  if (!isAlive(pid)) throw new Error(`${name} exited right after start; see ${spec.log}`);
+}
+
+export async function stopComponent(cp: ControlPlane, name: ComponentName, graceMs = 5000): Promise<void> {
+  const component = cp.components[name];
+  if (component) await stopProcess(component.pid, graceMs);
+}
+
+/** Stops every component in reverse start order; removes the directory unless asked to keep it (logs on failure). */
+export async function stopControlPlane(cp: ControlPlane, options: { keepDir?: boolean } = {}): Promise<void> {
+  for (const name of [...startOrder].reverse()) await stopComponent(cp, name);
+  if (!options.keepDir) rmSync(cp.dir, { recursive: true, force: true });
+}
