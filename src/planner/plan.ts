@@ -130,7 +130,8 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
         if (!claim || claim.metadata?.deletionTimestamp !== undefined || !mounted.has(ref.name)) continue;
         actions.push({ kind: 'DeleteClaim', ordinal, claim: ref, drainPod: podRef });
       }
-      actions.push({ kind: 'DeleteDrainPod', ordinal, pod: podRef, reason: 'released' });
+      const created = ms(pod.metadata?.creationTimestamp);
+      actions.push({ kind: 'DeleteDrainPod', ordinal, pod: podRef, reason: 'released', drainSeconds: created === undefined ? undefined : (nowMs - created) / 1000 });
       continue;
     }
 

@@ -23,7 +23,7 @@ export type Action =
   | { kind: 'RemoveFinalizer' }
   | { kind: 'CreateDrainPod'; ordinal: number; pod: V1Pod; claims: ClaimRef[]; attempt: number }
   | { kind: 'DeleteClaim'; ordinal: number; claim: ClaimRef; drainPod: PodRef }
-  | { kind: 'DeleteDrainPod'; ordinal: number; pod: PodRef; reason: DeleteReason }
+  | { kind: 'DeleteDrainPod'; ordinal: number; pod: PodRef; reason: DeleteReason; /** creation to release, for 'released' */ drainSeconds?: number }
   | { kind: 'RecordFailure'; ordinal: number; claims: ClaimRef[]; failures: number; at: string }
   | { kind: 'ResetFailures'; ordinal: number; claims: ClaimRef[]; retryToken: string }
   /** An event that reports a state rather than a step; dedupeKey makes repeated plans report it once. */

@@ -1,0 +1,68 @@
+// `statefulset-drain-controller status`: what the controller sees for each managed StatefulSet, computed by
+// the same planner from one list of sets, claims and pods (read-only; nothing is changed).
+import { KubeApi } from '../kube/api.ts';
+import { candidateSetNameOfPod, candidateSetNamesOfClaim } from '../planner/identity.ts';
+import { isManaged, planSet } from '../planner/plan.ts';
+import { parseDrainerTemplate } from '../planner/template.ts';
+import type { OrdinalStatus } from '../planner/types.ts';
+import { loadKubeConfig } from './kubeconfig.ts';
+
+interface SetStatus {
+  statefulset: string;
+  template: 'valid' | 'invalid';
+  problems: string[];
+  ordinals: Array<OrdinalStatus & { age?: string }>;
+}
+
+function age(since: Date | undefined, now: number): string | undefined {
+  if (!since) return undefined;
+  const s = Math.max(0, Math.round((now - new Date(since).getTime()) / 1000));
+  return s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`;
+}
+
+export async function collectStatus(api: KubeApi, namespace?: string): Promise<SetStatus[]> {
+  const [sets, claims, pods] = await Promise.all([api.listStatefulSets(namespace), api.listClaims(namespace), api.listPods(namespace)]);
+  const now = new Date();
+  const result: SetStatus[] = [];
+  for (const set of sets.items) {
+    if (!isManaged(set)) continue;
+    const key = (name: string) => `${set.metadata?.namespace}/${name}`;
+    const setKey = key(set.metadata?.name ?? '');
+    const template = parseDrainerTemplate(set);
+    const plan = planSet({
+      set, template, now,
+      claims: claims.items.filter((c) => candidateSetNamesOfClaim(c.metadata?.name ?? '').some((n) => `${c.metadata?.namespace}/${n}` === setKey)),
+      pods: pods.items.filter((p) => `${p.metadata?.namespace}/${candidateSetNameOfPod(p.metadata?.name ?? '')}` === setKey),
+    }, { maxAttempts: 3, backoffBaseMs: 10_000, backoffMaxMs: 300_000, pendingDeadlineMs: 600_000, runningDeadlineMs: 21_600_000 });
+    const podByName = new Map(pods.items.map((p) => [`${p.metadata?.namespace}/${p.metadata?.name}`, p]));
+    result.push({
+      statefulset: setKey,
+      template: template.ok ? 'valid' : 'invalid',
+      problems: template.ok ? [] : template.problems,
+      ordinals: plan.ordinals.sort((a, b) => b.ordinal - a.ordinal).map((o) => ({
+        ...o,
+        age: o.drainPod ? age(podByName.get(key(o.drainPod.name))?.metadata?.creationTimestamp, now.getTime()) : undefined,
+      })),
+    });
+  }
+  return result;
+}
+
+export async function status(options: { kubeconfig?: string; namespace?: string; output: string }): Promise<void> {
+  const api = new KubeApi(loadKubeConfig(options.kubeconfig), { qps: 0, burst: 1 });
+  const sets = await collectStatus(api, options.namespace);
+  if (options.output === 'json') {
+    console.log(JSON.stringify(sets, null, 2));
+    return;
+  }
+  const rows = [['STATEFULSET', 'ORDINAL', 'CLAIMS', 'DRAIN POD', 'PHASE', 'AGE', 'FAILURES', 'STATE']];
+  for (const set of sets) {
+    if (set.ordinals.length === 0) rows.push([set.statefulset, '-', '-', '-', '-', '-', '-', set.template === 'valid' ? 'nothing to drain' : 'template invalid']);
+    for (const o of set.ordinals) {
+      rows.push([set.statefulset, String(o.ordinal), o.claims.join(','), o.drainPod?.name ?? '-', o.drainPod?.phase ?? '-', o.age ?? '-', String(o.failures), o.state]);
+    }
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+  for (const set of sets) for (const p of set.problems) console.log(`\n${set.statefulset}: ${p}`);
+}

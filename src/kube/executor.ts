@@ -1,0 +1,189 @@
+// The side effects: performs a plan's actions in order through the API, with UID preconditions, and
+// records an event for each step. Stops at the first failure; the next reconcile re-plans from scratch.
+import type { V1StatefulSet } from '@kubernetes/client-node';
+import { FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION, RETRY_TOKEN_ANNOTATION } from '../planner/keys.ts';
+import type { Action } from '../planner/types.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import { describeApiError, statusOf, type KubeApi } from './api.ts';
+import type { EventRecorder } from './events.ts';
+
+export class NotLeaderError extends Error {
+  constructor() {
+    super('not the leader: refusing to write');
+  }
+}
+
+export interface ExecutorOptions {
+  dryRun: boolean;
+  isLeader: () => boolean;
+}
+
+const REPORTED_LIMIT = 100_000;
+
+export class Executor {
+  /** Dedupe keys of Report actions already recorded by this process. */
+  private readonly reported = new Set<string>();
+  private readonly api: KubeApi;
+  private readonly events: EventRecorder;
+  private readonly metrics: Metrics;
+  private readonly log: Logger;
+  private readonly options: ExecutorOptions;
+
+  constructor(api: KubeApi, events: EventRecorder, metrics: Metrics, log: Logger, options: ExecutorOptions) {
+    this.api = api;
+    this.events = events;
+    this.metrics = metrics;
+    this.log = log;
+    this.options = options;
+  }
+
+  async execute(set: V1StatefulSet, actions: Action[]): Promise<void> {
+    for (const action of actions) {
+      if (action.kind === 'Report' && this.reported.has(action.dedupeKey)) continue;
+      const fields = { statefulset: `${set.metadata?.namespace}/${set.metadata?.name}`, action: action.kind, ...describe(action) };
+      if (this.options.dryRun) {
+        this.log.info('dry run: would perform', fields);
+        if (action.kind === 'Report') this.remember(action.dedupeKey);
+        continue;
+      }
+      if (!this.options.isLeader()) throw new NotLeaderError();
+      try {
+        await this.perform(set, action);
+      } catch (err) {
+        this.log.error('action failed', { ...fields, status: statusOf(err), error: describeApiError(err) });
+        throw err;
+      }
+    }
+  }
+
+  private remember(key: string): void {
+    if (this.reported.size >= REPORTED_LIMIT) this.reported.clear();
+    this.reported.add(key);
+  }
+
+  private async perform(set: V1StatefulSet, action: Action): Promise<void> {
+    const namespace = set.metadata?.namespace ?? '';
+    const setName = set.metadata?.name ?? '';
+    const fields = { statefulset: `${namespace}/${setName}`, ...describe(action) };
+    switch (action.kind) {
+      case 'AddFinalizer':
+      case 'RemoveFinalizer': {
+        const others = (set.metadata?.finalizers ?? []).filter((f) => f !== FINALIZER);
+        const finalizers = action.kind === 'AddFinalizer' ? [...others, FINALIZER] : others;
+        await this.api.setFinalizers(namespace, setName, set.metadata?.resourceVersion ?? '', finalizers);
+        this.log.info(action.kind === 'AddFinalizer' ? 'added finalizer' : 'removed finalizer', fields);
+        return;
+      }
+      case 'CreateDrainPod': {
+        try {
+          await this.api.createPod(action.pod);
+        } catch (err) {
+          // The name is taken: our cache is behind (the pod exists already, or the stateful pod is still
+          // there). Nothing was created; the watch event that follows triggers a fresh plan.
+          if (statusOf(err) === 409) {
+            this.log.info('drain pod name is taken; waiting for the cache to catch up', fields);
+            return;
+          }
+          throw err;
+        }
+        this.metrics.drainsStarted.inc();
+        this.log.info('created drain pod', fields);
+        await this.events.record(set, {
+          type: 'Normal', reason: 'DrainStarted', action: 'CreateDrainPod',
+          note: `created drain pod ${action.pod.metadata?.name} for claim(s) ${action.claims.map((c) => c.name).join(', ')} (attempt ${action.attempt})`,
+          related: { kind: 'Pod', name: action.pod.metadata?.name ?? '' },
+        });
+        return;
+      }
+      case 'DeleteClaim': {
+        try {
+          await this.api.deleteClaim(namespace, action.claim.name, action.claim.uid);
+        } catch (err) {
+          // 404: already gone. 409: the name now belongs to another claim (UID precondition): not ours to delete.
+          if (statusOf(err) === 404 || statusOf(err) === 409) {
+            this.log.info('claim already gone or replaced; not deleting', { ...fields, status: statusOf(err) });
+            return;
+          }
+          throw err;
+        }
+        this.metrics.claimsReleased.inc();
+        this.log.info('released claim', fields);
+        await this.events.record(set, {
+          type: 'Normal', reason: 'ClaimReleased', action: 'DeleteClaim',
+          note: `deleted claim ${action.claim.name} after drain pod ${action.drainPod.name} succeeded`,
+          related: { kind: 'PersistentVolumeClaim', name: action.claim.name, uid: action.claim.uid },
+        });
+        return;
+      }
+      case 'DeleteDrainPod': {
+        try {
+          await this.api.deletePod(namespace, action.pod.name, action.pod.uid);
+        } catch (err) {
+          if (statusOf(err) === 404 || statusOf(err) === 409) return;
+          throw err;
+        }
+        this.log.info('deleted drain pod', fields);
+        if (action.reason === 'released') {
+          this.metrics.drainsSucceeded.inc();
+          if (action.drainSeconds !== undefined) this.metrics.drainDuration.observe(action.drainSeconds);
+          await this.events.record(set, {
+            type: 'Normal', reason: 'DrainCompleted', action: 'DeleteDrainPod',
+            note: `drain of ordinal ${action.ordinal} complete: claims released and drain pod ${action.pod.name} deleted`,
+            related: { kind: 'Pod', name: action.pod.name, uid: action.pod.uid },
+          });
+        } else if (action.reason === 'retry' || action.reason === 'superseded') {
+          await this.events.record(set, {
+            type: 'Normal', reason: 'DrainRetrying', action: 'DeleteDrainPod',
+            note: `deleted failed drain pod ${action.pod.name}; a new attempt follows`,
+            related: { kind: 'Pod', name: action.pod.name, uid: action.pod.uid },
+          });
+        }
+        return;
+      }
+      case 'RecordFailure': {
+        for (const claim of action.claims) {
+          await this.api.annotateClaim(namespace, claim.name, claim.uid, {
+            [FAILURES_ANNOTATION]: String(action.failures), [LAST_FAILURE_ANNOTATION]: action.at,
+          });
+        }
+        this.metrics.drainsFailed.inc();
+        return;
+      }
+      case 'ResetFailures': {
+        for (const claim of action.claims) {
+          await this.api.annotateClaim(namespace, claim.name, claim.uid, {
+            [FAILURES_ANNOTATION]: '0', [RETRY_TOKEN_ANNOTATION]: action.retryToken,
+          });
+        }
+        this.log.info('reset drain failure count', fields);
+        return;
+      }
+      case 'Report': {
+        this.remember(action.dedupeKey);
+        const log = action.type === 'Warning' ? this.log.warn.bind(this.log) : this.log.info.bind(this.log);
+        log(action.message, { ...fields, reason: action.reason });
+        await this.events.record(set, { type: action.type, reason: action.reason, action: 'Drain', note: action.message });
+        return;
+      }
+    }
+  }
+}
+
+function describe(action: Action): Record<string, unknown> {
+  switch (action.kind) {
+    case 'CreateDrainPod':
+      return { ordinal: action.ordinal, pod: action.pod.metadata?.name, claims: action.claims.map((c) => c.name), attempt: action.attempt };
+    case 'DeleteClaim':
+      return { ordinal: action.ordinal, claim: action.claim.name, claimUid: action.claim.uid, drainPod: action.drainPod.name };
+    case 'DeleteDrainPod':
+      return { ordinal: action.ordinal, pod: action.pod.name, reason: action.reason };
+    case 'RecordFailure':
+    case 'ResetFailures':
+      return { ordinal: action.ordinal, claims: action.claims.map((c) => c.name) };
+    case 'Report':
+      return { ordinal: action.ordinal, reason: action.reason };
+    default:
+      return {};
+  }
+}

@@ -1,0 +1,57 @@
+// A list+watch cache of one resource that never gives up: client-node's ListWatch relists on 410 Gone and
+// resumes after a watch ends, but stops on any other error; this restarts it with backoff.
+import { ADD, DELETE, ERROR, UPDATE, makeInformer, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from '../log.ts';
+
+export type ChangeHandler<T> = (kind: 'add' | 'update' | 'delete', obj: T) => void;
+
+export class ResilientInformer<T extends KubernetesObject> {
+  private readonly informer: ReturnType<typeof makeInformer<T>>;
+  private listed = false;
+  private stopped = false;
+  private restartDelayMs = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private readonly description: string;
+  private readonly log: Logger;
+
+  constructor(kc: KubeConfig, path: string, list: () => Promise<KubernetesListObject<T>>, onChange: ChangeHandler<T>, log: Logger, labelSelector?: string) {
+    this.description = `${path}${labelSelector ? `?labelSelector=${labelSelector}` : ''}`;
+    this.log = log;
+    this.informer = makeInformer<T>(kc, path, async () => {
+      const result = await list();
+      this.listed = true;
+      return result;
+    }, labelSelector);
+    this.informer.on(ADD, (obj) => onChange('add', obj));
+    this.informer.on(UPDATE, (obj) => onChange('update', obj));
+    this.informer.on(DELETE, (obj) => onChange('delete', obj));
+    this.informer.on(ERROR, (err) => this.restartLater(err));
+  }
+
+  /** Resolves once the first list has been loaded into the cache (retrying until it is). */
+  async start(): Promise<void> {
+    while (!this.stopped) {
+      await this.informer.start();
+      if (this.listed) return;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+
+  private restartLater(err: unknown): void {
+    if (this.stopped) return;
+    this.restartDelayMs = Math.min(30_000, this.restartDelayMs ? this.restartDelayMs * 2 : 500);
+    this.log.warn('watch failed, restarting', { resource: this.description, error: String((err as Error)?.message ?? err), retryInMs: this.restartDelayMs });
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => {
+      void this.informer.start().then(() => {
+        this.restartDelayMs = 0;
+      });
+    }, this.restartDelayMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.restartTimer);
+    await this.informer.stop();
+  }
+}

@@ -1,0 +1,134 @@
+// Leader election on a coordination.k8s.io/v1 Lease, with client-go's semantics: acquire when the lease is
+// free or expired, renew every retry period, and consider leadership lost once renewals have failed for
+// the renew deadline, which is shorter than the lease duration, so this replica stops acting before
+// another one could take the lease over.
+import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
+import { statusOf, type KubeApi } from './api.ts';
+import type { Logger } from '../log.ts';
+
+export interface LeaderElectionOptions {
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+}
+
+export class LeaderElector {
+  private lastRenew = 0;
+  private leading = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private observed: { holder: string; renew: number; resourceVersion: string } | undefined;
+  private readonly api: KubeApi;
+  private readonly options: LeaderElectionOptions;
+  private readonly log: Logger;
+  private readonly onChange: (leading: boolean) => void;
+
+  constructor(api: KubeApi, options: LeaderElectionOptions, log: Logger, onChange: (leading: boolean) => void) {
+    if (!(options.renewDeadlineMs < options.leaseDurationMs && options.retryPeriodMs < options.renewDeadlineMs)) {
+      throw new Error('leader election needs retry period < renew deadline < lease duration');
+    }
+    this.api = api;
+    this.options = options;
+    this.log = log;
+    this.onChange = onChange;
+  }
+
+  /** True only while the last successful renewal is younger than the renew deadline. */
+  isLeader(): boolean {
+    return this.leading && Date.now() - this.lastRenew < this.options.renewDeadlineMs;
+  }
+
+  start(): void {
+    void this.tick();
+  }
+
+  private schedule(): void {
+    if (!this.stopped) this.timer = setTimeout(() => void this.tick(), this.options.retryPeriodMs);
+  }
+
+  private async tick(): Promise<void> {
+    const attemptStarted = Date.now();
+    try {
+      if (await this.tryAcquireOrRenew(attemptStarted)) {
+        // Measured from before the request was sent: the lease is at least this fresh.
+        this.lastRenew = attemptStarted;
+        this.setLeading(true);
+      } else if (this.leading && !this.isLeader()) {
+        this.setLeading(false);
+      }
+    } catch (err) {
+      this.log.warn('leader election request failed', { lease: this.options.name, error: String((err as Error)?.message ?? err) });
+      if (this.leading && !this.isLeader()) this.setLeading(false);
+    }
+    this.schedule();
+  }
+
+  private setLeading(leading: boolean): void {
+    if (leading === this.leading) return;
+    this.leading = leading;
+    this.log.info(leading ? 'became leader' : 'lost leadership', { lease: this.options.name, identity: this.options.identity });
+    this.onChange(leading);
+  }
+
+  private leaseBody(existing?: V1Lease): V1Lease {
+    const now = new V1MicroTime();
+    const mine = existing?.spec?.holderIdentity === this.options.identity;
+    return {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { ...existing?.metadata, name: this.options.name, namespace: this.options.namespace },
+      spec: {
+        holderIdentity: this.options.identity,
+        leaseDurationSeconds: Math.ceil(this.options.leaseDurationMs / 1000),
+        acquireTime: mine ? existing?.spec?.acquireTime : now,
+        renewTime: now,
+        leaseTransitions: (existing?.spec?.leaseTransitions ?? 0) + (mine || !existing ? 0 : 1),
+      },
+    };
+  }
+
+  private async tryAcquireOrRenew(now: number): Promise<boolean> {
+    let lease: V1Lease;
+    try {
+      lease = await this.api.getLease(this.options.namespace, this.options.name);
+    } catch (err) {
+      if (statusOf(err) !== 404) throw err;
+      await this.api.createLease(this.leaseBody());
+      return true;
+    }
+    const holder = lease.spec?.holderIdentity ?? '';
+    const resourceVersion = lease.metadata?.resourceVersion ?? '';
+    // Expiry is judged by when *we* last saw the lease change, not by the holder's clock.
+    if (!this.observed || this.observed.resourceVersion !== resourceVersion) {
+      this.observed = { holder, renew: now, resourceVersion };
+    }
+    const duration = (lease.spec?.leaseDurationSeconds ?? 15) * 1000;
+    const heldByOther = holder !== '' && holder !== this.options.identity;
+    if (heldByOther && now < this.observed.renew + duration) return false;
+    try {
+      await this.api.replaceLease(this.leaseBody(lease));
+      return true;
+    } catch (err) {
+      if (statusOf(err) === 409) return false;
+      throw err;
+    }
+  }
+
+  /** Gives the lease up so another replica can take over at once (only if we still hold it). */
+  async release(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (!this.leading) return;
+    this.leading = false;
+    try {
+      const lease = await this.api.getLease(this.options.namespace, this.options.name);
+      if (lease.spec?.holderIdentity !== this.options.identity) return;
+      await this.api.replaceLease({ ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1 } });
+    } catch (err) {
+      this.log.warn('could not release the lease', { error: String(err) });
+    }
+  }
+}
