@@ -13,8 +13,8 @@ export async function run(options: RunOptions): Promise<void> {
   const log = createLogger(options.logLevel, options.logFormat);
   const kc = loadKubeConfig(options.kubeconfig);
   const identity = `${process.env.POD_NAME ?? os.hostname()}_${process.pid}`;
-  let controller: DrainController | undefined;
-  const metrics = new Metrics(() => controller?.queue.depth ?? 0);
+  // The closures below run only after `controller` is assigned (on scrape, on a leadership change).
+  const metrics: Metrics = new Metrics((): number => controller.queue.depth);
   const api = new KubeApi(kc, {
     qps: options.qps, burst: options.burst,
     observe: (verb, resource, code) => metrics.apiRequests.inc({ verb, resource, code: String(code) }),
@@ -25,11 +25,11 @@ export async function run(options: RunOptions): Promise<void> {
       leaseDurationMs: options.leaseDuration, renewDeadlineMs: options.renewDeadline, retryPeriodMs: options.retryPeriod,
     }, log, (leading) => {
       metrics.leader.set(leading ? 1 : 0);
-      if (leading) controller?.enqueueAll();
+      if (leading) controller.enqueueAll();
     })
     : undefined;
   if (!elector) metrics.leader.set(1);
-  controller = new DrainController(kc, api, log, metrics, {
+  const controller: DrainController = new DrainController(kc, api, log, metrics, {
     namespaces: options.namespaces, setSelector: options.selector, concurrency: options.concurrency,
     dryRun: options.dryRun, resyncPeriodMs: options.resyncPeriod, instance: identity,
     planner: {

@@ -1,0 +1,297 @@
+import { planSet } from '../../src/planner/plan.ts';
+import { parseDrainerTemplate } from '../../src/planner/template.ts';
+import { FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION } from '../../src/planner/keys.ts';
+import type { Action, SetObservation } from '../../src/planner/types.ts';
+import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import { NOW, aClaim, aDrainPod, aSet, aStatefulPod, settings } from './fixtures.ts';
+
+function plan(set: V1StatefulSet, claims: V1PersistentVolumeClaim[], pods: V1Pod[], now = NOW) {
+  const observation: SetObservation = { set, claims, pods, template: parseDrainerTemplate(set), now };
+  return planSet(observation, settings);
+}
+
+/** A compact rendering of the actions that change the cluster, for table assertions. */
+function steps(actions: Action[]): string[] {
+  return actions.flatMap((a) => {
+    switch (a.kind) {
+      case 'CreateDrainPod': return [`create ${a.pod.metadata!.name} [${a.claims.map((c) => c.name).join(',')}] attempt ${a.attempt}`];
+      case 'DeleteClaim': return [`delete-claim ${a.claim.name}@${a.claim.uid}`];
+      case 'DeleteDrainPod': return [`delete-pod ${a.pod.name} (${a.reason})`];
+      case 'RecordFailure': return [`record-failure ${a.claims.map((c) => c.name).join(',')}=${a.failures}`];
+      case 'ResetFailures': return [`reset ${a.claims.map((c) => c.name).join(',')}`];
+      case 'AddFinalizer': return ['add-finalizer'];
+      case 'RemoveFinalizer': return ['remove-finalizer'];
+      case 'Report': return [];
+    }
+  });
+}
+
+function reports(actions: Action[]): string[] {
+  return actions.flatMap((a) => (a.kind === 'Report' ? [a.reason] : []));
+}
+
+const fin = { finalizers: [FINALIZER] };
+const failedAt = (ms: number) => new Date(NOW.getTime() - ms).toISOString();
+
+describe('planSet: which ordinals get a drain pod', () => {
+  const cases: Array<{ name: string; set: V1StatefulSet; build: (set: V1StatefulSet) => { claims: V1PersistentVolumeClaim[]; pods: V1Pod[] }; want: string[] }> = [
+    {
+      name: 'no scale-down: nothing to do',
+      set: aSet({ replicas: 3, ...fin }),
+      build: (s) => ({ claims: [0, 1, 2].map((o) => aClaim(s, o)), pods: [0, 1, 2].map((o) => aStatefulPod(s, o)) }),
+      want: [],
+    },
+    {
+      name: '3 -> 2: the claim of ordinal 2 is drained once its pod is gone',
+      set: aSet({ replicas: 2, ...fin }),
+      build: (s) => ({ claims: [0, 1, 2].map((o) => aClaim(s, o)), pods: [0, 1].map((o) => aStatefulPod(s, o)) }),
+      want: ['create db-2 [data-db-2] attempt 1'],
+    },
+    {
+      name: '3 -> 2 while pod 2 still terminates: wait',
+      set: aSet({ replicas: 2, ...fin }),
+      build: (s) => ({ claims: [0, 1, 2].map((o) => aClaim(s, o)), pods: [0, 1, 2].map((o) => aStatefulPod(s, o)) }),
+      want: [],
+    },
+    {
+      name: 'OrderedReady 5 -> 2: highest ordinal first, one at a time',
+      set: aSet({ replicas: 2, ...fin }),
+      build: (s) => ({ claims: [0, 1, 2, 3, 4].map((o) => aClaim(s, o)), pods: [0, 1].map((o) => aStatefulPod(s, o)) }),
+      want: ['create db-4 [data-db-4] attempt 1'],
+    },
+    {
+      name: 'OrderedReady: a running drain blocks the next ordinal',
+      set: aSet({ replicas: 2, ...fin }),
+      build: (s) => {
+        const claims = [0, 1, 2, 3].map((o) => aClaim(s, o));
+        return { claims, pods: [aStatefulPod(s, 0), aStatefulPod(s, 1), aDrainPod(s, 3, [claims[3]!])] };
+      },
+      want: [],
+    },
+    {
+      name: 'Parallel 5 -> 2: every orphaned ordinal at once',
+      set: aSet({ replicas: 2, policy: 'Parallel', ...fin }),
+      build: (s) => ({ claims: [0, 1, 2, 3, 4].map((o) => aClaim(s, o)), pods: [0, 1].map((o) => aStatefulPod(s, o)) }),
+      want: ['create db-4 [data-db-4] attempt 1', 'create db-3 [data-db-3] attempt 1', 'create db-2 [data-db-2] attempt 1'],
+    },
+    {
+      name: 'ordinals.start 10: claims below the range are orphans too',
+      set: aSet({ replicas: 2, start: 10, policy: 'Parallel', ...fin }),
+      build: (s) => ({ claims: [9, 10, 11, 12].map((o) => aClaim(s, o)), pods: [10, 11].map((o) => aStatefulPod(s, o)) }),
+      want: ['create db-12 [data-db-12] attempt 1', 'create db-9 [data-db-9] attempt 1'],
+    },
+    {
+      name: 'two claim templates: one drain pod mounts both claims',
+      set: aSet({ replicas: 1, templates: ['data', 'logs'], ...fin }),
+      build: (s) => ({ claims: [aClaim(s, 0), aClaim(s, 0, { template: 'logs' }), aClaim(s, 1), aClaim(s, 1, { template: 'logs' })], pods: [aStatefulPod(s, 0)] }),
+      want: ['create db-1 [data-db-1,logs-db-1] attempt 1'],
+    },
+    {
+      name: 'two claim templates, one claim gone: only the live claim is mounted',
+      set: aSet({ replicas: 1, templates: ['data', 'logs'], ...fin }),
+      build: (s) => ({ claims: [aClaim(s, 0), aClaim(s, 1, { template: 'logs' })], pods: [aStatefulPod(s, 0)] }),
+      want: ['create db-1 [logs-db-1] attempt 1'],
+    },
+    {
+      name: 'a claim without the selector labels is not ours (look-alike name)',
+      set: aSet({ replicas: 1, ...fin }),
+      build: (s) => ({ claims: [aClaim(s, 0), aClaim(s, 1, { labels: { app: 'other' } })], pods: [aStatefulPod(s, 0)] }),
+      want: [],
+    },
+    {
+      name: 'a claim being deleted is never drained',
+      set: aSet({ replicas: 1, ...fin }),
+      build: (s) => ({ claims: [aClaim(s, 0), aClaim(s, 1, { deleting: true })], pods: [aStatefulPod(s, 0)] }),
+      want: [],
+    },
+    {
+      name: 'a foreign pod holding the name blocks the ordinal',
+      set: aSet({ replicas: 1, ...fin }),
+      build: (s) => ({ claims: [aClaim(s, 0), aClaim(s, 1)], pods: [aStatefulPod(s, 0), { metadata: { name: 'db-1', namespace: 'ns', uid: 'x' } }] }),
+      want: [],
+    },
+    {
+      name: 'first reconcile of a managed set adds the finalizer before anything else',
+      set: aSet({ replicas: 1 }),
+      build: (s) => ({ claims: [aClaim(s, 0), aClaim(s, 1)], pods: [aStatefulPod(s, 0)] }),
+      want: ['add-finalizer', 'create db-1 [data-db-1] attempt 1'],
+    },
+  ];
+  it.each(cases)('$name', ({ set, build, want }) => {
+    const { claims, pods } = build(set);
+    expect(steps(plan(set, claims, pods).actions)).toEqual(want);
+  });
+
+  it('names the ambiguous claim correctly: data + set a-b vs data-a + set b', () => {
+    const ab = aSet({ name: 'a-b', replicas: 0, ...fin });
+    const b = { ...aSet({ name: 'b', replicas: 0, templates: ['data-a'], ...fin }) };
+    const claimOfAb = aClaim(ab, 0); // data-a-b-0, labels app=a-b
+    expect(claimOfAb.metadata!.name).toBe('data-a-b-0');
+    expect(steps(plan(ab, [claimOfAb], []).actions)).toEqual(['create a-b-0 [data-a-b-0] attempt 1']);
+    expect(steps(plan(b, [claimOfAb], []).actions)).toEqual([]);
+  });
+});
+
+describe('planSet: finishing drains', () => {
+  it('releases the claims of a Succeeded drain pod by UID, then deletes the pod', () => {
+    const set = aSet({ replicas: 2, ...fin });
+    const claim = aClaim(set, 2);
+    const pod = aDrainPod(set, 2, [claim], { phase: 'Succeeded' });
+    const result = plan(set, [aClaim(set, 0), aClaim(set, 1), claim], [aStatefulPod(set, 0), aStatefulPod(set, 1), pod]);
+    expect(steps(result.actions)).toEqual(['delete-claim data-db-2@uid-data-db-2', 'delete-pod db-2 (released)']);
+    expect(reports(result.actions)).toEqual(['DrainSucceeded']);
+  });
+
+  it('never deletes a claim of the same name but another UID (recreated since the drain started)', () => {
+    const set = aSet({ replicas: 2, ...fin });
+    const drained = aClaim(set, 2, { uid: 'old' });
+    const pod = aDrainPod(set, 2, [drained], { phase: 'Succeeded' });
+    const fresh = aClaim(set, 2, { uid: 'new' });
+    expect(steps(plan(set, [fresh], [pod]).actions)).toEqual(['delete-pod db-2 (released)']);
+  });
+
+  it('after a crash between claim deletion and pod deletion, only the pod is deleted', () => {
+    const set = aSet({ replicas: 2, ...fin });
+    const claim = aClaim(set, 2, { deleting: true });
+    const pod = aDrainPod(set, 2, [claim], { phase: 'Succeeded' });
+    expect(steps(plan(set, [claim], [pod]).actions)).toEqual(['delete-pod db-2 (released)']);
+  });
+
+  it('does not release a claim the pod lists but does not mount', () => {
+    const set = aSet({ replicas: 2, ...fin });
+    const claim = aClaim(set, 2);
+    const pod = aDrainPod(set, 2, [claim], { phase: 'Succeeded' });
+    pod.spec!.volumes = [];
+    expect(steps(plan(set, [claim], [pod]).actions)).toEqual(['delete-pod db-2 (released)']);
+  });
+
+  it('a pod already being deleted gets no further action', () => {
+    const set = aSet({ replicas: 2, ...fin });
+    const claim = aClaim(set, 2);
+    const pod = aDrainPod(set, 2, [claim], { phase: 'Succeeded' });
+    pod.metadata!.deletionTimestamp = NOW;
+    expect(steps(plan(set, [claim], [pod]).actions)).toEqual([]);
+  });
+});
+
+describe('planSet: failures and retries', () => {
+  const set = aSet({ replicas: 2, ...fin });
+  const claim = (failures?: number, ago?: number, token?: string) => aClaim(set, 2, {
+    annotations: {
+      ...(failures === undefined ? {} : { [FAILURES_ANNOTATION]: String(failures), [LAST_FAILURE_ANNOTATION]: failedAt(ago ?? 0) }),
+      ...(token === undefined ? {} : { [RETRY_TOKEN_ANNOTATION]: token }),
+    },
+  });
+
+  it('records a failure on the claims before anything else, and warns', () => {
+    const c = claim();
+    const result = plan(set, [c], [aDrainPod(set, 2, [c], { phase: 'Failed' })]);
+    expect(steps(result.actions)).toEqual(['record-failure data-db-2=1']);
+    expect(reports(result.actions)).toEqual(['DrainFailed']);
+  });
+
+  it('waits for the backoff, then deletes the failed pod', () => {
+    const early = claim(1, 5_000);
+    const waiting = plan(set, [early], [aDrainPod(set, 2, [early], { phase: 'Failed' })]);
+    expect(steps(waiting.actions)).toEqual([]);
+    expect(waiting.requeueAfterMs).toBe(5_000);
+    const late = claim(1, 10_000);
+    expect(steps(plan(set, [late], [aDrainPod(set, 2, [late], { phase: 'Failed' })]).actions)).toEqual(['delete-pod db-2 (retry)']);
+  });
+
+  it('creates the next attempt once the failed pod is gone', () => {
+    expect(steps(plan(set, [claim(1, 60_000)], []).actions)).toEqual(['create db-2 [data-db-2] attempt 2']);
+  });
+
+  it('gives up after the last attempt and keeps the failed pod and the claims', () => {
+    const c = claim(3, 600_000);
+    const result = plan(set, [c], [aDrainPod(set, 2, [c], { phase: 'Failed', attempt: 3 })]);
+    expect(steps(result.actions)).toEqual([]);
+    expect(result.ordinals[0]!.state).toBe('gave-up');
+  });
+
+  it('the max-attempts annotation overrides the flag', () => {
+    const one = aSet({ replicas: 2, ...fin, annotations: { 'statefulsets.kubernetes.io/drainer-max-attempts': '1' } });
+    const c = aClaim(one, 2, { annotations: { [FAILURES_ANNOTATION]: '1', [LAST_FAILURE_ANNOTATION]: failedAt(600_000) } });
+    expect(steps(plan(one, [c], []).actions)).toEqual([]);
+  });
+
+  it('a retry request resets the count, replaces the failed pod and starts again at attempt 1', () => {
+    const retrying = aSet({ replicas: 2, ...fin, annotations: { [RETRY_ANNOTATION]: 'r1' } });
+    const exhausted = aClaim(retrying, 2, { annotations: { [FAILURES_ANNOTATION]: '3', [LAST_FAILURE_ANNOTATION]: failedAt(0) } });
+    const failedPod = aDrainPod(retrying, 2, [exhausted], { phase: 'Failed', attempt: 3 });
+    expect(steps(plan(retrying, [exhausted], [failedPod]).actions)).toEqual(['reset data-db-2']);
+    const reset = aClaim(retrying, 2, { annotations: { [FAILURES_ANNOTATION]: '0', [RETRY_TOKEN_ANNOTATION]: 'r1' } });
+    expect(steps(plan(retrying, [reset], [failedPod]).actions)).toEqual(['delete-pod db-2 (superseded)']);
+    expect(steps(plan(retrying, [reset], []).actions)).toEqual(['create db-2 [data-db-2] attempt 1']);
+  });
+});
+
+describe('planSet: scale-up, deadlines, conflicts, deletion', () => {
+  it('scale-up over a drain that has not started: delete the drain pod, keep the claim', () => {
+    const set = aSet({ replicas: 3, ...fin });
+    const c = aClaim(set, 2);
+    expect(steps(plan(set, [c], [aDrainPod(set, 2, [c], { phase: 'Pending' })]).actions)).toEqual(['delete-pod db-2 (scale-up)']);
+  });
+
+  it('scale-up over a running drain: let it finish', () => {
+    const set = aSet({ replicas: 3, ...fin });
+    const c = aClaim(set, 2);
+    expect(steps(plan(set, [c], [aDrainPod(set, 2, [c], { phase: 'Running', started: NOW })]).actions)).toEqual([]);
+  });
+
+  it('reports a drain pod Pending past the deadline once per plan, and leaves it', () => {
+    const set = aSet({ replicas: 2, ...fin });
+    const c = aClaim(set, 2);
+    const pod = aDrainPod(set, 2, [c], { phase: 'Pending', created: new Date(NOW.getTime() - 700_000) });
+    const result = plan(set, [c], [pod]);
+    expect(steps(result.actions)).toEqual([]);
+    expect(reports(result.actions)).toEqual(['DrainStuck']);
+  });
+
+  it('requeues for the moment a running drain would pass its deadline', () => {
+    const set = aSet({ replicas: 2, ...fin });
+    const c = aClaim(set, 2);
+    const result = plan(set, [c], [aDrainPod(set, 2, [c], { phase: 'Running', started: new Date(NOW.getTime() - 600_000) })]);
+    expect(result.requeueAfterMs).toBe(3_000_000);
+  });
+
+  it('whenScaled: Delete is reported and nothing is created', () => {
+    const set = aSet({ replicas: 1, whenScaled: 'Delete', ...fin });
+    const result = plan(set, [aClaim(set, 0), aClaim(set, 1)], [aStatefulPod(set, 0)]);
+    expect(steps(result.actions)).toEqual([]);
+    expect(reports(result.actions)).toEqual(['RetentionConflict']);
+  });
+
+  it.each([
+    ['not JSON', '{nope'],
+    ['restartPolicy Always', { spec: { restartPolicy: 'Always', containers: [{ name: 'a', image: 'b' }] } }],
+    ['labels adopted by the set', { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'a', image: 'b' }] } }],
+  ])('an invalid template (%s) creates nothing and is reported', (_name, template) => {
+    const set = aSet({ replicas: 1, template, ...fin });
+    const result = plan(set, [aClaim(set, 0), aClaim(set, 1)], [aStatefulPod(set, 0)]);
+    expect(steps(result.actions)).toEqual([]);
+    expect(reports(result.actions)).toEqual(['InvalidDrainerTemplate']);
+  });
+
+  it('an unannotated set is unmanaged: its finalizer is removed, its running drains still finish', () => {
+    const set = aSet({ replicas: 1, template: null, ...fin });
+    const c = aClaim(set, 1);
+    const pod = aDrainPod(aSet({ replicas: 1, ...fin }), 1, [c], { phase: 'Succeeded' });
+    const result = plan(set, [c], [pod]);
+    expect(result.managed).toBe(false);
+    expect(steps(result.actions)).toEqual(['delete-claim data-db-1@uid-data-db-1', 'delete-pod db-1 (released)', 'remove-finalizer']);
+  });
+
+  it('a deleted set keeps its finalizer while a drain runs and drops it when none is left', () => {
+    const set = aSet({ replicas: 1, deleting: true, ...fin });
+    const c = aClaim(set, 1);
+    expect(steps(plan(set, [c], [aStatefulPod(set, 0), aDrainPod(set, 1, [c], { phase: 'Running', started: NOW })]).actions)).toEqual([]);
+    expect(steps(plan(set, [aClaim(set, 0)], [aStatefulPod(set, 0)]).actions)).toEqual(['remove-finalizer']);
+  });
+
+  it('foreground deletion starts no new drain', () => {
+    const set = aSet({ replicas: 1, deleting: true, finalizers: [FINALIZER, 'foregroundDeletion'] });
+    expect(steps(plan(set, [aClaim(set, 1)], []).actions)).toEqual(['remove-finalizer']);
+  });
+});
