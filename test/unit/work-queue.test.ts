@@ -1,0 +1,65 @@
+import { WorkQueue } from '../../src/controller/work-queue.ts';
+
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+const flush = () => new Promise((r) => setImmediate(r));
+
+describe('WorkQueue', () => {
+  it('collapses duplicate adds of a waiting key', async () => {
+    const seen: string[] = [];
+    const gate = deferred();
+    const q = new WorkQueue(async (key) => {
+      seen.push(key);
+      if (key === 'a') await gate.promise;
+    }, { concurrency: 1, baseRetryMs: 1, maxRetryMs: 1 });
+    q.add('a');
+    q.add('b');
+    q.add('b');
+    q.add('b');
+    expect(q.depth).toBe(1);
+    gate.resolve();
+    await new Promise((r) => setTimeout(r, 20));
+    await q.shutdown();
+    expect(seen).toEqual(['a', 'b']);
+  });
+
+  it('never runs one key twice at once, and runs it again if it changed meanwhile', async () => {
+    let running = 0;
+    let maxRunning = 0;
+    let runs = 0;
+    const gate = deferred();
+    const q = new WorkQueue(async () => {
+      running += 1;
+      runs += 1;
+      maxRunning = Math.max(maxRunning, running);
+      if (runs === 1) await gate.promise;
+      running -= 1;
+    }, { concurrency: 4, baseRetryMs: 1, maxRetryMs: 1 });
+    q.add('a');
+    await flush();
+    q.add('a');
+    q.add('a');
+    gate.resolve();
+    await new Promise((r) => setTimeout(r, 20));
+    await q.shutdown();
+    expect(maxRunning).toBe(1);
+    expect(runs).toBe(2);
+  });
+
+  it('retries a failing key with growing delays', async () => {
+    const times: number[] = [];
+    const q = new WorkQueue(async () => {
+      times.push(Date.now());
+      if (times.length < 3) throw new Error('boom');
+    }, { concurrency: 1, baseRetryMs: 20, maxRetryMs: 1000 });
+    q.add('a');
+    await new Promise((r) => setTimeout(r, 200));
+    await q.shutdown();
+    expect(times).toHaveLength(3);
+    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(times[1]! - times[0]!);
+  });
+});
