@@ -10,6 +10,8 @@ const transform = {
 const common = { testEnvironment: 'node', extensionsToTreatAsEsm: ['.ts'], transform };
 
 export default {
+  // A global option (Jest ignores it per project): end-to-end tests wait on a real control plane.
+  testTimeout: 180_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     {
@@ -18,7 +20,6 @@ export default {
       testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
       globalSetup: '<rootDir>/test/harness/jest/global-setup.ts',
       globalTeardown: '<rootDir>/test/harness/jest/global-teardown.ts',
-      testTimeout: 180_000,
     },
   ],
 };

@@ -1,0 +1,58 @@
+// Runs the real controller binary (src/cli/main.ts on the project's Node.js) as a child process.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, waitFor } from './processes.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface RunningController {
+  process: ChildProcess;
+  logFile: string;
+  httpPort: number;
+  logs(): string;
+  /** Parsed JSON log lines. */
+  entries(): Array<Record<string, unknown>>;
+  metrics(): Promise<string>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export async function startController(kubeconfig: string, args: string[], options: { waitReady?: boolean; env?: Record<string, string> } = {}): Promise<RunningController> {
+  const httpPort = await freePort();
+  const logFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'sdc-controller-')), 'controller.log');
+  const fd = openSync(logFile, 'a');
+  const child = spawn(process.execPath, [path.join(root, 'src', 'cli', 'main.ts'), 'run', `--kubeconfig=${kubeconfig}`,
+    `--http-address=127.0.0.1:${httpPort}`, '--log-level=debug', ...args], {
+    stdio: ['ignore', fd, fd], env: { ...process.env, ...options.env },
+  });
+  closeSync(fd);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const controller: RunningController = {
+    process: child,
+    logFile,
+    httpPort,
+    logs: () => readFileSync(logFile, 'utf8'),
+    entries: () => controller.logs().split('\n').flatMap((line) => {
+      try {
+        return [JSON.parse(line) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    }),
+    metrics: async () => (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text(),
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+  if (options.waitReady !== false) {
+    await waitFor('controller /readyz', async () => {
+      if (child.exitCode !== null) throw new Error(`controller exited: ${controller.logs()}`);
+      const res = await fetch(`http://127.0.0.1:${httpPort}/readyz`).catch(() => undefined);
+      return res?.status === 200 ? true : undefined;
+    }, 30_000);
+  }
+  return controller;
+}

@@ -1,0 +1,81 @@
+// StatefulSets and drainer templates for end-to-end tests, using the kwok drain-sim annotations.
+import type { V1StatefulSet } from '@kubernetes/client-node';
+import type { ClusterClient } from './cluster-client.ts';
+import { eventually, readyReplicas } from './cluster-client.ts';
+
+export const TEMPLATE_ANNOTATION = 'statefulsets.kubernetes.io/drainer-pod-template';
+
+/** A drain pod template whose pod completes `after` it starts, in `phase`. */
+export function simulatedDrain(options: { after?: string; phase?: 'Succeeded' | 'Failed'; restartPolicy?: string; claims?: string[]; extra?: Record<string, unknown> } = {}) {
+  return {
+    metadata: {
+      labels: { role: 'drain' },
+      annotations: { 'drain-sim/complete-after': options.after ?? '2s', ...(options.phase ? { 'drain-sim/complete-phase': options.phase } : {}) },
+    },
+    spec: {
+      ...(options.restartPolicy ? { restartPolicy: options.restartPolicy } : {}),
+      containers: [{ name: 'drain', image: 'busybox', volumeMounts: (options.claims ?? ['data']).map((name) => ({ name, mountPath: `/${name}` })) }],
+      ...options.extra,
+    },
+  };
+}
+
+export interface SetSpec {
+  name: string;
+  replicas: number;
+  policy?: 'OrderedReady' | 'Parallel';
+  start?: number;
+  claims?: string[];
+  /** An object is serialised to JSON; a string is used as is; null leaves the annotation out. */
+  template?: unknown;
+  annotations?: Record<string, string>;
+  whenScaled?: 'Retain' | 'Delete';
+}
+
+export function statefulSet(spec: SetSpec): V1StatefulSet {
+  const template = spec.template === undefined ? simulatedDrain({ claims: spec.claims }) : spec.template;
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: {
+      name: spec.name,
+      annotations: {
+        ...(template === null ? {} : { [TEMPLATE_ANNOTATION]: typeof template === 'string' ? template : JSON.stringify(template) }),
+        ...spec.annotations,
+      },
+    },
+    spec: {
+      replicas: spec.replicas,
+      serviceName: spec.name,
+      podManagementPolicy: spec.policy ?? 'OrderedReady',
+      ordinals: spec.start === undefined ? undefined : { start: spec.start },
+      persistentVolumeClaimRetentionPolicy: spec.whenScaled ? { whenScaled: spec.whenScaled, whenDeleted: 'Retain' } : undefined,
+      selector: { matchLabels: { app: spec.name } },
+      template: {
+        metadata: { labels: { app: spec.name } },
+        spec: { terminationGracePeriodSeconds: 0, containers: [{ name: 'app', image: 'busybox' }] },
+      },
+      volumeClaimTemplates: (spec.claims ?? ['data']).map((name) => ({
+        metadata: { name },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+      })),
+    },
+  };
+}
+
+/** Creates the set and waits until all its replicas are Ready. */
+export async function createReadySet(c: ClusterClient, namespace: string, spec: SetSpec): Promise<V1StatefulSet> {
+  const created = await c.apps.createNamespacedStatefulSet({ namespace, body: statefulSet(spec) });
+  await eventually(`${spec.name} ready`, async () => (await readyReplicas(c, namespace, spec.name)) === spec.replicas, 90_000);
+  return created;
+}
+
+/** Scales with the real kubectl, as a user would. */
+export async function scale(c: ClusterClient, namespace: string, name: string, replicas: number): Promise<void> {
+  await c.kubectl(['-n', namespace, 'scale', 'statefulset', name, `--replicas=${replicas}`]);
+}
+
+export async function annotateSet(c: ClusterClient, namespace: string, name: string, annotations: Record<string, string | null>): Promise<void> {
+  const args = Object.entries(annotations).map(([k, v]) => (v === null ? `${k}-` : `${k}=${v}`));
+  await c.kubectl(['-n', namespace, 'annotate', '--overwrite', 'statefulset', name, ...args]);
+}
