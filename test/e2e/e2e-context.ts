@@ -1,0 +1,42 @@
+// Shared set-up for controller end-to-end tests: a namespace per test and a controller watching only it.
+import { clusterClient, type ClusterClient } from '../harness/cluster-client.ts';
+import { startController, type RunningController } from '../harness/controller-process.ts';
+import { sharedControlPlane } from '../harness/jest/shared-control-plane.ts';
+import { createNamespace, deleteNamespace } from '../harness/namespaces.ts';
+
+export interface E2EContext {
+  c: ClusterClient;
+  ns: string;
+  controllers: RunningController[];
+  /** Starts a controller restricted to this test's namespace; extra flags are appended. */
+  start(args?: string[], options?: { waitReady?: boolean }): Promise<RunningController>;
+}
+
+/** Installs beforeEach/afterEach hooks; the returned object is filled in before each test. */
+export function useE2E(prefix: string): E2EContext {
+  const c = clusterClient(sharedControlPlane().kubeconfig);
+  const ctx: E2EContext = {
+    c,
+    ns: '',
+    controllers: [],
+    async start(args = [], options = {}) {
+      const controller = await startController(c.kubeconfig, [
+        `--namespaces=${ctx.ns}`, `--leader-election-namespace=${ctx.ns}`, '--backoff-base=1s', ...args,
+      ], options);
+      ctx.controllers.push(controller);
+      return controller;
+    },
+  };
+  beforeEach(async () => {
+    ctx.ns = await createNamespace(c, prefix);
+    ctx.controllers = [];
+  });
+  afterEach(async () => {
+    for (const controller of ctx.controllers) await controller.stop('SIGKILL');
+    if (process.env.SDC_SHOW_CONTROLLER_LOGS === '1') {
+      for (const controller of ctx.controllers) process.stderr.write(controller.logs());
+    }
+    await deleteNamespace(c, ctx.ns);
+  });
+  return ctx;
+}
