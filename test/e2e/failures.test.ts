@@ -1,0 +1,95 @@
+// Failed, stuck and cancelled drains: the claims are kept, the user is told, retries are bounded.
+import { claimNames, eventNotes, eventReasons, eventually, listClaims, listPods, podNames } from '../harness/cluster-client.ts';
+import { annotateSet, createReadySet, scale, simulatedDrain, TEMPLATE_ANNOTATION } from '../harness/workloads.ts';
+import { useE2E } from './e2e-context.ts';
+
+const ctx = useE2E('fail');
+const DRAINERS = 'drain.statefulsets.kubernetes.io/role=drainer';
+
+test('a failed drain keeps the claim, is retried with backoff up to max attempts, and retries again on request', async () => {
+  const { c, ns } = ctx;
+  await ctx.start(['--backoff-base=1s']);
+  await createReadySet(c, ns, {
+    name: 'db', replicas: 2,
+    template: simulatedDrain({ after: '1s', phase: 'Failed', restartPolicy: 'Never' }),
+    annotations: { 'statefulsets.kubernetes.io/drainer-max-attempts': '2' },
+  });
+  const uid = (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-1')!.metadata!.uid;
+  await scale(c, ns, 'db', 1);
+
+  await eventually('two failures recorded', async () => (await eventReasons(c, ns, 'db')).filter((r) => r === 'DrainFailed').length === 2);
+  const notes = await eventNotes(c, ns, 'db', 'DrainFailed');
+  expect(notes.some((n) => n.includes('attempt 2 of 2') && n.includes('giving up'))).toBe(true);
+  await new Promise((r) => setTimeout(r, 3000));
+  // Gave up: the last failed pod stays for inspection, the claim is untouched, no third attempt.
+  const claim = (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-1')!;
+  expect(claim.metadata!.uid).toBe(uid);
+  expect(claim.metadata!.annotations!['drain.statefulsets.kubernetes.io/failed-attempts']).toBe('2');
+  const pods = await listPods(c, ns);
+  expect(pods.find((p) => p.metadata!.name === 'db-1')!.status!.phase).toBe('Failed');
+  expect((await eventReasons(c, ns, 'db')).filter((r) => r === 'DrainStarted')).toHaveLength(2);
+
+  // The user fixes the drain and asks for a retry.
+  await annotateSet(c, ns, 'db', {
+    [TEMPLATE_ANNOTATION]: JSON.stringify(simulatedDrain({ after: '1s', restartPolicy: 'Never' })),
+    'statefulsets.kubernetes.io/drainer-retry': 'fixed',
+  });
+  await eventually('claim released after the retry', async () => !(await claimNames(c, ns)).includes('data-db-1'));
+  await eventually('drain pod gone', async () => (await podNames(c, ns, DRAINERS)).length === 0);
+});
+
+test('scale-up before the drain runs: the drain pod is removed and the returning replica gets its old claim', async () => {
+  const { c, ns } = ctx;
+  await ctx.start();
+  // A nodeSelector no node has: the drain pod stays Pending.
+  await createReadySet(c, ns, { name: 'db', replicas: 3, template: simulatedDrain({ extra: { nodeSelector: { nowhere: 'true' } } }) });
+  const uid = (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-2')!.metadata!.uid;
+  await scale(c, ns, 'db', 2);
+  await eventually('pending drain pod', async () => (await podNames(c, ns, DRAINERS)).includes('db-2'));
+  await scale(c, ns, 'db', 3);
+  await eventually('replica 2 back and Ready', async () => {
+    const pod = (await listPods(c, ns)).find((p) => p.metadata!.name === 'db-2');
+    return pod && !pod.metadata!.labels?.['drain.statefulsets.kubernetes.io/role'] && pod.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True');
+  });
+  expect((await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-2')!.metadata!.uid).toBe(uid);
+  expect(await eventReasons(c, ns, 'db')).toEqual(['DrainStarted', 'DrainCancelled']);
+});
+
+test('scale-up during a running drain: the drain finishes, and the returning replica gets a fresh Bound claim', async () => {
+  const { c, ns } = ctx;
+  await ctx.start();
+  await createReadySet(c, ns, { name: 'db', replicas: 3, template: simulatedDrain({ after: '4s' }) });
+  const uid = (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-2')!.metadata!.uid;
+  await scale(c, ns, 'db', 2);
+  await eventually('drain running', async () => (await listPods(c, ns)).some((p) => p.metadata!.name === 'db-2' && p.metadata!.labels?.['drain.statefulsets.kubernetes.io/role'] && p.status?.phase === 'Running'));
+  await scale(c, ns, 'db', 3);
+  const fresh = await eventually('replica 2 back with a new Bound claim', async () => {
+    const claim = (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-2');
+    const pod = (await listPods(c, ns)).find((p) => p.metadata!.name === 'db-2');
+    const ready = pod && !pod.metadata!.labels?.['drain.statefulsets.kubernetes.io/role'] && pod.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True');
+    return ready && claim && claim.metadata!.uid !== uid && claim.status?.phase === 'Bound' ? claim : undefined;
+  }, 120_000);
+  expect(fresh.metadata!.deletionTimestamp).toBeUndefined();
+});
+
+test('a drain pod Pending past the deadline is reported as stuck and left in place', async () => {
+  const { c, ns } = ctx;
+  const controller = await ctx.start(['--pending-deadline=2s']);
+  await createReadySet(c, ns, { name: 'db', replicas: 2, template: simulatedDrain({ extra: { nodeSelector: { nowhere: 'true' } } }) });
+  await scale(c, ns, 'db', 1);
+  await eventually('DrainStuck event', async () => (await eventReasons(c, ns, 'db')).includes('DrainStuck'));
+  expect(await podNames(c, ns, DRAINERS)).toEqual(['db-1']);
+  expect(await claimNames(c, ns)).toEqual(['data-db-0', 'data-db-1']);
+  expect(await controller.metrics()).toMatch(/^sdc_stuck_drains 1$/m);
+  expect(controller.entries().some((e) => e.level === 'warn' && e.reason === 'DrainStuck')).toBe(true);
+});
+
+test('whenScaled: Delete with a drainer template is reported, and the controller does not fight the garbage collector', async () => {
+  const { c, ns } = ctx;
+  await ctx.start();
+  await createReadySet(c, ns, { name: 'db', replicas: 2, whenScaled: 'Delete' });
+  await eventually('RetentionConflict event', async () => (await eventReasons(c, ns, 'db')).includes('RetentionConflict'));
+  await scale(c, ns, 'db', 1);
+  await eventually('claim collected by Kubernetes', async () => !(await claimNames(c, ns)).includes('data-db-1'));
+  expect(await eventReasons(c, ns, 'db')).toEqual(['RetentionConflict']);
+});
