@@ -21,7 +21,8 @@ export function useE2E(prefix: string): E2EContext {
     controllers: [],
     async start(args = [], options = {}) {
       const controller = await startController(c.kubeconfig, [
-        `--namespaces=${ctx.ns}`, `--leader-election-namespace=${ctx.ns}`, '--backoff-base=1s', ...args,
+        `--namespaces=${ctx.ns}`, `--leader-election-namespace=${ctx.ns}`, '--backoff-base=1s',
+        '--lease-duration=4s', '--renew-deadline=3s', '--retry-period=500ms', ...args,
       ], options);
       ctx.controllers.push(controller);
       return controller;

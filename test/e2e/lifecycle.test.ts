@@ -1,0 +1,117 @@
+// The controller's own life: crashes, leader changes, StatefulSet deletion, and what operators look at.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { claimNames, eventReasons, eventually, listPods, podNames } from '../harness/cluster-client.ts';
+import { annotateSet, createReadySet, scale, simulatedDrain, TEMPLATE_ANNOTATION } from '../harness/workloads.ts';
+import { useE2E } from './e2e-context.ts';
+
+const ctx = useE2E('life');
+const DRAINERS = 'drain.statefulsets.kubernetes.io/role=drainer';
+const FINALIZER = 'drain.statefulsets.kubernetes.io/drain-orphans';
+const drainPhase = async (name: string) => (await listPods(ctx.c, ctx.ns)).find((p) => p.metadata!.name === name && p.metadata!.labels?.['drain.statefulsets.kubernetes.io/role'])?.status?.phase;
+
+test('a controller killed with SIGKILL mid-drain and restarted finishes the drain: no claim lost, no duplicate drain pod', async () => {
+  const { c, ns } = ctx;
+  const first = await ctx.start();
+  await createReadySet(c, ns, { name: 'db', replicas: 3, template: simulatedDrain({ after: '3s' }) });
+  await scale(c, ns, 'db', 2);
+  await eventually('drain running', async () => (await drainPhase('db-2')) === 'Running');
+  await first.stop('SIGKILL');
+  await eventually('drain Succeeded while no controller runs', async () => (await drainPhase('db-2')) === 'Succeeded');
+  expect(await claimNames(c, ns)).toContain('data-db-2');
+  await ctx.start();
+  await eventually('released by the new controller', async () => !(await claimNames(c, ns)).includes('data-db-2'));
+  await eventually('drain pod gone', async () => (await podNames(c, ns, DRAINERS)).length === 0);
+  expect((await eventReasons(c, ns, 'db')).filter((r) => r === 'DrainStarted')).toHaveLength(1);
+});
+
+test('two replicas with leader election: only the leader acts; when it is killed the other takes over', async () => {
+  const { c, ns } = ctx;
+  const a = await ctx.start();
+  const b = await ctx.start();
+  const holder = async () => (await c.coordination.readNamespacedLease({ namespace: ns, name: 'statefulset-drain-controller' })).spec?.holderIdentity;
+  const leaderId = await eventually('a leader', holder);
+  const [leader, follower] = leaderId?.endsWith(`_${a.process.pid}`) ? [a, b] : [b, a];
+  await createReadySet(c, ns, { name: 'db', replicas: 3 });
+  await eventually('finalizer added by the leader', async () => (await c.apps.readNamespacedStatefulSet({ namespace: ns, name: 'db' })).metadata?.finalizers?.includes(FINALIZER));
+  expect(await follower.metrics()).toMatch(/^sdc_leader 0$/m);
+  expect(await leader.metrics()).toMatch(/^sdc_leader 1$/m);
+
+  await leader.stop('SIGKILL');
+  await scale(c, ns, 'db', 2);
+  await eventually('drained by the new leader', async () => !(await claimNames(c, ns)).includes('data-db-2'), 60_000);
+  expect(await holder()).toMatch(new RegExp(`_${follower.process.pid}$`));
+  expect(follower.entries().some((e) => e.message === 'created drain pod')).toBe(true);
+  expect(leader.entries().some((e) => e.message === 'created drain pod')).toBe(false);
+});
+
+test('SIGTERM releases the lease so a standby takes over at once', async () => {
+  const { c, ns } = ctx;
+  const a = await ctx.start(['--lease-duration=15s', '--renew-deadline=10s', '--retry-period=500ms']);
+  await eventually('a leads', async () => (await a.metrics()).match(/^sdc_leader 1$/m));
+  await a.stop('SIGTERM');
+  expect(a.entries().some((e) => e.message === 'stopped')).toBe(true);
+  const lease = await c.coordination.readNamespacedLease({ namespace: ns, name: 'statefulset-drain-controller' });
+  expect(lease.spec?.holderIdentity ?? '').toBe('');
+  const b = await ctx.start(['--lease-duration=15s', '--renew-deadline=10s', '--retry-period=500ms']);
+  // Well within the 15s lease duration: the lease was released, not left to expire.
+  await eventually('b leads', async () => (await b.metrics()).match(/^sdc_leader 1$/m), 5000);
+});
+
+test('deleting a StatefulSet mid-drain: the finalizer keeps it until the drain is done, then lets go', async () => {
+  const { c, ns } = ctx;
+  await ctx.start();
+  await createReadySet(c, ns, { name: 'db', replicas: 2, template: simulatedDrain({ after: '4s' }) });
+  await scale(c, ns, 'db', 1);
+  await eventually('drain running', async () => (await drainPhase('db-1')) === 'Running');
+  await c.kubectl(['-n', ns, 'delete', 'statefulset', 'db', '--wait=false']);
+  const set = await c.apps.readNamespacedStatefulSet({ namespace: ns, name: 'db' });
+  expect(set.metadata!.deletionTimestamp).toBeDefined();
+  await eventually('set gone after the drain', async () => {
+    try {
+      await c.apps.readNamespacedStatefulSet({ namespace: ns, name: 'db' });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  expect(await claimNames(c, ns)).toEqual(['data-db-0']);
+});
+
+test('removing the annotation removes the finalizer and starts no new drain', async () => {
+  const { c, ns } = ctx;
+  await ctx.start();
+  await createReadySet(c, ns, { name: 'db', replicas: 2 });
+  await eventually('finalizer added', async () => (await c.apps.readNamespacedStatefulSet({ namespace: ns, name: 'db' })).metadata?.finalizers?.includes(FINALIZER));
+  await annotateSet(c, ns, 'db', { [TEMPLATE_ANNOTATION]: null });
+  await eventually('finalizer removed', async () => !(await c.apps.readNamespacedStatefulSet({ namespace: ns, name: 'db' })).metadata?.finalizers?.includes(FINALIZER));
+  await scale(c, ns, 'db', 1);
+  await new Promise((r) => setTimeout(r, 2000));
+  expect(await claimNames(c, ns)).toEqual(['data-db-0', 'data-db-1']);
+});
+
+test('--dry-run logs the drain it would start and changes nothing', async () => {
+  const { c, ns } = ctx;
+  const controller = await ctx.start(['--dry-run']);
+  await createReadySet(c, ns, { name: 'db', replicas: 2 });
+  await scale(c, ns, 'db', 1);
+  await eventually('would create', async () => controller.entries().some((e) => e.message === 'dry run: would perform' && e.action === 'CreateDrainPod'));
+  expect(await podNames(c, ns, DRAINERS)).toEqual([]);
+  expect((await c.apps.readNamespacedStatefulSet({ namespace: ns, name: 'db' })).metadata?.finalizers).toBeUndefined();
+});
+
+test('the status command and the metrics show a drain in progress', async () => {
+  const { c, ns } = ctx;
+  const controller = await ctx.start();
+  await createReadySet(c, ns, { name: 'db', replicas: 2, template: simulatedDrain({ after: '30s' }) });
+  await scale(c, ns, 'db', 1);
+  await eventually('drain running', async () => (await drainPhase('db-1')) === 'Running');
+  const main = path.resolve(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
+  const { stdout } = await promisify(execFile)(process.execPath, [main, 'status', `--kubeconfig=${c.kubeconfig}`, '-n', ns]);
+  expect(stdout).toMatch(new RegExp(`${ns}/db\\s+1\\s+data-db-1\\s+db-1\\s+Running\\s+\\d+s\\s+0\\s+draining`));
+  const metrics = await controller.metrics();
+  expect(metrics).toMatch(/^sdc_drains_started_total 1$/m);
+  expect(metrics).toMatch(/^sdc_orphaned_claims 1$/m);
+  expect(metrics).toMatch(/^sdc_api_requests_total\{verb="create",resource="pods",code="200"\} 2$/m);
+});
