@@ -3,7 +3,6 @@
 const transform = {
   '^.+\\.ts$': ['ts-jest', {
     useESM: true,
-    isolatedModules: true,
     tsconfig: { rewriteRelativeImportExtensions: false, allowImportingTsExtensions: true, noEmit: true },
   }],
 };

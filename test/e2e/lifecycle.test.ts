@@ -1,6 +1,7 @@
 // The controller's own life: crashes, leader changes, StatefulSet deletion, and what operators look at.
 import { execFile } from 'node:child_process';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { claimNames, eventReasons, eventually, listPods, podNames } from '../harness/cluster-client.ts';
 import { annotateSet, createReadySet, scale, simulatedDrain, TEMPLATE_ANNOTATION } from '../harness/workloads.ts';
@@ -107,7 +108,7 @@ test('the status command and the metrics show a drain in progress', async () => 
   await createReadySet(c, ns, { name: 'db', replicas: 2, template: simulatedDrain({ after: '30s' }) });
   await scale(c, ns, 'db', 1);
   await eventually('drain running', async () => (await drainPhase('db-1')) === 'Running');
-  const main = path.resolve(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
+  const main = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.ts');
   const { stdout } = await promisify(execFile)(process.execPath, [main, 'status', `--kubeconfig=${c.kubeconfig}`, '-n', ns]);
   expect(stdout).toMatch(new RegExp(`${ns}/db\\s+1\\s+data-db-1\\s+db-1\\s+Running\\s+\\d+s\\s+0\\s+draining`));
   const metrics = await controller.metrics();

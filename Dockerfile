@@ -1,0 +1,22 @@
+# syntax=docker/dockerfile:1
+# Build stage: compile TypeScript with the dev dependencies, then drop them.
+FROM node:24-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev
+
+# Run stage: distroless Node.js 24, no shell and no package manager, numeric non-root user.
+# Works with a read-only root filesystem (nothing is written at run time). Node handles SIGTERM itself
+# (the controller finishes in-flight calls and releases its lease), so no init process is needed.
+FROM gcr.io/distroless/nodejs24-debian12:nonroot
+WORKDIR /app
+COPY --from=build /src/package.json ./package.json
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist/src ./dist/src
+USER 65532:65532
+EXPOSE 8080
+ENTRYPOINT ["/nodejs/bin/node", "dist/src/cli/main.js"]
+CMD ["run"]

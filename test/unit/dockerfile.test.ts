@@ -1,0 +1,44 @@
+// There is no container engine on the build machines, so the Dockerfile's rules are checked by parsing it.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DockerfileParser } from 'dockerfile-ast';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const dockerfile = DockerfileParser.parse(readFileSync(path.join(root, 'Dockerfile'), 'utf8'));
+const instructions = dockerfile.getInstructions().map((i) => ({ keyword: i.getKeyword(), args: i.getArgumentsContent() ?? '', line: i.getRange().start.line }));
+const froms = dockerfile.getFROMs();
+const finalStart = froms[froms.length - 1]!.getRange().start.line;
+const finalStage = instructions.filter((i) => i.line >= finalStart);
+
+describe('Dockerfile', () => {
+  it('is multi-stage: builds with dev dependencies, ships production ones only', () => {
+    expect(froms.length).toBeGreaterThanOrEqual(2);
+    const build = instructions.filter((i) => i.line < finalStart && i.keyword === 'RUN').map((i) => i.args).join('\n');
+    expect(build).toMatch(/npm ci/);
+    expect(build).toMatch(/npm prune --omit=dev/);
+    const finalCopies = dockerfile.getCOPYs().filter((c) => c.getRange().start.line >= finalStart);
+    expect(finalCopies.length).toBeGreaterThan(0);
+    expect(finalCopies.map((c) => c.getFromFlag()?.getValue())).toEqual(finalCopies.map(() => 'build'));
+  });
+
+  it('runs on the current Node.js LTS (24), without shell or package manager at run time', () => {
+    expect(froms.map((f) => f.getImage())).toEqual(expect.arrayContaining([expect.stringMatching(/node.*24/)]));
+    expect(froms[froms.length - 1]!.getImage()).toMatch(/^gcr\.io\/distroless\/nodejs24-/);
+    expect(finalStage.filter((i) => i.keyword === 'RUN')).toEqual([]);
+  });
+
+  it('runs as a numeric non-root user', () => {
+    const user = finalStage.filter((i) => i.keyword === 'USER').pop();
+    expect(user?.args).toMatch(/^[1-9][0-9]*(:[0-9]+)?$/);
+  });
+
+  it('starts node directly in exec form, so node is PID 1 and receives SIGTERM', () => {
+    const entrypoint = finalStage.find((i) => i.keyword === 'ENTRYPOINT');
+    expect(JSON.parse(entrypoint!.args)).toEqual(['/nodejs/bin/node', 'dist/src/cli/main.js']);
+  });
+
+  it('pins base images by tag, never latest', () => {
+    for (const from of froms) expect(from.getImageTag() ?? '').not.toMatch(/^(latest)?$/);
+  });
+});
