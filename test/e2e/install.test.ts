@@ -1,0 +1,73 @@
+// The install manifests: accepted by the API server, and the RBAC they grant is enough and no more.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { claimNames, eventually } from '../harness/cluster-client.ts';
+import { startController } from '../harness/controller-process.ts';
+import { createNamespace, deleteNamespace } from '../harness/namespaces.ts';
+import { serviceAccountKubeconfig } from '../harness/service-account-kubeconfig.ts';
+import { createReadySet, scale } from '../harness/workloads.ts';
+import { useE2E } from './e2e-context.ts';
+
+const ctx = useE2E('install');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const manifests = (overlay: string) => path.join(root, 'manifests', overlay);
+
+/** A kustomization that installs `overlay` into `namespace`, as the README tells users to do. */
+function intoNamespace(overlay: string, namespace: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sdc-kustomize-'));
+  writeFileSync(path.join(dir, 'kustomization.yaml'), `namespace: ${namespace}\nresources:\n- ${path.relative(dir, manifests(overlay))}\n`);
+  return dir;
+}
+
+test('every manifest passes a server-side dry-run', async () => {
+  const { c } = ctx;
+  // Dry-run creates nothing, so the namespace the cluster-wide objects go into must exist already.
+  await c.kubectl(['create', 'namespace', 'statefulset-drain-controller']).catch(() => '');
+  try {
+    const clusterWide = await c.kubectl(['apply', '-k', manifests('cluster-wide'), '--dry-run=server']);
+    expect(clusterWide).toMatch(/clusterrole.rbac.authorization.k8s.io\/statefulset-drain-controller created \(server dry run\)/);
+    expect(clusterWide).toMatch(/deployment.apps\/statefulset-drain-controller created \(server dry run\)/);
+    expect(clusterWide).toMatch(/poddisruptionbudget.policy\/statefulset-drain-controller created \(server dry run\)/);
+    const namespaced = await c.kubectl(['apply', '-k', intoNamespace('namespaced', ctx.ns), '--dry-run=server']);
+    expect(namespaced).toMatch(/role.rbac.authorization.k8s.io\/statefulset-drain-controller created \(server dry run\)/);
+    expect(namespaced).not.toMatch(/clusterrole/);
+    await c.kubectl(['apply', '-f', path.join(root, 'test', 'harness', 'fixtures', 'servicemonitor-crd.yaml')]);
+    await eventually('ServiceMonitor CRD served', async () => (await c.kubectl(['api-resources', '--api-group=monitoring.coreos.com'])).includes('servicemonitors'));
+    expect(await c.kubectl(['apply', '-k', manifests('monitoring'), '--dry-run=server'])).toMatch(/servicemonitor.monitoring.coreos.com\/statefulset-drain-controller created \(server dry run\)/);
+  } finally {
+    await c.kubectl(['delete', 'namespace', 'statefulset-drain-controller', '--wait=false']).catch(() => '');
+  }
+});
+
+test('namespaced install: the controller does its job with the Role alone, and cannot act outside its namespace', async () => {
+  const { c, ns } = ctx;
+  await c.kubectl(['apply', '-k', intoNamespace('namespaced', ns)]);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sdc-sa-'));
+  const kubeconfig = await serviceAccountKubeconfig(c, ns, 'statefulset-drain-controller', dir);
+  const sa = `system:serviceaccount:${ns}:statefulset-drain-controller`;
+  expect((await c.kubectl(['auth', 'can-i', 'list', 'pods', '-n', ns, `--as=${sa}`])).trim()).toBe('yes');
+
+  const controller = await startController(kubeconfig, [`--namespaces=${ns}`, `--leader-election-namespace=${ns}`, '--lease-duration=4s', '--renew-deadline=3s', '--retry-period=500ms']);
+  ctx.controllers.push(controller);
+  await createReadySet(c, ns, { name: 'db', replicas: 2 });
+  await scale(c, ns, 'db', 1);
+  await eventually('drained under the ServiceAccount identity', async () => !(await claimNames(c, ns)).includes('data-db-1'));
+  expect(controller.logs()).not.toMatch(/forbidden/i);
+
+  const other = await createNamespace(c, 'other');
+  try {
+    for (const verb of ['list', 'create', 'delete']) {
+      expect((await c.kubectl(['auth', 'can-i', verb, 'pods', '-n', other, `--as=${sa}`]).catch((e: { stdout?: string }) => e.stdout ?? '')).trim()).toBe('no');
+    }
+    expect((await c.kubectl(['auth', 'can-i', 'list', 'statefulsets', '--all-namespaces', `--as=${sa}`]).catch((e: { stdout?: string }) => e.stdout ?? '')).trim()).toBe('no');
+    // Pointed at another namespace, it fails loudly: never ready, and the refusal is logged.
+    const outside = await startController(kubeconfig, [`--namespaces=${other}`, `--leader-election-namespace=${ns}`, '--leader-election-id=outside'], { waitReady: false });
+    ctx.controllers.push(outside);
+    await eventually('forbidden logged', async () => /forbidden/i.test(outside.logs()), 30_000);
+    expect((await fetch(`http://127.0.0.1:${outside.httpPort}/readyz`)).status).toBe(503);
+  } finally {
+    await deleteNamespace(c, other);
+  }
+});
