@@ -1,0 +1,18 @@
+// The README's demo command runs end to end and ends with the orphaned claim gone and the others Bound.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+test('npm run demo: scale 3 -> 2, drain pod completes, claim released, two claims Bound', async () => {
+  const { stdout } = await promisify(execFile)(process.execPath, [path.join(root, 'scripts', 'demo.ts')], { cwd: root, timeout: 170_000 });
+  expect(stdout).toMatch(/kubectl scale sts datastore --replicas 2/);
+  expect(stdout).toMatch(/drain pod datastore-2 is Succeeded/);
+  expect(stdout).toMatch(/claim data-datastore-2 released/);
+  const final = stdout.slice(stdout.indexOf('Final state:'), stdout.indexOf('Events on the StatefulSet'));
+  expect(final).not.toMatch(/data-datastore-2/);
+  expect(final.match(/data-datastore-[01]\s+Bound/g)).toHaveLength(2);
+  expect(stdout).toMatch(/local control plane stopped/);
+});
