@@ -37,6 +37,7 @@ test('README flow: 3 -> 2 replicas, drain pod created, Succeeded, claim and drai
   await eventually('drain pod deleted', async () => (await podNames(c, ns, DRAINERS)).length === 0);
   expect(await claimNames(c, ns)).toEqual(['data-db-0', 'data-db-1']);
   expect(await podNames(c, ns)).toEqual(['db-0', 'db-1']);
+  await eventually('DrainCompleted event', async () => (await eventReasons(c, ns, 'db')).includes('DrainCompleted'));
   expect(await eventReasons(c, ns, 'db')).toEqual(['DrainStarted', 'DrainSucceeded', 'ClaimReleased', 'DrainCompleted']);
 });
 

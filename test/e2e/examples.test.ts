@@ -20,5 +20,6 @@ test.each([
   await eventually(`${set} ready`, async () => (await readyReplicas(c, ns, set)) === replicas, 90_000);
   await scale(c, ns, set, scaleTo);
   await eventually('claims released', async () => JSON.stringify(await claimNames(c, ns)) === JSON.stringify(remaining), 90_000);
-  expect((await eventReasons(c, ns, set)).filter((r) => r === 'DrainCompleted')).toHaveLength(replicas - scaleTo);
+  await eventually('one DrainCompleted event per removed replica', async () =>
+    (await eventReasons(c, ns, set)).filter((r) => r === 'DrainCompleted').length === replicas - scaleTo);
 });

@@ -31,7 +31,8 @@ test.each(badTemplates)('template with %s: Warning event, nothing created or del
   expect(notes.join('\n')).toMatch(message);
   await scale(c, ns, 'bad', 1);
   await scale(c, ns, 'good', 1);
-  await eventually('good drained', async () => !(await claimNames(c, ns)).includes('data-good-1'));
+  await eventually('good drained and its drain pod gone', async () =>
+    !(await claimNames(c, ns)).includes('data-good-1') && (await podNames(c, ns, DRAINERS)).length === 0);
   expect(await claimNames(c, ns)).toEqual(['data-bad-0', 'data-bad-1', 'data-good-0']);
   expect((await podNames(c, ns, DRAINERS))).toEqual([]);
   expect(await eventNotes(c, ns, 'bad', 'InvalidDrainerTemplate')).toHaveLength(1);
