@@ -146,7 +146,10 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
     if (phase === 'Failed') {
       status.state = 'failed';
       const podToken = pod.metadata?.annotations?.[RETRY_TOKEN_ANNOTATION] ?? '';
-      if (failure.token !== retryToken && claims.length > 0) {
+      if (claims.length === 0) {
+        // Its claims were deleted by someone else: there is nothing left to drain or to retry.
+        actions.push({ kind: 'DeleteDrainPod', ordinal, pod: podRef, reason: 'nothing-to-drain' });
+      } else if (failure.token !== retryToken) {
         actions.push({ kind: 'ResetFailures', ordinal, claims: claims.map(claimRef), retryToken });
       } else if (podToken !== retryToken) {
         actions.push({ kind: 'DeleteDrainPod', ordinal, pod: podRef, reason: 'superseded' });

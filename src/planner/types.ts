@@ -14,7 +14,8 @@ export type DeleteReason =
   | 'released' // it Succeeded and its claims were deleted
   | 'retry' // it Failed, the failure is recorded and the backoff elapsed
   | 'superseded' // it Failed before a user-requested retry reset the failure count
-  | 'scale-up'; // the set grew back over its ordinal before the drain started running
+  | 'scale-up' // the set grew back over its ordinal before the drain started running
+  | 'nothing-to-drain'; // it Failed and all its claims are gone (deleted by someone else)
 
 export type EventType = 'Normal' | 'Warning';
 

@@ -203,6 +203,11 @@ describe('planSet: failures and retries', () => {
     expect(steps(plan(set, [claim(1, 60_000)], []).actions)).toEqual(['create db-2 [data-db-2] attempt 2']);
   });
 
+  it('a failed drain pod whose claims were deleted by someone else is removed, not retried', () => {
+    const gone = claim();
+    expect(steps(plan(set, [], [aDrainPod(set, 2, [gone], { phase: 'Failed' })]).actions)).toEqual(['delete-pod db-2 (nothing-to-drain)']);
+  });
+
   it('gives up after the last attempt and keeps the failed pod and the claims', () => {
     const c = claim(3, 600_000);
     const result = plan(set, [c], [aDrainPod(set, 2, [c], { phase: 'Failed', attempt: 3 })]);

@@ -1,0 +1,157 @@
+// Property tests of the planner over random cluster states: the safety invariants hold for every state,
+// and re-planning after applying a plan never repeats work.
+import fc from 'fast-check';
+import type { V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+import { drainPodClaims, mountedClaimNames } from '../../src/planner/drain-pod.ts';
+import { FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION } from '../../src/planner/keys.ts';
+import { planSet } from '../../src/planner/plan.ts';
+import { parseDrainerTemplate } from '../../src/planner/template.ts';
+import type { Action } from '../../src/planner/types.ts';
+import { NOW, aClaim, aDrainPod, aSet, aStatefulPod, settings } from './fixtures.ts';
+
+const ordinalState = fc.record({
+  claim: fc.constantFrom('none', 'live', 'foreign-labels', 'deleting', 'recreated'),
+  failures: fc.integer({ min: 0, max: 4 }),
+  token: fc.constantFrom('', 'r1'),
+  pod: fc.constantFrom('none', 'stateful', 'Pending', 'Running', 'Succeeded', 'Failed', 'foreign'),
+  podToken: fc.constantFrom('', 'r1'),
+  attempt: fc.integer({ min: 1, max: 4 }),
+});
+
+const world = fc.record({
+  replicas: fc.integer({ min: 0, max: 5 }),
+  start: fc.constantFrom(0, 2),
+  policy: fc.constantFrom('OrderedReady' as const, 'Parallel' as const),
+  retry: fc.constantFrom('', 'r1'),
+  deleting: fc.boolean(),
+  ordinals: fc.array(ordinalState, { minLength: 8, maxLength: 8 }),
+});
+
+type World = fc.RecordValue<typeof world>;
+
+function materialize(w: World) {
+  const set = aSet({
+    replicas: w.replicas, start: w.start, policy: w.policy, deleting: w.deleting, finalizers: [FINALIZER],
+    annotations: w.retry ? { [RETRY_ANNOTATION]: w.retry } : {},
+  });
+  const claims: V1PersistentVolumeClaim[] = [];
+  const pods: V1Pod[] = [];
+  w.ordinals.forEach((o, ordinal) => {
+    const annotations = {
+      [FAILURES_ANNOTATION]: String(o.failures), [LAST_FAILURE_ANNOTATION]: new Date(NOW.getTime() - 5_000 * o.failures).toISOString(),
+      [RETRY_TOKEN_ANNOTATION]: o.token,
+    };
+    const original = aClaim(set, ordinal, { annotations });
+    if (o.claim === 'live') claims.push(original);
+    if (o.claim === 'foreign-labels') claims.push(aClaim(set, ordinal, { labels: { app: 'other' } }));
+    if (o.claim === 'deleting') claims.push(aClaim(set, ordinal, { deleting: true, annotations }));
+    if (o.claim === 'recreated') claims.push(aClaim(set, ordinal, { uid: `new-${ordinal}` }));
+    if (o.pod === 'stateful') pods.push(aStatefulPod(set, ordinal));
+    else if (o.pod === 'foreign') pods.push({ metadata: { name: `db-${ordinal}`, namespace: 'ns', uid: `foreign-${ordinal}` } });
+    else if (o.pod !== 'none') {
+      pods.push(aDrainPod(set, ordinal, [original], { phase: o.pod, attempt: o.attempt, retryToken: o.podToken, started: NOW }));
+    }
+  });
+  return { set, claims, pods };
+}
+
+function plan(state: ReturnType<typeof materialize>) {
+  return planSet({ ...state, template: parseDrainerTemplate(state.set), now: NOW }, settings).actions;
+}
+
+/** Applies actions the way the API server would, to plan again from the result. */
+function apply(state: ReturnType<typeof materialize>, actions: Action[]) {
+  let { claims, pods } = state;
+  const set = structuredClone(state.set);
+  for (const a of actions) {
+    if (a.kind === 'CreateDrainPod') pods = [...pods, { ...a.pod, metadata: { ...a.pod.metadata, uid: `created-${a.ordinal}`, creationTimestamp: NOW }, status: { phase: 'Pending' } }];
+    if (a.kind === 'DeleteClaim') claims = claims.map((c) => (c.metadata!.uid === a.claim.uid ? { ...c, metadata: { ...c.metadata, deletionTimestamp: NOW } } : c));
+    if (a.kind === 'DeleteDrainPod') pods = pods.filter((p) => p.metadata!.uid !== a.pod.uid);
+    if (a.kind === 'RecordFailure' || a.kind === 'ResetFailures') {
+      const uids = new Set(a.claims.map((c) => c.uid));
+      claims = claims.map((c) => (uids.has(c.metadata!.uid!) ? {
+        ...c,
+        metadata: {
+          ...c.metadata,
+          annotations: {
+            ...c.metadata!.annotations,
+            ...(a.kind === 'RecordFailure' ? { [FAILURES_ANNOTATION]: String(a.failures), [LAST_FAILURE_ANNOTATION]: a.at } : { [FAILURES_ANNOTATION]: '0', [RETRY_TOKEN_ANNOTATION]: a.retryToken }),
+          },
+        },
+      } : c));
+    }
+    if (a.kind === 'AddFinalizer') set.metadata!.finalizers = [...(set.metadata!.finalizers ?? []), FINALIZER];
+    if (a.kind === 'RemoveFinalizer') set.metadata!.finalizers = (set.metadata!.finalizers ?? []).filter((f) => f !== FINALIZER);
+  }
+  return { set, claims, pods };
+}
+
+/** What an action does to the cluster, as a key: performing the same key twice is duplicated work. */
+function effect(a: Action): string | undefined {
+  switch (a.kind) {
+    case 'CreateDrainPod': return `create/${a.ordinal}`;
+    case 'DeleteClaim': return `delete-claim/${a.claim.uid}`;
+    case 'DeleteDrainPod': return `delete-pod/${a.pod.uid}`;
+    case 'RecordFailure': return `record/${a.ordinal}/${a.failures}`;
+    case 'ResetFailures': return `reset/${a.ordinal}/${a.retryToken}`;
+    default: return undefined;
+  }
+}
+
+describe('planner properties', () => {
+  it('deletes a claim only for a Succeeded drain pod that lists that UID and mounts that claim', () => {
+    fc.assert(fc.property(world, (w) => {
+      const state = materialize(w);
+      for (const a of plan(state)) {
+        if (a.kind !== 'DeleteClaim') continue;
+        const pod = state.pods.find((p) => p.metadata!.uid === a.drainPod.uid);
+        expect(pod?.status?.phase).toBe('Succeeded');
+        expect(drainPodClaims(pod!).some((c) => c.uid === a.claim.uid && c.name === a.claim.name)).toBe(true);
+        expect(mountedClaimNames(pod!).has(a.claim.name)).toBe(true);
+      }
+    }), { numRuns: 2000 });
+  });
+
+  it('never plans a drain pod for an ordinal whose name is taken, nor two for one ordinal', () => {
+    fc.assert(fc.property(world, (w) => {
+      const state = materialize(w);
+      const creates = plan(state).flatMap((a) => (a.kind === 'CreateDrainPod' ? [a.ordinal] : []));
+      expect(new Set(creates).size).toBe(creates.length);
+      for (const ordinal of creates) expect(state.pods.some((p) => p.metadata!.name === `db-${ordinal}`)).toBe(false);
+      if (w.policy === 'OrderedReady') expect(creates.length).toBeLessThanOrEqual(1);
+    }), { numRuns: 2000 });
+  });
+
+  it('mounts only claims proven to belong to the set and not being deleted', () => {
+    fc.assert(fc.property(world, (w) => {
+      const state = materialize(w);
+      for (const a of plan(state)) {
+        if (a.kind !== 'CreateDrainPod') continue;
+        for (const ref of a.claims) {
+          const claim = state.claims.find((c) => c.metadata!.uid === ref.uid)!;
+          expect(claim.metadata!.labels).toEqual({ app: 'db' });
+          expect(claim.metadata!.deletionTimestamp).toBeUndefined();
+        }
+      }
+    }), { numRuns: 2000 });
+  });
+
+  it('re-planning after applying a plan never repeats work, and settles in a few rounds', () => {
+    fc.assert(fc.property(world, (w) => {
+      let state = materialize(w);
+      const done = new Set<string>();
+      for (let round = 0; round < 6; round++) {
+        const actions = plan(state).filter((a) => a.kind !== 'Report');
+        if (actions.length === 0) return;
+        for (const a of actions) {
+          const key = effect(a);
+          if (key === undefined) continue;
+          expect(done.has(key)).toBe(false);
+          done.add(key);
+        }
+        state = apply(state, actions);
+      }
+      throw new Error(`no fixed point after 6 rounds: ${JSON.stringify(plan(state).map(effect))}`);
+    }), { numRuns: 2000 });
+  });
+});
