@@ -54,11 +54,9 @@ export async function eventNotes(c: ClusterClient, namespace: string, setName: s
     .filter((e) => e.regarding?.name === setName && e.reason === reason).map((e) => e.note ?? '');
 }
 
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  return waitFor(what, async () => {
-    const value = await probe();
-    return value === false ? undefined : value;
-  }, timeoutMs, 250) as Promise<T>;
+/** Polls until the probe returns something other than undefined, null, false or ''. */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> {
+  return waitFor(what, probe, timeoutMs, 250) as Promise<T>;
 }
 
 export async function readyReplicas(c: ClusterClient, namespace: string, name: string): Promise<number> {

@@ -71,7 +71,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   while (Date.now() < deadline) {
     try {
       const value = await probe();
-      if (value !== undefined && value !== false) return value;
+      if (value !== undefined && value !== null && value !== false && value !== '') return value;
     } catch (err) {
       lastError = err;
     }
