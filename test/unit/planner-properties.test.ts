@@ -27,7 +27,7 @@ const world = fc.record({
   ordinals: fc.array(ordinalState, { minLength: 8, maxLength: 8 }),
 });
 
-type World = fc.RecordValue<typeof world>;
+type World = typeof world extends fc.Arbitrary<infer T> ? T : never;
 
 function materialize(w: World) {
   const set = aSet({
