@@ -16,6 +16,7 @@ export interface RunOptions {
   runningDeadline: number;
   resyncPeriod: number;
   dryRun: boolean;
+  cacheFullObjects: boolean;
   leaderElect: boolean;
   leaderElectionNamespace: string;
   leaderElectionId: string;
@@ -61,6 +62,7 @@ export function addRunOptions(command: Command): Command {
     .option('--running-deadline <duration>', 'report a drain pod Running longer than this as stuck', duration, parseDuration('6h'))
     .option('--resync-period <duration>', 're-examine every StatefulSet from the cache this often', duration, parseDuration('10m'))
     .option('--dry-run', 'log the actions instead of performing them', false)
+    .option('--cache-full-objects', 'cache whole objects instead of the fields the controller reads (uses more memory)', false)
     .option('--no-leader-elect', 'act without a Lease (only for a single replica)')
     .option('--leader-election-namespace <ns>', 'namespace of the Lease (default: $POD_NAMESPACE or "default")', process.env.POD_NAMESPACE ?? 'default')
     .option('--leader-election-id <name>', 'name of the Lease', 'statefulset-drain-controller')

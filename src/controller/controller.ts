@@ -19,6 +19,7 @@ export interface ControllerOptions {
   setSelector?: string;
   concurrency: number;
   dryRun: boolean;
+  cacheFullObjects: boolean;
   resyncPeriodMs: number;
   planner: PlannerSettings;
   instance: string;
@@ -42,7 +43,7 @@ export class DrainController {
     this.options = options;
     this.isLeader = isLeader;
     this.queue = new WorkQueue((key) => this.sync(key), { concurrency: options.concurrency, baseRetryMs: 200, maxRetryMs: 60_000 });
-    this.cache = new ClusterCache(kc, api, { namespaces: options.namespaces, setSelector: options.setSelector },
+    this.cache = new ClusterCache(kc, api, { namespaces: options.namespaces, setSelector: options.setSelector, fullObjects: options.cacheFullObjects },
       (key) => this.queue.add(key), log);
     this.verifier = new TemplateVerifier(api);
     this.executor = new Executor(api, new EventRecorder(api, options.instance, log), metrics, log,

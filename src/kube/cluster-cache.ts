@@ -5,12 +5,15 @@ import { candidateSetNameOfPod, candidateSetNamesOfClaim } from '../planner/iden
 import type { Logger } from '../log.ts';
 import type { KubeApi } from './api.ts';
 import { ResilientInformer } from './informer.ts';
+import { trimClaim, trimPod, trimStatefulSet } from './trim.ts';
 
 export interface CacheOptions {
   /** Namespaces to watch; empty means all namespaces. */
   namespaces: string[];
   /** Label selector restricting which StatefulSets this instance serves (sharding). */
   setSelector?: string;
+  /** Keep whole objects in the caches instead of the fields the controller reads (memory comparison, debugging). */
+  fullObjects?: boolean;
 }
 
 /** Objects indexed by `namespace/candidate-set-name`. */
@@ -67,6 +70,7 @@ export class ClusterCache {
       for (const key of keys) if (this.sets.has(key)) onChange(key);
     };
     const scopes = options.namespaces.length > 0 ? options.namespaces : [undefined];
+    const trim = <T>(fn: (obj: T) => T) => (options.fullObjects ? undefined : fn);
     for (const ns of scopes) {
       const base = ns ? `/namespaces/${ns}` : '';
       this.informers.push(new ResilientInformer<V1StatefulSet>(kc, `/apis/apps/v1${base}/statefulsets`,
@@ -75,11 +79,11 @@ export class ClusterCache {
           if (kind === 'delete') this.sets.delete(key);
           else this.sets.set(key, set);
           onChange(key);
-        }, log, options.setSelector) as unknown as ResilientInformer<KubernetesObject>);
+        }, log, { labelSelector: options.setSelector, trim: trim(trimStatefulSet) }) as unknown as ResilientInformer<KubernetesObject>);
       this.informers.push(new ResilientInformer<V1PersistentVolumeClaim>(kc, `/api/v1${base}/persistentvolumeclaims`,
-        () => api.listClaims(ns), (kind, claim) => notifyKnown(this.claims.apply(kind, claim)), log) as unknown as ResilientInformer<KubernetesObject>);
+        () => api.listClaims(ns), (kind, claim) => notifyKnown(this.claims.apply(kind, claim)), log, { trim: trim(trimClaim) }) as unknown as ResilientInformer<KubernetesObject>);
       this.informers.push(new ResilientInformer<V1Pod>(kc, `/api/v1${base}/pods`,
-        () => api.listPods(ns), (kind, pod) => notifyKnown(this.pods.apply(kind, pod)), log) as unknown as ResilientInformer<KubernetesObject>);
+        () => api.listPods(ns), (kind, pod) => notifyKnown(this.pods.apply(kind, pod)), log, { trim: trim(trimPod) }) as unknown as ResilientInformer<KubernetesObject>);
     }
   }
 

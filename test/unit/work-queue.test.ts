@@ -55,11 +55,13 @@ describe('WorkQueue', () => {
     const q = new WorkQueue(async () => {
       times.push(Date.now());
       if (times.length < 3) throw new Error('boom');
-    }, { concurrency: 1, baseRetryMs: 20, maxRetryMs: 1000 });
+    }, { concurrency: 1, baseRetryMs: 50, maxRetryMs: 1000 });
     q.add('a');
-    await new Promise((r) => setTimeout(r, 200));
+    for (let i = 0; i < 100 && times.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
     await q.shutdown();
     expect(times).toHaveLength(3);
-    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(times[1]! - times[0]!);
+    // Timers never fire early, so the gaps are at least the backoff delays (50 ms, then 100 ms).
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(49);
+    expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(99);
   });
 });

@@ -1,0 +1,67 @@
+// What the informer caches keep of each object: only the fields the controller reads. Pods and claims
+// dominate memory in large clusters (managedFields, specs and statuses are most of their size).
+import type { V1ObjectMeta, V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import { ROLE_LABEL, TEMPLATE_ANNOTATION } from '../planner/keys.ts';
+
+const OURS = 'drain.statefulsets.kubernetes.io/';
+const STATEFULSETS_PREFIX = 'statefulsets.kubernetes.io/';
+
+function pick(record: Record<string, string> | undefined, keep: (key: string) => boolean): Record<string, string> | undefined {
+  if (!record) return undefined;
+  const kept = Object.entries(record).filter(([k]) => keep(k));
+  return kept.length > 0 ? Object.fromEntries(kept) : undefined;
+}
+
+function meta(m: V1ObjectMeta | undefined, extra: Partial<V1ObjectMeta> = {}): V1ObjectMeta {
+  return {
+    name: m?.name, namespace: m?.namespace, uid: m?.uid, resourceVersion: m?.resourceVersion,
+    creationTimestamp: m?.creationTimestamp, deletionTimestamp: m?.deletionTimestamp, ...extra,
+  };
+}
+
+export function trimPod(pod: V1Pod): V1Pod {
+  const isDrainPod = pod.metadata?.labels?.[ROLE_LABEL] !== undefined;
+  if (!isDrainPod) return { metadata: meta(pod.metadata) };
+  return {
+    metadata: meta(pod.metadata, {
+      labels: pick(pod.metadata?.labels, (k) => k.startsWith(OURS)),
+      annotations: pick(pod.metadata?.annotations, (k) => k.startsWith(OURS)),
+      ownerReferences: pod.metadata?.ownerReferences?.filter((r) => r.kind === 'StatefulSet'),
+    }),
+    spec: {
+      containers: [],
+      volumes: pod.spec?.volumes?.filter((v) => v.persistentVolumeClaim).map((v) => ({ name: v.name, persistentVolumeClaim: v.persistentVolumeClaim })),
+    },
+    status: { phase: pod.status?.phase, startTime: pod.status?.startTime },
+  };
+}
+
+export function trimClaim(claim: V1PersistentVolumeClaim): V1PersistentVolumeClaim {
+  return {
+    metadata: meta(claim.metadata, {
+      labels: claim.metadata?.labels,
+      annotations: pick(claim.metadata?.annotations, (k) => k.startsWith(OURS)),
+    }),
+  };
+}
+
+export function trimStatefulSet(set: V1StatefulSet): V1StatefulSet {
+  const spec = set.spec;
+  return {
+    metadata: meta(set.metadata, {
+      generation: set.metadata?.generation,
+      finalizers: set.metadata?.finalizers,
+      annotations: pick(set.metadata?.annotations, (k) => k === TEMPLATE_ANNOTATION || k.startsWith(STATEFULSETS_PREFIX) || k.startsWith(OURS)),
+    }),
+    spec: spec && {
+      replicas: spec.replicas,
+      ordinals: spec.ordinals,
+      podManagementPolicy: spec.podManagementPolicy,
+      persistentVolumeClaimRetentionPolicy: spec.persistentVolumeClaimRetentionPolicy,
+      selector: spec.selector,
+      serviceName: spec.serviceName,
+      template: { metadata: {} },
+      volumeClaimTemplates: spec.volumeClaimTemplates?.map((t) => ({ metadata: { name: t.metadata?.name } })),
+    },
+  };
+}
