@@ -28,6 +28,8 @@ export interface ControlPlane {
 export interface StartOptions {
   nodes?: number;
   log?: (line: string) => void;
+  /** kube-controller-manager's --controllers (the benchmark turns the StatefulSet controller off). */
+  controllers?: string;
 }
 
 const auditPolicy = `apiVersion: audit.k8s.io/v1
@@ -62,7 +64,7 @@ current-context: local
 `;
 }
 
-async function componentSpecs(dir: string, bin: ControlPlaneBinaries, certs: Certificates, kubeconfig: string) {
+async function componentSpecs(dir: string, bin: ControlPlaneBinaries, certs: Certificates, kubeconfig: string, controllers: string) {
   const [etcdClient, etcdPeer, apiPort, kwokPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const log = (name: string) => path.join(dir, 'logs', `${name}.log`);
   const auditPolicyFile = path.join(dir, 'audit-policy.yaml');
@@ -100,7 +102,7 @@ async function componentSpecs(dir: string, bin: ControlPlaneBinaries, certs: Cer
       name: 'kube-controller-manager', binary: bin['kube-controller-manager'], log: log('kube-controller-manager'),
       args: [
         `--kubeconfig=${kubeconfig}`, '--leader-elect=false', '--secure-port=0',
-        '--controllers=*', '--enable-hostpath-provisioner=true',
+        `--controllers=${controllers}`, '--enable-hostpath-provisioner=true',
         `--service-account-private-key-file=${certs.serviceAccountKey}`, `--root-ca-file=${certs.caCert}`,
         `--cluster-signing-cert-file=${certs.caCert}`, `--cluster-signing-key-file=${certs.caKey}`,
       ],
@@ -186,7 +188,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
   mkdirSync(path.join(dir, 'logs'));
   const certs = generateCertificates(dir);
   const kubeconfig = path.join(dir, 'kubeconfig');
-  const { specs, server } = await componentSpecs(dir, bin, certs, kubeconfig);
+  const { specs, server } = await componentSpecs(dir, bin, certs, kubeconfig, options.controllers ?? '*');
   writeFileSync(kubeconfig, kubeconfigText(server, certs));
   const nodes = Array.from({ length: options.nodes ?? 3 }, (_, i) => `kwok-node-${i}`);
   const cp: ControlPlane = {

@@ -1,0 +1,80 @@
+// Fills the API server with StatefulSets, claims and pods directly (the StatefulSet controller is off in
+// the benchmark's control plane), so 10,000-set clusters fit on 2 cores.
+import PQueue from 'p-queue';
+import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type { ClusterClient } from '../test/harness/cluster-client.ts';
+import { TEMPLATE_ANNOTATION } from '../test/harness/workloads.ts';
+
+/** Drain pods go straight to a kwok node (their claims are never Bound here) and finish quickly. */
+export const benchTemplate = JSON.stringify({
+  metadata: { labels: { role: 'bench-drain' }, annotations: { 'drain-sim/complete-after': '100ms' } },
+  spec: { nodeName: 'kwok-node-0', restartPolicy: 'Never', containers: [{ name: 'drain', image: 'busybox', volumeMounts: [{ name: 'data', mountPath: '/data' }] }] },
+});
+
+export interface SetRef {
+  namespace: string;
+  name: string;
+  uid: string;
+  replicas: number;
+}
+
+function setBody(name: string, replicas: number, annotated: boolean): V1StatefulSet {
+  return {
+    metadata: { name, annotations: annotated ? { [TEMPLATE_ANNOTATION]: benchTemplate } : {} },
+    spec: {
+      replicas, serviceName: name, podManagementPolicy: 'Parallel',
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'busybox' }] } },
+      volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }],
+    },
+  };
+}
+
+export function claimBody(set: SetRef, ordinal: number): V1PersistentVolumeClaim {
+  return {
+    metadata: { name: `data-${set.name}-${ordinal}`, labels: { app: set.name } },
+    // A class with no provisioner: claims stay Pending, so no PersistentVolumes are made.
+    spec: { storageClassName: 'bench-none', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+  };
+}
+
+export function podBody(set: SetRef, ordinal: number): V1Pod {
+  return {
+    metadata: {
+      name: `${set.name}-${ordinal}`, labels: { app: set.name },
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: set.name, uid: set.uid, controller: true }],
+    },
+    // Bound to a node nothing manages: the pod simply exists, as a stateful pod would.
+    spec: { nodeName: 'bench-unmanaged', containers: [{ name: 'app', image: 'busybox' }] },
+  };
+}
+
+export async function createSet(c: ClusterClient, namespace: string, name: string, replicas: number, annotated: boolean): Promise<SetRef> {
+  const created = await c.apps.createNamespacedStatefulSet({ namespace, body: setBody(name, replicas, annotated) });
+  const set = { namespace, name, uid: created.metadata!.uid!, replicas };
+  for (let o = 0; o < replicas; o++) {
+    await c.core.createNamespacedPersistentVolumeClaim({ namespace, body: claimBody(set, o) });
+    await c.core.createNamespacedPod({ namespace, body: podBody(set, o) });
+  }
+  return set;
+}
+
+/** `count` annotated sets and `count` unannotated ones, 3 replicas each, spread over namespaces. */
+export async function populate(c: ClusterClient, count: number, namespaces: number, prefix: string, replicas = 3,
+  progress: (done: number) => void = () => {}): Promise<SetRef[]> {
+  const nsNames = Array.from({ length: namespaces }, (_, i) => `${prefix}-${i}`);
+  for (const ns of nsNames) await c.core.createNamespace({ body: { metadata: { name: ns } } }).catch(() => undefined);
+  const queue = new PQueue({ concurrency: 32 });
+  const annotated: SetRef[] = [];
+  let done = 0;
+  for (let i = 0; i < count; i++) {
+    const ns = nsNames[i % namespaces]!;
+    void queue.add(async () => {
+      annotated[i] = await createSet(c, ns, `s${i}`, replicas, true);
+      await createSet(c, ns, `n${i}`, replicas, false);
+      if (++done % 500 === 0) progress(done);
+    });
+  }
+  await queue.onIdle();
+  return annotated;
+}

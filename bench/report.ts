@@ -1,0 +1,68 @@
+// bench/README.md: the summary table of the latest full run, generated from bench/results/results.json.
+import { writeFileSync } from 'node:fs';
+import { percentile } from './prometheus.ts';
+
+export interface SizeResult {
+  size: number;
+  namespaces: number;
+  populateSeconds: number;
+  reactionMs: number[];
+  releaseMs: number[];
+  requestsPerDrain: Record<string, number>;
+  storm: { ordinals: number; orphaningSeconds: number; allDrainPodsCreatedSeconds: number; allClaimsReleasedSeconds: number };
+  idle: { seconds: number; cpuPercent: number; requests: Record<string, number> };
+  memory: { trimmed: { rssMB: number; heapMB: number; syncMs: number }; fullObjects: { rssMB: number; heapMB: number; syncMs: number } };
+}
+
+interface Run {
+  date: string;
+  machine: Record<string, unknown>;
+  versions: Record<string, string>;
+  settings: Record<string, unknown>;
+  real: string;
+  results: SizeResult[];
+}
+
+const p = (values: number[]) => [50, 90, 99].map((q) => percentile(values, q).toFixed(1)).join(' / ');
+const counts = (c: Record<string, number>) => Object.entries(c).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none';
+
+export function writeReport(run: Run, file: string): void {
+  const rows = run.results.map((r) => `| ${r.size.toLocaleString('en')} | ${p(r.reactionMs)} | ${p(r.releaseMs)} | ${r.storm.allDrainPodsCreatedSeconds.toFixed(1)} / ${r.storm.allClaimsReleasedSeconds.toFixed(1)} | ${r.memory.trimmed.rssMB.toFixed(0)} (${r.memory.fullObjects.rssMB.toFixed(0)}) | ${r.memory.trimmed.heapMB.toFixed(0)} | ${r.memory.trimmed.syncMs} | ${r.idle.cpuPercent.toFixed(2)} |`);
+  const api = run.results.map((r) => `| ${r.size.toLocaleString('en')} | ${counts(r.requestsPerDrain)} | ${counts(r.idle.requests)} (${r.idle.seconds}s) |`);
+  writeFileSync(file, `# Benchmark
+
+\`npm run bench\` (sizes with \`-- --sizes 100,1000\`; \`-- --smoke\` is the tiny run CI does, which checks
+the harness, not the numbers). Each size starts a fresh local control plane, fills it, runs the
+controller as a separate process with its default flags, and measures. Raw samples, machine and
+versions: [results/results.json](results/results.json). Latest run: ${run.date}, on
+${String(run.machine.cpus)} cores, ${String(run.machine.memoryGB)} GiB, Node.js ${String(run.machine.node)};
+Kubernetes ${run.versions.kubernetes}, etcd ${run.versions.etcd}, kwok ${run.versions.kwok}, all on the same machine.
+
+What is real: ${run.real}
+
+Each size has N annotated StatefulSets and N unannotated ones (3 claims and 3 pods each) in 10 to 100
+namespaces, plus ${run.results[0]?.storm.ordinals ?? 0 / 4} ordinals' worth of Parallel "storm" sets (5 replicas each).
+
+- **reaction**: from the stateful pod's deletion being visible in the API (the delete call returned) to the
+  drain pod's creation (seen on a watch), over ${String(run.settings.samples)} single scale-downs (3 -> 2);
+- **release**: from the drain pod's Succeeded status (seen on a watch) to the claim's deletion;
+- **storm**: ${String(run.settings.stormOrdinals)} ordinals orphaned at once across Parallel sets: seconds from the
+  last orphaning deletion until every drain pod exists / every claim is released;
+- **memory**: RSS after the initial sync with the trimmed cache (in brackets: caching whole objects,
+  \`--cache-full-objects\`), heap used; **sync**: time to the initial sync; **idle CPU** over ${String(run.settings.idleSeconds)}s.
+
+| sets | reaction p50 / p90 / p99 (ms) | release p50 / p90 / p99 (ms) | storm: created / released (s) | RSS MiB | heap MiB | sync ms | idle CPU % |
+|---|---|---|---|---|---|---|---|
+${rows.join('\n')}
+
+API requests by the controller, per drain (averaged over the single scale-downs) and while idle
+(leader election only; no periodic LIST):
+
+| sets | per drain | idle |
+|---|---|---|
+${api.join('\n')}
+
+![latency](results/latency.svg)
+![memory](results/memory.svg)
+`);
+}
