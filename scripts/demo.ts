@@ -8,6 +8,7 @@ import { startControlPlane, stopControlPlane, type ControlPlane } from '../test/
 import { startController, type RunningController } from '../test/harness/controller-process.ts';
 import { exampleWithSimulatedDrain } from '../test/harness/examples.ts';
 import { readFileSync } from 'node:fs';
+import { Watch, type V1PersistentVolumeClaim, type V1Pod } from '@kubernetes/client-node';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const example = path.join(root, 'examples', 'datastore', 'statefulset.yaml');
@@ -62,8 +63,6 @@ async function main(): Promise<void> {
   say('3 datastore replicas Ready, each with its own claim:');
   console.log(indent(await c.kubectl(['-n', ns, 'get', 'pods,pvc'])));
 
-  mark('kubectl scale sts datastore --replicas 2');
-  await c.kubectl(['-n', ns, 'scale', 'sts', 'datastore', '--replicas=2']);
   const seen = new Set<string>();
   const once = (key: string, text: string) => {
     if (!seen.has(key)) {
@@ -71,22 +70,34 @@ async function main(): Promise<void> {
       mark(text);
     }
   };
-  for (let i = 0; i < 2400; i++) {
-    const pods = (await c.core.listNamespacedPod({ namespace: ns })).items;
-    const claims = (await c.core.listNamespacedPersistentVolumeClaim({ namespace: ns })).items;
-    const pod2 = pods.find((p) => p.metadata?.name === 'datastore-2');
-    const isDrain = pod2?.metadata?.labels?.['drain.statefulsets.kubernetes.io/role'] === 'drainer';
-    if (pod2 && !isDrain && pod2.metadata?.deletionTimestamp) once('terminating', 'stateful pod datastore-2 is terminating (the StatefulSet controller removes the highest replica)');
-    if (!pod2 && !seen.has('drain-created')) once('gone', 'stateful pod datastore-2 is gone; its claim data-datastore-2 stays behind');
-    if (isDrain) once(`drain-${pod2?.status?.phase}`, `drain pod datastore-2 ${pod2?.status?.phase === 'Pending' ? 'created, mounting data-datastore-2' : `is ${pod2?.status?.phase}`}`);
-    if (isDrain) seen.add('drain-created');
-    const claim = claims.find((p) => p.metadata?.name === 'data-datastore-2');
-    if (claim?.metadata?.deletionTimestamp) once('claim-deleting', 'claim data-datastore-2 deleted (UID precondition), waiting for the drain pod to let go');
-    if (!claim && seen.has('drain-created')) once('claim-gone', 'claim data-datastore-2 released');
-    if (!pod2 && seen.has('drain-created')) once('drain-gone', 'drain pod datastore-2 deleted');
-    if (seen.has('claim-gone') && seen.has('drain-gone')) break;
-    await sleep(250);
-  }
+  // Watches, not polling: a drain can pass through Succeeded faster than any poll interval.
+  const watch = new Watch(c.kubeConfig);
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  const check = () => {
+    if (seen.has('claim-gone') && seen.has('drain-gone')) finish();
+  };
+  const podWatch = await watch.watch(`/api/v1/namespaces/${ns}/pods`, {}, (type, pod: V1Pod) => {
+    if (pod.metadata?.name !== 'datastore-2') return;
+    const isDrain = pod.metadata?.labels?.['drain.statefulsets.kubernetes.io/role'] === 'drainer';
+    if (!isDrain && pod.metadata?.deletionTimestamp) once('terminating', 'stateful pod datastore-2 is terminating (the StatefulSet controller removes the highest replica)');
+    if (!isDrain && type === 'DELETED') once('gone', 'stateful pod datastore-2 is gone; its claim data-datastore-2 stays behind');
+    if (isDrain && type === 'ADDED') once('drain-created', 'drain pod datastore-2 created, mounting data-datastore-2');
+    if (isDrain && type !== 'DELETED' && pod.status?.phase && pod.status.phase !== 'Pending') once(`drain-${pod.status.phase}`, `drain pod datastore-2 is ${pod.status.phase}`);
+    if (isDrain && type === 'DELETED') once('drain-gone', 'drain pod datastore-2 deleted');
+    check();
+  }, () => {});
+  const claimWatch = await watch.watch(`/api/v1/namespaces/${ns}/persistentvolumeclaims`, {}, (type, claim: V1PersistentVolumeClaim) => {
+    if (claim.metadata?.name !== 'data-datastore-2') return;
+    if (claim.metadata?.deletionTimestamp && type !== 'DELETED') once('claim-deleting', 'claim data-datastore-2 deleted (UID precondition); Kubernetes removes it once the drain pod lets go');
+    if (type === 'DELETED') once('claim-gone', 'claim data-datastore-2 released');
+    check();
+  }, () => {});
+  mark('kubectl scale sts datastore --replicas 2');
+  await c.kubectl(['-n', ns, 'scale', 'sts', 'datastore', '--replicas=2']);
+  await Promise.race([finished, sleep(600_000)]);
+  podWatch.abort();
+  claimWatch.abort();
   console.log('\nFinal state:');
   console.log(indent(await c.kubectl(['-n', ns, 'get', 'pods,pvc'])));
   console.log('Events on the StatefulSet (kubectl events --for sts/datastore):');
@@ -95,6 +106,8 @@ async function main(): Promise<void> {
   for (const line of timeline) console.log(`  ${line}`);
   await cleanup(c);
   console.log(cp ? '\nlocal control plane stopped.' : `\nnamespace ${ns} deleted; the controller stays installed (kubectl delete -k manifests/cluster-wide removes it).`);
+  // Idle keep-alive connections of the API client would otherwise hold the process open for a while.
+  process.exit(0);
 }
 
 function indent(text: string): string {

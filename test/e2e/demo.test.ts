@@ -10,6 +10,7 @@ test('npm run demo: scale 3 -> 2, drain pod completes, claim released, two claim
   const { stdout } = await promisify(execFile)(process.execPath, [path.join(root, 'scripts', 'demo.ts')], { cwd: root, timeout: 170_000 });
   expect(stdout).toMatch(/kubectl scale sts datastore --replicas 2/);
   expect(stdout).toMatch(/drain pod datastore-2 is Succeeded/);
+  expect(stdout).toMatch(/drain pod datastore-2 deleted/);
   expect(stdout).toMatch(/claim data-datastore-2 released/);
   const final = stdout.slice(stdout.indexOf('Final state:'), stdout.indexOf('Events on the StatefulSet'));
   expect(final).not.toMatch(/data-datastore-2/);

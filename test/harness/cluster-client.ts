@@ -5,6 +5,7 @@ import { waitFor } from './processes.ts';
 
 export interface ClusterClient {
   kubeconfig: string;
+  kubeConfig: KubeConfig;
   core: CoreV1Api;
   apps: AppsV1Api;
   events: EventsV1Api;
@@ -17,6 +18,7 @@ export function clusterClient(kubeconfig: string): ClusterClient {
   kc.loadFromFile(kubeconfig);
   return {
     kubeconfig,
+    kubeConfig: kc,
     core: kc.makeApiClient(CoreV1Api),
     apps: kc.makeApiClient(AppsV1Api),
     events: kc.makeApiClient(EventsV1Api),
