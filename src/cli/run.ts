@@ -8,11 +8,13 @@ import { startHttpServer } from '../metrics/http-server.ts';
 import { Metrics } from '../metrics/metrics.ts';
 import { loadKubeConfig } from './kubeconfig.ts';
 import type { RunOptions } from './options.ts';
+import { version } from './version.ts';
 
 export async function run(options: RunOptions): Promise<void> {
   const log = createLogger(options.logLevel, options.logFormat);
   const kc = loadKubeConfig(options.kubeconfig);
   const identity = `${process.env.POD_NAME ?? os.hostname()}_${process.pid}`;
+  kc.userAgent = `statefulset-drain-controller/${version} (${identity})`;
   // The closures below run only after `controller` is assigned (on scrape, on a leadership change).
   const metrics: Metrics = new Metrics((): number => controller.queue.depth);
   const api = new KubeApi(kc, {

@@ -32,10 +32,22 @@ export interface StartOptions {
   controllers?: string;
 }
 
+// Writes by anyone to the objects the drain controller touches. Deletes of claims and pods, and lease
+// writes, keep their request body (UID preconditions, lease holder) for the fault suite's invariant checks.
 const auditPolicy = `apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: [RequestReceived]
 rules:
+- level: Request
+  verbs: [delete]
+  resources:
+  - group: ""
+    resources: [pods, persistentvolumeclaims]
+- level: Request
+  verbs: [create, update]
+  resources:
+  - group: coordination.k8s.io
+    resources: [leases]
 - level: Metadata
   verbs: [create, update, patch, delete, deletecollection]
   resources:
@@ -44,7 +56,6 @@ rules:
   - group: apps
     resources: [statefulsets]
   - group: events.k8s.io
-  - group: coordination.k8s.io
 - level: None
 `;
 
