@@ -3,7 +3,7 @@
 import type { KubeConfig, V1StatefulSet } from '@kubernetes/client-node';
 import { isManaged, planSet } from '../planner/plan.ts';
 import { parseDrainerTemplate, type TemplateResult } from '../planner/template.ts';
-import { FINALIZER, ROLE_DRAINER, ROLE_LABEL } from '../planner/keys.ts';
+import { FINALIZER, ROLE_DRAINER, ROLE_LABEL, TEMPLATE_ANNOTATION } from '../planner/keys.ts';
 import type { Plan, PlannerSettings } from '../planner/types.ts';
 import type { KubeApi } from '../kube/api.ts';
 import { ClusterCache } from '../kube/cluster-cache.ts';
@@ -31,6 +31,12 @@ export class DrainController {
   private readonly executor: Executor;
   private readonly verifier: TemplateVerifier;
   private readonly ignored = new Set<string>();
+  /**
+   * Template of each set as found by the initial sync. Those are checked with the API server only when a
+   * drain is about to start: a restart of the controller must not dry-run every template in the cluster.
+   * Templates that appear or change while the controller runs are checked at once.
+   */
+  private readonly startupTemplates = new Map<string, string | undefined>();
   private resyncTimer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
   private readonly metrics: Metrics;
@@ -53,6 +59,7 @@ export class DrainController {
   async start(): Promise<void> {
     const started = Date.now();
     await this.cache.start();
+    for (const key of this.cache.setKeys()) this.startupTemplates.set(key, this.cache.getSet(key)?.metadata?.annotations?.[TEMPLATE_ANNOTATION]);
     this.log.info('caches synced', { statefulsets: this.cache.setKeys().length, ms: Date.now() - started });
     this.enqueueAll();
     this.resyncTimer = setInterval(() => this.enqueueAll(), this.options.resyncPeriodMs);
@@ -81,11 +88,13 @@ export class DrainController {
   }
 
   async sync(key: string): Promise<void> {
-    if (!this.isLeader()) return;
+    // Workers start on a complete cache (start() enqueues everything once synced).
+    if (!this.isLeader() || !this.cache.hasSynced()) return;
     const set = this.cache.getSet(key);
     if (!set) {
       this.metrics.setSummary(key, undefined);
       this.verifier.forget(key);
+      this.startupTemplates.delete(key);
       return;
     }
     if (!this.needsAttention(set, key)) {
@@ -99,10 +108,17 @@ export class DrainController {
     this.ignored.delete(key);
     const started = process.hrtime.bigint();
     try {
-      const template: TemplateResult = isManaged(set)
-        ? await this.verifier.verify(key, set, parseDrainerTemplate(set))
-        : { ok: false, problems: ['not managed'] };
-      const plan = planSet({ set, claims: this.cache.claimsFor(key), pods: this.cache.podsFor(key), template, now: new Date() }, this.options.planner);
+      const observe = (template: TemplateResult) => planSet({
+        set, template, claims: this.cache.claimsFor(key), pods: this.cache.podsFor(key), now: new Date(),
+      }, this.options.planner);
+      let template: TemplateResult = isManaged(set) ? parseDrainerTemplate(set) : { ok: false, problems: ['not managed'] };
+      let plan = observe(template);
+      const text = set.metadata?.annotations?.[TEMPLATE_ANNOTATION];
+      const changedSinceStartup = !this.startupTemplates.has(key) || this.startupTemplates.get(key) !== text;
+      if (template.ok && (changedSinceStartup || plan.actions.some((a) => a.kind === 'CreateDrainPod'))) {
+        template = await this.verifier.verify(key, set, template);
+        if (!template.ok) plan = observe(template);
+      }
       this.summarize(key, plan, template);
       await this.executor.execute(set, plan.actions);
       if (plan.requeueAfterMs !== undefined) this.queue.addAfter(key, plan.requeueAfterMs);
