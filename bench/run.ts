@@ -38,8 +38,9 @@ const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const log = (text: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Memory once the initial sync and the first reconcile of every set are over (after the idle window). */
 async function memoryAfterSync(controller: RunningController): Promise<{ rssMB: number; heapMB: number; syncMs: number }> {
-  await sleep(3000);
+  await sleep(idleSeconds * 1000);
   const text = await controller.metrics();
   const synced = controller.entries().find((e) => e.message === 'caches synced');
   return {
@@ -135,12 +136,11 @@ async function runSize(size: number): Promise<SizeResult> {
     const fullMemory = await memoryAfterSync(full);
     await full.stop();
     const controller = await startController(cp.kubeconfig, ['--log-level=info'], { compiled: true });
-    const memory = await memoryAfterSync(controller);
-    log(`size ${size}: synced in ${memory.syncMs} ms; RSS ${memory.rssMB.toFixed(0)} MB (${fullMemory.rssMB.toFixed(0)} MB caching whole objects)`);
-
+    await sleep(3000);
     const idleBefore = await controller.metrics();
-    await sleep(idleSeconds * 1000);
+    const memory = await memoryAfterSync(controller);
     const idleAfter = await controller.metrics();
+    log(`size ${size}: synced in ${memory.syncMs} ms; RSS ${memory.rssMB.toFixed(0)} MB (${fullMemory.rssMB.toFixed(0)} MB caching whole objects)`);
     const idle = {
       seconds: idleSeconds,
       cpuPercent: ((metricValue(idleAfter, 'process_cpu_seconds_total') - metricValue(idleBefore, 'process_cpu_seconds_total')) / idleSeconds) * 100,

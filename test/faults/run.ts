@@ -1,0 +1,167 @@
+// `npm run test:faults`: seeded random runs on the local control plane with faults injected (controller
+// SIGKILL and SIGSTOP, API server and etcd restarts that also cut every watch, two replicas competing),
+// then the invariants are checked from the audit log and a pod timeline. Replay a run with --seed.
+import { parseArgs } from 'node:util';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { claimNames, clusterClient, eventReasons, type ClusterClient } from '../harness/cluster-client.ts';
+import { startComponent, startControlPlane, stopComponent, stopControlPlane, type ControlPlane } from '../harness/control-plane.ts';
+import { startController, type RunningController } from '../harness/controller-process.ts';
+import { sleep, waitFor } from '../harness/processes.ts';
+import { createReadySet, scale, simulatedDrain } from '../harness/workloads.ts';
+import { readAudit } from './audit.ts';
+import { PodHistory } from './history.ts';
+import { checkInvariants } from './invariants.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    steps: { type: 'string', default: '25' },
+    seed: { type: 'string' },
+  },
+});
+
+/** mulberry32: a small seeded PRNG, so a run can be replayed exactly from its seed. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const LEASE = ['--lease-duration=4s', '--renew-deadline=3s', '--retry-period=500ms', '--backoff-base=1s', '--backoff-max=4s'];
+const LEADER_GAP_MS = 1000; // lease duration minus renew deadline
+const NS = 'faults';
+type Fault = 'kill-controller' | 'pause-controller' | 'restart-apiserver' | 'restart-etcd';
+const FAULTS: Fault[] = ['kill-controller', 'pause-controller', 'restart-apiserver', 'restart-etcd'];
+
+interface RunResult {
+  seed: number;
+  faults: Record<string, number>;
+  drainsCompleted: number;
+  claimsDeleted: number;
+  violations: string[];
+  recoverySeconds: number;
+  failedDrainReported: boolean;
+}
+
+/** Retries an API call through API server and etcd restarts. */
+async function retrying(what: string, fn: () => Promise<unknown>): Promise<void> {
+  await waitFor(what, async () => {
+    await fn();
+    return true;
+  }, 60_000, 500);
+}
+
+async function oneRun(seed: number, steps: number): Promise<RunResult> {
+  const random = rng(seed);
+  const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)]!;
+  const cp: ControlPlane = await startControlPlane({ log: () => {} });
+  const c: ClusterClient = clusterClient(cp.kubeconfig);
+  const faults: Record<string, number> = {};
+  const replicas: Array<RunningController | undefined> = [undefined, undefined];
+  const start = async (i: number) => {
+    replicas[i] = await startController(cp.kubeconfig, [`--namespaces=${NS}`, `--leader-election-namespace=${NS}`, '--log-level=info', ...LEASE], { waitReady: false });
+  };
+  let violations: string[] = [];
+  try {
+    await c.core.createNamespace({ body: { metadata: { name: NS } } });
+    await waitFor('default ServiceAccount', async () => c.core.readNamespacedServiceAccount({ namespace: NS, name: 'default' }), 30_000);
+    const history = new PodHistory(c.kubeConfig, () => c.kubeConfig.makeApiClient(CoreV1Api).listPodForAllNamespaces());
+    await history.start();
+    await start(0);
+    await start(1);
+    await createReadySet(c, NS, { name: 'alpha', replicas: 4, template: simulatedDrain({ after: '1s' }) });
+    await createReadySet(c, NS, { name: 'beta', replicas: 4, policy: 'Parallel', template: simulatedDrain({ after: '2s' }) });
+    await createReadySet(c, NS, {
+      name: 'gamma', replicas: 3, policy: 'Parallel', template: simulatedDrain({ after: '1s', phase: 'Failed', restartPolicy: 'Never' }),
+      annotations: { 'statefulsets.kubernetes.io/drainer-max-attempts': '2' },
+    });
+    await retrying('scale gamma', () => scale(c, NS, 'gamma', 1));
+
+    let lastFault = Date.now();
+    for (let step = 0; step < steps; step++) {
+      await retrying('scale', () => scale(c, NS, pick(['alpha', 'beta']), 1 + Math.floor(random() * 4)));
+      if (random() < 0.6) {
+        const fault = pick(FAULTS);
+        faults[fault] = (faults[fault] ?? 0) + 1;
+        const i = Math.floor(random() * 2);
+        if (fault === 'kill-controller') {
+          await replicas[i]?.stop('SIGKILL');
+          await sleep(random() * 3000);
+          await start(i);
+        } else if (fault === 'pause-controller') {
+          // Paused for longer than the lease: the other replica must take over, this one must not act on waking.
+          replicas[i]?.process.kill('SIGSTOP');
+          await sleep(5000 + random() * 2000);
+          replicas[i]?.process.kill('SIGCONT');
+        } else {
+          const component = fault === 'restart-apiserver' ? 'kube-apiserver' : 'etcd';
+          await stopComponent(cp, component, 2000);
+          await sleep(random() * 2000);
+          await startComponent(cp, component);
+        }
+        lastFault = Date.now();
+      }
+      await sleep(1000 + random() * 3000);
+    }
+
+    // Faults stop. Every orphan must now be drained, and the failing drains reported, not deleted.
+    await retrying('final scale', async () => {
+      await scale(c, NS, 'alpha', 1);
+      await scale(c, NS, 'beta', 2);
+    });
+    await waitFor('converged', async () => {
+      const claims = await claimNames(c, NS);
+      const alpha = claims.filter((n) => n.startsWith('data-alpha-'));
+      const beta = claims.filter((n) => n.startsWith('data-beta-'));
+      const drains = (await c.core.listNamespacedPod({ namespace: NS, labelSelector: 'drain.statefulsets.kubernetes.io/role=drainer' })).items
+        .filter((p) => !p.metadata?.name?.startsWith('gamma-'));
+      return alpha.length === 1 && beta.length === 2 && drains.length === 0 ? true : undefined;
+    }, 180_000, 500);
+    const recoverySeconds = (Date.now() - lastFault) / 1000;
+    const gammaClaims = (await claimNames(c, NS)).filter((n) => n.startsWith('data-gamma-'));
+    const failedDrainReported = (await eventReasons(c, NS, 'gamma')).includes('DrainFailed') && gammaClaims.length === 3;
+
+    for (const r of replicas) await r?.stop('SIGKILL');
+    await history.stop();
+    const audit = readAudit(cp.auditLog);
+    violations = checkInvariants(audit, history.sightings, LEADER_GAP_MS);
+    if (!failedDrainReported) violations.push(`gamma's failed drain was not reported or its claims were touched (claims: ${gammaClaims.join(', ')})`);
+    const ours = audit.filter((e) => e.userAgent.startsWith('statefulset-drain-controller/') && e.code >= 200 && e.code < 300);
+    return {
+      seed, faults, violations, recoverySeconds, failedDrainReported,
+      drainsCompleted: ours.filter((e) => e.verb === 'delete' && e.resource === 'pods').length,
+      claimsDeleted: ours.filter((e) => e.verb === 'delete' && e.resource === 'persistentvolumeclaims').length,
+    };
+  } finally {
+    for (const r of replicas) await r?.stop('SIGKILL');
+    await stopControlPlane(cp, { keepDir: violations.length > 0 });
+    if (violations.length > 0) console.log(`  logs and audit log kept in ${cp.dir}`);
+  }
+}
+
+const runs = Number(args.runs);
+const steps = Number(args.steps);
+const firstSeed = args.seed ? Number(args.seed) : Math.floor(Math.random() * 2 ** 31);
+const results: RunResult[] = [];
+for (let r = 0; r < runs; r++) {
+  const seed = firstSeed + r;
+  console.log(`run ${r + 1}/${runs}: seed ${seed} (replay: npm run test:faults -- --runs 1 --steps ${steps} --seed ${seed})`);
+  const result = await oneRun(seed, steps);
+  console.log(`  faults ${JSON.stringify(result.faults)}; drain pods deleted ${result.drainsCompleted}; claims deleted ${result.claimsDeleted}; ` +
+    `recovered ${result.recoverySeconds.toFixed(1)}s after the last fault; violations ${result.violations.length}`);
+  for (const v of result.violations) console.log(`  VIOLATION: ${v}`);
+  results.push(result);
+}
+const total = (f: (r: RunResult) => number) => results.reduce((s, r) => s + f(r), 0);
+const faultTotals: Record<string, number> = {};
+for (const r of results) for (const [k, v] of Object.entries(r.faults)) faultTotals[k] = (faultTotals[k] ?? 0) + v;
+console.log(`\nfault suite: ${runs} runs, faults ${JSON.stringify(faultTotals)}, drain pods deleted ${total((r) => r.drainsCompleted)}, ` +
+  `claims deleted ${total((r) => r.claimsDeleted)}, longest recovery ${Math.max(...results.map((r) => r.recoverySeconds)).toFixed(1)}s`);
+const violations = total((r) => r.violations.length);
+console.log(`${runs - results.filter((r) => r.violations.length > 0).length} passed, ${results.filter((r) => r.violations.length > 0).length} failed`);
+process.exit(violations === 0 ? 0 : 1);
