@@ -1,5 +1,5 @@
 // The install manifests: accepted by the API server, and the RBAC they grant is enough and no more.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,6 +55,10 @@ test('namespaced install: the controller does its job with the Role alone, and c
   await scale(c, ns, 'db', 1);
   await eventually('drained under the ServiceAccount identity', async () => !(await claimNames(c, ns)).includes('data-db-1'));
   expect(controller.logs()).not.toMatch(/forbidden/i);
+  // The credentials never reach the logs.
+  const token = /token: "([^"]+)"/.exec(readFileSync(kubeconfig, 'utf8'))![1]!;
+  expect(controller.logs()).not.toContain(token);
+  expect(controller.logs()).not.toContain(token.slice(0, 40));
 
   const other = await createNamespace(c, 'other');
   try {
@@ -70,4 +74,23 @@ test('namespaced install: the controller does its job with the Role alone, and c
   } finally {
     await deleteNamespace(c, other);
   }
+});
+
+test('a missing permission fails loudly: the release is refused, logged and counted, and the claim is kept', async () => {
+  const { c, ns } = ctx;
+  await c.kubectl(['apply', '-k', intoNamespace('namespaced', ns)]);
+  // The same Role without "delete persistentvolumeclaims".
+  const role = JSON.parse(await c.kubectl(['-n', ns, 'get', 'role', 'statefulset-drain-controller', '-o', 'json'])) as { rules: Array<{ resources: string[]; verbs: string[] }> };
+  for (const rule of role.rules) if (rule.resources.includes('persistentvolumeclaims')) rule.verbs = rule.verbs.filter((v) => v !== 'delete');
+  await c.kubectl(['-n', ns, 'replace', '-f', '-'], JSON.stringify(role));
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sdc-sa-'));
+  const kubeconfig = await serviceAccountKubeconfig(c, ns, 'statefulset-drain-controller', dir);
+  const controller = await startController(kubeconfig, [`--namespaces=${ns}`, `--leader-election-namespace=${ns}`, '--lease-duration=4s', '--renew-deadline=3s', '--retry-period=500ms']);
+  ctx.controllers.push(controller);
+  await createReadySet(c, ns, { name: 'db', replicas: 2 });
+  await scale(c, ns, 'db', 1);
+  await eventually('refusal logged', async () => controller.entries().some((e) => e.level === 'error' && e.action === 'DeleteClaim' && e.status === 403), 60_000);
+  expect(await controller.metrics()).toMatch(/^sdc_api_requests_total\{verb="delete",resource="persistentvolumeclaims",code="403"\} [1-9]/m);
+  expect(await controller.metrics()).toMatch(/^sdc_reconcile_errors_total [1-9]/m);
+  expect(await claimNames(c, ns)).toEqual(['data-db-0', 'data-db-1']);
 });

@@ -115,4 +115,6 @@ test('the status command and the metrics show a drain in progress', async () => 
   expect(metrics).toMatch(/^sdc_drains_started_total 1$/m);
   expect(metrics).toMatch(/^sdc_orphaned_claims 1$/m);
   expect(metrics).toMatch(/^sdc_api_requests_total\{verb="create",resource="pods",code="200"\} 2$/m);
+  // Counts only: no namespace, object name or template text is exposed.
+  for (const secretish of [ns, 'data-db-1', 'db-1', 'busybox']) expect(metrics).not.toContain(secretish);
 });
