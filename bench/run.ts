@@ -85,7 +85,11 @@ async function scaleDownSamples(c: ClusterClient, obs: Observer, sets: SetRef[],
     const prefix = `${set.namespace}/${set.name}-2/`;
     const created = await waitFor('drain pod', async () => [...obs.drainCreated].find(([k]) => k.startsWith(prefix) && !seen.has(k)), 60_000);
     reaction.push(created[1] - deletedAt);
-    const succeeded = await waitFor('drain Succeeded', async () => obs.drainSucceeded.get(created[0]), 60_000);
+    const succeeded = await waitFor('drain Succeeded', async () => obs.drainSucceeded.get(created[0]), 60_000).catch(async (err: unknown) => {
+      const pods = await c.core.listNamespacedPod({ namespace: set.namespace, labelSelector: 'drain.statefulsets.kubernetes.io/role=drainer' });
+      log(`sample ${i}: ${String(err)}; drain pods now: ${JSON.stringify(pods.items.map((p) => [p.metadata?.name, p.metadata?.uid, p.status?.phase, p.spec?.nodeName]))}; key ${created[0]}`);
+      throw err;
+    });
     const claimDeleted = await waitFor('claim deleted', async () => obs.claimDeleted.get(`${set.namespace}/data-${set.name}-2/${claim.metadata!.uid}`), 60_000);
     release.push(claimDeleted - succeeded);
     void restores.add(() => restore(c, set));
