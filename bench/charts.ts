@@ -6,7 +6,18 @@ import * as vegaLite from 'vega-lite';
 import { percentile } from './prometheus.ts';
 import type { SizeResult } from './report.ts';
 
-async function render(spec: vegaLite.TopLevelSpec, file: string): Promise<void> {
+/** A line chart of `y` against the number of sets (log scale), one line per series, as SVG. */
+async function lineChart(title: string, values: Array<Record<string, unknown>>, y: string, yTitle: string, file: string): Promise<void> {
+  const spec: vegaLite.TopLevelSpec = {
+    title, width: 480, height: 300,
+    data: { values },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'sets', type: 'quantitative', scale: { type: 'log' }, title: 'annotated StatefulSets (plus as many unannotated)' },
+      y: { field: y, type: 'quantitative', title: yTitle },
+      color: { field: 'series', type: 'nominal', title: null },
+    },
+  };
   const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
   writeFileSync(file, await view.toSVG());
 }
@@ -14,31 +25,11 @@ async function render(spec: vegaLite.TopLevelSpec, file: string): Promise<void> 
 export async function writeCharts(results: SizeResult[], dir: string): Promise<void> {
   const latency = results.flatMap((r) => ([['reaction', r.reactionMs], ['release', r.releaseMs]] as const).flatMap(([what, values]) =>
     [50, 90, 99].map((p) => ({ sets: r.size, series: `${what} p${p}`, ms: percentile(values, p) }))));
-  await render({
-    title: 'Drain controller latency vs. number of StatefulSets',
-    width: 480, height: 300,
-    data: { values: latency },
-    mark: { type: 'line', point: true },
-    encoding: {
-      x: { field: 'sets', type: 'quantitative', scale: { type: 'log' }, title: 'annotated StatefulSets (plus as many unannotated)' },
-      y: { field: 'ms', type: 'quantitative', title: 'milliseconds' },
-      color: { field: 'series', type: 'nominal', title: null },
-    },
-  }, path.join(dir, 'latency.svg'));
+  await lineChart('Drain controller latency vs. number of StatefulSets', latency, 'ms', 'milliseconds', path.join(dir, 'latency.svg'));
   const memory = results.flatMap((r) => [
     { sets: r.size, series: 'RSS, trimmed cache', mb: r.memory.trimmed.rssMB },
     { sets: r.size, series: 'RSS, whole objects', mb: r.memory.fullObjects.rssMB },
     { sets: r.size, series: 'heap used, trimmed cache', mb: r.memory.trimmed.heapMB },
   ]);
-  await render({
-    title: 'Controller memory after the initial sync',
-    width: 480, height: 300,
-    data: { values: memory },
-    mark: { type: 'line', point: true },
-    encoding: {
-      x: { field: 'sets', type: 'quantitative', scale: { type: 'log' }, title: 'annotated StatefulSets (plus as many unannotated)' },
-      y: { field: 'mb', type: 'quantitative', title: 'MiB' },
-      color: { field: 'series', type: 'nominal', title: null },
-    },
-  }, path.join(dir, 'memory.svg'));
+  await lineChart('Controller memory after the initial sync', memory, 'mb', 'MiB', path.join(dir, 'memory.svg'));
 }

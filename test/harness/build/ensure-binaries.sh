@@ -89,27 +89,21 @@ GO
   build_in_wrapper "$dir" "$ld" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
 }
 
-build_etcd() {
-  local dir="$cache_root/work/etcd-$ETCD_VERSION"
+# Builds the main package `pkg` of `module@version` into the cache as `name`.
+build_single() {
+  local name="$1" module="$2" version="$3" pkg="$4" ldflags="$5"
+  local dir="$cache_root/work/$name-$version"
   mkdir -p "$dir"
-  printf 'module sdc.local/etcd-build\n\ngo 1.24\n\nrequire go.etcd.io/etcd/server/v3 %s\n' "$ETCD_VERSION" > "$dir/go.mod"
-  printf '//go:build tools\n\npackage tools\n\nimport _ "go.etcd.io/etcd/server/v3"\n' > "$dir/tools.go"
-  log "downloading etcd $ETCD_VERSION modules"
+  printf 'module sdc.local/%s-build\n\ngo 1.24\n\nrequire %s %s\n' "$name" "$module" "$version" > "$dir/go.mod"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$pkg" > "$dir/tools.go"
+  log "downloading $name $version modules"
   (cd "$dir" && GOFLAGS=-mod=mod go mod tidy >&2)
-  log "compiling etcd"
-  build_in_wrapper "$dir" "-s -w" go.etcd.io/etcd/server/v3
-  mv "$cache/server" "$cache/etcd"
-}
-
-build_kwok() {
-  local dir="$cache_root/work/kwok-$KWOK_VERSION"
-  mkdir -p "$dir"
-  printf 'module sdc.local/kwok-build\n\ngo 1.24\n\nrequire sigs.k8s.io/kwok %s\n' "$KWOK_VERSION" > "$dir/go.mod"
-  printf '//go:build tools\n\npackage tools\n\nimport _ "sigs.k8s.io/kwok/cmd/kwok"\n' > "$dir/tools.go"
-  log "downloading kwok $KWOK_VERSION modules"
-  (cd "$dir" && GOFLAGS=-mod=mod go mod tidy >&2)
-  log "compiling kwok"
-  build_in_wrapper "$dir" "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok
+  log "compiling $name"
+  local out="$cache/.build-$name"
+  mkdir -p "$out"
+  (cd "$dir" && CGO_ENABLED=0 GOFLAGS="-trimpath -buildvcs=false" go build -ldflags "$ldflags" -o "$out/$name" "$pkg")
+  mv "$out/$name" "$cache/$name"
+  rmdir "$out"
 }
 
 missing=()
@@ -124,8 +118,10 @@ if ((${#missing[@]})); then
   start=$(date +%s)
   need() { [[ " ${missing[*]} " == *" $1 "* ]]; }
   if need kube-apiserver || need kube-controller-manager || need kube-scheduler; then build_kubernetes; fi
-  if need etcd; then build_etcd; fi
-  if need kwok; then build_kwok; fi
+  if need etcd; then build_single etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" go.etcd.io/etcd/server/v3 "-s -w"; fi
+  if need kwok; then
+    build_single kwok sigs.k8s.io/kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION"
+  fi
   log "build finished in $(( $(date +%s) - start ))s"
 fi
 
