@@ -33,7 +33,13 @@ export async function startController(kubeconfig: string, args: string[], option
     stdio: ['ignore', fd, fd],
   });
   closeSync(fd);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // If the test runner dies, its controllers must not live on.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => {
+    process.off('exit', killOnExit);
+    resolve();
+  }));
   const controller: RunningController = {
     process: child,
     logFile,
