@@ -44,8 +44,9 @@ export function podBody(set: SetRef, ordinal: number): V1Pod {
       name: `${set.name}-${ordinal}`, labels: { app: set.name },
       ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: set.name, uid: set.uid, controller: true }],
     },
-    // Bound to a node nothing manages: the pod simply exists, as a stateful pod would.
-    spec: { nodeName: 'bench-unmanaged', containers: [{ name: 'app', image: 'busybox' }] },
+    // A scheduler that does not exist: the pod simply exists, as a stateful pod would, costs no scheduling
+    // work, and is removed at once when deleted (no kubelet has to confirm).
+    spec: { schedulerName: 'bench-no-scheduler', containers: [{ name: 'app', image: 'busybox' }] },
   };
 }
 

@@ -118,3 +118,18 @@ test('the status command and the metrics show a drain in progress', async () => 
   // Counts only: no namespace, object name or template text is exposed.
   for (const secretish of [ns, 'data-db-1', 'db-1', 'busybox']) expect(metrics).not.toContain(secretish);
 });
+
+test('--selector shards the work: a controller serves only the StatefulSets its label selector matches', async () => {
+  const { c, ns } = ctx;
+  await ctx.start(['--selector=drain-shard=a']);
+  await createReadySet(c, ns, { name: 'mine', replicas: 2 });
+  await createReadySet(c, ns, { name: 'theirs', replicas: 2 });
+  await c.kubectl(['-n', ns, 'label', 'statefulset', 'mine', 'drain-shard=a']);
+  await c.kubectl(['-n', ns, 'label', 'statefulset', 'theirs', 'drain-shard=b']);
+  await scale(c, ns, 'mine', 1);
+  await scale(c, ns, 'theirs', 1);
+  await eventually('mine drained', async () => !(await claimNames(c, ns)).includes('data-mine-1'));
+  await new Promise((r) => setTimeout(r, 2000));
+  expect(await claimNames(c, ns)).toContain('data-theirs-1');
+  expect(await eventReasons(c, ns, 'theirs')).toEqual([]);
+});
