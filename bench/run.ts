@@ -1,6 +1,6 @@
 // `npm run bench`: reaction latency, storm throughput, memory and API cost of the controller as the
 // number of StatefulSets grows, on the local control plane. Results go to bench/results/.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,8 @@ const { values: args } = parseArgs({
     idle: { type: 'string', default: '30' },
     out: { type: 'string', default: path.join(root, 'bench', 'results') },
     smoke: { type: 'boolean', default: false },
+    /** Add these sizes to the existing results.json instead of replacing it (large sizes take long). */
+    append: { type: 'boolean', default: false },
   },
 });
 const smoke = args.smoke!;
@@ -176,8 +178,13 @@ async function runSize(size: number): Promise<SizeResult> {
   }
 }
 
-const results: SizeResult[] = [];
+const resultsFile = path.join(out, smoke ? 'smoke.json' : 'results.json');
+const earlier: SizeResult[] = args.append && existsSync(resultsFile)
+  ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as { results: SizeResult[] }).results.filter((r) => !sizes.includes(r.size))
+  : [];
+const results: SizeResult[] = [...earlier];
 for (const size of sizes) results.push(await runSize(size));
+results.sort((a, b) => a.size - b.size);
 const run = {
   date: new Date().toISOString(),
   machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` },
@@ -187,7 +194,7 @@ const run = {
   results,
 };
 mkdirSync(out, { recursive: true });
-writeFileSync(path.join(out, smoke ? 'smoke.json' : 'results.json'), JSON.stringify(run, null, 2));
+writeFileSync(resultsFile, JSON.stringify(run, null, 2));
 if (!smoke) {
   await writeCharts(results, out);
   writeReport(run, path.join(root, 'bench', 'README.md'));
