@@ -93,9 +93,10 @@ test(`${cases.length} hostile inputs: each reported or ignored as documented, no
   expect(await podNames(c, ns, DRAINERS)).toEqual([]);
   const lost = claimsBefore.filter((n) => !n.startsWith('data-healthy-1'));
   const after = await claimNames(c, ns);
-  // "clashing-volume" is valid (the claim replaces the template's volume of that name) and so is drained;
-  // retention-delete's claim is removed by Kubernetes itself.
-  const expectedGone = ['data-clashing-volume-1', 'data-retention-delete-1'];
+  // Drained as documented: "clashing-volume" (the claim replaces the template's volume of that name) and
+  // "bad-max-attempts" (warned about, then the default is used); retention-delete's claim is removed by
+  // Kubernetes itself.
+  const expectedGone = ['data-bad-max-attempts-1', 'data-clashing-volume-1', 'data-retention-delete-1'];
   expect(lost.filter((n) => !after.includes(n)).sort()).toEqual(expectedGone);
   expect(after).toContain('data-healthy-7');
   expect(after).toContain('data-expressions-only-1');
