@@ -9,6 +9,8 @@ export interface RunOptions {
   concurrency: number;
   qps: number;
   burst: number;
+  eventQps: number;
+  eventBurst: number;
   maxAttempts: number;
   backoffBase: number;
   backoffMax: number;
@@ -53,8 +55,10 @@ export function addRunOptions(command: Command): Command {
     .option('--namespaces <list>', 'comma-separated namespaces to watch (default: all)', list, [])
     .option('--selector <labels>', 'only serve StatefulSets matching this label selector (sharding)')
     .option('--concurrency <n>', 'StatefulSets reconciled in parallel', positiveInt, 4)
-    .option('--qps <n>', 'client-side API requests per second (0: unlimited)', nonNegative, 20)
-    .option('--burst <n>', 'client-side API request burst', positiveInt, 40)
+    .option('--qps <n>', 'client-side API requests per second, events excluded (0: unlimited)', nonNegative, 100)
+    .option('--burst <n>', 'client-side API request burst', positiveInt, 200)
+    .option('--event-qps <n>', 'events per second (sent in the background; 0: unlimited)', nonNegative, 20)
+    .option('--event-burst <n>', 'event burst', positiveInt, 100)
     .option('--max-attempts <n>', 'drain attempts per ordinal before giving up (annotation overrides)', positiveInt, 3)
     .option('--backoff-base <duration>', 'delay before the first retry of a failed drain; doubles per failure', duration, parseDuration('10s'))
     .option('--backoff-max <duration>', 'longest delay between drain retries', duration, parseDuration('5m'))

@@ -33,6 +33,7 @@ export async function run(options: RunOptions): Promise<void> {
   if (!elector) metrics.leader.set(1);
   const controller: DrainController = new DrainController(kc, api, log, metrics, {
     namespaces: options.namespaces, setSelector: options.selector, concurrency: options.concurrency,
+    events: { qps: options.eventQps, burst: options.eventBurst },
     dryRun: options.dryRun, cacheFullObjects: options.cacheFullObjects, resyncPeriodMs: options.resyncPeriod, instance: identity,
     planner: {
       maxAttempts: options.maxAttempts, backoffBaseMs: options.backoffBase, backoffMaxMs: options.backoffMax,

@@ -23,6 +23,7 @@ export interface ControllerOptions {
   resyncPeriodMs: number;
   planner: PlannerSettings;
   instance: string;
+  events: { qps: number; burst: number };
 }
 
 export class DrainController {
@@ -52,7 +53,7 @@ export class DrainController {
     this.cache = new ClusterCache(kc, api, { namespaces: options.namespaces, setSelector: options.setSelector, fullObjects: options.cacheFullObjects },
       (key) => this.queue.add(key), log);
     this.verifier = new TemplateVerifier(api);
-    this.executor = new Executor(api, new EventRecorder(api, options.instance, log), metrics, log,
+    this.executor = new Executor(api, new EventRecorder(api, options.instance, log, options.events), metrics, log,
       { dryRun: options.dryRun, isLeader });
   }
 

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { V1MicroTime, type EventsV1Event, type V1StatefulSet } from '@kubernetes/client-node';
 import type { KubeApi } from './api.ts';
+import { RateLimiter } from './rate-limiter.ts';
 import type { Logger } from '../log.ts';
 import type { EventType } from '../planner/types.ts';
 
@@ -16,23 +17,50 @@ export interface EventInput {
   related?: { kind: 'Pod' | 'PersistentVolumeClaim'; name: string; uid?: string };
 }
 
+/** Events waiting to be sent beyond this are dropped (and counted in the log): they are best effort. */
+const MAX_PENDING = 1000;
+
+/**
+ * Sends events in the background with their own rate limit, as client-go's broadcaster does: recording
+ * never delays a drain, and a burst of events never uses up the budget of the drains' own requests.
+ */
 export class EventRecorder {
   private readonly api: KubeApi;
   private readonly instance: string;
   private readonly log: Logger;
+  private readonly limiter: RateLimiter;
+  private pending = 0;
+  private dropped = 0;
+  private lastTime = 0;
 
-  constructor(api: KubeApi, instance: string, log: Logger) {
+  constructor(api: KubeApi, instance: string, log: Logger, limits: { qps: number; burst: number }) {
     this.api = api;
     this.instance = instance;
     this.log = log;
+    this.limiter = new RateLimiter(limits.qps, limits.burst);
   }
 
-  /** Records an event; a failure to record is logged, never fatal (events are best effort, as in client-go). */
-  async record(set: V1StatefulSet, input: EventInput): Promise<void> {
+  /** Queues an event; a failure to record is logged, never fatal. */
+  record(set: V1StatefulSet, input: EventInput): void {
+    if (this.pending >= MAX_PENDING) {
+      if (this.dropped++ % 100 === 0) this.log.warn('dropping events: too many waiting to be sent', { dropped: this.dropped });
+      return;
+    }
+    // Timestamped now, not when sent, and strictly increasing (the API keeps milliseconds), so events
+    // sorted by time list the steps in the order they happened.
+    this.lastTime = Math.max(Date.now(), this.lastTime + 1);
+    const time = new V1MicroTime(this.lastTime);
+    this.pending += 1;
+    void this.limiter.take().then(() => this.send(set, input, time)).finally(() => {
+      this.pending -= 1;
+    });
+  }
+
+  private async send(set: V1StatefulSet, input: EventInput, eventTime: V1MicroTime): Promise<void> {
     const namespace = set.metadata?.namespace ?? '';
     const event: EventsV1Event = {
       metadata: { name: `${set.metadata?.name}.${Date.now().toString(16)}${randomBytes(3).toString('hex')}`, namespace },
-      eventTime: new V1MicroTime(),
+      eventTime,
       reportingController: CONTROLLER_NAME,
       reportingInstance: this.instance,
       action: input.action,

@@ -89,7 +89,7 @@ export class Executor {
         }
         this.metrics.drainsStarted.inc();
         this.log.info('created drain pod', fields);
-        await this.events.record(set, {
+        this.events.record(set, {
           type: 'Normal', reason: 'DrainStarted', action: 'CreateDrainPod',
           note: `created drain pod ${action.pod.metadata?.name} for claim(s) ${action.claims.map((c) => c.name).join(', ')} (attempt ${action.attempt})`,
           related: { kind: 'Pod', name: action.pod.metadata?.name ?? '' },
@@ -109,7 +109,7 @@ export class Executor {
         }
         this.metrics.claimsReleased.inc();
         this.log.info('released claim', fields);
-        await this.events.record(set, {
+        this.events.record(set, {
           type: 'Normal', reason: 'ClaimReleased', action: 'DeleteClaim',
           note: `deleted claim ${action.claim.name} after drain pod ${action.drainPod.name} succeeded`,
           related: { kind: 'PersistentVolumeClaim', name: action.claim.name, uid: action.claim.uid },
@@ -127,13 +127,13 @@ export class Executor {
         if (action.reason === 'released') {
           this.metrics.drainsSucceeded.inc();
           if (action.drainSeconds !== undefined) this.metrics.drainDuration.observe(action.drainSeconds);
-          await this.events.record(set, {
+          this.events.record(set, {
             type: 'Normal', reason: 'DrainCompleted', action: 'DeleteDrainPod',
             note: `drain of ordinal ${action.ordinal} complete: claims released and drain pod ${action.pod.name} deleted`,
             related: { kind: 'Pod', name: action.pod.name, uid: action.pod.uid },
           });
         } else if (action.reason === 'retry' || action.reason === 'superseded') {
-          await this.events.record(set, {
+          this.events.record(set, {
             type: 'Normal', reason: 'DrainRetrying', action: 'DeleteDrainPod',
             note: `deleted failed drain pod ${action.pod.name}; a new attempt follows`,
             related: { kind: 'Pod', name: action.pod.name, uid: action.pod.uid },
@@ -163,7 +163,7 @@ export class Executor {
         this.remember(action.dedupeKey);
         const log = action.type === 'Warning' ? this.log.warn.bind(this.log) : this.log.info.bind(this.log);
         log(action.message, { ...fields, reason: action.reason });
-        await this.events.record(set, { type: action.type, reason: action.reason, action: 'Drain', note: action.message });
+        this.events.record(set, { type: action.type, reason: action.reason, action: 'Drain', note: action.message });
         return;
       }
     }
