@@ -1,6 +1,7 @@
 // Failed, stuck and cancelled drains: the claims are kept, the user is told, retries are bounded.
 import { claimNames, eventNotes, eventReasons, eventually, listClaims, listPods, podNames } from '../harness/cluster-client.ts';
 import { annotateSet, createReadySet, scale, simulatedDrain, TEMPLATE_ANNOTATION } from '../harness/workloads.ts';
+import { addNode, createLocalVolume } from '../harness/storage.ts';
 import { useE2E } from './e2e-context.ts';
 
 const ctx = useE2E('fail');
@@ -92,4 +93,26 @@ test('whenScaled: Delete with a drainer template is reported, and the controller
   await scale(c, ns, 'db', 1);
   await eventually('claim collected by Kubernetes', async () => !(await claimNames(c, ns)).includes('data-db-1'));
   expect(await eventReasons(c, ns, 'db')).toEqual(['RetentionConflict']);
+});
+
+test('local volume whose node is gone: the drain stays Pending, is reported as stuck, and the data is kept', async () => {
+  const { c, ns } = ctx;
+  const node = `lost-${ns}`;
+  await addNode(c, node);
+  await createLocalVolume(c, `${ns}-pv`, node);
+  try {
+    await ctx.start(['--pending-deadline=3s']);
+    await createReadySet(c, ns, { name: 'db', replicas: 1, storageClass: 'local' });
+    expect((await listPods(c, ns)).find((p) => p.metadata!.name === 'db-0')!.spec!.nodeName).toBe(node);
+    await c.core.deleteNode({ name: node });
+    await scale(c, ns, 'db', 0);
+    await eventually('DrainStuck event', async () => (await eventReasons(c, ns, 'db')).includes('DrainStuck'), 90_000);
+    const drain = (await listPods(c, ns)).find((p) => p.metadata!.name === 'db-0')!;
+    expect(drain.status!.phase).toBe('Pending');
+    expect(drain.status!.conditions?.find((x) => x.type === 'PodScheduled')?.status).toBe('False');
+    expect(await claimNames(c, ns)).toEqual(['data-db-0']);
+  } finally {
+    await c.core.deletePersistentVolume({ name: `${ns}-pv` }).catch(() => undefined);
+    await c.core.deleteNode({ name: node }).catch(() => undefined);
+  }
 });

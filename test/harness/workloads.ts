@@ -30,6 +30,7 @@ export interface SetSpec {
   template?: unknown;
   annotations?: Record<string, string>;
   whenScaled?: 'Retain' | 'Delete';
+  storageClass?: string;
 }
 
 export function statefulSet(spec: SetSpec): V1StatefulSet {
@@ -57,7 +58,7 @@ export function statefulSet(spec: SetSpec): V1StatefulSet {
       },
       volumeClaimTemplates: (spec.claims ?? ['data']).map((name) => ({
         metadata: { name },
-        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } }, storageClassName: spec.storageClass },
       })),
     },
   };
