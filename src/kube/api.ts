@@ -1,9 +1,17 @@
 // Every write and one-off read the controller makes, behind one rate limiter and one request counter.
 import {
   ApiException, AppsV1Api, CoordinationV1Api, CoreV1Api, EventsV1Api, KubeConfig, PatchStrategy, setHeaderOptions,
-  type EventsV1Event, type V1Lease, type V1Pod, type V1PodList, type V1PersistentVolumeClaimList, type V1StatefulSetList,
+  type EventsV1Event, type V1Lease, type V1ListMeta, type V1PersistentVolumeClaim, type V1Pod, type V1StatefulSet,
 } from '@kubernetes/client-node';
 import { RateLimiter } from './rate-limiter.ts';
+
+const PAGE = 500;
+
+export interface ListOptions<T> {
+  labelSelector?: string;
+  /** Applied to each item as its page arrives. */
+  trim?: (item: T) => T;
+}
 
 export type RequestObserver = (verb: string, resource: string, code: number) => void;
 
@@ -111,22 +119,38 @@ export class KubeApi {
     }));
   }
 
-  // Lists for the informers (watches are long-lived and not rate limited, as in client-go).
-  listStatefulSets(namespace?: string, labelSelector?: string): Promise<V1StatefulSetList> {
-    return this.call('list', 'statefulsets', () => namespace
-      ? this.apps.listNamespacedStatefulSet({ namespace, labelSelector })
-      : this.apps.listStatefulSetForAllNamespaces({ labelSelector }));
+  // Lists for the informers (watches are long-lived and not rate limited, as in client-go). Paginated, and
+  // each page is trimmed before the next is fetched, so a large cluster never sits in memory whole.
+  private async listAll<T>(resource: string, page: (cont?: string) => Promise<{ items: T[]; metadata?: V1ListMeta }>,
+    trim: (item: T) => T = (item) => item): Promise<{ items: T[]; metadata?: V1ListMeta }> {
+    const items: T[] = [];
+    let cont: string | undefined;
+    let metadata: V1ListMeta | undefined;
+    do {
+      const result = await this.call('list', resource, () => page(cont));
+      for (const item of result.items) items.push(trim(item));
+      metadata = result.metadata;
+      cont = metadata?._continue || undefined;
+    } while (cont);
+    return { items, metadata };
   }
 
-  listClaims(namespace?: string): Promise<V1PersistentVolumeClaimList> {
-    return this.call('list', 'persistentvolumeclaims', () => namespace
-      ? this.core.listNamespacedPersistentVolumeClaim({ namespace })
-      : this.core.listPersistentVolumeClaimForAllNamespaces());
+  listStatefulSets(namespace?: string, options: ListOptions<V1StatefulSet> = {}) {
+    const { labelSelector } = options;
+    return this.listAll('statefulsets', (_continue) => namespace
+      ? this.apps.listNamespacedStatefulSet({ namespace, labelSelector, limit: PAGE, _continue })
+      : this.apps.listStatefulSetForAllNamespaces({ labelSelector, limit: PAGE, _continue }), options.trim);
   }
 
-  listPods(namespace?: string): Promise<V1PodList> {
-    return this.call('list', 'pods', () => namespace
-      ? this.core.listNamespacedPod({ namespace })
-      : this.core.listPodForAllNamespaces());
+  listClaims(namespace?: string, options: ListOptions<V1PersistentVolumeClaim> = {}) {
+    return this.listAll('persistentvolumeclaims', (_continue) => namespace
+      ? this.core.listNamespacedPersistentVolumeClaim({ namespace, limit: PAGE, _continue })
+      : this.core.listPersistentVolumeClaimForAllNamespaces({ limit: PAGE, _continue }), options.trim);
+  }
+
+  listPods(namespace?: string, options: ListOptions<V1Pod> = {}) {
+    return this.listAll('pods', (_continue) => namespace
+      ? this.core.listNamespacedPod({ namespace, limit: PAGE, _continue })
+      : this.core.listPodForAllNamespaces({ limit: PAGE, _continue }), options.trim);
   }
 }

@@ -71,19 +71,20 @@ export class ClusterCache {
     };
     const scopes = options.namespaces.length > 0 ? options.namespaces : [undefined];
     const trim = <T>(fn: (obj: T) => T) => (options.fullObjects ? undefined : fn);
+    const [setTrim, claimTrim, podTrim] = [trim(trimStatefulSet), trim(trimClaim), trim(trimPod)];
     for (const ns of scopes) {
       const base = ns ? `/namespaces/${ns}` : '';
       this.informers.push(new ResilientInformer<V1StatefulSet>(kc, `/apis/apps/v1${base}/statefulsets`,
-        () => api.listStatefulSets(ns, options.setSelector), (kind, set) => {
+        () => api.listStatefulSets(ns, { labelSelector: options.setSelector, trim: setTrim }), (kind, set) => {
           const key = `${set.metadata?.namespace}/${set.metadata?.name}`;
           if (kind === 'delete') this.sets.delete(key);
           else this.sets.set(key, set);
           onChange(key);
-        }, log, { labelSelector: options.setSelector, trim: trim(trimStatefulSet) }) as unknown as ResilientInformer<KubernetesObject>);
+        }, log, { labelSelector: options.setSelector, trim: setTrim }) as unknown as ResilientInformer<KubernetesObject>);
       this.informers.push(new ResilientInformer<V1PersistentVolumeClaim>(kc, `/api/v1${base}/persistentvolumeclaims`,
-        () => api.listClaims(ns), (kind, claim) => notifyKnown(this.claims.apply(kind, claim)), log, { trim: trim(trimClaim) }) as unknown as ResilientInformer<KubernetesObject>);
+        () => api.listClaims(ns, { trim: claimTrim }), (kind, claim) => notifyKnown(this.claims.apply(kind, claim)), log, { trim: claimTrim }) as unknown as ResilientInformer<KubernetesObject>);
       this.informers.push(new ResilientInformer<V1Pod>(kc, `/api/v1${base}/pods`,
-        () => api.listPods(ns), (kind, pod) => notifyKnown(this.pods.apply(kind, pod)), log, { trim: trim(trimPod) }) as unknown as ResilientInformer<KubernetesObject>);
+        () => api.listPods(ns, { trim: podTrim }), (kind, pod) => notifyKnown(this.pods.apply(kind, pod)), log, { trim: podTrim }) as unknown as ResilientInformer<KubernetesObject>);
     }
   }
 

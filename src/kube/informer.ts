@@ -28,6 +28,7 @@ export class ResilientInformer<T extends KubernetesObject> {
   private readonly description: string;
   private readonly log: Logger;
 
+  /** `list` returns objects already trimmed; `trim` is applied to objects arriving on the watch. */
   constructor(kc: KubeConfig, path: string, list: () => Promise<KubernetesListObject<T>>, onChange: ChangeHandler<T>, log: Logger,
     options: { labelSelector?: string; trim?: (obj: T) => T } = {}) {
     this.description = `${path}${options.labelSelector ? `?labelSelector=${options.labelSelector}` : ''}`;
@@ -36,7 +37,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.informer = new ListWatch<T>(path, new TrimmingWatch<T>(kc, trim), async () => {
       const result = await list();
       this.listed = true;
-      return { ...result, items: result.items.map(trim) };
+      return result;
     }, false, options.labelSelector);
     this.informer.on(ADD, (obj) => onChange('add', obj));
     this.informer.on(UPDATE, (obj) => onChange('update', obj));
