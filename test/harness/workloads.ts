@@ -54,7 +54,10 @@ export function statefulSet(spec: SetSpec): V1StatefulSet {
       selector: { matchLabels: { app: spec.name } },
       template: {
         metadata: { labels: { app: spec.name } },
-        spec: { terminationGracePeriodSeconds: 0, containers: [{ name: 'app', image: 'busybox' }] },
+        // The default grace period, not 0: with 0 the API server removes the pod at once and kwok's late
+        // delete by name (a real kubelet deletes with a UID precondition) can hit the drain pod that
+        // took the name in between.
+        spec: { containers: [{ name: 'app', image: 'busybox' }] },
       },
       volumeClaimTemplates: (spec.claims ?? ['data']).map((name) => ({
         metadata: { name },
