@@ -5,7 +5,9 @@ import { candidateSetNameOfPod, candidateSetNamesOfClaim } from '../planner/iden
 import { isManaged, planSet } from '../planner/plan.ts';
 import { parseDrainerTemplate } from '../planner/template.ts';
 import type { OrdinalStatus } from '../planner/types.ts';
-import { loadKubeConfig } from './kubeconfig.ts';
+import { loadConnectionConfig } from '../kube/connection-config.ts';
+import { KubeHttpClient } from '../kube/http-client.ts';
+import { version } from './version.ts';
 
 interface SetStatus {
   statefulset: string;
@@ -49,7 +51,7 @@ export async function collectStatus(api: KubeApi, namespace?: string): Promise<S
 }
 
 export async function status(options: { kubeconfig?: string; namespace?: string; output: string }): Promise<void> {
-  const api = new KubeApi(loadKubeConfig(options.kubeconfig), { qps: 0, burst: 1 });
+  const api = new KubeApi(new KubeHttpClient(loadConnectionConfig(options.kubeconfig), `statefulset-drain-controller/${version} (status)`), { qps: 0, burst: 1 });
   const sets = await collectStatus(api, options.namespace);
   if (options.output === 'json') {
     console.log(JSON.stringify(sets, null, 2));

@@ -1,11 +1,12 @@
 // The controller shell: informers feed StatefulSet keys into the work queue; each key's sync reads the
 // cache, asks the planner what to do and hands the plan to the executor. No decisions are made here.
-import type { KubeConfig, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1StatefulSet } from '@kubernetes/client-node';
 import { isManaged, planSet } from '../planner/plan.ts';
 import { parseDrainerTemplate, type TemplateResult } from '../planner/template.ts';
 import { FINALIZER, ROLE_DRAINER, ROLE_LABEL, TEMPLATE_ANNOTATION } from '../planner/keys.ts';
 import type { Plan, PlannerSettings } from '../planner/types.ts';
 import type { KubeApi } from '../kube/api.ts';
+import type { KubeHttpClient } from '../kube/http-client.ts';
 import { ClusterCache } from '../kube/cluster-cache.ts';
 import { EventRecorder } from '../kube/events.ts';
 import { Executor, NotLeaderError } from '../kube/executor.ts';
@@ -44,13 +45,13 @@ export class DrainController {
   private readonly options: ControllerOptions;
   private readonly isLeader: () => boolean;
 
-  constructor(kc: KubeConfig, api: KubeApi, log: Logger, metrics: Metrics, options: ControllerOptions, isLeader: () => boolean) {
+  constructor(client: KubeHttpClient, api: KubeApi, log: Logger, metrics: Metrics, options: ControllerOptions, isLeader: () => boolean) {
     this.log = log;
     this.metrics = metrics;
     this.options = options;
     this.isLeader = isLeader;
     this.queue = new WorkQueue((key) => this.sync(key), { concurrency: options.concurrency, baseRetryMs: 200, maxRetryMs: 60_000 });
-    this.cache = new ClusterCache(kc, api, { namespaces: options.namespaces, setSelector: options.setSelector, fullObjects: options.cacheFullObjects },
+    this.cache = new ClusterCache(client, api, { namespaces: options.namespaces, setSelector: options.setSelector, fullObjects: options.cacheFullObjects },
       (key) => this.queue.add(key), log);
     this.verifier = new TemplateVerifier(api);
     this.executor = new Executor(api, new EventRecorder(api, options.instance, log, options.events), metrics, log,

@@ -1,11 +1,12 @@
 // Every write and one-off read the controller makes, behind one rate limiter and one request counter.
-import {
-  ApiException, AppsV1Api, CoordinationV1Api, CoreV1Api, EventsV1Api, KubeConfig, PatchStrategy, setHeaderOptions,
-  type EventsV1Event, type V1Lease, type V1ListMeta, type V1PersistentVolumeClaim, type V1Pod, type V1StatefulSet,
+import type {
+  EventsV1Event, V1Lease, V1LeaseSpec, V1PersistentVolumeClaim, V1Pod, V1StatefulSet,
 } from '@kubernetes/client-node';
+import { ApiError, type KubeHttpClient } from './http-client.ts';
 import { RateLimiter } from './rate-limiter.ts';
 
 const PAGE = 500;
+const MERGE_PATCH = 'application/merge-patch+json';
 
 export interface ListOptions<T> {
   labelSelector?: string;
@@ -13,43 +14,41 @@ export interface ListOptions<T> {
   trim?: (item: T) => T;
 }
 
+/** Objects arrive as the API's JSON: timestamps are RFC 3339 strings, although client-node's types say Date. */
+export type MicroTime = string;
+export type EventBody = Omit<EventsV1Event, 'eventTime'> & { eventTime: MicroTime };
+export type Lease = Omit<V1Lease, 'spec'> & { spec?: Omit<V1LeaseSpec, 'acquireTime' | 'renewTime'> & { acquireTime?: MicroTime; renewTime?: MicroTime } };
+
+/** The API's MicroTime format: RFC 3339 with six fractional digits. */
+export function microTime(ms: number): MicroTime {
+  return new Date(ms).toISOString().replace(/Z$/, '000Z');
+}
+
+/** A list's metadata as sent (client-node renames `continue` to `_continue`). */
+interface ListMeta {
+  resourceVersion?: string;
+  continue?: string;
+}
+
 export type RequestObserver = (verb: string, resource: string, code: number) => void;
 
 export function statusOf(err: unknown): number {
-  if (err instanceof ApiException) return err.code;
-  const code = (err as { code?: unknown; statusCode?: unknown })?.statusCode ?? (err as { code?: unknown })?.code;
-  return typeof code === 'number' ? code : 0;
+  return err instanceof ApiError ? err.code : 0;
 }
 
 export function describeApiError(err: unknown): string {
-  if (err instanceof ApiException) {
-    const body = err.body as unknown;
-    try {
-      const parsed = typeof body === 'string' ? JSON.parse(body) as { message?: string } : body as { message?: string };
-      if (parsed?.message) return parsed.message;
-    } catch {
-      // fall through to the generic message
-    }
-    return `HTTP ${err.code}`;
-  }
   return err instanceof Error ? err.message : String(err);
 }
 
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const ns = (namespace?: string) => (namespace ? `/namespaces/${namespace}` : '');
 
 export class KubeApi {
-  readonly core: CoreV1Api;
-  readonly apps: AppsV1Api;
-  private readonly events: EventsV1Api;
-  private readonly coordination: CoordinationV1Api;
+  private readonly client: KubeHttpClient;
   private readonly limiter: RateLimiter;
   private readonly observe: RequestObserver;
 
-  constructor(kc: KubeConfig, options: { qps: number; burst: number; observe?: RequestObserver }) {
-    this.core = kc.makeApiClient(CoreV1Api);
-    this.apps = kc.makeApiClient(AppsV1Api);
-    this.events = kc.makeApiClient(EventsV1Api);
-    this.coordination = kc.makeApiClient(CoordinationV1Api);
+  constructor(client: KubeHttpClient, options: { qps: number; burst: number; observe?: RequestObserver }) {
+    this.client = client;
     this.limiter = new RateLimiter(options.qps, options.burst);
     this.observe = options.observe ?? (() => {});
   }
@@ -57,6 +56,10 @@ export class KubeApi {
   /** Waits for a rate-limiter token, sends, and counts the request by verb, resource and HTTP status. */
   async call<T>(verb: string, resource: string, send: () => Promise<T>): Promise<T> {
     await this.limiter.take();
+    return this.counted(verb, resource, send);
+  }
+
+  private async counted<T>(verb: string, resource: string, send: () => Promise<T>): Promise<T> {
     try {
       const result = await send();
       this.observe(verb, resource, 200);
@@ -68,89 +71,78 @@ export class KubeApi {
   }
 
   createPod(pod: V1Pod, dryRun = false): Promise<V1Pod> {
-    const namespace = pod.metadata?.namespace ?? '';
-    return this.call('create', 'pods', () => this.core.createNamespacedPod({ namespace, body: pod, ...(dryRun ? { dryRun: 'All' } : {}) }));
+    return this.call('create', 'pods', () => this.client.request<V1Pod>('POST', `/api/v1${ns(pod.metadata?.namespace)}/pods`,
+      { body: pod, query: { dryRun: dryRun ? 'All' : undefined } }));
   }
 
   async deletePod(namespace: string, name: string, uid: string): Promise<void> {
-    await this.call('delete', 'pods', () => this.core.deleteNamespacedPod({ namespace, name, body: { preconditions: { uid } } }));
+    await this.call('delete', 'pods', () => this.client.request('DELETE', `/api/v1${ns(namespace)}/pods/${name}`,
+      { body: { preconditions: { uid } } }));
   }
 
   async deleteClaim(namespace: string, name: string, uid: string): Promise<void> {
-    await this.call('delete', 'persistentvolumeclaims', () =>
-      this.core.deleteNamespacedPersistentVolumeClaim({ namespace, name, body: { preconditions: { uid } } }));
+    await this.call('delete', 'persistentvolumeclaims', () => this.client.request('DELETE',
+      `/api/v1${ns(namespace)}/persistentvolumeclaims/${name}`, { body: { preconditions: { uid } } }));
   }
 
   /** Merge-patches annotations; the uid in the patch makes the API server refuse a different object of that name. */
   async annotateClaim(namespace: string, name: string, uid: string, annotations: Record<string, string>): Promise<void> {
-    await this.call('patch', 'persistentvolumeclaims', () => this.core.patchNamespacedPersistentVolumeClaim(
-      { namespace, name, body: { metadata: { uid, annotations } } }, mergePatch));
+    await this.call('patch', 'persistentvolumeclaims', () => this.client.request('PATCH',
+      `/api/v1${ns(namespace)}/persistentvolumeclaims/${name}`, { body: { metadata: { uid, annotations } }, contentType: MERGE_PATCH }));
   }
 
   /** Replaces the finalizer list, guarded by resourceVersion so a concurrent change is never overwritten. */
   async setFinalizers(namespace: string, name: string, resourceVersion: string, finalizers: string[]): Promise<void> {
-    await this.call('patch', 'statefulsets', () => this.apps.patchNamespacedStatefulSet(
-      { namespace, name, body: { metadata: { resourceVersion, finalizers } } }, mergePatch));
+    await this.call('patch', 'statefulsets', () => this.client.request('PATCH', `/apis/apps/v1${ns(namespace)}/statefulsets/${name}`,
+      { body: { metadata: { resourceVersion, finalizers } }, contentType: MERGE_PATCH }));
   }
 
   /** Events have their own rate limit (see EventRecorder), so this bypasses the request limiter. */
-  async createEvent(event: EventsV1Event): Promise<void> {
-    const namespace = event.metadata?.namespace ?? '';
-    try {
-      await this.events.createNamespacedEvent({ namespace, body: event });
-      this.observe('create', 'events', 200);
-    } catch (err) {
-      this.observe('create', 'events', statusOf(err));
-      throw err;
-    }
+  async createEvent(event: EventBody): Promise<void> {
+    await this.counted('create', 'events', () => this.client.request('POST',
+      `/apis/events.k8s.io/v1${ns(event.metadata?.namespace)}/events`, { body: event }));
   }
 
-  getLease(namespace: string, name: string): Promise<V1Lease> {
-    return this.call('get', 'leases', () => this.coordination.readNamespacedLease({ namespace, name }));
+  getLease(namespace: string, name: string): Promise<Lease> {
+    return this.call('get', 'leases', () => this.client.request<Lease>('GET', `/apis/coordination.k8s.io/v1${ns(namespace)}/leases/${name}`));
   }
 
-  createLease(lease: V1Lease): Promise<V1Lease> {
-    return this.call('create', 'leases', () => this.coordination.createNamespacedLease({ namespace: lease.metadata?.namespace ?? '', body: lease }));
+  createLease(lease: Lease): Promise<Lease> {
+    return this.call('create', 'leases', () => this.client.request<Lease>('POST',
+      `/apis/coordination.k8s.io/v1${ns(lease.metadata?.namespace)}/leases`, { body: lease }));
   }
 
-  replaceLease(lease: V1Lease): Promise<V1Lease> {
-    return this.call('update', 'leases', () => this.coordination.replaceNamespacedLease({
-      namespace: lease.metadata?.namespace ?? '', name: lease.metadata?.name ?? '', body: lease,
-    }));
+  replaceLease(lease: Lease): Promise<Lease> {
+    return this.call('update', 'leases', () => this.client.request<Lease>('PUT',
+      `/apis/coordination.k8s.io/v1${ns(lease.metadata?.namespace)}/leases/${lease.metadata?.name}`, { body: lease }));
   }
 
   // Lists for the informers (watches are long-lived and not rate limited, as in client-go). Paginated, and
   // each page is trimmed before the next is fetched, so a large cluster never sits in memory whole.
-  private async listAll<T>(resource: string, page: (cont?: string) => Promise<{ items: T[]; metadata?: V1ListMeta }>,
-    trim: (item: T) => T = (item) => item): Promise<{ items: T[]; metadata?: V1ListMeta }> {
+  private async listAll<T>(resource: string, path: string, labelSelector: string | undefined,
+    trim: (item: T) => T = (item) => item): Promise<{ items: T[]; metadata?: ListMeta }> {
     const items: T[] = [];
     let cont: string | undefined;
-    let metadata: V1ListMeta | undefined;
+    let metadata: ListMeta | undefined;
     do {
-      const result = await this.call('list', resource, () => page(cont));
+      const result = await this.call('list', resource, () => this.client.request<{ items: T[]; metadata?: ListMeta }>('GET', path,
+        { query: { labelSelector, limit: PAGE, continue: cont } }));
       for (const item of result.items) items.push(trim(item));
       metadata = result.metadata;
-      cont = metadata?._continue || undefined;
+      cont = metadata?.continue || undefined;
     } while (cont);
     return { items, metadata };
   }
 
   listStatefulSets(namespace?: string, options: ListOptions<V1StatefulSet> = {}) {
-    const { labelSelector } = options;
-    return this.listAll('statefulsets', (_continue) => namespace
-      ? this.apps.listNamespacedStatefulSet({ namespace, labelSelector, limit: PAGE, _continue })
-      : this.apps.listStatefulSetForAllNamespaces({ labelSelector, limit: PAGE, _continue }), options.trim);
+    return this.listAll('statefulsets', `/apis/apps/v1${ns(namespace)}/statefulsets`, options.labelSelector, options.trim);
   }
 
   listClaims(namespace?: string, options: ListOptions<V1PersistentVolumeClaim> = {}) {
-    return this.listAll('persistentvolumeclaims', (_continue) => namespace
-      ? this.core.listNamespacedPersistentVolumeClaim({ namespace, limit: PAGE, _continue })
-      : this.core.listPersistentVolumeClaimForAllNamespaces({ limit: PAGE, _continue }), options.trim);
+    return this.listAll('persistentvolumeclaims', `/api/v1${ns(namespace)}/persistentvolumeclaims`, undefined, options.trim);
   }
 
   listPods(namespace?: string, options: ListOptions<V1Pod> = {}) {
-    return this.listAll('pods', (_continue) => namespace
-      ? this.core.listNamespacedPod({ namespace, limit: PAGE, _continue })
-      : this.core.listPodForAllNamespaces({ limit: PAGE, _continue }), options.trim);
+    return this.listAll('pods', `/api/v1${ns(namespace)}/pods`, undefined, options.trim);
   }
 }

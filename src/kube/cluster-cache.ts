@@ -1,9 +1,10 @@
 // The controller's view of the cluster: informers for StatefulSets, claims and pods, with name indexes so
 // a reconcile reads only the objects that could belong to its set.
-import type { KubeConfig, KubernetesObject, V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type { KubernetesObject, V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { candidateSetNameOfPod, candidateSetNamesOfClaim } from '../planner/identity.ts';
 import type { Logger } from '../log.ts';
 import type { KubeApi } from './api.ts';
+import type { KubeHttpClient } from './http-client.ts';
 import { ResilientInformer } from './informer.ts';
 import { trimClaim, trimPod, trimStatefulSet } from './trim.ts';
 
@@ -60,7 +61,7 @@ export class ClusterCache {
   private synced = false;
 
   /** `onChange` receives the keys (`namespace/name`) of every StatefulSet an event may concern. */
-  constructor(kc: KubeConfig, api: KubeApi, options: CacheOptions, onChange: (setKey: string) => void, log: Logger) {
+  constructor(client: KubeHttpClient, api: KubeApi, options: CacheOptions, onChange: (setKey: string) => void, log: Logger) {
     this.claims = new NameIndex(candidateSetNamesOfClaim);
     this.pods = new NameIndex((name) => {
       const set = candidateSetNameOfPod(name);
@@ -74,16 +75,16 @@ export class ClusterCache {
     const [setTrim, claimTrim, podTrim] = [trim(trimStatefulSet), trim(trimClaim), trim(trimPod)];
     for (const ns of scopes) {
       const base = ns ? `/namespaces/${ns}` : '';
-      this.informers.push(new ResilientInformer<V1StatefulSet>(kc, `/apis/apps/v1${base}/statefulsets`,
+      this.informers.push(new ResilientInformer<V1StatefulSet>(client, `/apis/apps/v1${base}/statefulsets`,
         () => api.listStatefulSets(ns, { labelSelector: options.setSelector, trim: setTrim }), (kind, set) => {
           const key = `${set.metadata?.namespace}/${set.metadata?.name}`;
           if (kind === 'delete') this.sets.delete(key);
           else this.sets.set(key, set);
           onChange(key);
         }, log, { labelSelector: options.setSelector, trim: setTrim }) as unknown as ResilientInformer<KubernetesObject>);
-      this.informers.push(new ResilientInformer<V1PersistentVolumeClaim>(kc, `/api/v1${base}/persistentvolumeclaims`,
+      this.informers.push(new ResilientInformer<V1PersistentVolumeClaim>(client, `/api/v1${base}/persistentvolumeclaims`,
         () => api.listClaims(ns, { trim: claimTrim }), (kind, claim) => notifyKnown(this.claims.apply(kind, claim)), log, { trim: claimTrim }) as unknown as ResilientInformer<KubernetesObject>);
-      this.informers.push(new ResilientInformer<V1Pod>(kc, `/api/v1${base}/pods`,
+      this.informers.push(new ResilientInformer<V1Pod>(client, `/api/v1${base}/pods`,
         () => api.listPods(ns, { trim: podTrim }), (kind, pod) => notifyKnown(this.pods.apply(kind, pod)), log, { trim: podTrim }) as unknown as ResilientInformer<KubernetesObject>);
     }
   }

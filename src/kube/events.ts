@@ -1,7 +1,7 @@
 // events.k8s.io/v1 events on the StatefulSet, so `kubectl describe sts` and `kubectl events` show each step.
 import { randomBytes } from 'node:crypto';
-import { V1MicroTime, type EventsV1Event, type V1StatefulSet } from '@kubernetes/client-node';
-import type { KubeApi } from './api.ts';
+import type { V1StatefulSet } from '@kubernetes/client-node';
+import { microTime, type EventBody, type KubeApi, type MicroTime } from './api.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import type { Logger } from '../log.ts';
 import type { EventType } from '../planner/types.ts';
@@ -49,16 +49,16 @@ export class EventRecorder {
     // Timestamped now, not when sent, and strictly increasing (the API keeps milliseconds), so events
     // sorted by time list the steps in the order they happened.
     this.lastTime = Math.max(Date.now(), this.lastTime + 1);
-    const time = new V1MicroTime(this.lastTime);
+    const time = microTime(this.lastTime);
     this.pending += 1;
     void this.limiter.take().then(() => this.send(set, input, time)).finally(() => {
       this.pending -= 1;
     });
   }
 
-  private async send(set: V1StatefulSet, input: EventInput, eventTime: V1MicroTime): Promise<void> {
+  private async send(set: V1StatefulSet, input: EventInput, eventTime: MicroTime): Promise<void> {
     const namespace = set.metadata?.namespace ?? '';
-    const event: EventsV1Event = {
+    const event: EventBody = {
       metadata: { name: `${set.metadata?.name}.${Date.now().toString(16)}${randomBytes(3).toString('hex')}`, namespace },
       eventTime,
       reportingController: CONTROLLER_NAME,

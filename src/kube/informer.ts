@@ -1,74 +1,137 @@
-// A list+watch cache of one resource that never gives up: client-node's ListWatch relists on 410 Gone and
-// resumes after a watch ends, but stops on any other error; this restarts it with backoff.
-import { ADD, DELETE, ERROR, ListWatch, UPDATE, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+// A list+watch cache of one resource that never gives up: it lists, then watches from the list's
+// resourceVersion; a watch the server ends is resumed where it stopped, an expired one (410 Gone) or any
+// failure leads to a relist (with backoff), and the relist's difference to the cache is delivered as
+// add/update/delete, so a lost watch never loses a change.
+import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
+import { ApiError, type KubeHttpClient, type WatchEvent } from './http-client.ts';
 
 export type ChangeHandler<T> = (kind: 'add' | 'update' | 'delete', obj: T) => void;
 
-/** A Watch that hands each object through `trim` before the cache stores it. */
-class TrimmingWatch<T> extends Watch {
-  private readonly trim: (obj: T) => T;
+export interface ListResult<T> {
+  items: T[];
+  metadata?: { resourceVersion?: string };
+}
 
-  constructor(kc: KubeConfig, trim: (obj: T) => T) {
-    super(kc);
-    this.trim = trim;
-  }
+const MAX_BACKOFF_MS = 30_000;
 
-  override watch(path: string, query: Record<string, string | number | boolean | undefined>, callback: (phase: string, obj: unknown, raw?: unknown) => void, done: (err: unknown) => void) {
-    return super.watch(path, query, (phase, obj, raw) => callback(phase, phase === 'ERROR' || phase === 'BOOKMARK' ? obj : this.trim(obj as T), raw), done);
-  }
+function keyOf(obj: KubernetesObject): string {
+  return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
 }
 
 export class ResilientInformer<T extends KubernetesObject> {
-  private readonly informer: ListWatch<T>;
-  private listed = false;
+  private readonly store = new Map<string, T>();
+  private resourceVersion = '';
   private stopped = false;
-  private restartDelayMs = 0;
-  private restartTimer: NodeJS.Timeout | undefined;
+  private readonly abort = new AbortController();
+  private backoffMs = 0;
   private readonly description: string;
+  private readonly client: KubeHttpClient;
+  private readonly path: string;
+  private readonly list: () => Promise<ListResult<T>>;
+  private readonly onChange: ChangeHandler<T>;
   private readonly log: Logger;
+  private readonly labelSelector: string | undefined;
+  private readonly trim: (obj: T) => T;
 
   /** `list` returns objects already trimmed; `trim` is applied to objects arriving on the watch. */
-  constructor(kc: KubeConfig, path: string, list: () => Promise<KubernetesListObject<T>>, onChange: ChangeHandler<T>, log: Logger,
+  constructor(client: KubeHttpClient, path: string, list: () => Promise<ListResult<T>>, onChange: ChangeHandler<T>, log: Logger,
     options: { labelSelector?: string; trim?: (obj: T) => T } = {}) {
-    this.description = `${path}${options.labelSelector ? `?labelSelector=${options.labelSelector}` : ''}`;
+    this.client = client;
+    this.path = path;
+    this.list = list;
+    this.onChange = onChange;
     this.log = log;
-    const trim = options.trim ?? ((obj: T) => obj);
-    this.informer = new ListWatch<T>(path, new TrimmingWatch<T>(kc, trim), async () => {
-      const result = await list();
-      this.listed = true;
-      return result;
-    }, false, options.labelSelector);
-    this.informer.on(ADD, (obj) => onChange('add', obj));
-    this.informer.on(UPDATE, (obj) => onChange('update', obj));
-    this.informer.on(DELETE, (obj) => onChange('delete', obj));
-    this.informer.on(ERROR, (err) => this.restartLater(err));
+    this.labelSelector = options.labelSelector;
+    this.trim = options.trim ?? ((obj: T) => obj);
+    this.description = `${path}${options.labelSelector ? `?labelSelector=${options.labelSelector}` : ''}`;
   }
 
-  /** Resolves once the first list has been loaded into the cache (retrying until it is). */
+  /** Resolves once the first list is in the cache (retrying until it is); watching goes on in the background. */
   async start(): Promise<void> {
-    while (!this.stopped) {
-      await this.informer.start();
-      if (this.listed) return;
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  }
-
-  private restartLater(err: unknown): void {
-    if (this.stopped) return;
-    this.restartDelayMs = Math.min(30_000, this.restartDelayMs ? this.restartDelayMs * 2 : 500);
-    this.log.warn('watch failed, restarting', { resource: this.description, error: String((err as Error)?.message ?? err), retryInMs: this.restartDelayMs });
-    clearTimeout(this.restartTimer);
-    this.restartTimer = setTimeout(() => {
-      void this.informer.start().then(() => {
-        this.restartDelayMs = 0;
-      });
-    }, this.restartDelayMs);
+    while (!this.stopped && !(await this.relist())) await this.sleepBackoff();
+    void this.watchForever();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.restartTimer);
-    await this.informer.stop();
+    this.abort.abort();
+  }
+
+  /** Replaces the cache with a fresh list and reports the difference. False when the list failed. */
+  private async relist(): Promise<boolean> {
+    let result: ListResult<T>;
+    try {
+      result = await this.list();
+    } catch (err) {
+      this.log.warn('list failed, retrying', { resource: this.description, error: String((err as Error)?.message ?? err) });
+      return false;
+    }
+    if (this.stopped) return true;
+    const listed = new Set<string>();
+    for (const obj of result.items) {
+      const key = keyOf(obj);
+      listed.add(key);
+      const old = this.store.get(key);
+      this.store.set(key, obj);
+      if (!old) this.onChange('add', obj);
+      else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.onChange('update', obj);
+    }
+    for (const [key, old] of this.store) {
+      if (listed.has(key)) continue;
+      this.store.delete(key);
+      this.onChange('delete', old);
+    }
+    this.resourceVersion = result.metadata?.resourceVersion ?? '';
+    return true;
+  }
+
+  private apply(event: WatchEvent<T>): void {
+    if (event.type === 'ERROR') {
+      const status = event.object as unknown as { code?: number; message?: string; reason?: string };
+      throw new ApiError(status.code ?? 0, status.message ?? 'watch error', status.reason);
+    }
+    this.resourceVersion = event.object.metadata?.resourceVersion ?? this.resourceVersion;
+    this.backoffMs = 0;
+    if (event.type === 'BOOKMARK') return;
+    const obj = this.trim(event.object);
+    const key = keyOf(obj);
+    if (event.type === 'DELETED') {
+      this.store.delete(key);
+      this.onChange('delete', obj);
+      return;
+    }
+    const existed = this.store.has(key);
+    this.store.set(key, obj);
+    this.onChange(existed ? 'update' : 'add', obj);
+  }
+
+  private async watchForever(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        // As client-go's reflector: a random server-side timeout spreads the watches' renewals.
+        await this.client.watch<T>(this.path, {
+          resourceVersion: this.resourceVersion, allowWatchBookmarks: true, labelSelector: this.labelSelector,
+          timeoutSeconds: 300 + Math.floor(Math.random() * 300),
+        }, (event) => {
+          if (!this.stopped) this.apply(event);
+        }, this.abort.signal);
+        continue;
+      } catch (err) {
+        if (this.stopped) return;
+        if (err instanceof ApiError && err.code === 410) {
+          this.log.info('watch expired, relisting', { resource: this.description });
+        } else {
+          this.log.warn('watch failed, relisting', { resource: this.description, error: String((err as Error)?.message ?? err) });
+          await this.sleepBackoff();
+        }
+      }
+      while (!this.stopped && !(await this.relist())) await this.sleepBackoff();
+    }
+  }
+
+  private async sleepBackoff(): Promise<void> {
+    this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs ? this.backoffMs * 2 : 500);
+    await new Promise((r) => setTimeout(r, this.backoffMs));
   }
 }

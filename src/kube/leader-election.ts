@@ -2,8 +2,7 @@
 // free or expired, renew every retry period, and consider leadership lost once renewals have failed for
 // the renew deadline, which is shorter than the lease duration, so this replica stops acting before
 // another one could take the lease over.
-import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
-import { statusOf, type KubeApi } from './api.ts';
+import { microTime, statusOf, type KubeApi, type Lease } from './api.ts';
 import type { Logger } from '../log.ts';
 
 export interface LeaderElectionOptions {
@@ -73,8 +72,8 @@ export class LeaderElector {
     this.onChange(leading);
   }
 
-  private leaseBody(existing?: V1Lease): V1Lease {
-    const now = new V1MicroTime();
+  private leaseBody(existing?: Lease): Lease {
+    const now = microTime(Date.now());
     const mine = existing?.spec?.holderIdentity === this.options.identity;
     return {
       apiVersion: 'coordination.k8s.io/v1',
@@ -91,7 +90,7 @@ export class LeaderElector {
   }
 
   private async tryAcquireOrRenew(now: number): Promise<boolean> {
-    let lease: V1Lease;
+    let lease: Lease;
     try {
       lease = await this.api.getLease(this.options.namespace, this.options.name);
     } catch (err) {

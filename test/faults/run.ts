@@ -2,7 +2,6 @@
 // SIGKILL and SIGSTOP, API server and etcd restarts that also cut every watch, two replicas competing),
 // then the invariants are checked from the audit log and a pod timeline. Replay a run with --seed.
 import { parseArgs } from 'node:util';
-import { CoreV1Api } from '@kubernetes/client-node';
 import { claimNames, clusterClient, eventReasons, type ClusterClient } from '../harness/cluster-client.ts';
 import { startComponent, startControlPlane, stopComponent, stopControlPlane, type ControlPlane } from '../harness/control-plane.ts';
 import { startController, type RunningController } from '../harness/controller-process.ts';
@@ -70,7 +69,7 @@ async function oneRun(seed: number, steps: number): Promise<RunResult> {
   try {
     await c.core.createNamespace({ body: { metadata: { name: NS } } });
     await waitFor('default ServiceAccount', async () => c.core.readNamespacedServiceAccount({ namespace: NS, name: 'default' }), 30_000);
-    const history = new PodHistory(c.kubeConfig, () => c.kubeConfig.makeApiClient(CoreV1Api).listPodForAllNamespaces());
+    const history = new PodHistory(c.kubeconfig);
     await history.start();
     await start(0);
     await start(1);
