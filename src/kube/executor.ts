@@ -1,5 +1,6 @@
-// The side effects: performs a plan's actions in order through the API, with UID preconditions, and
-// records an event for each step. Stops at the first failure; the next reconcile re-plans from scratch.
+// The side effects: performs a plan's actions in order (a run of drain pod creations at once) through the
+// API, with UID preconditions, and records an event for each step. Stops at the first failure; the next
+// reconcile re-plans from scratch.
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import { FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION, RETRY_TOKEN_ANNOTATION } from '../planner/keys.ts';
 import type { Action } from '../planner/types.ts';
@@ -39,21 +40,32 @@ export class Executor {
   }
 
   async execute(set: V1StatefulSet, actions: Action[]): Promise<void> {
-    for (const action of actions) {
-      if (action.kind === 'Report' && this.reported.has(action.dedupeKey)) continue;
-      const fields = { statefulset: `${set.metadata?.namespace}/${set.metadata?.name}`, action: action.kind, ...describe(action) };
-      if (this.options.dryRun) {
-        this.log.info('dry run: would perform', fields);
-        if (action.kind === 'Report') this.remember(action.dedupeKey);
-        continue;
-      }
-      if (!this.options.isLeader()) throw new NotLeaderError();
-      try {
-        await this.perform(set, action);
-      } catch (err) {
-        this.log.error('action failed', { ...fields, status: statusOf(err), error: describeApiError(err) });
-        throw err;
-      }
+    for (let i = 0; i < actions.length; i++) {
+      // Drain pods planned together (a Parallel set's scale-down) are created together, as the
+      // StatefulSet controller creates a Parallel set's pods; everything else goes in order.
+      let end = i + 1;
+      while (actions[i]!.kind === 'CreateDrainPod' && actions[end]?.kind === 'CreateDrainPod') end++;
+      const results = await Promise.allSettled(actions.slice(i, end).map((action) => this.step(set, action)));
+      const failed = results.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      i = end - 1;
+    }
+  }
+
+  private async step(set: V1StatefulSet, action: Action): Promise<void> {
+    if (action.kind === 'Report' && this.reported.has(action.dedupeKey)) return;
+    const fields = { statefulset: `${set.metadata?.namespace}/${set.metadata?.name}`, action: action.kind, ...describe(action) };
+    if (this.options.dryRun) {
+      this.log.info('dry run: would perform', fields);
+      if (action.kind === 'Report') this.remember(action.dedupeKey);
+      return;
+    }
+    if (!this.options.isLeader()) throw new NotLeaderError();
+    try {
+      await this.perform(set, action);
+    } catch (err) {
+      this.log.error('action failed', { ...fields, status: statusOf(err), error: describeApiError(err) });
+      throw err;
     }
   }
 

@@ -1,6 +1,7 @@
 // Typed API access to the test control plane, plus polling helpers for end-to-end assertions.
 import { AppsV1Api, CoordinationV1Api, CoreV1Api, EventsV1Api, KubeConfig, type V1PersistentVolumeClaim, type V1Pod } from '@kubernetes/client-node';
 import { kubectl } from './control-plane.ts';
+import { PooledKubeConfig } from './pooled-kubeconfig.ts';
 import { waitFor } from './processes.ts';
 
 export interface ClusterClient {
@@ -14,7 +15,7 @@ export interface ClusterClient {
 }
 
 export function clusterClient(kubeconfig: string): ClusterClient {
-  const kc = new KubeConfig();
+  const kc = new PooledKubeConfig();
   kc.loadFromFile(kubeconfig);
   return {
     kubeconfig,
