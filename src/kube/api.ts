@@ -5,7 +5,7 @@ import type {
 import { ApiError, type KubeHttpClient } from './http-client.ts';
 import { RateLimiter } from './rate-limiter.ts';
 
-const PAGE = 500;
+const PAGE = 250;
 const MERGE_PATCH = 'application/merge-patch+json';
 
 export interface ListOptions<T> {

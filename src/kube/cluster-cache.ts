@@ -32,7 +32,8 @@ class NameIndex<T extends KubernetesObject> {
   }
 
   apply(kind: 'add' | 'update' | 'delete', obj: T): string[] {
-    const id = `${obj.metadata?.namespace}/${obj.metadata?.name}`;
+    // A bucket holds one namespace, so the name alone identifies an object in it.
+    const id = obj.metadata?.name ?? '';
     const keys = this.keys(obj);
     for (const key of keys) {
       if (kind === 'delete') {

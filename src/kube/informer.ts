@@ -15,12 +15,43 @@ export interface ListResult<T> {
 
 const MAX_BACKOFF_MS = 30_000;
 
-function keyOf(obj: KubernetesObject): string {
-  return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+/**
+ * The names the informer has delivered, by namespace: all a relist needs to tell what disappeared. The
+ * objects themselves live only in the consumer's cache (one copy in memory, not two).
+ */
+class NameSet {
+  private readonly byNamespace = new Map<string, Set<string>>();
+
+  has(obj: KubernetesObject): boolean {
+    return this.byNamespace.get(obj.metadata?.namespace ?? '')?.has(obj.metadata?.name ?? '') ?? false;
+  }
+
+  add(obj: KubernetesObject): void {
+    const namespace = obj.metadata?.namespace ?? '';
+    let names = this.byNamespace.get(namespace);
+    if (!names) this.byNamespace.set(namespace, (names = new Set()));
+    names.add(obj.metadata?.name ?? '');
+  }
+
+  delete(obj: KubernetesObject): void {
+    const namespace = obj.metadata?.namespace ?? '';
+    const names = this.byNamespace.get(namespace);
+    names?.delete(obj.metadata?.name ?? '');
+    if (names?.size === 0) this.byNamespace.delete(namespace);
+  }
+
+  /** Stubs (namespace and name) of the objects not in `other`. */
+  missingFrom(other: NameSet): KubernetesObject[] {
+    const missing: KubernetesObject[] = [];
+    for (const [namespace, names] of this.byNamespace) {
+      for (const name of names) if (!other.byNamespace.get(namespace)?.has(name)) missing.push({ metadata: { namespace: namespace || undefined, name } });
+    }
+    return missing;
+  }
 }
 
 export class ResilientInformer<T extends KubernetesObject> {
-  private readonly store = new Map<string, T>();
+  private known = new NameSet();
   private resourceVersion = '';
   private stopped = false;
   private readonly abort = new AbortController();
@@ -68,20 +99,15 @@ export class ResilientInformer<T extends KubernetesObject> {
       return false;
     }
     if (this.stopped) return true;
-    const listed = new Set<string>();
+    // Everything listed is delivered (a relist is rare and its consumer re-checks each object anyway);
+    // what is no longer there is delivered as deleted.
+    const listed = new NameSet();
     for (const obj of result.items) {
-      const key = keyOf(obj);
-      listed.add(key);
-      const old = this.store.get(key);
-      this.store.set(key, obj);
-      if (!old) this.onChange('add', obj);
-      else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.onChange('update', obj);
+      listed.add(obj);
+      this.onChange(this.known.has(obj) ? 'update' : 'add', obj);
     }
-    for (const [key, old] of this.store) {
-      if (listed.has(key)) continue;
-      this.store.delete(key);
-      this.onChange('delete', old);
-    }
+    for (const gone of this.known.missingFrom(listed)) this.onChange('delete', gone as T);
+    this.known = listed;
     this.resourceVersion = result.metadata?.resourceVersion ?? '';
     return true;
   }
@@ -95,14 +121,13 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.backoffMs = 0;
     if (event.type === 'BOOKMARK') return;
     const obj = this.trim(event.object);
-    const key = keyOf(obj);
     if (event.type === 'DELETED') {
-      this.store.delete(key);
+      this.known.delete(obj);
       this.onChange('delete', obj);
       return;
     }
-    const existed = this.store.has(key);
-    this.store.set(key, obj);
+    const existed = this.known.has(obj);
+    this.known.add(obj);
     this.onChange(existed ? 'update' : 'add', obj);
   }
 

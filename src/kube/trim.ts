@@ -12,11 +12,22 @@ function pick(record: Record<string, string> | undefined, keep: (key: string) =>
   return kept.length > 0 ? Object.fromEntries(kept) : undefined;
 }
 
+// One copy of each namespace string, however many objects name it (JSON.parse makes a copy per object).
+const namespaces = new Map<string, string>();
+function namespaceOf(m: V1ObjectMeta | undefined): string | undefined {
+  const namespace = m?.namespace;
+  if (namespace === undefined) return undefined;
+  let shared = namespaces.get(namespace);
+  if (shared === undefined) namespaces.set(namespace, (shared = namespace));
+  return shared;
+}
+
 // Only defined fields are set (each property costs memory per object), always in the same order, so the
 // trimmed objects share V8 hidden classes instead of falling back to dictionaries.
+// resourceVersion is kept only where a write needs it (the StatefulSet's finalizer patch).
 function meta(m: V1ObjectMeta | undefined, extra: Partial<V1ObjectMeta> = {}): V1ObjectMeta {
   const fields: Partial<V1ObjectMeta> = {
-    name: m?.name, namespace: m?.namespace, uid: m?.uid, resourceVersion: m?.resourceVersion, deletionTimestamp: m?.deletionTimestamp, ...extra,
+    name: m?.name, namespace: namespaceOf(m), uid: m?.uid, deletionTimestamp: m?.deletionTimestamp, ...extra,
   };
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(fields)) if (value !== undefined) out[key] = value;
@@ -25,8 +36,8 @@ function meta(m: V1ObjectMeta | undefined, extra: Partial<V1ObjectMeta> = {}): V
 
 export function trimPod(pod: V1Pod): V1Pod {
   const isDrainPod = pod.metadata?.labels?.[ROLE_LABEL] !== undefined;
-  // Any other pod only holds its ordinal: its name is all the planner reads (resourceVersion spares relists).
-  if (!isDrainPod) return { metadata: { name: pod.metadata?.name, namespace: pod.metadata?.namespace, resourceVersion: pod.metadata?.resourceVersion } };
+  // Any other pod only holds its ordinal: its name is all the planner reads.
+  if (!isDrainPod) return { metadata: { name: pod.metadata?.name, namespace: namespaceOf(pod.metadata) } };
   return {
     metadata: meta(pod.metadata, {
       creationTimestamp: pod.metadata?.creationTimestamp,
@@ -55,6 +66,7 @@ export function trimStatefulSet(set: V1StatefulSet): V1StatefulSet {
   const spec = set.spec;
   return {
     metadata: meta(set.metadata, {
+      resourceVersion: set.metadata?.resourceVersion,
       generation: set.metadata?.generation,
       finalizers: set.metadata?.finalizers,
       annotations: pick(set.metadata?.annotations, (k) => k === TEMPLATE_ANNOTATION || k.startsWith(STATEFULSETS_PREFIX) || k.startsWith(OURS)),

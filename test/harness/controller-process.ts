@@ -20,6 +20,13 @@ export interface RunningController {
 }
 
 /**
+ * V8 flags the image runs the controller with (Dockerfile ENTRYPOINT; test/unit/dockerfile.test.ts keeps
+ * the two equal). A 2 MiB young generation instead of V8's default of up to 16 MiB per semi-space: the
+ * controller allocates little once synced, and the default keeps ~40 MiB of RSS for nothing.
+ */
+export const NODE_FLAGS = ['--max-semi-space-size=2'];
+
+/**
  * Starts the controller. `compiled` runs the built JavaScript (dist/, as the image does) instead of the
  * TypeScript sources; the benchmark uses it so that memory and latency are those of production.
  */
@@ -28,7 +35,7 @@ export async function startController(kubeconfig: string, args: string[], option
   const logFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'sdc-controller-')), 'controller.log');
   const fd = openSync(logFile, 'a');
   const entry = options.compiled ? path.join(root, 'dist', 'src', 'cli', 'main.js') : path.join(root, 'src', 'cli', 'main.ts');
-  const child = spawn(process.execPath, [entry, 'run', `--kubeconfig=${kubeconfig}`,
+  const child = spawn(process.execPath, [...NODE_FLAGS, entry, 'run', `--kubeconfig=${kubeconfig}`,
     `--http-address=127.0.0.1:${httpPort}`, '--log-level=debug', ...args], {
     stdio: ['ignore', fd, fd],
   });

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DockerfileParser } from 'dockerfile-ast';
+import { NODE_FLAGS } from '../harness/controller-process.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dockerfile = DockerfileParser.parse(readFileSync(path.join(root, 'Dockerfile'), 'utf8'));
@@ -35,7 +36,7 @@ describe('Dockerfile', () => {
 
   it('starts node directly in exec form, so node is PID 1 and receives SIGTERM', () => {
     const entrypoint = finalStage.find((i) => i.keyword === 'ENTRYPOINT');
-    expect(JSON.parse(entrypoint!.args)).toEqual(['/nodejs/bin/node', 'dist/src/cli/main.js']);
+    expect(JSON.parse(entrypoint!.args)).toEqual(['/nodejs/bin/node', ...NODE_FLAGS, 'dist/src/cli/main.js']);
   });
 
   it('pins base images by tag, never latest', () => {
