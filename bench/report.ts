@@ -9,7 +9,11 @@ export interface SizeResult {
   reactionMs: number[];
   releaseMs: number[];
   requestsPerDrain: Record<string, number>;
-  storm: { ordinals: number; orphaningSeconds: number; allDrainPodsCreatedSeconds: number; allClaimsReleasedSeconds: number };
+  storm: {
+    ordinals: number; orphaningSeconds: number; allDrainPodsCreatedSeconds: number; allClaimsReleasedSeconds: number;
+    /** A GET of one namespace every 100 ms, for 5 s before the storm and throughout it. */
+    apiServerProbeMs: { idle: number[]; storm: number[] };
+  };
   idle: { seconds: number; cpuPercent: number; requests: Record<string, number> };
   memory: { trimmed: { rssMB: number; heapMB: number; syncMs: number }; fullObjects: { rssMB: number; heapMB: number; syncMs: number } };
 }
@@ -27,7 +31,7 @@ const p = (values: number[]) => [50, 90, 99].map((q) => percentile(values, q).to
 const counts = (c: Record<string, number>) => Object.entries(c).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none';
 
 export function writeReport(run: Run, file: string): void {
-  const rows = run.results.map((r) => `| ${r.size.toLocaleString('en')} | ${p(r.reactionMs)} | ${p(r.releaseMs)} | ${r.storm.allDrainPodsCreatedSeconds.toFixed(1)} / ${r.storm.allClaimsReleasedSeconds.toFixed(1)} | ${r.memory.trimmed.rssMB.toFixed(0)} (${r.memory.fullObjects.rssMB.toFixed(0)}) | ${r.memory.trimmed.heapMB.toFixed(0)} | ${r.memory.trimmed.syncMs} | ${r.idle.cpuPercent.toFixed(2)} |`);
+  const rows = run.results.map((r) => `| ${r.size.toLocaleString('en')} | ${p(r.reactionMs)} | ${p(r.releaseMs)} | ${r.storm.allDrainPodsCreatedSeconds.toFixed(1)} / ${r.storm.allClaimsReleasedSeconds.toFixed(1)} | ${percentile(r.storm.apiServerProbeMs.idle, 99).toFixed(0)} / ${percentile(r.storm.apiServerProbeMs.storm, 99).toFixed(0)} | ${r.memory.trimmed.rssMB.toFixed(0)} (${r.memory.fullObjects.rssMB.toFixed(0)}) | ${r.memory.trimmed.heapMB.toFixed(0)} | ${r.memory.trimmed.syncMs} | ${r.idle.cpuPercent.toFixed(2)} |`);
   const api = run.results.map((r) => `| ${r.size.toLocaleString('en')} | ${counts(r.requestsPerDrain)} | ${counts(r.idle.requests)} (${r.idle.seconds}s) |`);
   writeFileSync(file, `# Benchmark
 
@@ -41,18 +45,20 @@ Kubernetes ${run.versions.kubernetes}, etcd ${run.versions.etcd}, kwok ${run.ver
 What is real: ${run.real}
 
 Each size has N annotated StatefulSets and N unannotated ones (3 claims and 3 pods each) in 10 to 100
-namespaces, plus ${run.results[0]?.storm.ordinals ?? 0 / 4} ordinals' worth of Parallel "storm" sets (5 replicas each).
+namespaces, plus ${run.results[0]?.storm.ordinals ?? 0} ordinals' worth of Parallel "storm" sets (5 replicas each).
 
 - **reaction**: from the stateful pod's deletion being visible in the API (the delete call returned) to the
   drain pod's creation (seen on a watch), over ${String(run.settings.samples)} single scale-downs (3 -> 2);
 - **release**: from the drain pod's Succeeded status (seen on a watch) to the claim's deletion;
 - **storm**: ${String(run.settings.stormOrdinals)} ordinals orphaned at once across Parallel sets: seconds from the
-  last orphaning deletion until every drain pod exists / every claim is released;
+  last orphaning deletion until every drain pod exists / every claim is released; **API GET**: p99 latency
+  of a GET of one namespace, every 100 ms, for 5 s before the storm and throughout it (what everyone
+  else sees of the API server while the controller works through the storm);
 - **memory**: RSS after the initial sync with the trimmed cache (in brackets: caching whole objects,
   \`--cache-full-objects\`), heap used; **sync**: time to the initial sync; **idle CPU** over ${String(run.settings.idleSeconds)}s.
 
-| sets | reaction p50 / p90 / p99 (ms) | release p50 / p90 / p99 (ms) | storm: created / released (s) | RSS MiB | heap MiB | sync ms | idle CPU % |
-|---|---|---|---|---|---|---|---|
+| sets | reaction p50 / p90 / p99 (ms) | release p50 / p90 / p99 (ms) | storm: created / released (s) | API GET p99 idle / storm (ms) | RSS MiB | heap MiB | sync ms | idle CPU % |
+|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 API requests by the controller, per drain (averaged over the single scale-downs) and while idle

@@ -26,6 +26,8 @@ const { values: args } = parseArgs({
     idle: { type: 'string', default: '30' },
     out: { type: 'string', default: path.join(root, 'bench', 'results') },
     smoke: { type: 'boolean', default: false },
+    /** Extra controller flags, e.g. "--qps=200 --burst=400", to see what a setting would change (not for the published run). */
+    'controller-args': { type: 'string', default: '' },
     /** Add these sizes to the existing results.json instead of replacing it (large sizes take long). */
     append: { type: 'boolean', default: false },
   },
@@ -36,6 +38,7 @@ const samples = smoke ? 5 : Number(args.samples);
 const stormOrdinals = smoke ? 8 : Number(args.storm);
 const idleSeconds = smoke ? 2 : Number(args.idle);
 const out = args.out!;
+const controllerArgs = args['controller-args']!.split(/\s+/).filter(Boolean);
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const log = (text: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -102,6 +105,26 @@ async function scaleDownSamples(c: ClusterClient, obs: Observer, sets: SetRef[],
   return { reaction, release, perDrain };
 }
 
+/** Latency of a small GET every 100 ms while `during` runs: how the API server fares for everyone else. */
+async function probeApiServer<T>(c: ClusterClient, during: () => Promise<T>): Promise<{ result: T; latencyMs: number[] }> {
+  const latencyMs: number[] = [];
+  let running = true;
+  const probing = (async () => {
+    while (running) {
+      const start = performance.now();
+      await c.core.readNamespace({ name: 'default' });
+      latencyMs.push(performance.now() - start);
+      await sleep(100);
+    }
+  })();
+  try {
+    return { result: await during(), latencyMs };
+  } finally {
+    running = false;
+    await probing;
+  }
+}
+
 async function storm(c: ClusterClient, obs: Observer, sets: SetRef[]) {
   const ordinals = sets.flatMap((s) => Array.from({ length: s.replicas - 1 }, (_, i) => ({ set: s, ordinal: i + 1 })));
   const seen = new Set(obs.drainCreated.keys());
@@ -140,10 +163,10 @@ async function runSize(size: number): Promise<SizeResult> {
     const populateSeconds = (Date.now() - t0) / 1000;
     log(`size ${size}: populated in ${populateSeconds.toFixed(0)}s`);
 
-    const full = await startController(cp.kubeconfig, ['--cache-full-objects', '--log-level=info'], { compiled: true });
+    const full = await startController(cp.kubeconfig, ['--cache-full-objects', '--log-level=info', ...controllerArgs], { compiled: true });
     const fullMemory = await memoryAfterSync(full);
     await full.stop();
-    const controller = await startController(cp.kubeconfig, ['--log-level=info'], { compiled: true });
+    const controller = await startController(cp.kubeconfig, ['--log-level=info', ...controllerArgs], { compiled: true });
     await sleep(3000);
     const idleBefore = await controller.metrics();
     const memory = await memoryAfterSync(controller);
@@ -161,8 +184,10 @@ async function runSize(size: number): Promise<SizeResult> {
     await obs.start();
     log(`size ${size}: ${samples} single scale-downs`);
     const single = await scaleDownSamples(c, obs, sets, controller);
+    const idleProbe = await probeApiServer(c, () => sleep(5000));
     log(`size ${size}: storm of ${stormOrdinals} orphaned ordinals`);
-    const stormResult = await storm(c, obs, stormSets);
+    const stormProbe = await probeApiServer(c, () => storm(c, obs, stormSets));
+    const stormResult = { ...stormProbe.result, apiServerProbeMs: { idle: idleProbe.latencyMs, storm: stormProbe.latencyMs } };
     obs.stop();
     await controller.stop();
     const result: SizeResult = {
@@ -171,7 +196,8 @@ async function runSize(size: number): Promise<SizeResult> {
       reactionMs: single.reaction, releaseMs: single.release, requestsPerDrain: single.perDrain,
     };
     log(`size ${size}: reaction p50/p90/p99 ${[50, 90, 99].map((p) => percentile(single.reaction, p).toFixed(1)).join('/')} ms; ` +
-      `release ${[50, 90, 99].map((p) => percentile(single.release, p).toFixed(1)).join('/')} ms; storm ${stormResult.allDrainPodsCreatedSeconds.toFixed(1)}s / ${stormResult.allClaimsReleasedSeconds.toFixed(1)}s`);
+      `release ${[50, 90, 99].map((p) => percentile(single.release, p).toFixed(1)).join('/')} ms; storm ${stormResult.allDrainPodsCreatedSeconds.toFixed(1)}s / ${stormResult.allClaimsReleasedSeconds.toFixed(1)}s; ` +
+      `API server GET p99 ${percentile(idleProbe.latencyMs, 99).toFixed(1)} ms idle, ${percentile(stormProbe.latencyMs, 99).toFixed(1)} ms in the storm`);
     return result;
   } finally {
     await stopControlPlane(cp);
@@ -189,7 +215,7 @@ const run = {
   date: new Date().toISOString(),
   machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` },
   versions: { kubernetes: 'v1.34.4', etcd: 'v3.6.16', kwok: 'v0.8.0' },
-  settings: { samples, stormOrdinals, idleSeconds, smoke },
+  settings: { samples, stormOrdinals, idleSeconds, smoke, controllerArgs },
   real: 'kube-apiserver, etcd, kube-controller-manager (garbage collector, PVC protection), kube-scheduler and kwok (running the drain pods) are real; the StatefulSet controller is off: the benchmark creates sets, claims and pods itself (stateful pods assigned to a scheduler that does not exist, so nothing runs them; claims of a class with no provisioner) and does the scale-down (replicas patch, then deletion of the pod) directly.',
   results,
 };

@@ -21,6 +21,8 @@ export type HeaderSource = () => Promise<Record<string, string>>;
 export interface ConnectionConfig {
   server: string;
   tls: TlsMaterial;
+  /** An HTTP(S) proxy (the kubeconfig's proxy-url); without one, HTTPS_PROXY / NO_PROXY apply, as in client-go. */
+  proxyUrl?: string;
   headers: HeaderSource;
   /** The namespace of the current context (or the pod's own, in-cluster). */
   namespace?: string;
@@ -159,12 +161,14 @@ export function kubeconfigConfig(files: string[], context?: string): ConnectionC
   if (!ctx) throw new Error(`kubeconfig ${files.join(path.delimiter)}: context ${JSON.stringify(contextName)} not found`);
   const cluster = kc.clusters.find((c) => c.name === ctx.cluster)?.value;
   if (!cluster?.server) throw new Error(`kubeconfig: cluster ${JSON.stringify(ctx.cluster)} has no server`);
-  if (cluster['proxy-url']) throw new Error('kubeconfig: proxy-url is not supported; set HTTPS_PROXY and NODE_USE_ENV_PROXY=1 instead');
+  const proxyUrl = cluster['proxy-url'];
+  if (proxyUrl && !/^https?:\/\//.test(proxyUrl)) throw new Error(`kubeconfig: proxy-url ${proxyUrl}: only http:// and https:// proxies are supported`);
   const user = kc.users.find((u) => u.name === ctx.user)?.value ?? {};
   const clusterDir = kc.dirs.get(cluster) ?? '.';
   const userDir = kc.dirs.get(user) ?? '.';
   return {
     server: cluster.server.replace(/\/+$/, ''),
+    proxyUrl,
     tls: {
       ca: fileOrData(clusterDir, cluster['certificate-authority'], cluster['certificate-authority-data']),
       cert: fileOrData(userDir, user['client-certificate'], user['client-certificate-data']),

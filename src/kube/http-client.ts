@@ -55,10 +55,11 @@ export class KubeHttpClient {
     this.userAgent = userAgent;
     const plain = config.server.startsWith('http:');
     this.send = plain ? http.request : https.request;
+    const proxyEnv = config.proxyUrl ? { HTTPS_PROXY: config.proxyUrl, HTTP_PROXY: config.proxyUrl } : process.env;
     this.agent = plain
-      ? new http.Agent({ keepAlive: true })
+      ? new http.Agent({ keepAlive: true, proxyEnv })
       : new https.Agent({
-        keepAlive: true, ca: config.tls.ca, cert: config.tls.cert, key: config.tls.key,
+        keepAlive: true, proxyEnv, ca: config.tls.ca, cert: config.tls.cert, key: config.tls.key,
         rejectUnauthorized: !config.tls.insecureSkipTlsVerify, servername: config.tls.serverName,
       });
   }

@@ -73,9 +73,10 @@ describe('kubeconfig', () => {
     expect(() => kubeconfigConfig([kubeconfig(dir, 'b', basic({}, {}))])).toThrow(/cluster "c" has no server/);
   });
 
-  it('refuses proxy-url with the alternative that works', () => {
-    expect(() => kubeconfigConfig([kubeconfig(tempDir(), 'config', basic({}, { 'server': 'https://x', 'proxy-url': 'http://proxy:3128' }))]))
-      .toThrow(/NODE_USE_ENV_PROXY/);
+  it('takes an http proxy-url and refuses a socks one by name', () => {
+    const withProxy = (proxy: string) => kubeconfigConfig([kubeconfig(tempDir(), 'config', basic({}, { 'server': 'https://x', 'proxy-url': proxy }))]);
+    expect(withProxy('http://proxy:3128').proxyUrl).toBe('http://proxy:3128');
+    expect(() => withProxy('socks5://proxy:1080')).toThrow(/socks5:\/\/proxy:1080: only http:\/\/ and https:\/\/ proxies/);
   });
 
   it('honours insecure-skip-tls-verify and tls-server-name', () => {
