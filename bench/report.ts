@@ -13,6 +13,9 @@ export interface SizeResult {
     ordinals: number; orphaningSeconds: number; allDrainPodsCreatedSeconds: number; allClaimsReleasedSeconds: number;
     /** A GET of one namespace every 100 ms, for 5 s before the storm and throughout it. */
     apiServerProbeMs: { idle: number[]; storm: number[] };
+    /** CPU seconds per process (control plane components, controller, the benchmark itself) over the storm. */
+    cpuSeconds: Record<string, number>;
+    wallSeconds: number;
   };
   idle: { seconds: number; cpuPercent: number; requests: Record<string, number> };
   memory: { trimmed: { rssMB: number; heapMB: number; syncMs: number }; fullObjects: { rssMB: number; heapMB: number; syncMs: number } };
@@ -29,6 +32,8 @@ interface Run {
 
 const p = (values: number[]) => [50, 90, 99].map((q) => percentile(values, q).toFixed(1)).join(' / ');
 const counts = (c: Record<string, number>) => Object.entries(c).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none';
+
+const cpuNames = (run: Run) => [...new Set(run.results.flatMap((r) => Object.keys(r.storm.cpuSeconds ?? {})))];
 
 export function writeReport(run: Run, file: string): void {
   const rows = run.results.map((r) => `| ${r.size.toLocaleString('en')} | ${p(r.reactionMs)} | ${p(r.releaseMs)} | ${r.storm.allDrainPodsCreatedSeconds.toFixed(1)} / ${r.storm.allClaimsReleasedSeconds.toFixed(1)} | ${percentile(r.storm.apiServerProbeMs.idle, 99).toFixed(0)} / ${percentile(r.storm.apiServerProbeMs.storm, 99).toFixed(0)} | ${r.memory.trimmed.rssMB.toFixed(0)} (${r.memory.fullObjects.rssMB.toFixed(0)}) | ${r.memory.trimmed.heapMB.toFixed(0)} | ${r.memory.trimmed.syncMs} | ${r.idle.cpuPercent.toFixed(2)} |`);
@@ -67,6 +72,13 @@ API requests by the controller, per drain (averaged over the single scale-downs)
 | sets | per drain | idle |
 |---|---|---|
 ${api.join('\n')}
+
+What bounds the storm: CPU seconds each process used during it (the machine has ${String(run.machine.cpus)} cores, so
+wall time x ${String(run.machine.cpus)} is all there is):
+
+| sets | storm wall s | ${cpuNames(run).join(' | ')} |
+|---|---|${cpuNames(run).map(() => '---|').join('')}
+${run.results.map((r) => `| ${r.size.toLocaleString('en')} | ${r.storm.wallSeconds.toFixed(1)} | ${cpuNames(run).map((n) => (r.storm.cpuSeconds[n] ?? 0).toFixed(1)).join(' | ')} |`).join('\n')}
 
 ![latency](results/latency.svg)
 ![memory](results/memory.svg)

@@ -105,6 +105,22 @@ async function scaleDownSamples(c: ClusterClient, obs: Observer, sets: SetRef[],
   return { reaction, release, perDrain };
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+}
+
+/** CPU seconds each process used while `during` ran: what the machine's 2 cores went to. */
+async function cpuUse<T>(pids: Record<string, number>, during: () => Promise<T>): Promise<{ result: T; cpuSeconds: Record<string, number>; wallSeconds: number }> {
+  const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuSeconds(pid)]));
+  const start = performance.now();
+  const result = await during();
+  const wallSeconds = (performance.now() - start) / 1000;
+  const used = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, Number((cpuSeconds(pid) - before[name]!).toFixed(2))]));
+  return { result, cpuSeconds: used, wallSeconds };
+}
+
 /** Latency of a small GET every 100 ms while `during` runs: how the API server fares for everyone else. */
 async function probeApiServer<T>(c: ClusterClient, during: () => Promise<T>): Promise<{ result: T; latencyMs: number[] }> {
   const latencyMs: number[] = [];
@@ -186,8 +202,16 @@ async function runSize(size: number): Promise<SizeResult> {
     const single = await scaleDownSamples(c, obs, sets, controller);
     const idleProbe = await probeApiServer(c, () => sleep(5000));
     log(`size ${size}: storm of ${stormOrdinals} orphaned ordinals`);
-    const stormProbe = await probeApiServer(c, () => storm(c, obs, stormSets));
-    const stormResult = { ...stormProbe.result, apiServerProbeMs: { idle: idleProbe.latencyMs, storm: stormProbe.latencyMs } };
+    const pids = { ...Object.fromEntries(Object.entries(cp.components).map(([name, comp]) => [name, comp.pid])), controller: controller.process.pid! };
+    const benchCpuBefore = process.cpuUsage();
+    const stormCpu = await cpuUse(pids, () => probeApiServer(c, () => storm(c, obs, stormSets)));
+    const benchCpu = process.cpuUsage(benchCpuBefore);
+    const stormProbe = stormCpu.result;
+    const stormResult = {
+      ...stormProbe.result, apiServerProbeMs: { idle: idleProbe.latencyMs, storm: stormProbe.latencyMs },
+      cpuSeconds: { ...stormCpu.cpuSeconds, benchmark: Number(((benchCpu.user + benchCpu.system) / 1e6).toFixed(2)) }, wallSeconds: stormCpu.wallSeconds,
+    };
+    log(`size ${size}: CPU seconds in the storm (${stormCpu.wallSeconds.toFixed(1)}s of wall time, 2 cores): ${JSON.stringify(stormResult.cpuSeconds)}`);
     obs.stop();
     await controller.stop();
     const result: SizeResult = {

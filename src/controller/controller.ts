@@ -5,7 +5,7 @@ import { isManaged, planSet } from '../planner/plan.ts';
 import { parseDrainerTemplate, type TemplateResult } from '../planner/template.ts';
 import { FINALIZER, ROLE_DRAINER, ROLE_LABEL, TEMPLATE_ANNOTATION } from '../planner/keys.ts';
 import type { Plan, PlannerSettings } from '../planner/types.ts';
-import type { KubeApi } from '../kube/api.ts';
+import { statusOf, type KubeApi } from '../kube/api.ts';
 import type { KubeHttpClient } from '../kube/http-client.ts';
 import { ClusterCache } from '../kube/cluster-cache.ts';
 import { EventRecorder } from '../kube/events.ts';
@@ -126,6 +126,11 @@ export class DrainController {
       if (plan.requeueAfterMs !== undefined) this.queue.addAfter(key, plan.requeueAfterMs);
     } catch (err) {
       if (err instanceof NotLeaderError) return;
+      // A conflict only means the cache was a step behind another writer: retry without alarm.
+      if (statusOf(err) === 409) {
+        this.log.info('conflict with another write; retrying from the latest state', { statefulset: key, error: String((err as Error)?.message ?? err) });
+        throw err;
+      }
       this.metrics.reconcileErrors.inc();
       this.log.error('reconcile failed; retrying with backoff', { statefulset: key, error: String((err as Error)?.message ?? err) });
       throw err;

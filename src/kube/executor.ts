@@ -64,7 +64,8 @@ export class Executor {
     try {
       await this.perform(set, action);
     } catch (err) {
-      this.log.error('action failed', { ...fields, status: statusOf(err), error: describeApiError(err) });
+      const level = statusOf(err) === 409 ? 'info' : 'error';
+      this.log[level]('action failed', { ...fields, status: statusOf(err), error: describeApiError(err) });
       throw err;
     }
   }

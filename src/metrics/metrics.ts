@@ -24,7 +24,7 @@ export class Metrics {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry],
   });
   readonly apiRequests = new Counter({ name: 'sdc_api_requests_total', help: 'Kubernetes API requests by verb, resource and HTTP status (0: no response).', labelNames: ['verb', 'resource', 'code'], registers: [this.registry] });
-  readonly reconcileErrors = new Counter({ name: 'sdc_reconcile_errors_total', help: 'Reconciles that failed and were retried with backoff.', registers: [this.registry] });
+  readonly reconcileErrors = new Counter({ name: 'sdc_reconcile_errors_total', help: 'Reconciles that failed and were retried with backoff (write conflicts excluded).', registers: [this.registry] });
   readonly leader = new Gauge({ name: 'sdc_leader', help: '1 while this replica holds the leader lease.', registers: [this.registry] });
   private readonly summaries = new Map<string, SetSummary>();
 

@@ -67,7 +67,7 @@ test('an exec credential plugin: the controller runs it for a token and drains w
   const { c, ns } = ctx;
   // The plugin hands out a real ServiceAccount token, allowed to do anything in this namespace only.
   await c.kubectl(['-n', ns, 'create', 'serviceaccount', 'drainer']);
-  await c.kubectl(['-n', ns, 'create', 'rolebinding', 'drainer-admin', '--clusterrole=admin', `--serviceaccount=${ns}:drainer`]);
+  await c.kubectl(['-n', ns, 'create', 'rolebinding', 'drainer-admin', '--clusterrole=cluster-admin', `--serviceaccount=${ns}:drainer`]);
   const token = (await c.kubectl(['-n', ns, 'create', 'token', 'drainer', '--duration=1h'])).trim();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sdc-exec-'));
   const calls = path.join(dir, 'calls');
