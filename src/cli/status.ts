@@ -22,9 +22,26 @@ function age(since: Date | undefined, now: number): string | undefined {
   return s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`;
 }
 
+/** Groups objects under every `namespace/set` key their name could belong to. */
+function bySetKey<T extends { metadata?: { name?: string; namespace?: string } }>(items: T[], setNames: (name: string) => string[]): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    for (const name of setNames(item.metadata?.name ?? '')) {
+      const key = `${item.metadata?.namespace}/${name}`;
+      const group = groups.get(key);
+      if (group) group.push(item);
+      else groups.set(key, [item]);
+    }
+  }
+  return groups;
+}
+
 export async function collectStatus(api: KubeApi, namespace?: string): Promise<SetStatus[]> {
   const [sets, claims, pods] = await Promise.all([api.listStatefulSets(namespace), api.listClaims(namespace), api.listPods(namespace)]);
   const now = new Date();
+  const claimsBySet = bySetKey(claims.items, candidateSetNamesOfClaim);
+  const podsBySet = bySetKey(pods.items, (name) => [candidateSetNameOfPod(name) ?? []].flat());
+  const podByName = new Map(pods.items.map((p) => [`${p.metadata?.namespace}/${p.metadata?.name}`, p]));
   const result: SetStatus[] = [];
   for (const set of sets.items) {
     if (!isManaged(set)) continue;
@@ -32,11 +49,8 @@ export async function collectStatus(api: KubeApi, namespace?: string): Promise<S
     const setKey = key(set.metadata?.name ?? '');
     const template = parseDrainerTemplate(set);
     const plan = planSet({
-      set, template, now,
-      claims: claims.items.filter((c) => candidateSetNamesOfClaim(c.metadata?.name ?? '').some((n) => `${c.metadata?.namespace}/${n}` === setKey)),
-      pods: pods.items.filter((p) => `${p.metadata?.namespace}/${candidateSetNameOfPod(p.metadata?.name ?? '')}` === setKey),
+      set, template, now, claims: claimsBySet.get(setKey) ?? [], pods: podsBySet.get(setKey) ?? [],
     }, { maxAttempts: 3, backoffBaseMs: 10_000, backoffMaxMs: 300_000, pendingDeadlineMs: 600_000, runningDeadlineMs: 21_600_000 });
-    const podByName = new Map(pods.items.map((p) => [`${p.metadata?.namespace}/${p.metadata?.name}`, p]));
     result.push({
       statefulset: setKey,
       template: template.ok ? 'valid' : 'invalid',
