@@ -89,16 +89,11 @@ export class Executor {
         return;
       }
       case 'CreateDrainPod': {
-        try {
-          await this.api.createPod(action.pod);
-        } catch (err) {
-          // The name is taken: our cache is behind (the pod exists already, or the stateful pod is still
-          // there). Nothing was created; the watch event that follows triggers a fresh plan.
-          if (statusOf(err) === 409) {
-            this.log.info('drain pod name is taken; waiting for the cache to catch up', fields);
-            return;
-          }
-          throw err;
+        // 409, the name is taken: our cache is behind (the pod exists already, or the stateful pod is still
+        // there). Nothing was created; the watch event that follows triggers a fresh plan.
+        if (!(await unless([409], () => this.api.createPod(action.pod)))) {
+          this.log.info('drain pod name is taken; waiting for the cache to catch up', fields);
+          return;
         }
         this.metrics.drainsStarted.inc();
         this.log.info('created drain pod', fields);
@@ -110,15 +105,10 @@ export class Executor {
         return;
       }
       case 'DeleteClaim': {
-        try {
-          await this.api.deleteClaim(namespace, action.claim.name, action.claim.uid);
-        } catch (err) {
-          // 404: already gone. 409: the name now belongs to another claim (UID precondition): not ours to delete.
-          if (statusOf(err) === 404 || statusOf(err) === 409) {
-            this.log.info('claim already gone or replaced; not deleting', { ...fields, status: statusOf(err) });
-            return;
-          }
-          throw err;
+        // 404: already gone. 409: the name now belongs to another claim (UID precondition): not ours to delete.
+        if (!(await unless([404, 409], () => this.api.deleteClaim(namespace, action.claim.name, action.claim.uid)))) {
+          this.log.info('claim already gone or replaced; not deleting', fields);
+          return;
         }
         this.metrics.claimsReleased.inc();
         this.log.info('released claim', fields);
@@ -130,12 +120,7 @@ export class Executor {
         return;
       }
       case 'DeleteDrainPod': {
-        try {
-          await this.api.deletePod(namespace, action.pod.name, action.pod.uid);
-        } catch (err) {
-          if (statusOf(err) === 404 || statusOf(err) === 409) return;
-          throw err;
-        }
+        if (!(await unless([404, 409], () => this.api.deletePod(namespace, action.pod.name, action.pod.uid)))) return;
         this.log.info('deleted drain pod', fields);
         if (action.reason === 'released') {
           this.metrics.drainsSucceeded.inc();
@@ -180,6 +165,17 @@ export class Executor {
         return;
       }
     }
+  }
+}
+
+/** Sends; false when the API answered with one of `benign` (the write is moot), other errors are thrown. */
+async function unless(benign: number[], send: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await send();
+    return true;
+  } catch (err) {
+    if (benign.includes(statusOf(err))) return false;
+    throw err;
   }
 }
 
