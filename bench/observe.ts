@@ -1,41 +1,43 @@
-// Watches drain pods and claims across the cluster and timestamps what the benchmark waits for.
-import { Watch, type KubeConfig, type V1PersistentVolumeClaim, type V1Pod } from '@kubernetes/client-node';
+// Watches drain pods and claims across the cluster and timestamps what the benchmark waits for. Uses the
+// controller's own informer: it watches with bookmarks and resumes after any interruption (client-node's
+// Watch gives up after 30 s without data, which lost a whole storm once).
+import type { V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+import { KubeApi } from '../src/kube/api.ts';
+import { kubeconfigConfig } from '../src/kube/connection-config.ts';
+import { KubeHttpClient } from '../src/kube/http-client.ts';
+import { ResilientInformer } from '../src/kube/informer.ts';
+import { createLogger } from '../src/log.ts';
+
+const DRAINERS = 'drain.statefulsets.kubernetes.io/role=drainer';
 
 export class Observer {
   readonly drainCreated = new Map<string, number>();
   readonly drainSucceeded = new Map<string, number>();
   readonly claimDeleted = new Map<string, number>();
-  private readonly aborts: AbortController[] = [];
-  private readonly watch: Watch;
+  private readonly informers: [ResilientInformer<V1Pod>, ResilientInformer<V1PersistentVolumeClaim>];
 
-  constructor(kc: KubeConfig) {
-    this.watch = new Watch(kc);
+  constructor(kubeconfig: string) {
+    const client = new KubeHttpClient(kubeconfigConfig([kubeconfig]), 'benchmark-observer');
+    const api = new KubeApi(client, { qps: 0, burst: 1 });
+    const log = createLogger('warn');
+    const key = (o: V1Pod | V1PersistentVolumeClaim) => `${o.metadata?.namespace}/${o.metadata?.name}/${o.metadata?.uid}`;
+    this.informers = [
+      new ResilientInformer<V1Pod>(client, '/api/v1/pods', () => api.listPods(undefined, { labelSelector: DRAINERS }), (kind, pod) => {
+        const now = performance.now();
+        if (kind === 'add' && !this.drainCreated.has(key(pod))) this.drainCreated.set(key(pod), now);
+        if (pod.status?.phase === 'Succeeded' && !this.drainSucceeded.has(key(pod))) this.drainSucceeded.set(key(pod), now);
+      }, log, { labelSelector: DRAINERS }),
+      new ResilientInformer<V1PersistentVolumeClaim>(client, '/api/v1/persistentvolumeclaims', () => api.listClaims(), (kind, claim) => {
+        if ((claim.metadata?.deletionTimestamp || kind === 'delete') && !this.claimDeleted.has(key(claim))) this.claimDeleted.set(key(claim), performance.now());
+      }, log),
+    ];
   }
 
   async start(): Promise<void> {
-    this.aborts.push(await this.watch.watch('/api/v1/pods', { labelSelector: 'drain.statefulsets.kubernetes.io/role=drainer' }, (phase, pod: V1Pod) => {
-      const key = `${pod.metadata?.namespace}/${pod.metadata?.name}/${pod.metadata?.uid}`;
-      const now = performance.now();
-      if (phase === 'ADDED' && !this.drainCreated.has(key)) this.drainCreated.set(key, now);
-      if (pod.status?.phase === 'Succeeded' && !this.drainSucceeded.has(key)) this.drainSucceeded.set(key, now);
-    }, () => {}));
-    this.aborts.push(await this.watch.watch('/api/v1/persistentvolumeclaims', {}, (phase, claim: V1PersistentVolumeClaim) => {
-      const key = `${claim.metadata?.namespace}/${claim.metadata?.name}/${claim.metadata?.uid}`;
-      if ((claim.metadata?.deletionTimestamp || phase === 'DELETED') && !this.claimDeleted.has(key)) this.claimDeleted.set(key, performance.now());
-    }, () => {}));
+    await Promise.all(this.informers.map((i) => i.start()));
   }
 
-  /** First time for a key starting with `prefix` (namespace/name/), polling until it appears. */
-  async when(map: Map<string, number>, prefix: string, timeoutMs = 60_000): Promise<number> {
-    const deadline = performance.now() + timeoutMs;
-    while (performance.now() < deadline) {
-      for (const [key, t] of map) if (key.startsWith(prefix)) return t;
-      await new Promise((r) => setTimeout(r, 2));
-    }
-    throw new Error(`timed out waiting for ${prefix}`);
-  }
-
-  stop(): void {
-    for (const a of this.aborts) a.abort();
+  stop(): Promise<void> {
+    return Promise.all(this.informers.map((i) => i.stop())).then(() => undefined);
   }
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import PQueue from 'p-queue';
-import { KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { clusterClient, type ClusterClient } from '../test/harness/cluster-client.ts';
 import { startControlPlane, stopControlPlane } from '../test/harness/control-plane.ts';
 import { startController, type RunningController } from '../test/harness/controller-process.ts';
@@ -194,9 +194,7 @@ async function runSize(size: number): Promise<SizeResult> {
       requests: diffCounts(requestCounts(idleAfter), requestCounts(idleBefore)),
     };
 
-    const kc = new KubeConfig();
-    kc.loadFromFile(cp.kubeconfig);
-    const obs = new Observer(kc);
+    const obs = new Observer(cp.kubeconfig);
     await obs.start();
     log(`size ${size}: ${samples} single scale-downs`);
     const single = await scaleDownSamples(c, obs, sets, controller);
@@ -212,7 +210,7 @@ async function runSize(size: number): Promise<SizeResult> {
       cpuSeconds: { ...stormCpu.cpuSeconds, benchmark: Number(((benchCpu.user + benchCpu.system) / 1e6).toFixed(2)) }, wallSeconds: stormCpu.wallSeconds,
     };
     log(`size ${size}: CPU seconds in the storm (${stormCpu.wallSeconds.toFixed(1)}s of wall time, 2 cores): ${JSON.stringify(stormResult.cpuSeconds)}`);
-    obs.stop();
+    await obs.stop();
     await controller.stop();
     const result: SizeResult = {
       size, namespaces, populateSeconds, storm: stormResult, idle,

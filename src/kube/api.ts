@@ -143,6 +143,6 @@ export class KubeApi {
   }
 
   listPods(namespace?: string, options: ListOptions<V1Pod> = {}) {
-    return this.listAll('pods', `/api/v1${ns(namespace)}/pods`, undefined, options.trim);
+    return this.listAll('pods', `/api/v1${ns(namespace)}/pods`, options.labelSelector, options.trim);
   }
 }
