@@ -6,6 +6,8 @@ export interface SizeResult {
   size: number;
   namespaces: number;
   populateSeconds: number;
+  /** Writes and seconds until the controller had nothing left to do: first start in the cluster, and a restart. */
+  startup: { first: { seconds: number; requests: Record<string, number> }; restart: { seconds: number; requests: Record<string, number> } };
   reactionMs: number[];
   releaseMs: number[];
   requestsPerDrain: Record<string, number>;
@@ -72,6 +74,14 @@ API requests by the controller, per drain (averaged over the single scale-downs)
 | sets | per drain | idle |
 |---|---|---|
 ${api.join('\n')}
+
+Start-up: on its first start in a cluster the controller adds its finalizer to every managed set (one
+patch each, within the QPS limit); a restart writes nothing (requests besides leases, and seconds until the
+queue was empty):
+
+| sets | first start | restart |
+|---|---|---|
+${run.results.map((r) => `| ${r.size.toLocaleString('en')} | ${counts(r.startup.first.requests)} (${r.startup.first.seconds.toFixed(0)}s) | ${counts(r.startup.restart.requests)} (${r.startup.restart.seconds.toFixed(0)}s) |`).join('\n')}
 
 What bounds the storm: CPU seconds each process used during it (the machine has ${String(run.machine.cpus)} cores, so
 wall time x ${String(run.machine.cpus)} is all there is):

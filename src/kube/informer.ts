@@ -1,7 +1,10 @@
-// A list+watch cache of one resource that never gives up: it lists, then watches from the list's
-// resourceVersion; a watch the server ends is resumed where it stopped, an expired one (410 Gone) or any
-// failure leads to a relist (with backoff), and the relist's difference to the cache is delivered as
-// add/update/delete, so a lost watch never loses a change.
+// A list+watch cache of one resource that never gives up. The state is first streamed as a watch with
+// sendInitialEvents (Kubernetes' "watch list": the objects arrive one by one from the API server's watch
+// cache, then a bookmark marks the end), so even a large cluster never sits in memory as one big list;
+// servers without it get a paginated list and a watch from its resourceVersion. A watch the server ends
+// is resumed where it stopped; an expired one (410 Gone) or any failure leads to a fresh sync (with
+// backoff), whose difference to what was known is delivered as add/update/delete, so a lost watch never
+// loses a change.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
 import { ApiError, type KubeHttpClient, type WatchEvent } from './http-client.ts';
@@ -14,6 +17,7 @@ export interface ListResult<T> {
 }
 
 const MAX_BACKOFF_MS = 30_000;
+const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
 
 /**
  * The names the informer has delivered, by namespace: all a relist needs to tell what disappeared. The
@@ -52,6 +56,11 @@ class NameSet {
 
 export class ResilientInformer<T extends KubernetesObject> {
   private known = new NameSet();
+  /** The names seen so far while the state is being streamed; undefined once it is complete. */
+  private syncing: NameSet | undefined;
+  /** False once the server refused a streaming list: list+watch from then on. */
+  private streaming = true;
+  private onFirstSync: (() => void) | undefined;
   private resourceVersion = '';
   private stopped = false;
   private readonly abort = new AbortController();
@@ -78,18 +87,30 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.description = `${path}${options.labelSelector ? `?labelSelector=${options.labelSelector}` : ''}`;
   }
 
-  /** Resolves once the first list is in the cache (retrying until it is); watching goes on in the background. */
-  async start(): Promise<void> {
-    while (!this.stopped && !(await this.relist())) await this.sleepBackoff();
-    void this.watchForever();
+  /** Resolves once the first full state is in the cache (retrying until it is); watching goes on in the background. */
+  start(): Promise<void> {
+    return new Promise((resolve) => {
+      this.onFirstSync = resolve;
+      void this.run();
+    });
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.abort.abort();
+    this.onFirstSync?.();
   }
 
-  /** Replaces the cache with a fresh list and reports the difference. False when the list failed. */
+  /** The end of a full state (streamed or listed): what was known but is not in it was deleted meanwhile. */
+  private finishSync(seen: NameSet): void {
+    for (const gone of this.known.missingFrom(seen)) this.onChange('delete', gone as T);
+    this.known = seen;
+    this.syncing = undefined;
+    this.onFirstSync?.();
+    this.onFirstSync = undefined;
+  }
+
+  /** The fallback for servers without streaming lists: a paginated list. False when it failed. */
   private async relist(): Promise<boolean> {
     let result: ListResult<T>;
     try {
@@ -99,17 +120,18 @@ export class ResilientInformer<T extends KubernetesObject> {
       return false;
     }
     if (this.stopped) return true;
-    // Everything listed is delivered (a relist is rare and its consumer re-checks each object anyway);
-    // what is no longer there is delivered as deleted.
-    const listed = new NameSet();
-    for (const obj of result.items) {
-      listed.add(obj);
-      this.onChange(this.known.has(obj) ? 'update' : 'add', obj);
-    }
-    for (const gone of this.known.missingFrom(listed)) this.onChange('delete', gone as T);
-    this.known = listed;
+    const seen = new NameSet();
+    for (const obj of result.items) this.deliver(obj, seen);
     this.resourceVersion = result.metadata?.resourceVersion ?? '';
+    this.finishSync(seen);
     return true;
+  }
+
+  private deliver(obj: T, seen?: NameSet): void {
+    seen?.add(obj);
+    const existed = this.known.has(obj);
+    this.known.add(obj);
+    this.onChange(existed ? 'update' : 'add', obj);
   }
 
   private apply(event: WatchEvent<T>): void {
@@ -119,39 +141,57 @@ export class ResilientInformer<T extends KubernetesObject> {
     }
     this.resourceVersion = event.object.metadata?.resourceVersion ?? this.resourceVersion;
     this.backoffMs = 0;
-    if (event.type === 'BOOKMARK') return;
+    if (event.type === 'BOOKMARK') {
+      if (this.syncing && event.object.metadata?.annotations?.[INITIAL_EVENTS_END] === 'true') this.finishSync(this.syncing);
+      return;
+    }
     const obj = this.trim(event.object);
     if (event.type === 'DELETED') {
       this.known.delete(obj);
+      this.syncing?.delete(obj);
       this.onChange('delete', obj);
       return;
     }
-    const existed = this.known.has(obj);
-    this.known.add(obj);
-    this.onChange(existed ? 'update' : 'add', obj);
+    this.deliver(obj, this.syncing);
   }
 
-  private async watchForever(): Promise<void> {
+  private async run(): Promise<void> {
+    // Set while a full state is needed: at start, after an expired watch or a failure.
+    let needSync = true;
     while (!this.stopped) {
       try {
+        if (needSync && !this.streaming) {
+          if (!(await this.relist())) {
+            await this.sleepBackoff();
+            continue;
+          }
+          needSync = false;
+        }
+        if (needSync) this.syncing = new NameSet();
         // As client-go's reflector: a random server-side timeout spreads the watches' renewals.
         await this.client.watch<T>(this.path, {
-          resourceVersion: this.resourceVersion, allowWatchBookmarks: true, labelSelector: this.labelSelector,
-          timeoutSeconds: 300 + Math.floor(Math.random() * 300),
+          ...(needSync ? { sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan', resourceVersion: '' } : { resourceVersion: this.resourceVersion }),
+          allowWatchBookmarks: true, labelSelector: this.labelSelector, timeoutSeconds: 300 + Math.floor(Math.random() * 300),
         }, (event) => {
           if (!this.stopped) this.apply(event);
         }, this.abort.signal);
+        // The server ended the watch (its timeout); resume it, or stream again if the state never completed.
+        needSync = this.syncing !== undefined;
         continue;
       } catch (err) {
         if (this.stopped) return;
-        if (err instanceof ApiError && err.code === 410) {
-          this.log.info('watch expired, relisting', { resource: this.description });
+        needSync = true;
+        const code = err instanceof ApiError ? err.code : 0;
+        if (this.streaming && this.syncing && (code === 400 || code === 422)) {
+          this.log.info('the API server does not stream lists; listing instead', { resource: this.description, error: String((err as Error).message) });
+          this.streaming = false;
+        } else if (code === 410) {
+          this.log.info('watch expired, syncing again', { resource: this.description });
         } else {
-          this.log.warn('watch failed, relisting', { resource: this.description, error: String((err as Error)?.message ?? err) });
+          this.log.warn('watch failed, syncing again', { resource: this.description, error: String((err as Error)?.message ?? err) });
           await this.sleepBackoff();
         }
       }
-      while (!this.stopped && !(await this.relist())) await this.sleepBackoff();
     }
   }
 

@@ -30,6 +30,8 @@ export interface StartOptions {
   log?: (line: string) => void;
   /** kube-controller-manager's --controllers (the benchmark turns the StatefulSet controller off). */
   controllers?: string;
+  /** Extra kube-apiserver flags, e.g. feature gates of older releases. */
+  apiServerFlags?: string[];
 }
 
 // Writes by anyone to the objects the drain controller touches. Deletes of claims and pods, and lease
@@ -75,7 +77,7 @@ current-context: local
 `;
 }
 
-async function componentSpecs(dir: string, bin: ControlPlaneBinaries, certs: Certificates, kubeconfig: string, controllers: string) {
+async function componentSpecs(dir: string, bin: ControlPlaneBinaries, certs: Certificates, kubeconfig: string, controllers: string, apiServerFlags: string[]) {
   const [etcdClient, etcdPeer, apiPort, kwokPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const log = (name: string) => path.join(dir, 'logs', `${name}.log`);
   const auditPolicyFile = path.join(dir, 'audit-policy.yaml');
@@ -106,7 +108,7 @@ async function componentSpecs(dir: string, bin: ControlPlaneBinaries, certs: Cer
         '--service-cluster-ip-range=10.96.0.0/16',
         '--authorization-mode=RBAC', '--allow-privileged=true',
         `--audit-policy-file=${auditPolicyFile}`, `--audit-log-path=${path.join(dir, 'audit.log')}`,
-        '--audit-log-format=json', '--audit-log-mode=blocking',
+        '--audit-log-format=json', '--audit-log-mode=blocking', ...apiServerFlags,
       ],
     },
     'kube-controller-manager': {
@@ -199,7 +201,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
   mkdirSync(path.join(dir, 'logs'));
   const certs = generateCertificates(dir);
   const kubeconfig = path.join(dir, 'kubeconfig');
-  const { specs, server } = await componentSpecs(dir, bin, certs, kubeconfig, options.controllers ?? '*');
+  const { specs, server } = await componentSpecs(dir, bin, certs, kubeconfig, options.controllers ?? '*', options.apiServerFlags ?? []);
   writeFileSync(kubeconfig, kubeconfigText(server, certs));
   const nodes = Array.from({ length: options.nodes ?? 3 }, (_, i) => `kwok-node-${i}`);
   const cp: ControlPlane = {

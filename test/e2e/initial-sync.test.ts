@@ -1,0 +1,47 @@
+// How the controller loads the cluster's state: streamed (watch with sendInitialEvents) where the API server
+// offers it, a paginated list where it does not (servers older than 1.32 or with WatchList off).
+import { claimNames, clusterClient, eventually, type ClusterClient } from '../harness/cluster-client.ts';
+import { startControlPlane, stopControlPlane } from '../harness/control-plane.ts';
+import { startController, type RunningController } from '../harness/controller-process.ts';
+import { createNamespace } from '../harness/namespaces.ts';
+import { createReadySet, scale } from '../harness/workloads.ts';
+import { useE2E } from './e2e-context.ts';
+
+const ctx = useE2E('sync');
+const FALLBACK = 'the API server does not stream lists; listing instead';
+
+async function listRequests(controller: RunningController): Promise<number> {
+  const text = await controller.metrics();
+  return [...text.matchAll(/^sdc_api_requests_total\{verb="list",[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
+async function drainOneOrdinal(c: ClusterClient, ns: string): Promise<void> {
+  await createReadySet(c, ns, { name: 'db', replicas: 2 });
+  await scale(c, ns, 'db', 1);
+  await eventually('claim of ordinal 1 released', async () => !(await claimNames(c, ns)).includes('data-db-1'));
+}
+
+test('a current API server streams the initial state: no LIST request at all', async () => {
+  const controller = await ctx.start();
+  await drainOneOrdinal(ctx.c, ctx.ns);
+  expect(controller.logs()).not.toContain(FALLBACK);
+  expect(await listRequests(controller)).toBe(0);
+});
+
+test('an API server without streaming lists: the controller lists instead and drains as usual', async () => {
+  const cp = await startControlPlane({ apiServerFlags: ['--feature-gates=WatchList=false'], log: () => {} });
+  try {
+    const c = clusterClient(cp.kubeconfig);
+    const ns = await createNamespace(c, 'old');
+    const controller = await startController(cp.kubeconfig, [`--namespaces=${ns}`, `--leader-election-namespace=${ns}`]);
+    try {
+      await drainOneOrdinal(c, ns);
+      expect(controller.logs()).toContain(FALLBACK);
+      expect(await listRequests(controller)).toBeGreaterThan(0);
+    } finally {
+      await controller.stop('SIGKILL');
+    }
+  } finally {
+    await stopControlPlane(cp);
+  }
+}, 180_000);
