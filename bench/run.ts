@@ -75,12 +75,14 @@ async function memoryAfterSync(controller: RunningController): Promise<{ rssMB: 
   };
 }
 
+/** True once the object is gone (404); any other error is thrown, so waitFor retries instead of believing it. */
 async function gone(read: () => Promise<unknown>): Promise<boolean> {
   try {
     await read();
     return false;
-  } catch {
-    return true;
+  } catch (err) {
+    if ((err as { code?: number }).code === 404) return true;
+    throw err;
   }
 }
 
@@ -90,8 +92,9 @@ async function restore(c: ClusterClient, set: SetRef): Promise<void> {
   await waitFor('claim gone', async () => (await gone(() => c.core.readNamespacedPersistentVolumeClaim({ namespace: set.namespace, name: `data-${set.name}-2` }))) || undefined, 60_000);
   // Replicas first: a claim that reappeared while the set is at 2 would be (rightly) drained again.
   await c.apps.patchNamespacedStatefulSet({ namespace: set.namespace, name: set.name, body: { spec: { replicas: 3 } } }, mergePatch);
-  await c.core.createNamespacedPersistentVolumeClaim({ namespace: set.namespace, body: claimBody(set, 2) });
-  await c.core.createNamespacedPod({ namespace: set.namespace, body: podBody(set, 2) });
+  // Retried: a name can still be taken for a moment by an object that is going away.
+  await waitFor('claim recreated', async () => c.core.createNamespacedPersistentVolumeClaim({ namespace: set.namespace, body: claimBody(set, 2) }), 60_000);
+  await waitFor('pod recreated', async () => c.core.createNamespacedPod({ namespace: set.namespace, body: podBody(set, 2) }), 60_000);
 }
 
 async function scaleDownSamples(c: ClusterClient, obs: Observer, sets: SetRef[], controller: RunningController) {
