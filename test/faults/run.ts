@@ -120,7 +120,11 @@ async function oneRun(seed: number, steps: number): Promise<RunResult> {
       const drains = (await c.core.listNamespacedPod({ namespace: NS, labelSelector: 'drain.statefulsets.kubernetes.io/role=drainer' })).items
         .filter((p) => !p.metadata?.name?.startsWith('gamma-'));
       return alpha.length === 1 && beta.length === 2 && drains.length === 0 ? true : undefined;
-    }, 180_000, 500);
+    }, 180_000, 500).catch(async (err: unknown) => {
+      // What the cluster looked like when it did not converge, for the replay.
+      console.log(await c.kubectl(['-n', NS, 'get', 'statefulsets,pods,persistentvolumeclaims', '-o', 'wide']).catch(String));
+      throw err;
+    });
     const recoverySeconds = (Date.now() - lastFault) / 1000;
     const gammaClaims = (await claimNames(c, NS)).filter((n) => n.startsWith('data-gamma-'));
     const failedDrainReported = (await eventReasons(c, NS, 'gamma')).includes('DrainFailed') && gammaClaims.length === 3;
