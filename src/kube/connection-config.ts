@@ -24,8 +24,6 @@ export interface ConnectionConfig {
   /** An HTTP(S) proxy (the kubeconfig's proxy-url); without one, HTTPS_PROXY / NO_PROXY apply, as in client-go. */
   proxyUrl?: string;
   headers: HeaderSource;
-  /** The namespace of the current context (or the pod's own, in-cluster). */
-  namespace?: string;
 }
 
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -44,12 +42,10 @@ export function inClusterConfig(dir = SERVICE_ACCOUNT_DIR): ConnectionConfig {
   const host = process.env.KUBERNETES_SERVICE_HOST;
   const port = process.env.KUBERNETES_SERVICE_PORT ?? '443';
   if (!host) throw new Error('not running in a cluster: KUBERNETES_SERVICE_HOST is not set');
-  const namespaceFile = path.join(dir, 'namespace');
   return {
     server: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
     tls: { ca: readFileSync(path.join(dir, 'ca.crt')) },
     headers: tokenFromFile(path.join(dir, 'token')),
-    namespace: existsSync(namespaceFile) ? readFileSync(namespaceFile, 'utf8').trim() : undefined,
   };
 }
 
@@ -84,7 +80,7 @@ interface Kubeconfig {
   'current-context'?: string;
   'clusters': Array<Named<KubeconfigCluster>>;
   'users': Array<Named<KubeconfigUser>>;
-  'contexts': Array<Named<{ cluster?: string; user?: string; namespace?: string }>>;
+  'contexts': Array<Named<{ cluster?: string; user?: string }>>;
 }
 
 function readKubeconfig(file: string): Kubeconfig & { dir: string } {
@@ -177,7 +173,6 @@ export function kubeconfigConfig(files: string[], context?: string): ConnectionC
       serverName: cluster['tls-server-name'],
     },
     headers: user.exec || user['auth-provider'] ? delegatedHeaders(files) : staticHeaders(user, userDir),
-    namespace: ctx.namespace,
   };
 }
 

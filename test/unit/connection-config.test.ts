@@ -23,14 +23,13 @@ const basic = (user: object, cluster: object = { 'server': 'https://api.example:
 });
 
 describe('kubeconfig', () => {
-  it('reads the server, CA, client certificate and namespace of the current context', async () => {
+  it('reads the server, CA and client certificate of the current context', async () => {
     const dir = tempDir();
     const config = kubeconfigConfig([kubeconfig(dir, 'config', basic({ 'client-certificate-data': b64('CERT'), 'client-key-data': b64('KEY') }))]);
     expect(config.server).toBe('https://api.example:6443');
     expect(config.tls.ca?.toString()).toBe('CA');
     expect(config.tls.cert?.toString()).toBe('CERT');
     expect(config.tls.key?.toString()).toBe('KEY');
-    expect(config.namespace).toBe('shards');
     expect(await config.headers()).toEqual({});
   });
 
@@ -91,17 +90,15 @@ describe('in-cluster', () => {
     process.env = { ...saved };
   });
 
-  it('uses the service account token, CA and namespace, and the service address', async () => {
+  it('uses the service account token and CA, and the service address', async () => {
     const dir = tempDir();
     writeFileSync(path.join(dir, 'token'), 'sa-token');
     writeFileSync(path.join(dir, 'ca.crt'), 'CLUSTER CA');
-    writeFileSync(path.join(dir, 'namespace'), 'drainers\n');
     process.env.KUBERNETES_SERVICE_HOST = 'fd00::1';
     process.env.KUBERNETES_SERVICE_PORT = '443';
     const config = inClusterConfig(dir);
     expect(config.server).toBe('https://[fd00::1]:443');
     expect(config.tls.ca?.toString()).toBe('CLUSTER CA');
-    expect(config.namespace).toBe('drainers');
     expect(await config.headers()).toEqual({ Authorization: 'Bearer sa-token' });
   });
 
