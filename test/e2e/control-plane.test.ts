@@ -1,6 +1,7 @@
 // The local control plane behaves like a real cluster: the real StatefulSet controller, garbage collector,
 // volume binding and scheduler, with kwok running pods. No project controller is involved here.
 import { existsSync } from 'node:fs';
+import { readAudit } from '../harness/audit.ts';
 import { isAlive } from '../harness/processes.ts';
 import { startControlPlane, stopControlPlane } from '../harness/control-plane.ts';
 import { claimNames, clusterClient, eventually, listClaims, podNames } from '../harness/cluster-client.ts';
@@ -33,6 +34,17 @@ test('kubectl scale to 2 deletes pod 2 and keeps its claim (the StatefulSet cont
   await eventually('pod web-2 gone', async () => !(await podNames(c, ns)).includes('web-2'));
   expect(await podNames(c, ns)).toEqual(['web-0', 'web-1']);
   expect(await claimNames(c, ns)).toEqual(['data-web-0', 'data-web-1', 'data-web-2']);
+});
+
+test('kwok deletes a scaled-down pod as a kubelet does, with its UID as a precondition', async () => {
+  // Without the precondition a repeated delete by name can remove a new pod that took the name (a drain pod).
+  await createReadySet(c, ns, { name: 'web', replicas: 2, template: null });
+  await scale(c, ns, 'web', 1);
+  await eventually('pod web-1 gone', async () => !(await podNames(c, ns)).includes('web-1'));
+  const kwokDeletes = readAudit(sharedControlPlane().auditLog)
+    .filter((e) => e.verb === 'delete' && e.resource === 'pods' && e.namespace === ns && e.userAgent.startsWith('kwok/'));
+  expect(kwokDeletes.length).toBeGreaterThan(0);
+  expect(kwokDeletes.filter((e) => !e.requestObject?.preconditions?.uid)).toEqual([]);
 });
 
 test('with whenScaled: Delete the garbage collector removes the claim on scale-down', async () => {

@@ -1,6 +1,6 @@
 // The safety invariants of ../shared/invariants.md, checked against what really happened: the API
 // server's audit log (who wrote what, with which preconditions) and a pod timeline from a watch.
-import { controllerReplica, type AuditEvent } from './audit.ts';
+import { controllerReplica, type AuditEvent } from '../harness/audit.ts';
 import type { PodSighting } from './history.ts';
 
 /** How much later than the deletion our own watch may see the Succeeded status (watch delivery lag). */

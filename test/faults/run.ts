@@ -7,7 +7,7 @@ import { startComponent, startControlPlane, stopComponent, stopControlPlane, typ
 import { startController, type RunningController } from '../harness/controller-process.ts';
 import { sleep, waitFor } from '../harness/processes.ts';
 import { createReadySet, scale, simulatedDrain } from '../harness/workloads.ts';
-import { readAudit } from './audit.ts';
+import { readAudit } from '../harness/audit.ts';
 import { PodHistory } from './history.ts';
 import { checkInvariants } from './invariants.ts';
 

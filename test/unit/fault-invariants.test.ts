@@ -1,6 +1,6 @@
 // The fault suite's checker must catch what it claims to catch.
 import { checkInvariants } from '../faults/invariants.ts';
-import type { AuditEvent } from '../faults/audit.ts';
+import type { AuditEvent } from '../harness/audit.ts';
 import type { PodSighting } from '../faults/history.ts';
 
 const ua = (replica: string) => `statefulset-drain-controller/0.1.0 (${replica})`;

@@ -7,6 +7,9 @@
 #   2. <name> on $PATH              (skipped with SDC_IGNORE_PATH=1)
 #   3. the per-version cache        ($SDC_CACHE_DIR, default ~/.cache/statefulset-drain-controller)
 #   4. a build from the Go modules into that cache
+#
+# kwok is built with one local change (see patch_kwok): it deletes pods with a UID precondition, as a
+# kubelet does. A kwok found through KUBEBUILDER_ASSETS or PATH is used as it is.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -14,7 +17,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/../versions.env"
 
 cache_root="${SDC_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/statefulset-drain-controller}"
-cache="$cache_root/k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION"
+cache="$cache_root/k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION"
+kwok_cache="$cache_root/kwok-$KWOK_VERSION-uid-precondition"
 binaries=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
 
 log() { printf '[binaries %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -27,9 +31,13 @@ locate() {
   if [[ "${SDC_IGNORE_PATH:-0}" != 1 ]] && command -v "$name" >/dev/null 2>&1; then
     command -v "$name"; return
   fi
-  if [[ -x "$cache/$name" ]]; then
-    echo "$cache/$name"; return
+  if [[ -x "$(cache_of "$name")/$name" ]]; then
+    echo "$(cache_of "$name")/$name"; return
   fi
+}
+
+cache_of() {
+  if [[ "$1" == kwok ]]; then echo "$kwok_cache"; else echo "$cache"; fi
 }
 
 require_go() {
@@ -89,20 +97,54 @@ GO
   build_in_wrapper "$dir" "$ld" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
 }
 
-# Builds the main package `pkg` of `module@version` into the cache as `name`.
+# kwok deletes a terminating pod by name alone, and may send that delete more than once. A kubelet
+# deletes with the pod's UID as a precondition. Without it, kwok's repeated delete of a scaled-down
+# stateful pod can remove the drain pod that has just taken the same name. The wrapper module builds
+# a copy of kwok's source whose two pod delete calls carry the UID; the module cache is left untouched.
+patch_kwok() {
+  local dir="$1" src="$1/kwok-src"
+  rm -rf "$src"
+  cp -r "$(cd "$dir" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)" "$src"
+  chmod -R u+w "$src"
+  local controllers="$src/pkg/kwok/controllers"
+  sed -i 's/Pods(pod.Namespace).Delete(ctx, pod.Name, deleteOpt)/Pods(pod.Namespace).Delete(ctx, pod.Name, deleteOptFor(pod.UID))/' "$controllers/pod_controller.go"
+  sed -i 's/cli.Delete(ctx, resource.GetName(), deleteOpt)/cli.Delete(ctx, resource.GetName(), deleteOptFor(resource.GetUID()))/' "$controllers/stage_controller.go"
+  for f in pod_controller.go stage_controller.go; do
+    if ! grep -q deleteOptFor "$controllers/$f"; then log "ERROR: the kwok UID-precondition patch no longer applies to $f"; exit 1; fi
+  done
+  cat > "$controllers/delete_precondition.go" <<'GO'
+package controllers
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+func deleteOptFor(uid types.UID) metav1.DeleteOptions {
+	opt := deleteOpt
+	opt.Preconditions = metav1.NewUIDPreconditions(string(uid))
+	return opt
+}
+GO
+  printf '\nreplace sigs.k8s.io/kwok => ./kwok-src\n' >> "$dir/go.mod"
+  (cd "$dir" && GOFLAGS=-mod=mod go mod tidy >&2)
+}
+
+# Builds the main package `pkg` of `module@version` into `out_dir` as `name`.
 build_single() {
-  local name="$1" module="$2" version="$3" pkg="$4" ldflags="$5"
+  local name="$1" module="$2" version="$3" pkg="$4" ldflags="$5" out_dir="$6"
   local dir="$cache_root/work/$name-$version"
   mkdir -p "$dir"
   printf 'module sdc.local/%s-build\n\ngo 1.24\n\nrequire %s %s\n' "$name" "$module" "$version" > "$dir/go.mod"
   printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$pkg" > "$dir/tools.go"
   log "downloading $name $version modules"
   (cd "$dir" && GOFLAGS=-mod=mod go mod tidy >&2)
+  if [[ "$name" == kwok ]]; then patch_kwok "$dir"; fi
   log "compiling $name"
-  local out="$cache/.build-$name"
+  local out="$out_dir/.build-$name"
   mkdir -p "$out"
   (cd "$dir" && CGO_ENABLED=0 GOFLAGS="-trimpath -buildvcs=false" go build -ldflags "$ldflags" -o "$out/$name" "$pkg")
-  mv "$out/$name" "$cache/$name"
+  mv "$out/$name" "$out_dir/$name"
   rmdir "$out"
 }
 
@@ -112,15 +154,15 @@ for b in "${binaries[@]}"; do
 done
 
 if ((${#missing[@]})); then
-  log "missing: ${missing[*]}; building into $cache"
+  log "missing: ${missing[*]}; building into $cache_root"
   require_go "${missing[0]}"
-  mkdir -p "$cache"
+  mkdir -p "$cache" "$kwok_cache"
   start=$(date +%s)
   need() { [[ " ${missing[*]} " == *" $1 "* ]]; }
   if need kube-apiserver || need kube-controller-manager || need kube-scheduler; then build_kubernetes; fi
-  if need etcd; then build_single etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" go.etcd.io/etcd/server/v3 "-s -w"; fi
+  if need etcd; then build_single etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" go.etcd.io/etcd/server/v3 "-s -w" "$cache"; fi
   if need kwok; then
-    build_single kwok sigs.k8s.io/kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION"
+    build_single kwok sigs.k8s.io/kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION" "$kwok_cache"
   fi
   log "build finished in $(( $(date +%s) - start ))s"
 fi
