@@ -94,6 +94,7 @@ export class DrainController {
     if (!this.isLeader() || !this.cache.hasSynced()) return;
     const set = this.cache.getSet(key);
     if (!set) {
+      this.log.debug('StatefulSet is gone; forgetting it', { statefulset: key });
       this.metrics.setSummary(key, undefined);
       this.verifier.forget(key);
       this.startupTemplates.delete(key);
@@ -124,6 +125,10 @@ export class DrainController {
       this.summarize(key, plan, template);
       await this.executor.execute(set, plan.actions);
       if (plan.requeueAfterMs !== undefined) this.queue.addAfter(key, plan.requeueAfterMs);
+      this.log.debug('synced', {
+        statefulset: key, actions: plan.actions.map((a) => a.kind), requeueAfterMs: plan.requeueAfterMs,
+        ordinals: plan.ordinals.map((o) => `${o.ordinal}:${o.state}`),
+      });
     } catch (err) {
       if (err instanceof NotLeaderError) return;
       // A conflict only means the cache was a step behind another writer: retry without alarm.

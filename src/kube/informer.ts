@@ -103,6 +103,7 @@ export class ResilientInformer<T extends KubernetesObject> {
 
   /** The end of a full state (streamed or listed): what was known but is not in it was deleted meanwhile. */
   private finishSync(seen: NameSet): void {
+    this.log.debug('state complete', { resource: this.description, resourceVersion: this.resourceVersion });
     for (const gone of this.known.missingFrom(seen)) this.onChange('delete', gone as T);
     this.known = seen;
     this.syncing = undefined;
@@ -168,6 +169,7 @@ export class ResilientInformer<T extends KubernetesObject> {
           needSync = false;
         }
         if (needSync) this.syncing = new NameSet();
+        this.log.debug('watching', { resource: this.description, streamingState: needSync, resourceVersion: needSync ? undefined : this.resourceVersion });
         // As client-go's reflector: a random server-side timeout spreads the watches' renewals.
         await this.client.watch<T>(this.path, {
           ...(needSync ? { sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan', resourceVersion: '' } : { resourceVersion: this.resourceVersion }),

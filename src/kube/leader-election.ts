@@ -16,15 +16,22 @@ export interface LeaderElectionOptions {
 
 export class LeaderElector {
   private lastRenew = 0;
+  /** Leadership as last reported through onChange. */
   private leading = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
+  private deadlineTimer: NodeJS.Timeout | undefined;
   private observed: { holder: string; renew: number; resourceVersion: string } | undefined;
   private readonly api: KubeApi;
   private readonly options: LeaderElectionOptions;
   private readonly log: Logger;
   private readonly onChange: (leading: boolean) => void;
 
+  /**
+   * `onChange(true)` starts every term: also when this replica renews again after its renew deadline
+   * passed (a stall, a pause, an outage) with no one having taken the lease. The controller skipped work
+   * while it was not the leader, so each term must begin with a look at everything.
+   */
   constructor(api: KubeApi, options: LeaderElectionOptions, log: Logger, onChange: (leading: boolean) => void) {
     if (!(options.renewDeadlineMs < options.leaseDurationMs && options.retryPeriodMs < options.renewDeadlineMs)) {
       throw new Error('leader election needs retry period < renew deadline < lease duration');
@@ -37,7 +44,7 @@ export class LeaderElector {
 
   /** True only while the last successful renewal is younger than the renew deadline. */
   isLeader(): boolean {
-    return this.leading && Date.now() - this.lastRenew < this.options.renewDeadlineMs;
+    return !this.stopped && this.lastRenew > 0 && Date.now() - this.lastRenew < this.options.renewDeadlineMs;
   }
 
   start(): void {
@@ -51,18 +58,30 @@ export class LeaderElector {
   private async tick(): Promise<void> {
     const attemptStarted = Date.now();
     try {
-      if (await this.tryAcquireOrRenew(attemptStarted)) {
-        // Measured from before the request was sent: the lease is at least this fresh.
-        this.lastRenew = attemptStarted;
-        this.setLeading(true);
-      } else if (this.leading && !this.isLeader()) {
-        this.setLeading(false);
-      }
+      // Measured from before the request was sent: the lease is at least this fresh.
+      if (await this.tryAcquireOrRenew(attemptStarted)) this.renewed(attemptStarted);
     } catch (err) {
       this.log.warn('leader election request failed', { lease: this.options.name, error: String((err as Error)?.message ?? err) });
-      if (this.leading && !this.isLeader()) this.setLeading(false);
     }
+    if (this.leading && !this.isLeader()) this.setLeading(false);
     this.schedule();
+  }
+
+  private renewed(at: number): void {
+    // isLeader() was false at some moment since the last renewal exactly when this holds now.
+    const lapsed = !this.isLeader();
+    this.lastRenew = Math.max(this.lastRenew, at);
+    if (!this.isLeader()) return;
+    if (lapsed) {
+      if (this.leading) this.setLeading(false);
+      this.setLeading(true);
+    }
+    // Reports the loss when the deadline passes without a renewal, even while a renewal request hangs.
+    clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = setTimeout(() => {
+      if (this.leading && !this.isLeader()) this.setLeading(false);
+    }, this.lastRenew + this.options.renewDeadlineMs - Date.now());
+    this.deadlineTimer.unref();
   }
 
   private setLeading(leading: boolean): void {
@@ -120,6 +139,7 @@ export class LeaderElector {
   async release(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.deadlineTimer);
     if (!this.leading) return;
     this.leading = false;
     try {

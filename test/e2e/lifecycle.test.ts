@@ -47,6 +47,24 @@ test('two replicas with leader election: only the leader acts; when it is killed
   expect(leader.entries().some((e) => e.message === 'created drain pod')).toBe(false);
 });
 
+test('a leader paused past its renew deadline, with no one to take over, drains what happened meanwhile once it renews', async () => {
+  const { c, ns } = ctx;
+  const a = await ctx.start();
+  await createReadySet(c, ns, { name: 'db', replicas: 3 });
+  await eventually('finalizer added', async () => (await c.apps.readNamespacedStatefulSet({ namespace: ns, name: 'db' })).metadata?.finalizers?.includes(FINALIZER));
+  a.process.kill('SIGSTOP');
+  const paused = Date.now();
+  await scale(c, ns, 'db', 2);
+  await eventually('pod db-2 deleted while the controller is paused', async () => !(await podNames(c, ns)).includes('db-2'));
+  // Past the 3s renew deadline: on waking it is no longer the leader until its next renewal succeeds.
+  await new Promise((r) => setTimeout(r, Math.max(0, 4000 - (Date.now() - paused))));
+  a.process.kill('SIGCONT');
+  await eventually('drained once it leads again', async () => !(await claimNames(c, ns)).includes('data-db-2'), 30_000);
+  const messages = a.entries().map((e) => e.message);
+  expect(messages.filter((m) => m === 'became leader')).toHaveLength(2);
+  expect(messages).toContain('lost leadership');
+});
+
 test('SIGTERM releases the lease so a standby takes over at once', async () => {
   const { c, ns } = ctx;
   const a = await ctx.start(['--lease-duration=15s', '--renew-deadline=10s', '--retry-period=500ms']);

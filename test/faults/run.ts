@@ -63,9 +63,10 @@ async function oneRun(seed: number, steps: number): Promise<RunResult> {
   const faults: Record<string, number> = {};
   const replicas: Array<RunningController | undefined> = [undefined, undefined];
   const start = async (i: number) => {
-    replicas[i] = await startController(cp.kubeconfig, [`--namespaces=${NS}`, `--leader-election-namespace=${NS}`, '--log-level=info', ...LEASE], { waitReady: false });
+    replicas[i] = await startController(cp.kubeconfig, [`--namespaces=${NS}`, `--leader-election-namespace=${NS}`, `--log-level=${process.env.SDC_FAULTS_LOG_LEVEL ?? 'info'}`, ...LEASE], { waitReady: false });
   };
   let violations: string[] = [];
+  let keep = false;
   try {
     await c.core.createNamespace({ body: { metadata: { name: NS } } });
     await waitFor('default ServiceAccount', async () => c.core.readNamespacedServiceAccount({ namespace: NS, name: 'default' }), 30_000);
@@ -123,6 +124,8 @@ async function oneRun(seed: number, steps: number): Promise<RunResult> {
     }, 180_000, 500).catch(async (err: unknown) => {
       // What the cluster looked like when it did not converge, for the replay.
       console.log(await c.kubectl(['-n', NS, 'get', 'statefulsets,pods,persistentvolumeclaims', '-o', 'wide']).catch(String));
+      console.log(`  controller logs: ${replicas.map((r) => r?.logFile).join(' ')}`);
+      keep = true;
       throw err;
     });
     const recoverySeconds = (Date.now() - lastFault) / 1000;
@@ -142,8 +145,8 @@ async function oneRun(seed: number, steps: number): Promise<RunResult> {
     };
   } finally {
     for (const r of replicas) await r?.stop('SIGKILL');
-    await stopControlPlane(cp, { keepDir: violations.length > 0 });
-    if (violations.length > 0) console.log(`  logs and audit log kept in ${cp.dir}`);
+    await stopControlPlane(cp, { keepDir: keep || violations.length > 0 });
+    if (keep || violations.length > 0) console.log(`  logs and audit log kept in ${cp.dir}`);
   }
 }
 
