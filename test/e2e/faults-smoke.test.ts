@@ -1,6 +1,5 @@
 // A small fault-suite run in CI (the full suite, with random seeds: npm run test:faults). CI uses a fixed
-// seed so that a red build replays exactly; seed 1562151567 reproduces an open liveness bug (README, Known
-// limits) and is not the CI seed on purpose: a build must not fail at random on a known, tracked bug.
+// seed so that a red build replays exactly.
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
