@@ -41,7 +41,9 @@ export function claimBody(set: SetRef, ordinal: number): V1PersistentVolumeClaim
 export function podBody(set: SetRef, ordinal: number): V1Pod {
   return {
     metadata: {
-      name: `${set.name}-${ordinal}`, labels: { app: set.name },
+      // The labels the StatefulSet controller gives its pods (the controller watches pods by the first).
+      name: `${set.name}-${ordinal}`,
+      labels: { 'app': set.name, 'statefulset.kubernetes.io/pod-name': `${set.name}-${ordinal}`, 'apps.kubernetes.io/pod-index': String(ordinal) },
       ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: set.name, uid: set.uid, controller: true }],
     },
     // A scheduler that does not exist: the pod simply exists, as a stateful pod would, costs no scheduling

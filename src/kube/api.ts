@@ -2,7 +2,7 @@
 import type {
   EventsV1Event, V1Lease, V1LeaseSpec, V1PersistentVolumeClaim, V1Pod, V1StatefulSet,
 } from '@kubernetes/client-node';
-import { ApiError, type KubeHttpClient } from './http-client.ts';
+import { ApiError, METADATA_ONLY, type KubeHttpClient } from './http-client.ts';
 import { RateLimiter } from './rate-limiter.ts';
 
 const PAGE = 250;
@@ -10,6 +10,8 @@ const MERGE_PATCH = 'application/merge-patch+json';
 
 export interface ListOptions<T> {
   labelSelector?: string;
+  /** Ask for PartialObjectMetadata: the items carry metadata only. */
+  metadataOnly?: boolean;
   /** Applied to each item as its page arrives. */
   trim?: (item: T) => T;
 }
@@ -119,15 +121,16 @@ export class KubeApi {
 
   // Lists for the informers (watches are long-lived and not rate limited, as in client-go). Paginated, and
   // each page is trimmed before the next is fetched, so a large cluster never sits in memory whole.
-  private async listAll<T>(resource: string, path: string, labelSelector: string | undefined,
-    trim: (item: T) => T = (item) => item): Promise<{ items: T[]; metadata?: ListMeta }> {
+  private async listAll<T>(resource: string, path: string, options: ListOptions<T>): Promise<{ items: T[]; metadata?: ListMeta }> {
+    const { labelSelector, trim = (item: T) => item } = options;
     const items: T[] = [];
     let cont: string | undefined;
     let metadata: ListMeta | undefined;
     do {
-      const result = await this.call('list', resource, () => this.client.request<{ items: T[]; metadata?: ListMeta }>('GET', path,
-        { query: { labelSelector, limit: PAGE, continue: cont } }));
-      for (const item of result.items) items.push(trim(item));
+      const result = await this.call('list', resource, () => this.client.request<{ items?: T[] | null; metadata?: ListMeta }>('GET', path,
+        { query: { labelSelector, limit: PAGE, continue: cont }, accept: options.metadataOnly ? METADATA_ONLY.list : undefined }));
+      // A metadata-only list leaves `items` out when it is empty.
+      for (const item of result.items ?? []) items.push(trim(item));
       metadata = result.metadata;
       cont = metadata?.continue || undefined;
     } while (cont);
@@ -135,14 +138,14 @@ export class KubeApi {
   }
 
   listStatefulSets(namespace?: string, options: ListOptions<V1StatefulSet> = {}) {
-    return this.listAll('statefulsets', `/apis/apps/v1${ns(namespace)}/statefulsets`, options.labelSelector, options.trim);
+    return this.listAll('statefulsets', `/apis/apps/v1${ns(namespace)}/statefulsets`, options);
   }
 
   listClaims(namespace?: string, options: ListOptions<V1PersistentVolumeClaim> = {}) {
-    return this.listAll('persistentvolumeclaims', `/api/v1${ns(namespace)}/persistentvolumeclaims`, undefined, options.trim);
+    return this.listAll('persistentvolumeclaims', `/api/v1${ns(namespace)}/persistentvolumeclaims`, options);
   }
 
   listPods(namespace?: string, options: ListOptions<V1Pod> = {}) {
-    return this.listAll('pods', `/api/v1${ns(namespace)}/pods`, options.labelSelector, options.trim);
+    return this.listAll('pods', `/api/v1${ns(namespace)}/pods`, options);
   }
 }

@@ -3,9 +3,10 @@
 import type { KubernetesObject, V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { candidateSetNameOfPod, candidateSetNamesOfClaim } from '../planner/identity.ts';
 import type { Logger } from '../log.ts';
-import type { KubeApi } from './api.ts';
+import { ROLE_LABEL, STATEFUL_POD_LABEL } from '../planner/keys.ts';
+import type { KubeApi, ListOptions } from './api.ts';
 import type { KubeHttpClient } from './http-client.ts';
-import { ResilientInformer } from './informer.ts';
+import { ResilientInformer, type ChangeHandler, type ListResult } from './informer.ts';
 import { trimClaim, trimPod, trimStatefulSet } from './trim.ts';
 
 export interface CacheOptions {
@@ -54,39 +55,55 @@ class NameIndex<T extends KubernetesObject> {
   }
 }
 
+/**
+ * Which pods the cache watches. Stateful pods (the StatefulSet controller labels each with its name) are
+ * watched as metadata only: their names are all the planner reads. Drain pods are watched whole (phase,
+ * volumes). Other pods (Deployments', Jobs') are never sent to the controller. A pod with both labels is
+ * a drain pod.
+ */
+export const STATEFUL_POD_SELECTOR = `${STATEFUL_POD_LABEL},!${ROLE_LABEL}`;
+export const DRAIN_POD_SELECTOR = ROLE_LABEL;
+
 export class ClusterCache {
   private readonly sets = new Map<string, V1StatefulSet>();
   private readonly claims: NameIndex<V1PersistentVolumeClaim>;
-  private readonly pods: NameIndex<V1Pod>;
+  private readonly statefulPods: NameIndex<V1Pod>;
+  private readonly drainPods: NameIndex<V1Pod>;
   private readonly informers: Array<ResilientInformer<KubernetesObject>> = [];
   private synced = false;
 
   /** `onChange` receives the keys (`namespace/name`) of every StatefulSet an event may concern. */
   constructor(client: KubeHttpClient, api: KubeApi, options: CacheOptions, onChange: (setKey: string) => void, log: Logger) {
     this.claims = new NameIndex(candidateSetNamesOfClaim);
-    this.pods = new NameIndex((name) => {
+    const podKeys = (name: string) => {
       const set = candidateSetNameOfPod(name);
       return set ? [set] : [];
-    });
+    };
+    this.statefulPods = new NameIndex(podKeys);
+    this.drainPods = new NameIndex(podKeys);
     const notifyKnown = (keys: string[]) => {
       for (const key of keys) if (this.sets.has(key)) onChange(key);
     };
-    const scopes = options.namespaces.length > 0 ? options.namespaces : [undefined];
     const trim = <T>(fn: (obj: T) => T) => (options.fullObjects ? undefined : fn);
-    const [setTrim, claimTrim, podTrim] = [trim(trimStatefulSet), trim(trimClaim), trim(trimPod)];
-    for (const ns of scopes) {
+    const inform = <T extends KubernetesObject>(path: string, list: (opts: ListOptions<T>) => Promise<ListResult<T>>,
+      opts: ListOptions<T>, onEvent: ChangeHandler<T>) => {
+      this.informers.push(new ResilientInformer<T>(client, path, () => list(opts), onEvent, log, opts) as unknown as ResilientInformer<KubernetesObject>);
+    };
+    for (const ns of options.namespaces.length > 0 ? options.namespaces : [undefined]) {
       const base = ns ? `/namespaces/${ns}` : '';
-      this.informers.push(new ResilientInformer<V1StatefulSet>(client, `/apis/apps/v1${base}/statefulsets`,
-        () => api.listStatefulSets(ns, { labelSelector: options.setSelector, trim: setTrim }), (kind, set) => {
+      inform<V1StatefulSet>(`/apis/apps/v1${base}/statefulsets`, (o) => api.listStatefulSets(ns, o),
+        { labelSelector: options.setSelector, trim: trim(trimStatefulSet) }, (kind, set) => {
           const key = `${set.metadata?.namespace}/${set.metadata?.name}`;
           if (kind === 'delete') this.sets.delete(key);
           else this.sets.set(key, set);
           onChange(key);
-        }, log, { labelSelector: options.setSelector, trim: setTrim }) as unknown as ResilientInformer<KubernetesObject>);
-      this.informers.push(new ResilientInformer<V1PersistentVolumeClaim>(client, `/api/v1${base}/persistentvolumeclaims`,
-        () => api.listClaims(ns, { trim: claimTrim }), (kind, claim) => notifyKnown(this.claims.apply(kind, claim)), log, { trim: claimTrim }) as unknown as ResilientInformer<KubernetesObject>);
-      this.informers.push(new ResilientInformer<V1Pod>(client, `/api/v1${base}/pods`,
-        () => api.listPods(ns, { trim: podTrim }), (kind, pod) => notifyKnown(this.pods.apply(kind, pod)), log, { trim: podTrim }) as unknown as ResilientInformer<KubernetesObject>);
+        });
+      inform<V1PersistentVolumeClaim>(`/api/v1${base}/persistentvolumeclaims`, (o) => api.listClaims(ns, o),
+        { metadataOnly: true, trim: trim(trimClaim) }, (kind, claim) => notifyKnown(this.claims.apply(kind, claim)));
+      inform<V1Pod>(`/api/v1${base}/pods`, (o) => api.listPods(ns, o),
+        { labelSelector: STATEFUL_POD_SELECTOR, metadataOnly: true, trim: trim(trimPod) }, (kind, pod) => notifyKnown(this.statefulPods.apply(kind, pod)));
+      inform<V1Pod>(`/api/v1${base}/pods`, (o) => api.listPods(ns, o),
+        { labelSelector: DRAIN_POD_SELECTOR, trim: trim(trimPod) }, (kind, pod) => notifyKnown(this.drainPods.apply(kind, pod)));
     }
   }
 
@@ -116,6 +133,6 @@ export class ClusterCache {
   }
 
   podsFor(key: string): V1Pod[] {
-    return this.pods.get(key);
+    return [...this.statefulPods.get(key), ...this.drainPods.get(key)];
   }
 }

@@ -32,7 +32,17 @@ export interface RequestOptions {
   query?: Query;
   body?: unknown;
   contentType?: string;
+  accept?: string;
 }
+
+/**
+ * Accept headers asking for metadata only (PartialObjectMetadata): the API server leaves spec and status
+ * out, so there is less to encode, send and parse when the metadata is all a cache needs.
+ */
+export const METADATA_ONLY = {
+  list: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1',
+  watch: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1',
+};
 
 export interface WatchEvent<T> {
   type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
@@ -77,8 +87,9 @@ export class KubeHttpClient {
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const url = this.url(path, options.query);
     const data = options.body === undefined ? undefined : JSON.stringify(options.body);
-    const headers = await this.headers(data === undefined ? {} : {
-      'Content-Type': options.contentType ?? 'application/json', 'Content-Length': String(Buffer.byteLength(data)),
+    const headers = await this.headers({
+      ...(options.accept ? { Accept: options.accept } : {}),
+      ...(data === undefined ? {} : { 'Content-Type': options.contentType ?? 'application/json', 'Content-Length': String(Buffer.byteLength(data)) }),
     });
     const what = `${method} ${url.pathname}`;
     return new Promise<T>((resolve, reject) => {
@@ -107,9 +118,9 @@ export class KubeHttpClient {
    * Streams a watch: `onEvent` gets each event in order. Resolves when the server ends the stream (its
    * timeout) or `signal` aborts it; rejects on a refusal or a broken connection.
    */
-  async watch<T>(path: string, query: Query, onEvent: (event: WatchEvent<T>) => void, signal: AbortSignal): Promise<void> {
+  async watch<T>(path: string, query: Query, onEvent: (event: WatchEvent<T>) => void, signal: AbortSignal, accept?: string): Promise<void> {
     const url = this.url(path, { ...query, watch: true });
-    const headers = await this.headers();
+    const headers = await this.headers(accept ? { Accept: accept } : {});
     const what = `watch ${url.pathname}`;
     return new Promise<void>((resolve, reject) => {
       let settled = false;

@@ -7,7 +7,7 @@
 // loses a change.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
-import { ApiError, type KubeHttpClient, type WatchEvent } from './http-client.ts';
+import { ApiError, METADATA_ONLY, type KubeHttpClient, type WatchEvent } from './http-client.ts';
 
 export type ChangeHandler<T> = (kind: 'add' | 'update' | 'delete', obj: T) => void;
 
@@ -72,17 +72,22 @@ export class ResilientInformer<T extends KubernetesObject> {
   private readonly onChange: ChangeHandler<T>;
   private readonly log: Logger;
   private readonly labelSelector: string | undefined;
+  private readonly metadataOnly: boolean;
   private readonly trim: (obj: T) => T;
 
-  /** `list` returns objects already trimmed; `trim` is applied to objects arriving on the watch. */
+  /**
+   * `list` returns objects already trimmed (and metadata only, with `metadataOnly`); `trim` is applied to
+   * objects arriving on the watch.
+   */
   constructor(client: KubeHttpClient, path: string, list: () => Promise<ListResult<T>>, onChange: ChangeHandler<T>, log: Logger,
-    options: { labelSelector?: string; trim?: (obj: T) => T } = {}) {
+    options: { labelSelector?: string; metadataOnly?: boolean; trim?: (obj: T) => T } = {}) {
     this.client = client;
     this.path = path;
     this.list = list;
     this.onChange = onChange;
     this.log = log;
     this.labelSelector = options.labelSelector;
+    this.metadataOnly = options.metadataOnly ?? false;
     this.trim = options.trim ?? ((obj: T) => obj);
     this.description = `${path}${options.labelSelector ? `?labelSelector=${options.labelSelector}` : ''}`;
   }
@@ -176,7 +181,7 @@ export class ResilientInformer<T extends KubernetesObject> {
           allowWatchBookmarks: true, labelSelector: this.labelSelector, timeoutSeconds: 300 + Math.floor(Math.random() * 300),
         }, (event) => {
           if (!this.stopped) this.apply(event);
-        }, this.abort.signal);
+        }, this.abort.signal, this.metadataOnly ? METADATA_ONLY.watch : undefined);
         // The server ended the watch (its timeout); resume it, or stream again if the state never completed.
         needSync = this.syncing !== undefined;
         continue;

@@ -13,6 +13,8 @@ export const FINALIZER = `${prefix}/drain-orphans`;
 
 // Drain pod labels (selectable with kubectl -l) and annotations.
 export const ROLE_LABEL = `${prefix}/role`;
+/** Set by the StatefulSet controller on every pod it creates. */
+export const STATEFUL_POD_LABEL = 'statefulset.kubernetes.io/pod-name';
 export const ROLE_DRAINER = 'drainer';
 export const SET_LABEL = `${prefix}/statefulset`;
 export const ORDINAL_LABEL = `${prefix}/ordinal`;

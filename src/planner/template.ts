@@ -26,6 +26,13 @@ const controllerOwnedMetadata: Record<string, string> = {
 };
 
 function parseText(text: string): { value?: unknown; problem?: string } {
+  // JSON, the documented form, first: JSON.parse is far cheaper than the YAML parser, and every
+  // reconcile reads the template.
+  try {
+    return { value: JSON.parse(text) };
+  } catch {
+    // not JSON: YAML below
+  }
   try {
     return { value: parseYaml(text, { maxAliasCount: 50 }) };
   } catch (err) {

@@ -30,14 +30,15 @@ export const NODE_FLAGS = ['--max-semi-space-size=2'];
  * Starts the controller. `compiled` runs the built JavaScript (dist/, as the image does) instead of the
  * TypeScript sources; the benchmark uses it so that memory and latency are those of production.
  */
-export async function startController(kubeconfig: string, args: string[], options: { waitReady?: boolean; compiled?: boolean } = {}): Promise<RunningController> {
+export async function startController(kubeconfig: string, args: string[],
+  options: { waitReady?: boolean; compiled?: boolean; nodeFlags?: string[]; env?: Record<string, string> } = {}): Promise<RunningController> {
   const httpPort = await freePort();
   const logFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'sdc-controller-')), 'controller.log');
   const fd = openSync(logFile, 'a');
   const entry = options.compiled ? path.join(root, 'dist', 'src', 'cli', 'main.js') : path.join(root, 'src', 'cli', 'main.ts');
-  const child = spawn(process.execPath, [...NODE_FLAGS, entry, 'run', `--kubeconfig=${kubeconfig}`,
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...(options.nodeFlags ?? []), entry, 'run', `--kubeconfig=${kubeconfig}`,
     `--http-address=127.0.0.1:${httpPort}`, '--log-level=debug', ...args], {
-    stdio: ['ignore', fd, fd],
+    stdio: ['ignore', fd, fd], env: { ...process.env, ...options.env },
   });
   closeSync(fd);
   // If the test runner dies, its controllers must not live on.
