@@ -125,7 +125,8 @@ export class DrainController {
       this.summarize(key, plan, template);
       await this.executor.execute(set, plan.actions);
       if (plan.requeueAfterMs !== undefined) this.queue.addAfter(key, plan.requeueAfterMs);
-      this.log.debug('synced', {
+      // Built only when wanted: this runs on every reconcile.
+      if (this.log.isDebugEnabled()) this.log.debug('synced', {
         statefulset: key, actions: plan.actions.map((a) => a.kind), requeueAfterMs: plan.requeueAfterMs,
         ordinals: plan.ordinals.map((o) => `${o.ordinal}:${o.state}`),
       });
