@@ -1,8 +1,8 @@
 // The side effects: performs a plan's actions in order (a run of drain pod creations at once) through the
 // API, with UID preconditions, and records an event for each step. Stops at the first failure; the next
 // reconcile re-plans from scratch.
-import type { V1StatefulSet } from '@kubernetes/client-node';
-import { FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION, RETRY_TOKEN_ANNOTATION } from '../planner/keys.ts';
+import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import { DRAIN_POD_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION, RETRY_TOKEN_ANNOTATION } from '../planner/keys.ts';
 import type { Action } from '../planner/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -91,12 +91,19 @@ export class Executor {
       case 'CreateDrainPod': {
         // 409, the name is taken: our cache is behind (the pod exists already, or the stateful pod is still
         // there). Nothing was created; the watch event that follows triggers a fresh plan.
-        if (!(await unless([409], () => this.api.createPod(action.pod)))) {
+        let created: V1Pod | undefined;
+        if (!(await unless([409], async () => (created = await this.api.createPod(action.pod))))) {
           this.log.info('drain pod name is taken; waiting for the cache to catch up', fields);
           return;
         }
+        // The record that makes the pod provably ours. A crash before it leaves a pod that releases nothing
+        // and is replaced once it has finished (see the planner's handling of unproven pods).
+        const podUid = created?.metadata?.uid ?? '';
+        for (const claim of action.claims) {
+          await this.api.annotateClaim(namespace, claim.name, claim.uid, { [DRAIN_POD_ANNOTATION]: podUid });
+        }
         this.metrics.drainsStarted.inc();
-        this.log.info('created drain pod', fields);
+        this.log.info('created drain pod', { ...fields, podUid });
         this.events.record(set, {
           type: 'Normal', reason: 'DrainStarted', action: 'CreateDrainPod',
           note: `created drain pod ${action.pod.metadata?.name} for claim(s) ${action.claims.map((c) => c.name).join(', ')} (attempt ${action.attempt})`,

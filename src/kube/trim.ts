@@ -34,6 +34,11 @@ function meta(m: V1ObjectMeta | undefined, extra: Partial<V1ObjectMeta> = {}): V
   return out as V1ObjectMeta;
 }
 
+function statefulSetOwners(m: V1ObjectMeta | undefined): V1ObjectMeta['ownerReferences'] {
+  const owners = m?.ownerReferences?.filter((r) => r.kind === 'StatefulSet');
+  return owners && owners.length > 0 ? owners : undefined;
+}
+
 export function trimPod(pod: V1Pod): V1Pod {
   const isDrainPod = pod.metadata?.labels?.[ROLE_LABEL] !== undefined;
   // Any other pod only holds its ordinal: its name is all the planner reads.
@@ -43,7 +48,7 @@ export function trimPod(pod: V1Pod): V1Pod {
       creationTimestamp: pod.metadata?.creationTimestamp,
       labels: pick(pod.metadata?.labels, (k) => k.startsWith(OURS)),
       annotations: pick(pod.metadata?.annotations, (k) => k.startsWith(OURS)),
-      ownerReferences: pod.metadata?.ownerReferences?.filter((r) => r.kind === 'StatefulSet'),
+      ownerReferences: statefulSetOwners(pod.metadata),
     }),
     spec: {
       containers: [],
@@ -58,6 +63,7 @@ export function trimClaim(claim: V1PersistentVolumeClaim): V1PersistentVolumeCla
     metadata: meta(claim.metadata, {
       labels: claim.metadata?.labels,
       annotations: pick(claim.metadata?.annotations, (k) => k.startsWith(OURS)),
+      ownerReferences: statefulSetOwners(claim.metadata),
     }),
   };
 }

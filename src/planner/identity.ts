@@ -1,7 +1,7 @@
 // Who belongs to which StatefulSet: names, ordinals and membership checks.
 import type { V1ObjectMeta, V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { hasLabels } from './label-selector.ts';
-import { ROLE_DRAINER, ROLE_LABEL, SET_LABEL } from './keys.ts';
+import { ORDINAL_LABEL, ROLE_DRAINER, ROLE_LABEL, SET_LABEL } from './keys.ts';
 
 const ORDINAL = /^(0|[1-9][0-9]*)$/;
 
@@ -47,6 +47,8 @@ export function identifyClaim(set: V1StatefulSet, claim: V1PersistentVolumeClaim
   const setName = set.metadata?.name ?? '';
   if (claim.metadata?.namespace !== set.metadata?.namespace) return undefined;
   if (!hasLabels(claim.metadata?.labels, claimLabels(set))) return undefined;
+  // whenDeleted: Delete makes the set the claim's owner: an owner that is another set settles it.
+  if ((claim.metadata?.ownerReferences ?? []).some((ref) => ref.kind === 'StatefulSet' && ref.uid !== set.metadata?.uid)) return undefined;
   for (const template of claimTemplateNames(set)) {
     const head = `${template}-${setName}-`;
     if (!name.startsWith(head)) continue;
@@ -67,10 +69,19 @@ function ownedBy(meta: V1ObjectMeta | undefined, set: V1StatefulSet): boolean {
   return (meta?.ownerReferences ?? []).some((ref) => ref.uid === set.metadata?.uid && ref.kind === 'StatefulSet');
 }
 
-/** A drain pod of this set: our role label, our set label, and a (non-controller) owner reference to the set. */
+/**
+ * Looks like a drain pod of this set: our role label, our set label, and a (non-controller) owner reference to
+ * the set. Anyone who may create pods can make such a pod, so this alone proves nothing (see ordinals.ts).
+ */
 export function isDrainPodOf(pod: V1Pod, set: V1StatefulSet): boolean {
   const labels = pod.metadata?.labels ?? {};
   return labels[ROLE_LABEL] === ROLE_DRAINER && labels[SET_LABEL] === set.metadata?.name && ownedBy(pod.metadata, set);
+}
+
+/** The pod's ordinal when its name and its ordinal label agree. */
+export function drainPodOrdinal(pod: V1Pod, set: V1StatefulSet): number | undefined {
+  const ordinal = ordinalOfName(pod.metadata?.name ?? '', set.metadata?.name ?? '');
+  return ordinal !== undefined && pod.metadata?.labels?.[ORDINAL_LABEL] === String(ordinal) ? ordinal : undefined;
 }
 
 /** Index keys under which a `<template>-<set>-<ordinal>` claim could be found: every possible `<set>`. */

@@ -22,7 +22,14 @@ export const ORDINAL_LABEL = `${prefix}/ordinal`;
 export const CLAIMS_ANNOTATION = `${prefix}/claims`;
 export const ATTEMPT_ANNOTATION = `${prefix}/attempt`;
 
-// Claim annotations: failure bookkeeping that must survive the failed drain pod's deletion.
+// Claim annotations, written only by the controller.
+/**
+ * UID of the drain pod this controller created for the claim, written right after the create. It is the
+ * proof that a drain pod is the controller's own: anyone who may create pods can copy a drain pod's labels,
+ * annotations and owner reference, but not write this onto a claim without the right to patch claims.
+ */
+export const DRAIN_POD_ANNOTATION = `${prefix}/drain-pod-uid`;
+// Failure bookkeeping that must survive the failed drain pod's deletion.
 export const FAILURES_ANNOTATION = `${prefix}/failed-attempts`;
 export const LAST_FAILURE_ANNOTATION = `${prefix}/last-failure`;
 /** Value of RETRY_ANNOTATION that the failure count was last reset for; also copied onto drain pods. */

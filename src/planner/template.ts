@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { drainerTemplateSchema } from './template-schema.ts';
 import { ROLE_DRAINER, ROLE_LABEL, SET_LABEL, TEMPLATE_ANNOTATION } from './keys.ts';
 import { selectorMatches } from './label-selector.ts';
+import { claimTemplateNames, ordinalOfName } from './identity.ts';
 
 export interface DrainerTemplate {
   labels: Record<string, string>;
@@ -40,6 +41,22 @@ function parseText(text: string): { value?: unknown; problem?: string } {
   }
 }
 
+/**
+ * A template volume naming one of the set's own claims would mount it in every drain pod, a live replica's
+ * included: the controller mounts the orphaned claims itself, by claim template name.
+ */
+function claimsOfTheSet(set: V1StatefulSet, spec: V1PodSpec): string[] {
+  const setName = set.metadata?.name ?? '';
+  return (spec.volumes ?? []).flatMap((volume) => {
+    const claim = volume.persistentVolumeClaim?.claimName;
+    if (claim === undefined) return [];
+    const template = claimTemplateNames(set).find((t) => ordinalOfName(claim, `${t}-${setName}`) !== undefined);
+    return template === undefined ? [] : [
+      `spec.volumes ${volume.name} names claim ${claim}, a claim of this StatefulSet (template ${template}): drain pods may mount only the orphaned claims, which the controller adds under the claim template's name`,
+    ];
+  });
+}
+
 /** Reads the template annotation of a set and checks it against the schema and against the set itself. */
 export function parseDrainerTemplate(set: V1StatefulSet): TemplateResult {
   const text = set.metadata?.annotations?.[TEMPLATE_ANNOTATION];
@@ -71,6 +88,7 @@ export function parseDrainerTemplate(set: V1StatefulSet): TemplateResult {
       problems.push(`${where} ${error.message ?? 'is invalid'}${extra}`);
     }
   }
+  if (problems.length === 0) problems.push(...claimsOfTheSet(set, (value as { spec: V1PodSpec }).spec));
   if (problems.length > 0) return { ok: false, problems };
   const typed = value as { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: V1PodSpec };
   const template: DrainerTemplate = {

@@ -14,7 +14,8 @@ export type DeleteReason =
   | 'released' // it Succeeded and its claims were deleted
   | 'retry' // it Failed, the failure is recorded and the backoff elapsed
   | 'superseded' // it Failed before a user-requested retry reset the failure count
-  | 'scale-up' // the set grew back over its ordinal before the drain started running
+  | 'scale-up' // the set grew back over its ordinal before the drain started running, or before it was released
+  | 'unproven' // it finished, but no claim records it as a drain pod this controller created: it releases nothing
   | 'nothing-to-drain'; // it Failed and all its claims are gone (deleted by someone else)
 
 export type EventType = 'Normal' | 'Warning';
@@ -56,7 +57,13 @@ export interface OrdinalStatus {
   claims: string[];
   drainPod?: { name: string; phase: string; attempt: number };
   failures: number;
-  state: 'waiting-for-pod' | 'pending-drain' | 'draining' | 'succeeded' | 'failed' | 'backoff' | 'gave-up' | 'blocked';
+  /**
+   * waiting-for-pod: orphaned, but a pod of its name (the stateful pod, terminating) still exists;
+   * pending-drain: a drain pod is about to be created or is Pending; draining: Running; succeeded: being released;
+   * failed / backoff / gave-up: after a failed attempt; blocked: the set's configuration or OrderedReady holds it;
+   * unproven: a pod with drain labels that this controller did not create holds the ordinal.
+   */
+  state: 'waiting-for-pod' | 'pending-drain' | 'draining' | 'succeeded' | 'failed' | 'backoff' | 'gave-up' | 'blocked' | 'unproven';
 }
 
 export interface Plan {

@@ -1,7 +1,7 @@
 // Hand-made objects for the pure planner tests.
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { buildDrainPod } from '../../src/planner/drain-pod.ts';
-import { TEMPLATE_ANNOTATION } from '../../src/planner/keys.ts';
+import { DRAIN_POD_ANNOTATION, TEMPLATE_ANNOTATION } from '../../src/planner/keys.ts';
 import { parseDrainerTemplate } from '../../src/planner/template.ts';
 import type { PlannerSettings } from '../../src/planner/types.ts';
 
@@ -78,7 +78,21 @@ export function aStatefulPod(set: V1StatefulSet, ordinal: number): V1Pod {
   };
 }
 
-export function aDrainPod(set: V1StatefulSet, ordinal: number, claims: V1PersistentVolumeClaim[], options: { phase?: string; attempt?: number; created?: Date; started?: Date; retryToken?: string } = {}): V1Pod {
+export interface DrainPodShape {
+  phase?: string;
+  attempt?: number;
+  created?: Date;
+  started?: Date;
+  retryToken?: string;
+  /** Write the controller's record of this pod onto `claims` (what the executor does after creating it); default true. */
+  record?: boolean;
+}
+
+/**
+ * A drain pod as the controller builds it. By default the claims are marked with its UID, as the controller
+ * marks them after the create; `record: false` gives the same pod without that proof (a look-alike).
+ */
+export function aDrainPod(set: V1StatefulSet, ordinal: number, claims: V1PersistentVolumeClaim[], options: DrainPodShape = {}): V1Pod {
   const parsed = parseDrainerTemplate(set);
   if (!parsed.ok) throw new Error(parsed.problems.join('; '));
   const byTemplate = new Map(claims.map((c) => [c.metadata!.name!.split(`-${set.metadata!.name}-`)[0]!, c]));
@@ -86,5 +100,11 @@ export function aDrainPod(set: V1StatefulSet, ordinal: number, claims: V1Persist
   pod.metadata!.uid = `uid-drain-${ordinal}-${options.attempt ?? 1}`;
   pod.metadata!.creationTimestamp = options.created ?? new Date(NOW.getTime() - 60_000);
   pod.status = { phase: options.phase ?? 'Running', startTime: options.started };
+  if (options.record ?? true) for (const claim of claims) recordDrainPod(claim, pod.metadata!.uid);
   return pod;
+}
+
+export function recordDrainPod(claim: V1PersistentVolumeClaim, podUid: string): V1PersistentVolumeClaim {
+  claim.metadata!.annotations = { ...claim.metadata!.annotations, [DRAIN_POD_ANNOTATION]: podUid };
+  return claim;
 }

@@ -1,9 +1,9 @@
 import { planSet } from '../../src/planner/plan.ts';
 import { parseDrainerTemplate } from '../../src/planner/template.ts';
-import { FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION } from '../../src/planner/keys.ts';
+import { CLAIMS_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION, ORDINAL_LABEL, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION } from '../../src/planner/keys.ts';
 import type { Action, SetObservation } from '../../src/planner/types.ts';
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import { NOW, aClaim, aDrainPod, aSet, aStatefulPod, settings } from './fixtures.ts';
+import { NOW, aClaim, aDrainPod, aSet, aStatefulPod, recordDrainPod, settings } from './fixtures.ts';
 
 function plan(set: V1StatefulSet, claims: V1PersistentVolumeClaim[], pods: V1Pod[], now = NOW) {
   const observation: SetObservation = { set, claims, pods, template: parseDrainerTemplate(set), now };
@@ -147,7 +147,8 @@ describe('planSet: finishing drains', () => {
     const drained = aClaim(set, 2, { uid: 'old' });
     const pod = aDrainPod(set, 2, [drained], { phase: 'Succeeded' });
     const fresh = aClaim(set, 2, { uid: 'new' });
-    expect(steps(plan(set, [fresh], [pod]).actions)).toEqual(['delete-pod db-2 (released)']);
+    // The fresh claim does not record the pod, so nothing proves the pod drained it.
+    expect(steps(plan(set, [fresh], [pod]).actions)).toEqual(['delete-pod db-2 (unproven)']);
   });
 
   it('after a crash between claim deletion and pod deletion, only the pod is deleted', () => {
@@ -205,7 +206,9 @@ describe('planSet: failures and retries', () => {
 
   it('a failed drain pod whose claims were deleted by someone else is removed, not retried', () => {
     const gone = claim();
-    expect(steps(plan(set, [], [aDrainPod(set, 2, [gone], { phase: 'Failed' })]).actions)).toEqual(['delete-pod db-2 (nothing-to-drain)']);
+    expect(steps(plan(set, [], [aDrainPod(set, 2, [gone], { phase: 'Failed' })]).actions)).toEqual(['delete-pod db-2 (unproven)']);
+    const deleting = aClaim(set, 2, { deleting: true });
+    expect(steps(plan(set, [deleting], [aDrainPod(set, 2, [deleting], { phase: 'Failed' })]).actions)).toEqual(['delete-pod db-2 (nothing-to-drain)']);
   });
 
   it('gives up after the last attempt and keeps the failed pod and the claims', () => {
@@ -226,7 +229,7 @@ describe('planSet: failures and retries', () => {
     const exhausted = aClaim(retrying, 2, { annotations: { [FAILURES_ANNOTATION]: '3', [LAST_FAILURE_ANNOTATION]: failedAt(0) } });
     const failedPod = aDrainPod(retrying, 2, [exhausted], { phase: 'Failed', attempt: 3 });
     expect(steps(plan(retrying, [exhausted], [failedPod]).actions)).toEqual(['reset data-db-2']);
-    const reset = aClaim(retrying, 2, { annotations: { [FAILURES_ANNOTATION]: '0', [RETRY_TOKEN_ANNOTATION]: 'r1' } });
+    const reset = recordDrainPod(aClaim(retrying, 2, { annotations: { [FAILURES_ANNOTATION]: '0', [RETRY_TOKEN_ANNOTATION]: 'r1' } }), failedPod.metadata!.uid!);
     expect(steps(plan(retrying, [reset], [failedPod]).actions)).toEqual(['delete-pod db-2 (superseded)']);
     expect(steps(plan(retrying, [reset], []).actions)).toEqual(['create db-2 [data-db-2] attempt 1']);
   });
@@ -298,5 +301,122 @@ describe('planSet: scale-up, deadlines, conflicts, deletion', () => {
   it('foreground deletion starts no new drain', () => {
     const set = aSet({ replicas: 1, deleting: true, finalizers: [FINALIZER, 'foregroundDeletion'] });
     expect(steps(plan(set, [aClaim(set, 1)], []).actions)).toEqual(['remove-finalizer']);
+  });
+});
+
+describe('planSet: only a drain this controller created for that very ordinal releases anything', () => {
+  /** A pod anyone who may create pods can make: the drain labels, an owner reference to the set and a claims list. */
+  function lookAlike(set: V1StatefulSet, ordinal: number, claims: V1PersistentVolumeClaim[], phase = 'Succeeded'): V1Pod {
+    return aDrainPod(set, ordinal, claims, { phase, record: false });
+  }
+  const live = aSet({ replicas: 3, ...fin });
+  const liveClaims = () => [0, 1, 2].map((o) => aClaim(live, o));
+  const livePods = [0, 1, 2].map((o) => aStatefulPod(live, o));
+
+  it('a crafted pod db-99 listing and mounting a live replica\'s claim releases nothing, and is removed once finished', () => {
+    const claims = liveClaims();
+    const crafted = lookAlike(live, 99, [claims[0]!]);
+    expect(crafted.spec!.volumes!.map((v) => v.persistentVolumeClaim?.claimName)).toContain('data-db-0');
+    const result = plan(live, claims, [...livePods, crafted]);
+    expect(steps(result.actions)).toEqual(['delete-pod db-99 (unproven)']);
+    expect(reports(result.actions)).toEqual(['UnprovenDrainPod']);
+  });
+
+  it('a crafted pod that copies a real record value still proves nothing: the record names another pod', () => {
+    const claims = liveClaims();
+    recordDrainPod(claims[0]!, 'uid-of-an-earlier-real-drain');
+    expect(steps(plan(live, claims, [...livePods, lookAlike(live, 99, [claims[0]!])]).actions)).toEqual(['delete-pod db-99 (unproven)']);
+  });
+
+  it('a look-alike of an orphaned ordinal that has not finished holds the ordinal, releases nothing and is not reported yet', () => {
+    const set = aSet({ replicas: 1, ...fin });
+    const claims = [0, 1, 2].map((o) => aClaim(set, o));
+    const result = plan(set, claims, [aStatefulPod(set, 0), lookAlike(set, 2, [claims[2]!], 'Running')]);
+    // OrderedReady: ordinal 1 waits behind the pod holding ordinal 2, as behind any drain.
+    expect(steps(result.actions)).toEqual([]);
+    expect(result.ordinals.map((o) => `${o.ordinal}:${o.state}`)).toEqual(['2:unproven', '1:blocked']);
+  });
+
+  it('a crash between creating a drain pod and recording it: the finished pod is replaced by a recorded attempt', () => {
+    const set = aSet({ replicas: 2, ...fin });
+    const claim = aClaim(set, 2);
+    expect(steps(plan(set, [claim], [lookAlike(set, 2, [claim])]).actions)).toEqual(['delete-pod db-2 (unproven)']);
+    expect(steps(plan(set, [claim], []).actions)).toEqual(['create db-2 [data-db-2] attempt 1']);
+  });
+
+  it('a drain pod whose claims list was edited to name another ordinal\'s claim releases only its own claim', () => {
+    const set = aSet({ replicas: 2, ...fin });
+    const claims = [0, 1, 2].map((o) => aClaim(set, o));
+    const pod = aDrainPod(set, 2, [claims[2]!], { phase: 'Succeeded' });
+    pod.metadata!.annotations![CLAIMS_ANNOTATION] = JSON.stringify(claims.map((c) => ({ name: c.metadata!.name, uid: c.metadata!.uid })));
+    pod.spec!.volumes = claims.map((c) => ({ name: c.metadata!.name!, persistentVolumeClaim: { claimName: c.metadata!.name! } }));
+    expect(steps(plan(set, claims, [aStatefulPod(set, 0), aStatefulPod(set, 1), pod]).actions))
+      .toEqual(['delete-claim data-db-2@uid-data-db-2', 'delete-pod db-2 (released)']);
+  });
+
+  it('a pod whose name and ordinal label disagree is not proven', () => {
+    const set = aSet({ replicas: 2, ...fin });
+    const claim = aClaim(set, 2);
+    const pod = aDrainPod(set, 2, [claim], { phase: 'Succeeded' });
+    pod.metadata!.labels![ORDINAL_LABEL] = '1';
+    expect(steps(plan(set, [claim], [pod]).actions)).toEqual(['delete-pod db-2 (unproven)']);
+  });
+
+  it('a drain that finishes after the set grew back over its ordinal releases nothing: the claim is the replica\'s again', () => {
+    const set = aSet({ replicas: 3, ...fin });
+    const claim = aClaim(set, 2);
+    const result = plan(set, [claim], [aDrainPod(set, 2, [claim], { phase: 'Succeeded' })]);
+    expect(steps(result.actions)).toEqual(['delete-pod db-2 (scale-up)']);
+    expect(reports(result.actions)).toEqual(['DrainCancelled']);
+  });
+
+  it('beside a StatefulSet that is not annotated, a crafted pod changes nothing at all', () => {
+    const plain = aSet({ replicas: 1, template: null });
+    const claims = [0, 1].map((o) => aClaim(plain, o));
+    const crafted = aDrainPod(aSet({ replicas: 1 }), 1, [claims[1]!], { phase: 'Succeeded', record: false });
+    const result = plan(plain, claims, [aStatefulPod(plain, 0), crafted]);
+    expect(result.actions).toEqual([]);
+  });
+
+  it('a claim owned by another StatefulSet is not this set\'s, whatever its name and labels', () => {
+    const set = aSet({ replicas: 1, ...fin });
+    const claim = aClaim(set, 1);
+    claim.metadata!.ownerReferences = [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'other', uid: 'uid-other' }];
+    expect(steps(plan(set, [aClaim(set, 0), claim], [aStatefulPod(set, 0)]).actions)).toEqual([]);
+  });
+
+  it('a template whose own volumes name a claim of the set is refused', () => {
+    const template = {
+      spec: {
+        containers: [{ name: 'drain', image: 'busybox', volumeMounts: [{ name: 'steal', mountPath: '/x' }] }],
+        volumes: [{ name: 'steal', persistentVolumeClaim: { claimName: 'data-db-0' } }],
+      },
+    };
+    const set = aSet({ replicas: 1, template, ...fin });
+    const result = plan(set, [aClaim(set, 0), aClaim(set, 1)], [aStatefulPod(set, 0)]);
+    expect(steps(result.actions)).toEqual([]);
+    expect(reports(result.actions)).toEqual(['InvalidDrainerTemplate']);
+    expect(result.actions.find((a) => a.kind === 'Report')).toMatchObject({ message: expect.stringMatching(/names claim data-db-0, a claim of this StatefulSet/) });
+  });
+});
+
+describe('planSet: every ordinal state is reachable', () => {
+  const set = aSet({ replicas: 1, ...fin });
+  const c = (o: number, annotations?: Record<string, string>) => aClaim(set, o, { annotations });
+  const cases: Array<[string, () => { claims: V1PersistentVolumeClaim[]; pods: V1Pod[] }, string]> = [
+    ['waiting-for-pod', () => ({ claims: [c(1)], pods: [aStatefulPod(set, 1)] }), 'waiting-for-pod'],
+    ['pending-drain (to be created)', () => ({ claims: [c(1)], pods: [] }), 'pending-drain'],
+    ['pending-drain (Pending)', () => { const x = c(1); return { claims: [x], pods: [aDrainPod(set, 1, [x], { phase: 'Pending' })] }; }, 'pending-drain'],
+    ['draining', () => { const x = c(1); return { claims: [x], pods: [aDrainPod(set, 1, [x], { phase: 'Running' })] }; }, 'draining'],
+    ['succeeded', () => { const x = c(1); return { claims: [x], pods: [aDrainPod(set, 1, [x], { phase: 'Succeeded' })] }; }, 'succeeded'],
+    ['failed', () => { const x = c(1); return { claims: [x], pods: [aDrainPod(set, 1, [x], { phase: 'Failed' })] }; }, 'failed'],
+    ['backoff', () => ({ claims: [c(1, { [FAILURES_ANNOTATION]: '1', [LAST_FAILURE_ANNOTATION]: failedAt(0) })], pods: [] }), 'backoff'],
+    ['gave-up', () => ({ claims: [c(1, { [FAILURES_ANNOTATION]: '3', [LAST_FAILURE_ANNOTATION]: failedAt(0) })], pods: [] }), 'gave-up'],
+    ['blocked', () => ({ claims: [c(2), c(1)], pods: [aDrainPod(set, 2, [c(2)], { phase: 'Running' })] }), 'blocked'],
+    ['unproven', () => { const x = c(1); return { claims: [x], pods: [aDrainPod(set, 1, [x], { record: false })] }; }, 'unproven'],
+  ];
+  it.each(cases)('%s', (_name, build, state) => {
+    const { claims, pods } = build();
+    expect(plan(set, claims, pods).ordinals.find((o) => o.ordinal === 1)?.state).toBe(state);
   });
 });

@@ -1,0 +1,50 @@
+// Failure bookkeeping of an ordinal: read from its claims, which outlive the failed drain pods.
+import type { V1PersistentVolumeClaim, V1StatefulSet } from '@kubernetes/client-node';
+import { FAILURES_ANNOTATION, LAST_FAILURE_ANNOTATION, MAX_ATTEMPTS_ANNOTATION, RETRY_TOKEN_ANNOTATION } from './keys.ts';
+import type { PlannerSettings } from './types.ts';
+
+export interface FailureState {
+  failures: number;
+  lastFailure?: number;
+  /** The retry token the count was last reset for; undefined when the claims disagree. */
+  token?: string;
+}
+
+export function timeMs(date: Date | string | undefined): number | undefined {
+  if (date === undefined) return undefined;
+  const value = new Date(date).getTime();
+  return Number.isNaN(value) ? undefined : value;
+}
+
+export function failureState(claims: V1PersistentVolumeClaim[]): FailureState {
+  let failures = 0;
+  let lastFailure: number | undefined;
+  const tokens = new Set<string>();
+  for (const claim of claims) {
+    const annotations = claim.metadata?.annotations ?? {};
+    failures = Math.max(failures, Number.parseInt(annotations[FAILURES_ANNOTATION] ?? '0', 10) || 0);
+    const at = timeMs(annotations[LAST_FAILURE_ANNOTATION]);
+    if (at !== undefined) lastFailure = Math.max(lastFailure ?? 0, at);
+    tokens.add(annotations[RETRY_TOKEN_ANNOTATION] ?? '');
+  }
+  // Claims that disagree (a crash between two patches) count as not yet reset.
+  const token = tokens.size === 1 ? [...tokens][0]! : undefined;
+  return { failures, lastFailure, token };
+}
+
+export function backoffMs(failures: number, settings: PlannerSettings): number {
+  return Math.min(settings.backoffMaxMs, settings.backoffBaseMs * 2 ** Math.max(0, failures - 1));
+}
+
+/** When the next attempt after `state`'s last failure may start. */
+export function retryDueMs(state: FailureState, settings: PlannerSettings, nowMs: number): number {
+  return (state.lastFailure ?? nowMs) + backoffMs(state.failures, settings);
+}
+
+export function maxAttempts(set: V1StatefulSet, settings: PlannerSettings): { value: number; problem?: string } {
+  const raw = set.metadata?.annotations?.[MAX_ATTEMPTS_ANNOTATION];
+  if (raw === undefined) return { value: settings.maxAttempts };
+  const value = Number(raw);
+  if (Number.isInteger(value) && value >= 1) return { value };
+  return { value: settings.maxAttempts, problem: `${MAX_ATTEMPTS_ANNOTATION}=${JSON.stringify(raw)} is not a positive integer; using ${settings.maxAttempts}` };
+}

@@ -1,0 +1,92 @@
+// Step one of planning: the set seen ordinal by ordinal. Which claims of the set each ordinal has, which pod
+// holds its name, and whether a pod that looks like a drain pod is one this controller created for it.
+import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import { drainPodClaims, mountedClaimNames } from './drain-pod.ts';
+import { drainPodOrdinal, identifyClaim, inRange, isDrainPodOf, ordinalOfName } from './identity.ts';
+import { ATTEMPT_ANNOTATION, DRAIN_POD_ANNOTATION } from './keys.ts';
+import type { PodRef } from './types.ts';
+
+export interface DrainPodView {
+  pod: V1Pod;
+  ref: PodRef;
+  phase: string;
+  attempt: number;
+  terminating: boolean;
+  /**
+   * Created by this controller for this very ordinal: its name and ordinal label agree and a claim of the
+   * ordinal records its UID. Only a proven pod's outcome counts; a look-alike releases and records nothing.
+   */
+  proven: boolean;
+  /**
+   * The claims this pod may release: live claims of its own ordinal that record its UID, that it lists by
+   * UID and that it really mounts. Empty for a pod that is not proven.
+   */
+  boundClaims: V1PersistentVolumeClaim[];
+  /** Claims the pod lists (names), for reporting. */
+  listedClaims: string[];
+}
+
+export interface OrdinalView {
+  ordinal: number;
+  inRange: boolean;
+  /** Live claims proven to belong to the set at this ordinal, by claim template. */
+  claims: Map<string, V1PersistentVolumeClaim>;
+  /** A pod holding the name `<set>-<ordinal>` that does not look like a drain pod: the stateful pod or a stranger. */
+  holder?: V1Pod;
+  /** A pod with this set's drain pod labels and owner reference, proven or not. */
+  drainPod?: DrainPodView;
+}
+
+/** Every ordinal that has a claim of the set or a pod holding its name, highest first. */
+export function observeOrdinals(set: V1StatefulSet, claims: V1PersistentVolumeClaim[], pods: V1Pod[]): OrdinalView[] {
+  const views = new Map<number, OrdinalView>();
+  const allClaims = new Map<number, V1PersistentVolumeClaim[]>();
+  const view = (ordinal: number) => {
+    let v = views.get(ordinal);
+    if (!v) views.set(ordinal, (v = { ordinal, inRange: inRange(set, ordinal), claims: new Map() }));
+    return v;
+  };
+
+  for (const claim of claims) {
+    const id = identifyClaim(set, claim);
+    if (!id) continue;
+    allClaims.set(id.ordinal, [...(allClaims.get(id.ordinal) ?? []), claim]);
+    // Claims being deleted are never drained again.
+    if (claim.metadata?.deletionTimestamp === undefined) view(id.ordinal).claims.set(id.template, claim);
+  }
+
+  const podsByOrdinal = new Map<number, V1Pod>();
+  for (const pod of pods) {
+    if (pod.metadata?.namespace !== set.metadata?.namespace) continue;
+    const ordinal = ordinalOfName(pod.metadata?.name ?? '', set.metadata?.name ?? '');
+    if (ordinal !== undefined) podsByOrdinal.set(ordinal, pod);
+  }
+  for (const [ordinal, pod] of podsByOrdinal) {
+    const v = view(ordinal);
+    if (isDrainPodOf(pod, set)) v.drainPod = drainPodView(pod, set, ordinal, allClaims.get(ordinal) ?? []);
+    else v.holder = pod;
+  }
+  return [...views.values()].sort((a, b) => b.ordinal - a.ordinal);
+}
+
+function drainPodView(pod: V1Pod, set: V1StatefulSet, ordinal: number, claimsOfOrdinal: V1PersistentVolumeClaim[]): DrainPodView {
+  const uid = pod.metadata?.uid ?? '';
+  const listed = drainPodClaims(pod);
+  const mounted = mountedClaimNames(pod);
+  const recordsPod = (c: V1PersistentVolumeClaim) => uid !== '' && c.metadata?.annotations?.[DRAIN_POD_ANNOTATION] === uid;
+  const proven = drainPodOrdinal(pod, set) === ordinal && claimsOfOrdinal.some(recordsPod);
+  const boundClaims = proven
+    ? claimsOfOrdinal.filter((c) => c.metadata?.deletionTimestamp === undefined && recordsPod(c)
+      && listed.some((ref) => ref.uid === c.metadata?.uid && ref.name === c.metadata?.name) && mounted.has(c.metadata?.name ?? ''))
+    : [];
+  return {
+    pod,
+    ref: { name: pod.metadata?.name ?? '', uid },
+    phase: pod.status?.phase ?? 'Pending',
+    attempt: Number.parseInt(pod.metadata?.annotations?.[ATTEMPT_ANNOTATION] ?? '1', 10) || 1,
+    terminating: pod.metadata?.deletionTimestamp !== undefined,
+    proven,
+    boundClaims,
+    listedClaims: listed.map((c) => c.name),
+  };
+}
