@@ -2,18 +2,22 @@
 // and re-planning after applying a plan never repeats work.
 import fc from 'fast-check';
 import type { V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
-import { drainPodClaims, mountedClaimNames } from '../../src/planner/drain-pod.ts';
+import { mountedClaimNames } from '../../src/planner/drain-pod.ts';
 import { FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION } from '../../src/planner/keys.ts';
 import { planSet } from '../../src/planner/plan.ts';
 import { parseDrainerTemplate } from '../../src/planner/template.ts';
 import type { Action } from '../../src/planner/types.ts';
-import { NOW, aClaim, aDrainPod, aSet, aStatefulPod, settings } from './fixtures.ts';
+import { NOW, aClaim, aDrainPod, aSet, aStatefulPod, recordDrainPod, settings } from './fixtures.ts';
 
 const ordinalState = fc.record({
   claim: fc.constantFrom('none', 'live', 'foreign-labels', 'deleting', 'recreated'),
   failures: fc.integer({ min: 0, max: 4 }),
   token: fc.constantFrom('', 'r1'),
   pod: fc.constantFrom('none', 'stateful', 'Pending', 'Running', 'Succeeded', 'Failed', 'foreign'),
+  /** The drain pod is a look-alike: the controller's labels and annotations, but no claim records it. */
+  forged: fc.boolean(),
+  /** The drain pod lists and mounts the claim of another ordinal (only a forged pod can). */
+  crossOrdinal: fc.integer({ min: 0, max: 7 }),
   podToken: fc.constantFrom('', 'r1'),
   attempt: fc.integer({ min: 1, max: 4 }),
 });
@@ -36,6 +40,8 @@ function materialize(w: World) {
   });
   const claims: V1PersistentVolumeClaim[] = [];
   const pods: V1Pod[] = [];
+  /** Ground truth: drain pods the controller created, with the ordinal it created each for. */
+  const ours = new Map<string, number>();
   w.ordinals.forEach((o, ordinal) => {
     const annotations = {
       [FAILURES_ANNOTATION]: String(o.failures), [LAST_FAILURE_ANNOTATION]: new Date(NOW.getTime() - 5_000 * o.failures).toISOString(),
@@ -49,14 +55,17 @@ function materialize(w: World) {
     if (o.pod === 'stateful') pods.push(aStatefulPod(set, ordinal));
     else if (o.pod === 'foreign') pods.push({ metadata: { name: `db-${ordinal}`, namespace: 'ns', uid: `foreign-${ordinal}` } });
     else if (o.pod !== 'none') {
-      pods.push(aDrainPod(set, ordinal, [original], { phase: o.pod, attempt: o.attempt, retryToken: o.podToken, started: NOW }));
+      const target = o.forged ? aClaim(set, o.crossOrdinal) : original;
+      const pod = aDrainPod(set, ordinal, [target], { phase: o.pod, attempt: o.attempt, retryToken: o.podToken, started: NOW, record: !o.forged });
+      pods.push(pod);
+      if (!o.forged) ours.set(pod.metadata!.uid!, ordinal);
     }
   });
-  return { set, claims, pods };
+  return { set, claims, pods, ours };
 }
 
 function plan(state: ReturnType<typeof materialize>) {
-  return planSet({ ...state, template: parseDrainerTemplate(state.set), now: NOW }, settings).actions;
+  return planSet({ set: state.set, claims: state.claims, pods: state.pods, template: parseDrainerTemplate(state.set), now: NOW }, settings).actions;
 }
 
 /** Applies actions the way the API server would, to plan again from the result. */
@@ -64,7 +73,11 @@ function apply(state: ReturnType<typeof materialize>, actions: Action[]) {
   let { claims, pods } = state;
   const set = structuredClone(state.set);
   for (const a of actions) {
-    if (a.kind === 'CreateDrainPod') pods = [...pods, { ...a.pod, metadata: { ...a.pod.metadata, uid: `created-${a.ordinal}`, creationTimestamp: NOW }, status: { phase: 'Pending' } }];
+    if (a.kind === 'CreateDrainPod') {
+      pods = [...pods, { ...a.pod, metadata: { ...a.pod.metadata, uid: `created-${a.ordinal}`, creationTimestamp: NOW }, status: { phase: 'Pending' } }];
+      const uids = new Set(a.claims.map((c) => c.uid));
+      claims = claims.map((c) => (uids.has(c.metadata!.uid!) ? recordDrainPod(structuredClone(c), `created-${a.ordinal}`) : c));
+    }
     if (a.kind === 'DeleteClaim') claims = claims.map((c) => (c.metadata!.uid === a.claim.uid ? { ...c, metadata: { ...c.metadata, deletionTimestamp: NOW } } : c));
     if (a.kind === 'DeleteDrainPod') pods = pods.filter((p) => p.metadata!.uid !== a.pod.uid);
     if (a.kind === 'RecordFailure' || a.kind === 'ResetFailures') {
@@ -83,7 +96,7 @@ function apply(state: ReturnType<typeof materialize>, actions: Action[]) {
     if (a.kind === 'AddFinalizer') set.metadata!.finalizers = [...(set.metadata!.finalizers ?? []), FINALIZER];
     if (a.kind === 'RemoveFinalizer') set.metadata!.finalizers = (set.metadata!.finalizers ?? []).filter((f) => f !== FINALIZER);
   }
-  return { set, claims, pods };
+  return { set, claims, pods, ours: state.ours };
 }
 
 /** What an action does to the cluster, as a key: performing the same key twice is duplicated work. */
@@ -99,14 +112,16 @@ function effect(a: Action): string | undefined {
 }
 
 describe('planner properties', () => {
-  it('deletes a claim only for a Succeeded drain pod that lists that UID and mounts that claim', () => {
+  it('deletes a claim only for a Succeeded drain pod the controller created for the claim\'s own ordinal, now out of range', () => {
     fc.assert(fc.property(world, (w) => {
       const state = materialize(w);
       for (const a of plan(state)) {
         if (a.kind !== 'DeleteClaim') continue;
         const pod = state.pods.find((p) => p.metadata!.uid === a.drainPod.uid);
+        const claimOrdinal = Number(a.claim.name.split('-').pop());
         expect(pod?.status?.phase).toBe('Succeeded');
-        expect(drainPodClaims(pod!).some((c) => c.uid === a.claim.uid && c.name === a.claim.name)).toBe(true);
+        expect(state.ours.get(a.drainPod.uid)).toBe(claimOrdinal);
+        expect(claimOrdinal < w.start || claimOrdinal >= w.start + w.replicas).toBe(true);
         expect(mountedClaimNames(pod!).has(a.claim.name)).toBe(true);
       }
     }), { numRuns: 2000 });
