@@ -106,6 +106,7 @@ export class DrainController {
         this.ignored.add(key);
         this.log.debug('ignoring StatefulSet without a drainer template or claim templates', { statefulset: key });
       }
+      if (this.log.isDebugEnabled()) this.log.debug('synced', { statefulset: key, ignored: true });
       return;
     }
     this.ignored.delete(key);

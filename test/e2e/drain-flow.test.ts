@@ -88,7 +88,7 @@ test('an unannotated StatefulSet is left alone', async () => {
   await createReadySet(c, ns, { name: 'plain', replicas: 2, template: null });
   await scale(c, ns, 'plain', 1);
   await eventually('pod plain-1 gone', async () => !(await podNames(c, ns)).includes('plain-1'));
-  await new Promise((r) => setTimeout(r, 2000));
+  await ctx.reconciled(controller, 'plain');
   expect(await claimNames(c, ns)).toEqual(['data-plain-0', 'data-plain-1']);
   expect(await eventReasons(c, ns, 'plain')).toEqual([]);
   expect((await c.apps.readNamespacedStatefulSet({ namespace: ns, name: 'plain' })).metadata!.finalizers).toBeUndefined();

@@ -3,6 +3,7 @@ import { clusterClient, type ClusterClient } from '../harness/cluster-client.ts'
 import { startController, type RunningController } from '../harness/controller-process.ts';
 import { sharedControlPlane } from '../harness/jest/shared-control-plane.ts';
 import { createNamespace, deleteNamespace } from '../harness/namespaces.ts';
+import { waitFor } from '../harness/processes.ts';
 
 export interface E2EContext {
   c: ClusterClient;
@@ -10,6 +11,12 @@ export interface E2EContext {
   controllers: RunningController[];
   /** Starts a controller restricted to this test's namespace; extra flags are appended. */
   start(args?: string[], options?: { waitReady?: boolean }): Promise<RunningController>;
+  /**
+   * Touches the set (an annotation) and waits until `controller` has reconciled it after that: from then on,
+   * whatever the controller would do about the cluster as it is now, it has done. The alternative to sleeping
+   * before asserting that something did not happen.
+   */
+  reconciled(controller: RunningController, setName: string): Promise<void>;
 }
 
 /** Installs beforeEach/afterEach hooks; the returned object is filled in before each test. */
@@ -26,6 +33,13 @@ export function useE2E(prefix: string): E2EContext {
       ], options);
       ctx.controllers.push(controller);
       return controller;
+    },
+    async reconciled(controller, setName) {
+      const since = Date.now();
+      await c.kubectl(['-n', ctx.ns, 'annotate', '--overwrite', 'statefulset', setName, `e2e.test/touched=${since}`]);
+      const key = `${ctx.ns}/${setName}`;
+      await waitFor(`a reconcile of ${key}`, async () => controller.entries()
+        .some((e) => e.message === 'synced' && e.statefulset === key && new Date(String(e.timestamp)).getTime() >= since), 30_000, 100);
     },
   };
   beforeEach(async () => {

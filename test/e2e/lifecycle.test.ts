@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { claimNames, eventReasons, eventually, listPods, podNames } from '../harness/cluster-client.ts';
 import { annotateSet, createReadySet, scale, simulatedDrain, TEMPLATE_ANNOTATION } from '../harness/workloads.ts';
+import { controllerReplica, readAudit } from '../harness/audit.ts';
+import { sharedControlPlane } from '../harness/jest/shared-control-plane.ts';
 import { useE2E } from './e2e-context.ts';
 
 const ctx = useE2E('life');
@@ -100,13 +102,14 @@ test('deleting a StatefulSet mid-drain: the finalizer keeps it until the drain i
 
 test('removing the annotation removes the finalizer and starts no new drain', async () => {
   const { c, ns } = ctx;
-  await ctx.start();
+  const controller = await ctx.start();
   await createReadySet(c, ns, { name: 'db', replicas: 2 });
   await eventually('finalizer added', async () => (await c.apps.readNamespacedStatefulSet({ namespace: ns, name: 'db' })).metadata?.finalizers?.includes(FINALIZER));
   await annotateSet(c, ns, 'db', { [TEMPLATE_ANNOTATION]: null });
   await eventually('finalizer removed', async () => !(await c.apps.readNamespacedStatefulSet({ namespace: ns, name: 'db' })).metadata?.finalizers?.includes(FINALIZER));
   await scale(c, ns, 'db', 1);
-  await new Promise((r) => setTimeout(r, 2000));
+  await eventually('pod db-1 gone', async () => !(await podNames(c, ns)).includes('db-1'));
+  await ctx.reconciled(controller, 'db');
   expect(await claimNames(c, ns)).toEqual(['data-db-0', 'data-db-1']);
 });
 
@@ -146,8 +149,12 @@ test('--selector shards the work: a controller serves only the StatefulSets its 
   await c.kubectl(['-n', ns, 'label', 'statefulset', 'theirs', 'drain-shard=b']);
   await scale(c, ns, 'mine', 1);
   await scale(c, ns, 'theirs', 1);
+  await eventually('pod theirs-1 gone', async () => !(await podNames(c, ns)).includes('theirs-1'));
   await eventually('mine drained', async () => !(await claimNames(c, ns)).includes('data-mine-1'));
-  await new Promise((r) => setTimeout(r, 2000));
+  // Both orphans appeared together; by the time mine's drain ran and released, a controller serving theirs
+  // would have created its drain pod at once: the audit log shows it did not.
+  const ourWrites = readAudit(sharedControlPlane().auditLog).filter((e) => e.namespace === ns && controllerReplica(e) !== undefined);
+  expect(ourWrites.filter((e) => e.resource === 'pods' && e.verb === 'create').map((e) => e.name)).toEqual(['mine-1']);
   expect(await claimNames(c, ns)).toContain('data-theirs-1');
   expect(await eventReasons(c, ns, 'theirs')).toEqual([]);
 });

@@ -1,5 +1,5 @@
 // Template checks that need a namespace of their own or a sequence of steps (the rest: bad-input.test.ts).
-import { claimNames, eventNotes, eventually } from '../harness/cluster-client.ts';
+import { claimNames, eventNotes, eventually, podNames } from '../harness/cluster-client.ts';
 import { annotateSet, createReadySet, scale, simulatedDrain, TEMPLATE_ANNOTATION } from '../harness/workloads.ts';
 import { useE2E } from './e2e-context.ts';
 
@@ -8,7 +8,7 @@ const ctx = useE2E('bad');
 test('a template rejected by Pod Security admission (privileged in a restricted namespace) is refused', async () => {
   const { c, ns } = ctx;
   await c.kubectl(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=baseline']);
-  await ctx.start();
+  const controller = await ctx.start();
   const privileged = simulatedDrain();
   (privileged.spec.containers[0] as Record<string, unknown>).securityContext = { privileged: true };
   await createReadySet(c, ns, { name: 'db', replicas: 2, template: privileged });
@@ -18,7 +18,9 @@ test('a template rejected by Pod Security admission (privileged in a restricted 
   });
   expect(notes[0]).toMatch(/violates PodSecurity "baseline/);
   await scale(c, ns, 'db', 1);
-  await new Promise((r) => setTimeout(r, 2000));
+  await eventually('pod db-1 gone', async () => !(await podNames(c, ns)).includes('db-1'));
+  await ctx.reconciled(controller, 'db');
+  expect(await podNames(c, ns, 'drain.statefulsets.kubernetes.io/role')).toEqual([]);
   expect(await claimNames(c, ns)).toEqual(['data-db-0', 'data-db-1']);
 });
 

@@ -1,43 +1,176 @@
-// The safety invariants of ../shared/invariants.md, checked against what really happened: the API
-// server's audit log (who wrote what, with which preconditions) and a pod timeline from a watch.
+// The safety invariants of ../shared/invariants.md, checked against what really happened: the API server's
+// audit log (who created which pod with which volumes, who wrote which phase, how each set was scaled, who
+// deleted what with which preconditions) and a pod timeline from a watch. Nothing here trusts what a pod says
+// about itself: a pod proves a drain only if the audit log shows the controller created it.
 import { controllerReplica, type AuditEvent } from '../harness/audit.ts';
 import type { PodSighting } from './history.ts';
 
-/** How much later than the deletion our own watch may see the Succeeded status (watch delivery lag). */
-const WATCH_SLACK_MS = 2000;
+export interface CheckOptions {
+  /** Lease duration minus renew deadline: the least time between two replicas' writes. */
+  leaderGapMs: number;
+  /** The claim template names of the sets under test. */
+  claimTemplates: string[];
+  /** OrderedReady sets (`namespace/name`): never two of their drain pods at once. */
+  orderedReady?: string[];
+  /**
+   * How stale the controller's cache may be when it decides to release: a scale-up that lands within this
+   * long before the delete may not have reached it yet (the drain pod still holds the name, so no replica can
+   * use the claim meanwhile).
+   */
+  decisionLagMs?: number;
+}
 
-export function checkInvariants(audit: AuditEvent[], sightings: PodSighting[], leaderGapMs: number): string[] {
-  const violations: string[] = [];
-  const ours = audit.filter((e) => controllerReplica(e) !== undefined && e.code >= 200 && e.code < 300);
+const CLAIMS_ANNOTATION = 'drain.statefulsets.kubernetes.io/claims';
+const ok = (e: AuditEvent) => e.code >= 200 && e.code < 300;
 
-  // 1. A claim is deleted only after a drain pod that mounted that very claim (UID) Succeeded.
-  for (const e of ours.filter((x) => x.verb === 'delete' && x.resource === 'persistentvolumeclaims')) {
-    const uid = e.requestObject?.preconditions?.uid;
-    if (!uid) {
-      violations.push(`claim ${e.namespace}/${e.name} deleted without a UID precondition`);
-      continue;
+/** Each set's replicas over time, from its create and every scale or update in the audit log. */
+class RangeHistory {
+  private readonly changes = new Map<string, Array<{ time: number; start: number; replicas: number }>>();
+
+  constructor(audit: AuditEvent[]) {
+    for (const e of audit) {
+      if (!ok(e) || (e.resource !== 'statefulsets' && e.resource !== 'statefulsets/scale')) continue;
+      const replicas = e.requestObject?.spec?.replicas;
+      if (replicas === undefined) continue;
+      const key = `${e.namespace}/${e.name}`;
+      const list = this.changes.get(key) ?? [];
+      list.push({ time: e.time, start: e.requestObject?.spec?.ordinals?.start ?? list.at(-1)?.start ?? 0, replicas });
+      this.changes.set(key, list);
     }
-    const proof = sightings.find((s) => s.drain && s.phase === 'Succeeded' && s.claimUids.includes(uid) && s.time <= e.time + WATCH_SLACK_MS);
-    if (!proof) violations.push(`claim ${e.namespace}/${e.name} (${uid}) deleted at ${new Date(e.time).toISOString()} with no Succeeded drain pod of it`);
+    for (const list of this.changes.values()) list.sort((a, b) => a.time - b.time);
   }
 
-  // 4. The controller deletes only drain pods (by UID), never a stateful or foreign pod.
-  const drainUids = new Set(sightings.filter((s) => s.drain).map((s) => s.uid));
+  sets(): string[] {
+    return [...this.changes.keys()];
+  }
+
+  inRange(set: string, ordinal: number, time: number): boolean {
+    const at = (this.changes.get(set) ?? []).filter((c) => c.time <= time).at(-1);
+    return at !== undefined && ordinal >= at.start && ordinal < at.start + at.replicas;
+  }
+
+  /** Out of range at `time` or at some moment in the `lagMs` before it. */
+  outOfRangeNear(set: string, ordinal: number, time: number, lagMs: number): boolean {
+    if (!this.inRange(set, ordinal, time)) return true;
+    return (this.changes.get(set) ?? []).some((c) => c.time > time - lagMs && c.time <= time && !this.inRange(set, ordinal, c.time - 1));
+  }
+}
+
+interface Identity {
+  set: string;
+  ordinal: number;
+}
+
+function podIdentity(namespace: string | undefined, name: string | undefined, sets: string[]): Identity | undefined {
+  for (const set of sets) {
+    const [ns, setName] = set.split('/');
+    if (ns !== namespace || !name?.startsWith(`${setName}-`)) continue;
+    const tail = name.slice(setName!.length + 1);
+    if (/^(0|[1-9][0-9]*)$/.test(tail)) return { set, ordinal: Number(tail) };
+  }
+  return undefined;
+}
+
+function claimIdentity(namespace: string | undefined, name: string | undefined, sets: string[], templates: string[]): Identity | undefined {
+  for (const template of templates) {
+    if (name?.startsWith(`${template}-`)) {
+      const id = podIdentity(namespace, name.slice(template.length + 1), sets);
+      if (id) return id;
+    }
+  }
+  return undefined;
+}
+
+function listedClaimUids(e: AuditEvent): string[] {
+  try {
+    return (JSON.parse(e.requestObject?.metadata?.annotations?.[CLAIMS_ANNOTATION] ?? '[]') as Array<{ uid?: string }>).map((c) => c.uid ?? '');
+  } catch {
+    return [];
+  }
+}
+
+const mountedClaims = (e: AuditEvent) => (e.requestObject?.spec?.volumes ?? []).flatMap((v) => v.persistentVolumeClaim?.claimName ?? []);
+
+export function checkInvariants(audit: AuditEvent[], sightings: PodSighting[], options: CheckOptions): string[] {
+  const violations: string[] = [];
+  const ranges = new RangeHistory(audit);
+  const sets = ranges.sets();
+  const ours = audit.filter((e) => controllerReplica(e) !== undefined && ok(e));
+  const podCreates = audit.filter((e) => ok(e) && e.verb === 'create' && e.resource === 'pods');
+  const ourCreates = podCreates.filter((e) => controllerReplica(e) !== undefined);
+
+  // 7. A drain pod mounts only claims of its own ordinal, and is created only while that ordinal is out of range.
+  for (const e of ourCreates) {
+    const pod = podIdentity(e.namespace, e.name, sets);
+    if (!pod) {
+      violations.push(`the controller created pod ${e.namespace}/${e.name}, which is no ordinal of a known set`);
+      continue;
+    }
+    if (ranges.inRange(pod.set, pod.ordinal, e.time)) violations.push(`drain pod ${e.namespace}/${e.name} created while ordinal ${pod.ordinal} was in range`);
+    for (const claim of mountedClaims(e)) {
+      const id = claimIdentity(e.namespace, claim, sets, options.claimTemplates);
+      if (id && (id.set !== pod.set || id.ordinal !== pod.ordinal)) violations.push(`drain pod ${e.namespace}/${e.name} mounts ${claim}, a claim of another ordinal`);
+    }
+  }
+
+  // 1. A claim is deleted only after a drain pod that the controller created for that claim's own ordinal,
+  // while it was out of range, mounting that very claim (name and UID), reached Succeeded: all from the audit log.
+  for (const e of ours.filter((x) => x.verb === 'delete' && x.resource === 'persistentvolumeclaims')) {
+    const uid = e.requestObject?.preconditions?.uid;
+    const where = `claim ${e.namespace}/${e.name} (${uid ?? 'no uid'}) deleted at ${new Date(e.time).toISOString()}`;
+    if (!uid) {
+      violations.push(`${where} without a UID precondition`);
+      continue;
+    }
+    const id = claimIdentity(e.namespace, e.name, sets, options.claimTemplates);
+    if (!id) {
+      violations.push(`${where}: not a claim of a known set`);
+      continue;
+    }
+    // The pod holding the ordinal's name when the claim was deleted: the last one created under it.
+    const holder = podCreates.filter((p) => p.namespace === e.namespace && p.name === `${id.set.split('/')[1]}-${id.ordinal}` && p.time < e.time).at(-1);
+    if (!holder || controllerReplica(holder) === undefined) {
+      violations.push(`${where}: the last pod of ordinal ${id.ordinal} was not created by the controller (${holder?.userAgent ?? 'none'})`);
+      continue;
+    }
+    if (!listedClaimUids(holder).includes(uid) || !mountedClaims(holder).includes(e.name ?? '')) {
+      violations.push(`${where}: drain pod ${holder.name} was not created for that claim`);
+    }
+    const succeeded = audit.some((s) => ok(s) && s.resource === 'pods/status' && s.namespace === e.namespace && s.name === holder.name
+      && s.requestObject?.status?.phase === 'Succeeded' && s.time > holder.time && s.time < e.time);
+    if (!succeeded) violations.push(`${where}: drain pod ${holder.name} had not Succeeded`);
+    if (!ranges.outOfRangeNear(id.set, id.ordinal, e.time, options.decisionLagMs ?? 2000)) violations.push(`${where}: ordinal ${id.ordinal} was in range`);
+  }
+
+  // 4. The controller deletes only pods it created itself (by UID), never a stateful or foreign pod; a
+  // finished look-alike drain pod of a managed set is the one exception (see README, threat model).
+  const created = new Set(ourCreates.map((e) => e.responseObject?.metadata?.uid));
+  const lookAlikes = new Set(sightings.filter((s) => s.drain).map((s) => s.uid));
   for (const e of ours.filter((x) => x.verb === 'delete' && x.resource === 'pods')) {
     const uid = e.requestObject?.preconditions?.uid;
-    if (!uid || !drainUids.has(uid)) violations.push(`pod ${e.namespace}/${e.name} deleted by the controller is not a known drain pod (uid ${uid ?? 'none'})`);
+    if (!uid || (!created.has(uid) && !lookAlikes.has(uid))) violations.push(`pod ${e.namespace}/${e.name} deleted by the controller is neither its own drain pod nor a drain look-alike (uid ${uid ?? 'none'})`);
   }
 
   // 2 and 3. At any time one pod per name: never two drain pods of one ordinal, never a drain pod beside its stateful pod.
   const live = new Map<string, string>();
+  const liveDrains = new Map<string, Set<string>>();
   for (const s of sightings) {
     const key = `${s.namespace}/${s.name}`;
+    const pod = podIdentity(s.namespace, s.name, sets);
+    const drains = pod ? liveDrains.get(pod.set) ?? new Set<string>() : undefined;
     if (s.kind === 'delete') {
       if (live.get(key) === s.uid) live.delete(key);
+      drains?.delete(s.uid);
     } else if (s.kind === 'add') {
       const other = live.get(key);
       if (other && other !== s.uid) violations.push(`two pods named ${key} at once (${other}, ${s.uid})`);
       live.set(key, s.uid);
+      if (pod && drains && s.drain && created.has(s.uid)) {
+        drains.add(s.uid);
+        liveDrains.set(pod.set, drains);
+        // 8. OrderedReady: one drain at a time.
+        if ((options.orderedReady ?? []).includes(pod.set) && drains.size > 1) violations.push(`two drain pods of OrderedReady set ${pod.set} at once (${[...drains].join(', ')})`);
+      }
     }
   }
 
@@ -45,7 +178,7 @@ export function checkInvariants(audit: AuditEvent[], sightings: PodSighting[], l
   const writes = ours.filter((e) => e.resource !== 'leases' && e.resource !== 'events').sort((a, b) => a.time - b.time);
   for (let i = 1; i < writes.length; i++) {
     const [prev, next] = [writes[i - 1]!, writes[i]!];
-    if (controllerReplica(prev) !== controllerReplica(next) && next.time - prev.time < leaderGapMs) {
+    if (controllerReplica(prev) !== controllerReplica(next) && next.time - prev.time < options.leaderGapMs) {
       violations.push(`replicas ${controllerReplica(prev)} and ${controllerReplica(next)} wrote ${next.time - prev.time} ms apart (${prev.verb} ${prev.resource}/${prev.name}, ${next.verb} ${next.resource}/${next.name})`);
     }
   }

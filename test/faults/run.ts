@@ -2,11 +2,11 @@
 // SIGKILL and SIGSTOP, API server and etcd restarts that also cut every watch, two replicas competing),
 // then the invariants are checked from the audit log and a pod timeline. Replay a run with --seed.
 import { parseArgs } from 'node:util';
-import { claimNames, clusterClient, eventReasons, type ClusterClient } from '../harness/cluster-client.ts';
+import { claimNames, clusterClient, eventReasons, listClaims, type ClusterClient } from '../harness/cluster-client.ts';
 import { startComponent, startControlPlane, stopComponent, stopControlPlane, type ControlPlane } from '../harness/control-plane.ts';
 import { startController, type RunningController } from '../harness/controller-process.ts';
 import { sleep, waitFor } from '../harness/processes.ts';
-import { createReadySet, scale, simulatedDrain } from '../harness/workloads.ts';
+import { createLookAlikeDrainPod, createReadySet, scale, simulatedDrain } from '../harness/workloads.ts';
 import { readAudit } from '../harness/audit.ts';
 import { PodHistory } from './history.ts';
 import { checkInvariants } from './invariants.ts';
@@ -81,6 +81,13 @@ async function oneRun(seed: number, steps: number): Promise<RunResult> {
       annotations: { 'statefulsets.kubernetes.io/drainer-max-attempts': '2' },
     });
     await retrying('scale gamma', () => scale(c, NS, 'gamma', 1));
+    // Claims whose ordinal never leaves the range must survive every run with the UID they have now.
+    const keptUids = async () => new Map((await listClaims(c, NS))
+      .filter((p) => ['data-alpha-0', 'data-beta-0', 'data-gamma-0', 'data-gamma-1', 'data-gamma-2'].includes(p.metadata!.name!))
+      .map((p) => [p.metadata!.name!, p.metadata!.deletionTimestamp ? 'deleting' : p.metadata!.uid!]));
+    const uidsBefore = await keptUids();
+    // An attacker who may create pods: a look-alike drain pod listing and mounting a live replica's claim.
+    await createLookAlikeDrainPod(c, NS, 'alpha', 99, 'data-alpha-0');
 
     let lastFault = Date.now();
     for (let step = 0; step < steps; step++) {
@@ -135,7 +142,11 @@ async function oneRun(seed: number, steps: number): Promise<RunResult> {
     for (const r of replicas) await r?.stop('SIGKILL');
     await history.stop();
     const audit = readAudit(cp.auditLog);
-    violations = checkInvariants(audit, history.sightings, LEADER_GAP_MS);
+    violations = checkInvariants(audit, history.sightings, { leaderGapMs: LEADER_GAP_MS, claimTemplates: ['data'], orderedReady: [`${NS}/alpha`] });
+    const uidsAfter = await keptUids();
+    for (const [name, uid] of uidsBefore) {
+      if (uidsAfter.get(name) !== uid) violations.push(`claim ${name} of an ordinal that never left the range changed: ${uid} -> ${uidsAfter.get(name) ?? 'gone'}`);
+    }
     if (!failedDrainReported) violations.push(`gamma's failed drain was not reported or its claims were touched (claims: ${gammaClaims.join(', ')})`);
     const ours = audit.filter((e) => e.userAgent.startsWith('statefulset-drain-controller/') && e.code >= 200 && e.code < 300);
     return {

@@ -9,7 +9,18 @@ export interface AuditEvent {
   userAgent: string;
   code: number;
   time: number;
-  requestObject?: { preconditions?: { uid?: string }; spec?: { holderIdentity?: string } };
+  /** The request body, for the writes the audit policy records at Request level or above. */
+  requestObject?: AuditObject;
+  /** The object as stored, for pod creates (RequestResponse). */
+  responseObject?: AuditObject;
+}
+
+/** The fields of audited bodies the checks read: delete options, leases, pods, claims, scale. */
+export interface AuditObject {
+  preconditions?: { uid?: string };
+  metadata?: { name?: string; uid?: string; annotations?: Record<string, string> };
+  spec?: { holderIdentity?: string; replicas?: number; ordinals?: { start?: number }; volumes?: Array<{ persistentVolumeClaim?: { claimName?: string } }> };
+  status?: { phase?: string };
 }
 
 export function readAudit(file: string): AuditEvent[] {
@@ -19,13 +30,17 @@ export function readAudit(file: string): AuditEvent[] {
     const e = JSON.parse(line) as {
       stage: string; verb: string; userAgent?: string; stageTimestamp: string;
       objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string };
-      responseStatus?: { code?: number }; requestObject?: AuditEvent['requestObject'];
+      responseStatus?: { code?: number }; requestObject?: AuditObject; responseObject?: AuditObject;
     };
-    if (e.stage !== 'ResponseComplete' || e.objectRef?.subresource) continue;
+    if (e.stage !== 'ResponseComplete') continue;
+    const subresource = e.objectRef?.subresource;
+    // Only the subresources that change what the checks follow: a pod's phase and a set's replicas.
+    if (subresource && subresource !== 'status' && subresource !== 'scale') continue;
     events.push({
-      verb: e.verb, resource: e.objectRef?.resource ?? '', namespace: e.objectRef?.namespace, name: e.objectRef?.name,
+      verb: e.verb, resource: `${e.objectRef?.resource ?? ''}${subresource ? `/${subresource}` : ''}`, namespace: e.objectRef?.namespace,
+      name: e.objectRef?.name ?? e.responseObject?.metadata?.name ?? e.requestObject?.metadata?.name,
       userAgent: e.userAgent ?? '', code: e.responseStatus?.code ?? 0, time: new Date(e.stageTimestamp).getTime(),
-      requestObject: e.requestObject,
+      requestObject: e.requestObject, responseObject: e.responseObject,
     });
   }
   return events;

@@ -45,6 +45,21 @@ rules:
   resources:
   - group: ""
     resources: [pods, persistentvolumeclaims]
+- level: RequestResponse
+  verbs: [create]
+  resources:
+  - group: ""
+    resources: [pods]
+- level: Request
+  verbs: [update, patch]
+  resources:
+  - group: ""
+    resources: [pods/status, persistentvolumeclaims]
+- level: Request
+  verbs: [create, update, patch]
+  resources:
+  - group: apps
+    resources: [statefulsets, statefulsets/scale]
 - level: Request
   verbs: [create, update]
   resources:

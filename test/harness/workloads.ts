@@ -83,3 +83,33 @@ export async function annotateSet(c: ClusterClient, namespace: string, name: str
   const args = Object.entries(annotations).map(([k, v]) => (v === null ? `${k}-` : `${k}=${v}`));
   await c.kubectl(['-n', namespace, 'annotate', '--overwrite', 'statefulset', name, ...args]);
 }
+
+/**
+ * A pod anyone allowed to create pods could make: the drain pod labels, a (non-controller) owner reference to
+ * the set, a claims annotation listing `claim` by name and UID, and `claim` mounted. It completes as
+ * Succeeded a second after it starts.
+ */
+export async function createLookAlikeDrainPod(c: ClusterClient, namespace: string, setName: string, ordinal: number, claimName: string): Promise<void> {
+  const set = await c.apps.readNamespacedStatefulSet({ namespace, name: setName });
+  const claim = await c.core.readNamespacedPersistentVolumeClaim({ namespace, name: claimName });
+  await c.core.createNamespacedPod({
+    namespace,
+    body: {
+      metadata: {
+        name: `${setName}-${ordinal}`,
+        labels: { 'drain.statefulsets.kubernetes.io/role': 'drainer', 'drain.statefulsets.kubernetes.io/statefulset': setName, 'drain.statefulsets.kubernetes.io/ordinal': String(ordinal) },
+        annotations: {
+          'drain.statefulsets.kubernetes.io/claims': JSON.stringify([{ name: claimName, uid: claim.metadata!.uid }]),
+          'drain.statefulsets.kubernetes.io/attempt': '1',
+          'drain-sim/complete-after': '1s',
+        },
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: setName, uid: set.metadata!.uid!, controller: false }],
+      },
+      spec: {
+        restartPolicy: 'Never',
+        containers: [{ name: 'drain', image: 'busybox', volumeMounts: [{ name: 'data', mountPath: '/data' }] }],
+        volumes: [{ name: 'data', persistentVolumeClaim: { claimName } }],
+      },
+    },
+  });
+}

@@ -1,36 +1,83 @@
-// The fault suite's checker must catch what it claims to catch.
-import { checkInvariants } from '../faults/invariants.ts';
+// The fault suite's checker must catch what it claims to catch, a look-alike drain pod included.
+import { checkInvariants, type CheckOptions } from '../faults/invariants.ts';
 import type { AuditEvent } from '../harness/audit.ts';
 import type { PodSighting } from '../faults/history.ts';
 
-const ua = (replica: string) => `statefulset-drain-controller/0.1.0 (${replica})`;
-const del = (resource: string, name: string, uid: string | undefined, time: number, replica = 'a'): AuditEvent => ({
-  verb: 'delete', resource, namespace: 'ns', name, userAgent: ua(replica), code: 200, time, requestObject: uid ? { preconditions: { uid } } : {},
+const CONTROLLER = (replica = 'a') => `statefulset-drain-controller/0.1.0 (${replica})`;
+const options: CheckOptions = { leaderGapMs: 1000, claimTemplates: ['data'], orderedReady: ['ns/db'] };
+
+const event = (e: Partial<AuditEvent> & Pick<AuditEvent, 'verb' | 'resource' | 'time'>): AuditEvent => ({ namespace: 'ns', userAgent: 'kubectl/v1.34.4', code: 200, ...e });
+const created = (replicas: number, time = 0) => event({ verb: 'create', resource: 'statefulsets', name: 'db', time, code: 201, requestObject: { spec: { replicas } } });
+const scaled = (replicas: number, time: number) => event({ verb: 'patch', resource: 'statefulsets/scale', name: 'db', time, requestObject: { spec: { replicas } } });
+const podCreate = (name: string, uid: string, claims: Array<{ name: string; uid: string }>, time: number, userAgent = CONTROLLER()) => event({
+  verb: 'create', resource: 'pods', name, time, code: 201, userAgent,
+  requestObject: {
+    metadata: { name, annotations: { 'drain.statefulsets.kubernetes.io/claims': JSON.stringify(claims) } },
+    spec: { volumes: claims.map((c) => ({ persistentVolumeClaim: { claimName: c.name } })) },
+  },
+  responseObject: { metadata: { name, uid } },
 });
-const drain = (time: number, phase: string, claimUids: string[], kind: PodSighting['kind'] = 'update'): PodSighting => ({
-  time, kind, namespace: 'ns', name: 'db-2', uid: 'pod-1', drain: true, phase, claimUids,
+const phase = (name: string, value: string, time: number) => event({ verb: 'patch', resource: 'pods/status', name, time, userAgent: 'kwok/v0.8.0', requestObject: { status: { phase: value } } });
+const del = (resource: string, name: string, uid: string | undefined, time: number, replica = 'a') => event({
+  verb: 'delete', resource, name, time, userAgent: CONTROLLER(replica), requestObject: uid ? { preconditions: { uid } } : {},
 });
+const sighting = (time: number, kind: PodSighting['kind'], name: string, uid: string, drain = true): PodSighting => ({
+  time, kind, namespace: 'ns', name, uid, drain, phase: 'Running', claimUids: [],
+});
+
+/** 3 -> 2, the controller drains ordinal 2 and releases data-db-2. */
+const goodDrain = [
+  created(3), scaled(2, 1000),
+  podCreate('db-2', 'pod-1', [{ name: 'data-db-2', uid: 'c2' }], 2000), phase('db-2', 'Succeeded', 3000),
+  del('persistentvolumeclaims', 'data-db-2', 'c2', 3100), del('pods', 'db-2', 'pod-1', 3200),
+];
 
 describe('fault-suite invariant checker', () => {
-  it('accepts a claim deletion preceded by a Succeeded drain pod of that claim', () => {
-    expect(checkInvariants([del('persistentvolumeclaims', 'data-db-2', 'c1', 1000), del('pods', 'db-2', 'pod-1', 1100)],
-      [drain(0, 'Running', ['c1'], 'add'), drain(900, 'Succeeded', ['c1'])], 1000)).toEqual([]);
+  it('accepts a claim deletion after a Succeeded drain the controller created for that ordinal while out of range', () => {
+    expect(checkInvariants(goodDrain, [sighting(2000, 'add', 'db-2', 'pod-1')], options)).toEqual([]);
   });
 
-  it('flags a claim deleted without a Succeeded drain of it, or without a UID precondition', () => {
-    expect(checkInvariants([del('persistentvolumeclaims', 'data-db-2', 'c1', 1000)], [drain(900, 'Failed', ['c1'])], 1000)).toHaveLength(1);
-    expect(checkInvariants([del('persistentvolumeclaims', 'data-db-2', 'c2', 1000)], [drain(900, 'Succeeded', ['c1'])], 1000)).toHaveLength(1);
-    expect(checkInvariants([del('persistentvolumeclaims', 'data-db-2', undefined, 1000)], [], 1000)[0]).toMatch(/without a UID precondition/);
+  it('flags a release proven only by a look-alike pod that someone else created', () => {
+    const audit = [
+      created(3),
+      podCreate('db-99', 'crafted', [{ name: 'data-db-0', uid: 'c0' }], 1000, 'kubectl/v1.34.4'), phase('db-99', 'Succeeded', 2000),
+      del('persistentvolumeclaims', 'data-db-0', 'c0', 2100),
+    ];
+    const found = checkInvariants(audit, [], options);
+    expect(found).toEqual([expect.stringMatching(/data-db-0 .*the last pod of ordinal 0 was not created by the controller/)]);
   });
 
-  it('flags deletion of a pod that is not a drain pod', () => {
-    expect(checkInvariants([del('pods', 'db-0', 'stateful', 1000)], [drain(0, 'Running', [], 'add')], 1000)[0]).toMatch(/not a known drain pod/);
+  it('flags a release before Succeeded, with no UID precondition, of another claim, or while in range', () => {
+    const early = [created(3), scaled(2, 1000), podCreate('db-2', 'pod-1', [{ name: 'data-db-2', uid: 'c2' }], 2000), del('persistentvolumeclaims', 'data-db-2', 'c2', 2500), phase('db-2', 'Succeeded', 3000)];
+    expect(checkInvariants(early, [], options)).toEqual([expect.stringMatching(/had not Succeeded/)]);
+    const noUid = goodDrain.map((e) => (e.resource === 'persistentvolumeclaims' ? { ...e, requestObject: {} } : e));
+    expect(checkInvariants(noUid, [], options)[0]).toMatch(/without a UID precondition/);
+    const otherUid = goodDrain.map((e) => (e.resource === 'persistentvolumeclaims' ? { ...e, requestObject: { preconditions: { uid: 'recreated' } } } : e));
+    expect(checkInvariants(otherUid, [], options)[0]).toMatch(/was not created for that claim/);
+    const drained = goodDrain.slice(0, 4);
+    const releaseAt = (time: number) => [del('persistentvolumeclaims', 'data-db-2', 'c2', time)];
+    // A scale-up the controller's cache cannot have seen yet is tolerated; one well before the release is not.
+    expect(checkInvariants([...drained, scaled(3, 3050), ...releaseAt(3100)], [], options)).toEqual([]);
+    expect(checkInvariants([...drained, scaled(3, 3050), ...releaseAt(9000)], [], options)).toEqual([expect.stringMatching(/ordinal 2 was in range/)]);
   });
 
-  it('flags two pods of one name at once, and two replicas writing within the leader gap', () => {
-    const twin = { ...drain(10, 'Pending', [], 'add'), uid: 'pod-2' };
-    expect(checkInvariants([], [drain(0, 'Running', [], 'add'), twin], 1000)[0]).toMatch(/two pods named ns\/db-2/);
-    const writes = [del('pods', 'db-2', 'pod-1', 1000, 'a'), del('pods', 'db-2', 'pod-1', 1500, 'b')];
-    expect(checkInvariants(writes, [drain(0, 'Running', [], 'add')], 1000).some((v) => /wrote 500 ms apart/.test(v))).toBe(true);
+  it('flags a drain pod created in range or mounting another ordinal\'s claim (invariant 7)', () => {
+    const inRange = [created(3), podCreate('db-2', 'pod-1', [{ name: 'data-db-2', uid: 'c2' }], 2000)];
+    expect(checkInvariants(inRange, [], options)).toEqual([expect.stringMatching(/created while ordinal 2 was in range/)]);
+    const cross = [created(3), scaled(2, 1000), podCreate('db-2', 'pod-1', [{ name: 'data-db-0', uid: 'c0' }], 2000)];
+    expect(checkInvariants(cross, [], options)).toEqual([expect.stringMatching(/mounts data-db-0, a claim of another ordinal/)]);
+  });
+
+  it('flags deletion of a pod that is neither the controller\'s nor a drain look-alike', () => {
+    expect(checkInvariants([created(3), del('pods', 'db-0', 'stateful', 1000)], [sighting(0, 'add', 'db-0', 'stateful', false)], options)[0]).toMatch(/neither its own drain pod/);
+  });
+
+  it('flags two pods of one name at once, two drains of an OrderedReady set at once, and two replicas writing within the leader gap', () => {
+    const twin = [sighting(0, 'add', 'db-2', 'pod-1'), sighting(10, 'add', 'db-2', 'pod-2')];
+    expect(checkInvariants([created(3)], twin, options)[0]).toMatch(/two pods named ns\/db-2/);
+    const two = [created(3), scaled(1, 500), podCreate('db-2', 'p2', [], 1000), podCreate('db-1', 'p1', [], 1100)];
+    expect(checkInvariants(two, [sighting(1000, 'add', 'db-2', 'p2'), sighting(1100, 'add', 'db-1', 'p1')], options)).toEqual([expect.stringMatching(/two drain pods of OrderedReady set ns\/db/)]);
+    const writes = [...goodDrain.slice(0, 5), del('pods', 'db-2', 'pod-1', 3500, 'b')];
+    expect(checkInvariants(writes, [], options).some((v) => /wrote 400 ms apart/.test(v))).toBe(true);
   });
 });

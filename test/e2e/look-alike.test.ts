@@ -1,0 +1,50 @@
+// Someone who may only create pods must not be able to make the controller delete a claim: a pod that copies
+// a drain pod's labels, owner reference and claims annotation proves nothing (README, threat model).
+import { readAudit } from '../harness/audit.ts';
+import { eventReasons, eventually, listClaims, listPods } from '../harness/cluster-client.ts';
+import { sharedControlPlane } from '../harness/jest/shared-control-plane.ts';
+import { createLookAlikeDrainPod, createReadySet } from '../harness/workloads.ts';
+import { useE2E } from './e2e-context.ts';
+
+const ctx = useE2E('lookalike');
+
+async function claimUid(name: string): Promise<string | undefined> {
+  const claim = (await listClaims(ctx.c, ctx.ns)).find((p) => p.metadata!.name === name);
+  return claim && !claim.metadata!.deletionTimestamp ? claim.metadata!.uid : undefined;
+}
+
+async function succeeded(podName: string): Promise<void> {
+  await eventually(`${podName} Succeeded`, async () => (await listPods(ctx.c, ctx.ns)).find((p) => p.metadata!.name === podName)?.status?.phase === 'Succeeded');
+}
+
+function claimDeletes(name: string) {
+  return readAudit(sharedControlPlane().auditLog).filter((e) => e.verb === 'delete' && e.resource === 'persistentvolumeclaims' && e.namespace === ctx.ns && e.name === name);
+}
+
+test('a crafted pod listing a live replica\'s claim releases nothing; the controller warns and removes it once finished', async () => {
+  const { c, ns } = ctx;
+  const controller = await ctx.start();
+  await createReadySet(c, ns, { name: 'vault', replicas: 3 });
+  const uid = await claimUid('data-vault-0');
+  await createLookAlikeDrainPod(c, ns, 'vault', 99, 'data-vault-0');
+  await succeeded('vault-99');
+  await ctx.reconciled(controller, 'vault');
+  await eventually('look-alike removed', async () => !(await listPods(c, ns)).some((p) => p.metadata!.name === 'vault-99'));
+  expect(await claimUid('data-vault-0')).toBe(uid);
+  expect(claimDeletes('data-vault-0')).toEqual([]);
+  expect(await eventReasons(c, ns, 'vault')).toEqual(['UnprovenDrainPod']);
+});
+
+test('beside a StatefulSet without the annotation, a crafted pod changes nothing at all', async () => {
+  const { c, ns } = ctx;
+  const controller = await ctx.start();
+  await createReadySet(c, ns, { name: 'plain', replicas: 2, template: null });
+  const uid = await claimUid('data-plain-0');
+  await createLookAlikeDrainPod(c, ns, 'plain', 7, 'data-plain-0');
+  await succeeded('plain-7');
+  await ctx.reconciled(controller, 'plain');
+  expect(await claimUid('data-plain-0')).toBe(uid);
+  expect(claimDeletes('data-plain-0')).toEqual([]);
+  expect((await listPods(c, ns)).some((p) => p.metadata!.name === 'plain-7')).toBe(true);
+  expect(await eventReasons(c, ns, 'plain')).toEqual([]);
+});
