@@ -2,6 +2,7 @@
 // audit log (who created which pod with which volumes, who wrote which phase, how each set was scaled, who
 // deleted what with which preconditions) and a pod timeline from a watch. Nothing here trusts what a pod says
 // about itself: a pod proves a drain only if the audit log shows the controller created it.
+import { CLAIMS_ANNOTATION } from '../../src/planner/keys.ts';
 import { controllerReplica, type AuditEvent } from '../harness/audit.ts';
 import type { PodSighting } from './history.ts';
 
@@ -20,7 +21,6 @@ export interface CheckOptions {
   decisionLagMs?: number;
 }
 
-const CLAIMS_ANNOTATION = 'drain.statefulsets.kubernetes.io/claims';
 const ok = (e: AuditEvent) => e.code >= 200 && e.code < 300;
 
 /** Each set's replicas over time, from its create and every scale or update in the audit log. */

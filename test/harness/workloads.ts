@@ -1,5 +1,6 @@
 // StatefulSets and drainer templates for end-to-end tests, using the kwok drain-sim annotations.
 import type { V1StatefulSet } from '@kubernetes/client-node';
+import { ATTEMPT_ANNOTATION, CLAIMS_ANNOTATION, ORDINAL_LABEL, ROLE_DRAINER, ROLE_LABEL, SET_LABEL } from '../../src/planner/keys.ts';
 import type { ClusterClient } from './cluster-client.ts';
 import { eventually, readyReplicas } from './cluster-client.ts';
 
@@ -97,10 +98,10 @@ export async function createLookAlikeDrainPod(c: ClusterClient, namespace: strin
     body: {
       metadata: {
         name: `${setName}-${ordinal}`,
-        labels: { 'drain.statefulsets.kubernetes.io/role': 'drainer', 'drain.statefulsets.kubernetes.io/statefulset': setName, 'drain.statefulsets.kubernetes.io/ordinal': String(ordinal) },
+        labels: { [ROLE_LABEL]: ROLE_DRAINER, [SET_LABEL]: setName, [ORDINAL_LABEL]: String(ordinal) },
         annotations: {
-          'drain.statefulsets.kubernetes.io/claims': JSON.stringify([{ name: claimName, uid: claim.metadata!.uid }]),
-          'drain.statefulsets.kubernetes.io/attempt': '1',
+          [CLAIMS_ANNOTATION]: JSON.stringify([{ name: claimName, uid: claim.metadata!.uid }]),
+          [ATTEMPT_ANNOTATION]: '1',
           'drain-sim/complete-after': '1s',
         },
         ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: setName, uid: set.metadata!.uid!, controller: false }],
