@@ -28,11 +28,12 @@ export function readAudit(file: string): AuditEvent[] {
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     if (!line) continue;
     const e = JSON.parse(line) as {
-      stage: string; verb: string; userAgent?: string; stageTimestamp: string;
+      stage: string; verb: string; userAgent?: string; stageTimestamp: string; requestURI?: string;
       objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string };
       responseStatus?: { code?: number }; requestObject?: AuditObject; responseObject?: AuditObject;
     };
-    if (e.stage !== 'ResponseComplete') continue;
+    // Dry runs (the controller's template check) change nothing.
+    if (e.stage !== 'ResponseComplete' || /[?&]dryRun=/.test(e.requestURI ?? '')) continue;
     const subresource = e.objectRef?.subresource;
     // Only the subresources that change what the checks follow: a pod's phase and a set's replicas.
     if (subresource && subresource !== 'status' && subresource !== 'scale') continue;
