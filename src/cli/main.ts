@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Entry point of the `statefulset-drain-controller` command.
 import { Command } from 'commander';
-import { addRunOptions, type RunOptions } from './options.ts';
+import { addPlannerOptions, addRunOptions, type RunOptions } from './options.ts';
 import { run } from './run.ts';
-import { status } from './status.ts';
+import { status, type StatusOptions } from './status.ts';
 
 const program = new Command('statefulset-drain-controller')
   .description('Drains the PersistentVolumeClaims that a StatefulSet scale-down leaves behind, then releases them.')
@@ -12,11 +12,11 @@ const program = new Command('statefulset-drain-controller')
 addRunOptions(program.command('run', { isDefault: true }).description('run the controller (the default command)'))
   .action((options: RunOptions) => run(options));
 
-program.command('status')
-  .description('show, for each managed StatefulSet, its orphaned claims, drain pods and failures')
+addPlannerOptions(program.command('status'))
+  .description('show, for each managed StatefulSet, its orphaned claims, drain pods and failures (pass the planner flags the controller runs with)')
   .option('--kubeconfig <file>', 'kubeconfig file')
   .option('-n, --namespace <ns>', 'only this namespace (default: all)')
   .option('-o, --output <format>', 'table or json', 'table')
-  .action((options: { kubeconfig?: string; namespace?: string; output: string }) => status(options));
+  .action((options: StatusOptions) => status(options));
 
 await program.parseAsync(process.argv);

@@ -1,5 +1,6 @@
 // Every flag of the controller, with its default, in one place (the README's flag table mirrors this).
 import { Command, InvalidArgumentError } from 'commander';
+import type { PlannerSettings } from '../planner/types.ts';
 import { parseDuration } from './duration.ts';
 
 export interface RunOptions {
@@ -49,8 +50,27 @@ const nonNegative = (value: string) => {
 };
 const list = (value: string) => value.split(',').map((s) => s.trim()).filter(Boolean);
 
-export function addRunOptions(command: Command): Command {
+export type PlannerOptions = Pick<RunOptions, 'maxAttempts' | 'backoffBase' | 'backoffMax' | 'pendingDeadline' | 'runningDeadline'>;
+
+export function plannerSettings(options: PlannerOptions): PlannerSettings {
+  return {
+    maxAttempts: options.maxAttempts, backoffBaseMs: options.backoffBase, backoffMaxMs: options.backoffMax,
+    pendingDeadlineMs: options.pendingDeadline, runningDeadlineMs: options.runningDeadline,
+  };
+}
+
+/** The flags that shape the planner's decisions: `run` and `status` share them, so both judge alike. */
+export function addPlannerOptions(command: Command): Command {
   return command
+    .option('--max-attempts <n>', 'drain attempts per ordinal before giving up (annotation overrides)', positiveInt, 3)
+    .option('--backoff-base <duration>', 'delay before the first retry of a failed drain; doubles per failure', duration, parseDuration('10s'))
+    .option('--backoff-max <duration>', 'longest delay between drain retries', duration, parseDuration('5m'))
+    .option('--pending-deadline <duration>', 'report a drain pod Pending longer than this as stuck', duration, parseDuration('10m'))
+    .option('--running-deadline <duration>', 'report a drain pod Running longer than this as stuck', duration, parseDuration('6h'));
+}
+
+export function addRunOptions(command: Command): Command {
+  return addPlannerOptions(command)
     .option('--kubeconfig <file>', 'kubeconfig file (default: in-cluster config, then $KUBECONFIG, then ~/.kube/config)')
     .option('--namespaces <list>', 'comma-separated namespaces to watch (default: all)', list, [])
     .option('--selector <labels>', 'only serve StatefulSets matching this label selector (sharding)')
@@ -59,11 +79,6 @@ export function addRunOptions(command: Command): Command {
     .option('--burst <n>', 'client-side API request burst', positiveInt, 200)
     .option('--event-qps <n>', 'events per second (sent in the background; 0: unlimited)', nonNegative, 20)
     .option('--event-burst <n>', 'event burst', positiveInt, 100)
-    .option('--max-attempts <n>', 'drain attempts per ordinal before giving up (annotation overrides)', positiveInt, 3)
-    .option('--backoff-base <duration>', 'delay before the first retry of a failed drain; doubles per failure', duration, parseDuration('10s'))
-    .option('--backoff-max <duration>', 'longest delay between drain retries', duration, parseDuration('5m'))
-    .option('--pending-deadline <duration>', 'report a drain pod Pending longer than this as stuck', duration, parseDuration('10m'))
-    .option('--running-deadline <duration>', 'report a drain pod Running longer than this as stuck', duration, parseDuration('6h'))
     .option('--resync-period <duration>', 're-examine every StatefulSet from the cache this often', duration, parseDuration('10m'))
     .option('--dry-run', 'log the actions instead of performing them', false)
     .option('--cache-full-objects', 'cache whole objects instead of the fields the controller reads (uses more memory)', false)

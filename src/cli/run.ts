@@ -1,6 +1,10 @@
 // `statefulset-drain-controller run`: wires the controller, leader election and the HTTP endpoints together.
 import os from 'node:os';
+import { ClusterCache } from '../controller/cluster-cache.ts';
 import { DrainController } from '../controller/controller.ts';
+import { EventRecorder } from '../controller/events.ts';
+import { Executor } from '../controller/executor.ts';
+import { TemplateVerdicts } from '../controller/template-verifier.ts';
 import { KubeApi } from '../kube/api.ts';
 import { loadConnectionConfig } from '../kube/connection-config.ts';
 import { KubeHttpClient } from '../kube/http-client.ts';
@@ -8,7 +12,7 @@ import { LeaderElector } from '../kube/leader-election.ts';
 import { createLogger } from '../log.ts';
 import { startHttpServer } from '../metrics/http-server.ts';
 import { Metrics } from '../metrics/metrics.ts';
-import type { RunOptions } from './options.ts';
+import { plannerSettings, type RunOptions } from './options.ts';
 import { version } from './version.ts';
 
 export async function run(options: RunOptions): Promise<void> {
@@ -32,15 +36,15 @@ export async function run(options: RunOptions): Promise<void> {
     })
     : undefined;
   if (!elector) metrics.leader.set(1);
-  const controller: DrainController = new DrainController(client, api, log, metrics, {
-    namespaces: options.namespaces, setSelector: options.selector, concurrency: options.concurrency,
-    events: { qps: options.eventQps, burst: options.eventBurst },
-    dryRun: options.dryRun, cacheFullObjects: options.cacheFullObjects, resyncPeriodMs: options.resyncPeriod, instance: identity,
-    planner: {
-      maxAttempts: options.maxAttempts, backoffBaseMs: options.backoffBase, backoffMaxMs: options.backoffMax,
-      pendingDeadlineMs: options.pendingDeadline, runningDeadlineMs: options.runningDeadline,
-    },
-  }, () => elector?.isLeader() ?? true);
+  const isLeader = () => elector?.isLeader() ?? true;
+  const verdicts = new TemplateVerdicts();
+  const view = new ClusterCache(client, api, { namespaces: options.namespaces, setSelector: options.selector, fullObjects: options.cacheFullObjects },
+    (key) => controller.queue.add(key), log);
+  const writer = new Executor(api, new EventRecorder(api, identity, log, { qps: options.eventQps, burst: options.eventBurst }), verdicts, metrics, log,
+    { dryRun: options.dryRun, isLeader });
+  const controller: DrainController = new DrainController({ view, writer, verdicts, log, metrics, isLeader }, {
+    concurrency: options.concurrency, resyncPeriodMs: options.resyncPeriod, planner: plannerSettings(options),
+  });
   const server = await startHttpServer(options.httpAddress, metrics, () => controller.isReady());
   log.info('starting', {
     identity, namespaces: options.namespaces.length ? options.namespaces : 'all', dryRun: options.dryRun,

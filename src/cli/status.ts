@@ -2,9 +2,11 @@
 // the same planner from one list of sets, claims and pods (read-only; nothing is changed).
 import { KubeApi } from '../kube/api.ts';
 import { candidateSetNameOfPod, candidateSetNamesOfClaim } from '../planner/identity.ts';
+import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import { observeSet, type ClusterReader } from '../controller/observe.ts';
 import { isManaged, planSet } from '../planner/plan.ts';
-import { parseDrainerTemplate } from '../planner/template.ts';
-import type { OrdinalStatus } from '../planner/types.ts';
+import type { OrdinalStatus, PlannerSettings } from '../planner/types.ts';
+import { plannerSettings, type PlannerOptions } from './options.ts';
 import { loadConnectionConfig } from '../kube/connection-config.ts';
 import { KubeHttpClient } from '../kube/http-client.ts';
 import { version } from './version.ts';
@@ -36,25 +38,52 @@ function bySetKey<T extends { metadata?: { name?: string; namespace?: string } }
   return groups;
 }
 
-export async function collectStatus(api: KubeApi, namespace?: string): Promise<SetStatus[]> {
+/** One list of each kind, read as the controller reads its cache. */
+class ListedCluster implements ClusterReader {
+  private readonly sets: Map<string, V1StatefulSet>;
+  private readonly claims: Map<string, V1PersistentVolumeClaim[]>;
+  private readonly pods: Map<string, V1Pod[]>;
+
+  constructor(sets: V1StatefulSet[], claims: V1PersistentVolumeClaim[], pods: V1Pod[]) {
+    this.sets = new Map(sets.map((s) => [`${s.metadata?.namespace}/${s.metadata?.name}`, s]));
+    this.claims = bySetKey(claims, candidateSetNamesOfClaim);
+    this.pods = bySetKey(pods, (name) => [candidateSetNameOfPod(name) ?? []].flat());
+  }
+
+  getSet(key: string): V1StatefulSet | undefined {
+    return this.sets.get(key);
+  }
+
+  claimsFor(key: string): V1PersistentVolumeClaim[] {
+    return this.claims.get(key) ?? [];
+  }
+
+  podsFor(key: string): V1Pod[] {
+    return this.pods.get(key) ?? [];
+  }
+}
+
+/**
+ * The plan of every managed set, made by the same observation and planner as the controller's, with the
+ * same planner settings. `status` only reads, so it does not ask the API server about templates (the
+ * controller's dry-run): a template that parses counts as valid here.
+ */
+export async function collectStatus(api: KubeApi, settings: PlannerSettings, namespace?: string): Promise<SetStatus[]> {
   const [sets, claims, pods] = await Promise.all([api.listStatefulSets(namespace), api.listClaims(namespace), api.listPods(namespace)]);
   const now = new Date();
-  const claimsBySet = bySetKey(claims.items, candidateSetNamesOfClaim);
-  const podsBySet = bySetKey(pods.items, (name) => [candidateSetNameOfPod(name) ?? []].flat());
+  const cluster = new ListedCluster(sets.items, claims.items, pods.items);
   const podByName = new Map(pods.items.map((p) => [`${p.metadata?.namespace}/${p.metadata?.name}`, p]));
   const result: SetStatus[] = [];
   for (const set of sets.items) {
     if (!isManaged(set)) continue;
     const key = (name: string) => `${set.metadata?.namespace}/${name}`;
     const setKey = key(set.metadata?.name ?? '');
-    const template = parseDrainerTemplate(set);
-    const plan = planSet({
-      set, template, now, claims: claimsBySet.get(setKey) ?? [], pods: podsBySet.get(setKey) ?? [],
-    }, { maxAttempts: 3, backoffBaseMs: 10_000, backoffMaxMs: 300_000, pendingDeadlineMs: 600_000, runningDeadlineMs: 21_600_000 });
+    const observation = observeSet(cluster, setKey, set, { state: 'accepted' }, now);
+    const plan = planSet(observation, settings);
     result.push({
       statefulset: setKey,
-      template: template.ok ? 'valid' : 'invalid',
-      problems: template.ok ? [] : template.problems,
+      template: plan.invalidTemplate ? 'invalid' : 'valid',
+      problems: observation.template.ok ? [] : observation.template.problems,
       ordinals: plan.ordinals.sort((a, b) => b.ordinal - a.ordinal).map((o) => ({
         ...o,
         age: o.drainPod ? age(podByName.get(key(o.drainPod.name))?.metadata?.creationTimestamp, now.getTime()) : undefined,
@@ -64,9 +93,11 @@ export async function collectStatus(api: KubeApi, namespace?: string): Promise<S
   return result;
 }
 
-export async function status(options: { kubeconfig?: string; namespace?: string; output: string }): Promise<void> {
+export type StatusOptions = PlannerOptions & { kubeconfig?: string; namespace?: string; output: string };
+
+export async function status(options: StatusOptions): Promise<void> {
   const api = new KubeApi(new KubeHttpClient(loadConnectionConfig(options.kubeconfig), `statefulset-drain-controller/${version} (status)`), { qps: 0, burst: 1 });
-  const sets = await collectStatus(api, options.namespace);
+  const sets = await collectStatus(api, plannerSettings(options), options.namespace);
   if (options.output === 'json') {
     console.log(JSON.stringify(sets, null, 2));
     return;

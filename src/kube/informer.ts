@@ -7,6 +7,7 @@
 // loses a change.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
+import { describeApiError } from './api.ts';
 import { ApiError, METADATA_ONLY, type KubeHttpClient, type WatchEvent } from './http-client.ts';
 
 export type ChangeHandler<T> = (kind: 'add' | 'update' | 'delete', obj: T) => void;
@@ -122,7 +123,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     try {
       result = await this.list();
     } catch (err) {
-      this.log.warn('list failed, retrying', { resource: this.description, error: String((err as Error)?.message ?? err) });
+      this.log.warn('list failed, retrying', { resource: this.description, error: describeApiError(err) });
       return false;
     }
     if (this.stopped) return true;
@@ -190,12 +191,12 @@ export class ResilientInformer<T extends KubernetesObject> {
         needSync = true;
         const code = err instanceof ApiError ? err.code : 0;
         if (this.streaming && this.syncing && (code === 400 || code === 422)) {
-          this.log.info('the API server does not stream lists; listing instead', { resource: this.description, error: String((err as Error).message) });
+          this.log.info('the API server does not stream lists; listing instead', { resource: this.description, error: describeApiError(err) });
           this.streaming = false;
         } else if (code === 410) {
           this.log.info('watch expired, syncing again', { resource: this.description });
         } else {
-          this.log.warn('watch failed, syncing again', { resource: this.description, error: String((err as Error)?.message ?? err) });
+          this.log.warn('watch failed, syncing again', { resource: this.description, error: describeApiError(err) });
           await this.sleepBackoff();
         }
       }

@@ -2,7 +2,7 @@
 // free or expired, renew every retry period, and consider leadership lost once renewals have failed for
 // the renew deadline, which is shorter than the lease duration, so this replica stops acting before
 // another one could take the lease over.
-import { microTime, statusOf, type KubeApi, type Lease } from './api.ts';
+import { describeApiError, microTime, statusOf, type KubeApi, type Lease } from './api.ts';
 import type { Logger } from '../log.ts';
 
 export interface LeaderElectionOptions {
@@ -14,6 +14,8 @@ export interface LeaderElectionOptions {
   retryPeriodMs: number;
 }
 
+export type LeaseApi = Pick<KubeApi, 'getLease' | 'createLease' | 'replaceLease'>;
+
 export class LeaderElector {
   private lastRenew = 0;
   /** Leadership as last reported through onChange. */
@@ -22,7 +24,7 @@ export class LeaderElector {
   private timer: NodeJS.Timeout | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
   private observed: { holder: string; renew: number; resourceVersion: string } | undefined;
-  private readonly api: KubeApi;
+  private readonly api: LeaseApi;
   private readonly options: LeaderElectionOptions;
   private readonly log: Logger;
   private readonly onChange: (leading: boolean) => void;
@@ -32,7 +34,7 @@ export class LeaderElector {
    * passed (a stall, a pause, an outage) with no one having taken the lease. The controller skipped work
    * while it was not the leader, so each term must begin with a look at everything.
    */
-  constructor(api: KubeApi, options: LeaderElectionOptions, log: Logger, onChange: (leading: boolean) => void) {
+  constructor(api: LeaseApi, options: LeaderElectionOptions, log: Logger, onChange: (leading: boolean) => void) {
     if (!(options.renewDeadlineMs < options.leaseDurationMs && options.retryPeriodMs < options.renewDeadlineMs)) {
       throw new Error('leader election needs retry period < renew deadline < lease duration');
     }
@@ -61,7 +63,7 @@ export class LeaderElector {
       // Measured from before the request was sent: the lease is at least this fresh.
       if (await this.tryAcquireOrRenew(attemptStarted)) this.renewed(attemptStarted);
     } catch (err) {
-      this.log.warn('leader election request failed', { lease: this.options.name, error: String((err as Error)?.message ?? err) });
+      this.log.warn('leader election request failed', { lease: this.options.name, error: describeApiError(err) });
     }
     if (this.leading && !this.isLeader()) this.setLeading(false);
     this.schedule();

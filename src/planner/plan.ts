@@ -2,17 +2,43 @@
 // Pure and deterministic; everything it needs (including the clock) is in the observation.
 // Three steps: observe the set ordinal by ordinal (ordinals.ts), see drains that exist through, start new ones.
 import { createHash } from 'node:crypto';
-import type { V1StatefulSet } from '@kubernetes/client-node';
+import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { buildDrainPod, claimRef } from './drain-pod.ts';
 import { failureState, maxAttempts, retryDueMs, timeMs } from './failures.ts';
-import { claimLabels, claimTemplateNames } from './identity.ts';
-import { FINALIZER, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, TEMPLATE_ANNOTATION } from './keys.ts';
+import { claimLabels, claimName, claimTemplateNames, ordinalRange } from './identity.ts';
+import { FINALIZER, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_DRAINER, ROLE_LABEL, TEMPLATE_ANNOTATION } from './keys.ts';
 import { observeOrdinals, type DrainPodView, type OrdinalView } from './ordinals.ts';
 import type { DrainerTemplate } from './template.ts';
 import type { Action, EventType, OrdinalStatus, Plan, PlannerSettings, SetObservation } from './types.ts';
 
 export function isManaged(set: V1StatefulSet): boolean {
   return set.metadata?.annotations?.[TEMPLATE_ANNOTATION] !== undefined && claimTemplateNames(set).length > 0;
+}
+
+/**
+ * Whether a set needs planning at all: managed, still carrying our finalizer, or with pods named for its
+ * ordinals that carry the drain role label (drains of a set whose annotation was removed are seen through).
+ */
+export function needsPlanning(set: V1StatefulSet, pods: V1Pod[]): boolean {
+  if (isManaged(set) || (set.metadata?.finalizers ?? []).includes(FINALIZER)) return true;
+  return pods.some((p) => p.metadata?.labels?.[ROLE_LABEL] === ROLE_DRAINER);
+}
+
+/** Identifies what a template verdict was given for: the set, its template text and its claim templates. */
+export function templateHash(set: V1StatefulSet): string {
+  return createHash('sha256').update(set.metadata?.uid ?? '').update(set.metadata?.annotations?.[TEMPLATE_ANNOTATION] ?? '')
+    .update(JSON.stringify(claimTemplateNames(set))).digest('hex');
+}
+
+/** The pod the API server is asked to admit: a drain pod of the first ordinal past the range, under a name no real pod has. */
+function templateCheckPod(set: V1StatefulSet, template: DrainerTemplate): V1Pod {
+  const ordinal = ordinalRange(set).end;
+  const claims = new Map<string, V1PersistentVolumeClaim>(claimTemplateNames(set).map((t) => [t, {
+    metadata: { name: claimName(t, set.metadata?.name ?? '', ordinal), uid: 'dry-run' },
+  }]));
+  const pod = buildDrainPod({ set, template, ordinal, claims, attempt: 1, retryToken: '' });
+  pod.metadata!.name = `${pod.metadata!.name}-template-check`;
+  return pod;
 }
 
 function shortHash(text: string): string {
@@ -29,6 +55,7 @@ class PlanContext {
   readonly actions: Action[] = [];
   readonly ordinals: OrdinalStatus[] = [];
   requeueAfterMs: number | undefined;
+  invalidTemplate = false;
   readonly set: V1StatefulSet;
   readonly settings: PlannerSettings;
   readonly nowMs: number;
@@ -79,13 +106,13 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
 
   if (!ctx.managed) {
     if (hasFinalizer) ctx.actions.push({ kind: 'RemoveFinalizer' });
-    return { managed: false, actions: ctx.actions, requeueAfterMs: ctx.requeueAfterMs, ordinals: ctx.ordinals };
+    return { managed: false, actions: ctx.actions, requeueAfterMs: ctx.requeueAfterMs, ordinals: ctx.ordinals, invalidTemplate: false };
   }
 
   // 2. New drains, for a managed set whose configuration allows them.
   if (ctx.attempts.problem) ctx.report('Warning', 'InvalidMaxAttempts', ctx.attempts.problem, `${ctx.setUid}/max-attempts/${shortHash(ctx.attempts.problem)}`);
   if (!ctx.deleting && !hasFinalizer) ctx.actions.unshift({ kind: 'AddFinalizer' });
-  const template = usableTemplate(ctx, observation);
+  const gate = templateGate(ctx, observation);
 
   const ordered = (set.spec?.podManagementPolicy ?? 'OrderedReady') === 'OrderedReady';
   // OrderedReady: one drain at a time, as the StatefulSet removes one pod at a time.
@@ -98,22 +125,28 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
       ctx.status({ ordinal: v.ordinal, claims: claimNames(v), failures: failureState([...v.claims.values()]).failures, state: 'waiting-for-pod' });
       continue;
     }
-    const started = startDrain(ctx, v, template, busy);
+    const started = startDrain(ctx, v, gate, busy);
     pending ||= started.pending;
     busy ||= ordered && started.holdsOrder;
   }
 
   if (ctx.deleting && hasFinalizer && drains.length === 0 && !pending) ctx.actions.push({ kind: 'RemoveFinalizer' });
-  return { managed: true, actions: ctx.actions, requeueAfterMs: ctx.requeueAfterMs, ordinals: ctx.ordinals };
+  return { managed: true, actions: ctx.actions, requeueAfterMs: ctx.requeueAfterMs, ordinals: ctx.ordinals, invalidTemplate: ctx.invalidTemplate };
 }
 
 function claimNames(v: OrdinalView): string[] {
   return [...v.claims.values()].map((c) => c.metadata?.name ?? '');
 }
 
-/** The template drains may start with, or undefined when the set's configuration forbids new drains (reported). */
-function usableTemplate(ctx: PlanContext, observation: SetObservation): DrainerTemplate | undefined {
+/**
+ * Whether drains may start: with the template (its verdict is in), after asking the API server about it first
+ * (`check`), or not at all (the set's configuration forbids it; reported).
+ */
+type TemplateGate = { template: DrainerTemplate } | { check: Action; asked: boolean } | { blocked: true };
+
+function templateGate(ctx: PlanContext, observation: SetObservation): TemplateGate {
   const { set, setUid } = ctx;
+  const { template, templateVerdict: verdict } = observation;
   let usable = true;
   if (set.spec?.persistentVolumeClaimRetentionPolicy?.whenScaled === 'Delete') {
     usable = false;
@@ -121,9 +154,11 @@ function usableTemplate(ctx: PlanContext, observation: SetObservation): DrainerT
       'persistentVolumeClaimRetentionPolicy.whenScaled is Delete: Kubernetes deletes the claims of removed replicas together with their pods, before any drain can run; set whenScaled to Retain to have them drained',
       `${setUid}/retention`);
   }
-  if (!observation.template.ok) {
+  const problems = !template.ok ? template.problems : verdict.state === 'rejected' ? [verdict.problem] : [];
+  if (problems.length > 0) {
     usable = false;
-    const message = `drainer pod template is invalid, no drain pods will be created: ${observation.template.problems.join('; ')}`;
+    ctx.invalidTemplate = true;
+    const message = `drainer pod template is invalid, no drain pods will be created: ${problems.join('; ')}`;
     ctx.report('Warning', 'InvalidDrainerTemplate', message, `${setUid}/template/${shortHash(set.metadata?.annotations?.[TEMPLATE_ANNOTATION] ?? '')}/${shortHash(message)}`);
   }
   if (Object.keys(claimLabels(set)).length === 0) {
@@ -131,16 +166,21 @@ function usableTemplate(ctx: PlanContext, observation: SetObservation): DrainerT
     ctx.report('Warning', 'UnprovableClaims', 'spec.selector has no matchLabels, so claims cannot be proven to belong to this StatefulSet; nothing will be drained', `${setUid}/selector`);
   }
   const foreground = (set.metadata?.finalizers ?? []).includes('foregroundDeletion');
-  if (ctx.deleting && foreground) usable = false;
-  return usable && observation.template.ok ? observation.template.template : undefined;
+  if (!usable || !template.ok || (ctx.deleting && foreground)) return { blocked: true };
+  if (verdict.state !== 'unchecked') return { template: template.template };
+  const check: Action = { kind: 'VerifyTemplate', pod: templateCheckPod(set, template.template), templateHash: templateHash(set) };
+  // A new or changed template is checked at once, so a mistake is reported before it matters; one the
+  // controller found at start-up only when a drain is due (a restart must not dry-run every template).
+  if (verdict.eager) ctx.actions.push(check);
+  return { check, asked: verdict.eager };
 }
 
 /** An orphaned ordinal with no pod: start its drain, or say why not. */
-function startDrain(ctx: PlanContext, v: OrdinalView, template: DrainerTemplate | undefined, busy: boolean): { pending: boolean; holdsOrder: boolean } {
+function startDrain(ctx: PlanContext, v: OrdinalView, gate: TemplateGate, busy: boolean): { pending: boolean; holdsOrder: boolean } {
   const claims = [...v.claims.values()];
   const failure = failureState(claims);
   const status = ctx.status({ ordinal: v.ordinal, claims: claimNames(v), failures: failure.failures, state: 'pending-drain' });
-  if (!template || busy) {
+  if ('blocked' in gate || busy) {
     status.state = 'blocked';
     return { pending: false, holdsOrder: false };
   }
@@ -161,8 +201,14 @@ function startDrain(ctx: PlanContext, v: OrdinalView, template: DrainerTemplate 
       return { pending: true, holdsOrder: true };
     }
   }
+  if ('check' in gate) {
+    // The drain starts once the API server's verdict on the template is in.
+    if (!gate.asked) ctx.actions.push(gate.check);
+    gate.asked = true;
+    return { pending: true, holdsOrder: true };
+  }
   const attempt = failure.failures + 1;
-  const pod = buildDrainPod({ set: ctx.set, template, ordinal: v.ordinal, claims: v.claims, attempt, retryToken: ctx.retryToken });
+  const pod = buildDrainPod({ set: ctx.set, template: gate.template, ordinal: v.ordinal, claims: v.claims, attempt, retryToken: ctx.retryToken });
   ctx.actions.push({ kind: 'CreateDrainPod', ordinal: v.ordinal, pod, claims: claims.map(claimRef), attempt });
   return { pending: true, holdsOrder: true };
 }

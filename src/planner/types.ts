@@ -28,6 +28,11 @@ export type Action =
   | { kind: 'DeleteDrainPod'; ordinal: number; pod: PodRef; reason: DeleteReason; /** creation to release, for 'released' */ drainSeconds?: number }
   | { kind: 'RecordFailure'; ordinal: number; claims: ClaimRef[]; failures: number; at: string }
   | { kind: 'ResetFailures'; ordinal: number; claims: ClaimRef[]; retryToken: string }
+  /**
+   * Ask the API server whether it would admit a drain pod built from the template (a server-side dry-run
+   * create of `pod`). The verdict comes back in the next observation as `templateVerdict`.
+   */
+  | { kind: 'VerifyTemplate'; pod: V1Pod; templateHash: string }
   /** An event that reports a state rather than a step; dedupeKey makes repeated plans report it once. */
   | { kind: 'Report'; type: EventType; reason: string; message: string; dedupeKey: string; ordinal?: number };
 
@@ -37,10 +42,18 @@ export interface SetObservation {
   claims: V1PersistentVolumeClaim[];
   /** Pods named `<set>-<n>`: stateful pods, drain pods, or anything else holding that name. */
   pods: V1Pod[];
-  /** The parsed template, with the API server's dry-run verdict folded in. */
+  /** The parsed template annotation. */
   template: TemplateResult;
+  /** What the API server said of a drain pod built from this very template (see VerifyTemplate). */
+  templateVerdict: TemplateVerdict;
   now: Date;
 }
+
+export type TemplateVerdict =
+  | { state: 'accepted' }
+  | { state: 'rejected'; problem: string }
+  /** Not asked yet. `eager`: ask now (the template is new or changed), else only once a drain is due. */
+  | { state: 'unchecked'; eager: boolean };
 
 export interface PlannerSettings {
   maxAttempts: number;
@@ -73,4 +86,6 @@ export interface Plan {
   requeueAfterMs?: number;
   /** Orphaned ordinals and drains in flight, for metrics and the status view. */
   ordinals: OrdinalStatus[];
+  /** The set is managed but its template cannot be used (parse, schema or the API server's verdict). */
+  invalidTemplate: boolean;
 }

@@ -3,9 +3,11 @@ import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/
 import { buildDrainPod } from '../../src/planner/drain-pod.ts';
 import { DRAIN_POD_ANNOTATION, TEMPLATE_ANNOTATION } from '../../src/planner/keys.ts';
 import { parseDrainerTemplate } from '../../src/planner/template.ts';
-import type { PlannerSettings } from '../../src/planner/types.ts';
+import type { PlannerSettings, TemplateVerdict } from '../../src/planner/types.ts';
 
 export const NOW = new Date('2026-01-01T12:00:00Z');
+/** The API server's verdict on the template, as most tests need it: already in, and accepted. */
+export const ACCEPTED: TemplateVerdict = { state: 'accepted' };
 export const settings: PlannerSettings = {
   maxAttempts: 3, backoffBaseMs: 10_000, backoffMaxMs: 300_000, pendingDeadlineMs: 600_000, runningDeadlineMs: 3_600_000,
 };

@@ -1,12 +1,12 @@
 import { planSet } from '../../src/planner/plan.ts';
 import { parseDrainerTemplate } from '../../src/planner/template.ts';
 import { CLAIMS_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION, ORDINAL_LABEL, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION } from '../../src/planner/keys.ts';
-import type { Action, SetObservation } from '../../src/planner/types.ts';
+import type { Action, SetObservation, TemplateVerdict } from '../../src/planner/types.ts';
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import { NOW, aClaim, aDrainPod, aSet, aStatefulPod, recordDrainPod, settings } from './fixtures.ts';
+import { ACCEPTED, NOW, aClaim, aDrainPod, aSet, aStatefulPod, recordDrainPod, settings } from './fixtures.ts';
 
-function plan(set: V1StatefulSet, claims: V1PersistentVolumeClaim[], pods: V1Pod[], now = NOW) {
-  const observation: SetObservation = { set, claims, pods, template: parseDrainerTemplate(set), now };
+function plan(set: V1StatefulSet, claims: V1PersistentVolumeClaim[], pods: V1Pod[], now = NOW, verdict: TemplateVerdict = ACCEPTED) {
+  const observation: SetObservation = { set, claims, pods, template: parseDrainerTemplate(set), templateVerdict: verdict, now };
   return planSet(observation, settings);
 }
 
@@ -19,6 +19,7 @@ function steps(actions: Action[]): string[] {
       case 'DeleteDrainPod': return [`delete-pod ${a.pod.name} (${a.reason})`];
       case 'RecordFailure': return [`record-failure ${a.claims.map((c) => c.name).join(',')}=${a.failures}`];
       case 'ResetFailures': return [`reset ${a.claims.map((c) => c.name).join(',')}`];
+      case 'VerifyTemplate': return [`verify-template ${a.pod.metadata!.name}`];
       case 'AddFinalizer': return ['add-finalizer'];
       case 'RemoveFinalizer': return ['remove-finalizer'];
       case 'Report': return [];
@@ -418,5 +419,26 @@ describe('planSet: every ordinal state is reachable', () => {
   it.each(cases)('%s', (_name, build, state) => {
     const { claims, pods } = build();
     expect(plan(set, claims, pods).ordinals.find((o) => o.ordinal === 1)?.state).toBe(state);
+  });
+});
+
+describe('planSet: the API server\'s verdict on the template', () => {
+  const set = aSet({ replicas: 1, ...fin });
+  const orphan = () => ({ claims: [aClaim(set, 0), aClaim(set, 1)], pods: [aStatefulPod(set, 0)] });
+  const idle = () => ({ claims: [aClaim(set, 0)], pods: [aStatefulPod(set, 0)] });
+  const cases: Array<[string, () => { claims: V1PersistentVolumeClaim[]; pods: V1Pod[] }, TemplateVerdict, string[], string[]]> = [
+    ['accepted: the drain starts', orphan, { state: 'accepted' }, ['create db-1 [data-db-1] attempt 1'], []],
+    ['rejected: reported, nothing created', orphan, { state: 'rejected', problem: 'the API server rejects the drain pod: forbidden' }, [], ['InvalidDrainerTemplate']],
+    ['found at start-up, a drain is due: asked first, instead of creating', orphan, { state: 'unchecked', eager: false }, ['verify-template db-1-template-check'], []],
+    ['found at start-up, nothing to drain: not asked', idle, { state: 'unchecked', eager: false }, [], []],
+    ['new or changed: asked at once, even with nothing to drain', idle, { state: 'unchecked', eager: true }, ['verify-template db-1-template-check'], []],
+    ['new or changed, a drain is due: asked once, nothing created yet', orphan, { state: 'unchecked', eager: true }, ['verify-template db-1-template-check'], []],
+  ];
+  it.each(cases)('%s', (_name, build, verdict, want, wantReports) => {
+    const { claims, pods } = build();
+    const result = plan(set, claims, pods, NOW, verdict);
+    expect(steps(result.actions)).toEqual(want);
+    expect(reports(result.actions)).toEqual(wantReports);
+    expect(result.invalidTemplate).toBe(verdict.state === 'rejected');
   });
 });

@@ -11,7 +11,7 @@ import { DRAIN_POD_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNO
 import { planSet } from '../../src/planner/plan.ts';
 import { parseDrainerTemplate } from '../../src/planner/template.ts';
 import type { Action } from '../../src/planner/types.ts';
-import { NOW, aClaim, aDrainPod, aSet, aStatefulPod, settings } from './fixtures.ts';
+import { ACCEPTED, NOW, aClaim, aDrainPod, aSet, aStatefulPod, settings } from './fixtures.ts';
 
 const ORDINALS = 6;
 
@@ -111,7 +111,7 @@ class Cluster {
   }
 
   plan(): Action[] {
-    return planSet({ set: this.set, claims: this.claims, pods: this.pods, template: parseDrainerTemplate(this.set), now: new Date(this.now) }, settings).actions;
+    return planSet({ set: this.set, claims: this.claims, pods: this.pods, template: parseDrainerTemplate(this.set), templateVerdict: ACCEPTED, now: new Date(this.now) }, settings).actions;
   }
 
   reconcile(): void {

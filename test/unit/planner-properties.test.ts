@@ -7,7 +7,7 @@ import { FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION, RETRY_ANNOTATI
 import { planSet } from '../../src/planner/plan.ts';
 import { parseDrainerTemplate } from '../../src/planner/template.ts';
 import type { Action } from '../../src/planner/types.ts';
-import { NOW, aClaim, aDrainPod, aSet, aStatefulPod, recordDrainPod, settings } from './fixtures.ts';
+import { ACCEPTED, NOW, aClaim, aDrainPod, aSet, aStatefulPod, recordDrainPod, settings } from './fixtures.ts';
 
 const ordinalState = fc.record({
   claim: fc.constantFrom('none', 'live', 'foreign-labels', 'deleting', 'recreated'),
@@ -65,7 +65,7 @@ function materialize(w: World) {
 }
 
 function plan(state: ReturnType<typeof materialize>) {
-  return planSet({ set: state.set, claims: state.claims, pods: state.pods, template: parseDrainerTemplate(state.set), now: NOW }, settings).actions;
+  return planSet({ set: state.set, claims: state.claims, pods: state.pods, template: parseDrainerTemplate(state.set), templateVerdict: ACCEPTED, now: NOW }, settings).actions;
 }
 
 /** Applies actions the way the API server would, to plan again from the result. */

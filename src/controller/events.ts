@@ -1,8 +1,8 @@
 // events.k8s.io/v1 events on the StatefulSet, so `kubectl describe sts` and `kubectl events` show each step.
 import { randomBytes } from 'node:crypto';
 import type { V1StatefulSet } from '@kubernetes/client-node';
-import { microTime, type EventBody, type KubeApi, type MicroTime } from './api.ts';
-import { RateLimiter } from './rate-limiter.ts';
+import { microTime, type EventBody, type KubeApi, type MicroTime } from '../kube/api.ts';
+import { RateLimiter } from '../kube/rate-limiter.ts';
 import type { Logger } from '../log.ts';
 import type { EventType } from '../planner/types.ts';
 
@@ -25,7 +25,7 @@ const MAX_PENDING = 1000;
  * never delays a drain, and a burst of events never uses up the budget of the drains' own requests.
  */
 export class EventRecorder {
-  private readonly api: KubeApi;
+  private readonly api: Pick<KubeApi, 'createEvent'>;
   private readonly instance: string;
   private readonly log: Logger;
   private readonly limiter: RateLimiter;
@@ -33,7 +33,7 @@ export class EventRecorder {
   private dropped = 0;
   private lastTime = 0;
 
-  constructor(api: KubeApi, instance: string, log: Logger, limits: { qps: number; burst: number }) {
+  constructor(api: Pick<KubeApi, 'createEvent'>, instance: string, log: Logger, limits: { qps: number; burst: number }) {
     this.api = api;
     this.instance = instance;
     this.log = log;

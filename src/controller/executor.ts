@@ -6,8 +6,13 @@ import { DRAIN_POD_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNO
 import type { Action } from '../planner/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { describeApiError, statusOf, type KubeApi } from './api.ts';
+import { describeApiError, statusOf, type KubeApi } from '../kube/api.ts';
+import type { ActionWriter } from './controller.ts';
 import type { EventRecorder } from './events.ts';
+import { dryRunVerdict, type TemplateVerdicts } from './template-verifier.ts';
+
+/** The writes a drain makes. */
+export type DrainApi = Pick<KubeApi, 'createPod' | 'deletePod' | 'deleteClaim' | 'annotateClaim' | 'setFinalizers'>;
 
 export class NotLeaderError extends Error {
   constructor() {
@@ -22,18 +27,20 @@ export interface ExecutorOptions {
 
 const REPORTED_LIMIT = 100_000;
 
-export class Executor {
+export class Executor implements ActionWriter {
   /** Dedupe keys of Report actions already recorded by this process. */
   private readonly reported = new Set<string>();
-  private readonly api: KubeApi;
-  private readonly events: EventRecorder;
+  private readonly api: DrainApi;
+  private readonly events: Pick<EventRecorder, 'record'>;
+  private readonly verdicts: TemplateVerdicts;
   private readonly metrics: Metrics;
   private readonly log: Logger;
   private readonly options: ExecutorOptions;
 
-  constructor(api: KubeApi, events: EventRecorder, metrics: Metrics, log: Logger, options: ExecutorOptions) {
+  constructor(api: DrainApi, events: Pick<EventRecorder, 'record'>, verdicts: TemplateVerdicts, metrics: Metrics, log: Logger, options: ExecutorOptions) {
     this.api = api;
     this.events = events;
+    this.verdicts = verdicts;
     this.metrics = metrics;
     this.log = log;
     this.options = options;
@@ -55,7 +62,8 @@ export class Executor {
   private async step(set: V1StatefulSet, action: Action): Promise<void> {
     if (action.kind === 'Report' && this.reported.has(action.dedupeKey)) return;
     const fields = { statefulset: `${set.metadata?.namespace}/${set.metadata?.name}`, action: action.kind, ...describe(action) };
-    if (this.options.dryRun) {
+    // A dry-run create changes nothing, so the template check runs in --dry-run mode too.
+    if (this.options.dryRun && action.kind !== 'VerifyTemplate') {
       this.log.info('dry run: would perform', fields);
       if (action.kind === 'Report') this.remember(action.dedupeKey);
       return;
@@ -162,6 +170,12 @@ export class Executor {
           });
         }
         this.log.info('reset drain failure count', fields);
+        return;
+      }
+      case 'VerifyTemplate': {
+        const verdict = await dryRunVerdict(this.api, action.pod);
+        this.verdicts.set(`${namespace}/${setName}`, action.templateHash, verdict);
+        this.log.info('checked the drainer template with the API server', { ...fields, verdict: verdict.state });
         return;
       }
       case 'Report': {

@@ -4,9 +4,9 @@ import type { KubernetesObject, V1PersistentVolumeClaim, V1Pod, V1StatefulSet } 
 import { candidateSetNameOfPod, candidateSetNamesOfClaim } from '../planner/identity.ts';
 import type { Logger } from '../log.ts';
 import { ROLE_LABEL, STATEFUL_POD_LABEL } from '../planner/keys.ts';
-import type { KubeApi, ListOptions } from './api.ts';
-import type { KubeHttpClient } from './http-client.ts';
-import { ResilientInformer, type ChangeHandler, type ListResult } from './informer.ts';
+import type { KubeApi, ListOptions } from '../kube/api.ts';
+import type { KubeHttpClient } from '../kube/http-client.ts';
+import { ResilientInformer, type ChangeHandler, type ListResult } from '../kube/informer.ts';
 import { trimClaim, trimPod, trimStatefulSet } from './trim.ts';
 
 export interface CacheOptions {

@@ -1,0 +1,118 @@
+// The executor against an in-memory API: order, stopping at the first failure, what 404 and 409 mean,
+// the record that proves a drain pod, event dedupe and the leadership check.
+import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import { Executor, NotLeaderError, type DrainApi } from '../../src/controller/executor.ts';
+import type { EventInput } from '../../src/controller/events.ts';
+import { TemplateVerdicts } from '../../src/controller/template-verifier.ts';
+import { Metrics } from '../../src/metrics/metrics.ts';
+import { DRAIN_POD_ANNOTATION } from '../../src/planner/keys.ts';
+import type { Action } from '../../src/planner/types.ts';
+import { apiError, quietLogger } from './fakes/cluster.ts';
+import { aSet } from './fixtures.ts';
+
+class FakeApi implements DrainApi {
+  readonly calls: string[] = [];
+  /** Errors to answer with, by call (e.g. `deleteClaim data-db-2`). */
+  readonly failures = new Map<string, Error>();
+
+  private answer(call: string): void {
+    this.calls.push(call);
+    const failure = this.failures.get(call);
+    if (failure) throw failure;
+  }
+
+  async createPod(pod: V1Pod, dryRun = false): Promise<V1Pod> {
+    this.answer(`createPod${dryRun ? ' (dry run)' : ''} ${pod.metadata!.name}`);
+    return { ...pod, metadata: { ...pod.metadata, uid: `uid-of-${pod.metadata!.name}` } };
+  }
+  async deletePod(_ns: string, name: string, uid: string): Promise<void> {
+    this.answer(`deletePod ${name}@${uid}`);
+  }
+  async deleteClaim(_ns: string, name: string, uid: string): Promise<void> {
+    this.answer(`deleteClaim ${name}@${uid}`);
+  }
+  async annotateClaim(_ns: string, name: string, uid: string, annotations: Record<string, string>): Promise<void> {
+    this.answer(`annotateClaim ${name}@${uid} ${JSON.stringify(annotations)}`);
+  }
+  async setFinalizers(_ns: string, name: string): Promise<void> {
+    this.answer(`setFinalizers ${name}`);
+  }
+}
+
+function setUp(options: { dryRun?: boolean; leader?: boolean } = {}) {
+  const api = new FakeApi();
+  const events: EventInput[] = [];
+  const verdicts = new TemplateVerdicts();
+  const metrics = new Metrics(() => 0);
+  const executor = new Executor(api, { record: (_set: V1StatefulSet, e: EventInput) => events.push(e) }, verdicts, metrics, quietLogger(),
+    { dryRun: options.dryRun ?? false, isLeader: () => options.leader ?? true });
+  return { api, events, verdicts, metrics, executor };
+}
+
+const set = aSet({ replicas: 2 });
+const pod = (name: string): V1Pod => ({ metadata: { name, namespace: 'ns' } });
+const claim = { name: 'data-db-2', uid: 'c2' };
+const create: Action = { kind: 'CreateDrainPod', ordinal: 2, pod: pod('db-2'), claims: [claim], attempt: 1 };
+const release: Action = { kind: 'DeleteClaim', ordinal: 2, claim, drainPod: { name: 'db-2', uid: 'p2' } };
+const cleanUp: Action = { kind: 'DeleteDrainPod', ordinal: 2, pod: { name: 'db-2', uid: 'p2' }, reason: 'released' };
+
+describe('Executor', () => {
+  it('records the created drain pod\'s UID on each of its claims, right after the create', async () => {
+    const { api, executor } = setUp();
+    await executor.execute(set, [create]);
+    expect(api.calls).toEqual(['createPod db-2', `annotateClaim data-db-2@c2 ${JSON.stringify({ [DRAIN_POD_ANNOTATION]: 'uid-of-db-2' })}`]);
+  });
+
+  it('a taken name (409 on create) records nothing and is not an error', async () => {
+    const { api, metrics, executor } = setUp();
+    api.failures.set('createPod db-2', apiError(409));
+    await executor.execute(set, [create]);
+    expect(api.calls).toEqual(['createPod db-2']);
+    expect((await metrics.drainsStarted.get()).values[0]?.value ?? 0).toBe(0);
+  });
+
+  it('stops at the first failed action: nothing after it is attempted', async () => {
+    const { api, executor } = setUp();
+    api.failures.set('deleteClaim data-db-2@c2', apiError(500));
+    await expect(executor.execute(set, [release, cleanUp])).rejects.toThrow('HTTP 500');
+    expect(api.calls).toEqual(['deleteClaim data-db-2@c2']);
+  });
+
+  it.each([404, 409])('a claim delete answered %i (gone, or another claim now has the name) counts as done, not released', async (code) => {
+    const { api, metrics, events, executor } = setUp();
+    api.failures.set('deleteClaim data-db-2@c2', apiError(code));
+    await executor.execute(set, [release, cleanUp]);
+    expect(api.calls).toEqual(['deleteClaim data-db-2@c2', 'deletePod db-2@p2']);
+    expect((await metrics.claimsReleased.get()).values[0]?.value ?? 0).toBe(0);
+    expect(events.map((e) => e.reason)).toEqual(['DrainCompleted']);
+  });
+
+  it('reports a state once per process, however often it is planned', async () => {
+    const { events, executor } = setUp();
+    const report: Action = { kind: 'Report', type: 'Warning', reason: 'DrainStuck', message: 'stuck', dedupeKey: 'p2/stuck-Pending' };
+    await executor.execute(set, [report]);
+    await executor.execute(set, [report]);
+    expect(events.map((e) => e.reason)).toEqual(['DrainStuck']);
+  });
+
+  it('refuses to write once leadership is lost', async () => {
+    const { api, executor } = setUp({ leader: false });
+    await expect(executor.execute(set, [create])).rejects.toBeInstanceOf(NotLeaderError);
+    expect(api.calls).toEqual([]);
+  });
+
+  it('keeps the API server\'s verdict on a template, also in --dry-run, where nothing else is written', async () => {
+    const { api, verdicts, executor } = setUp({ dryRun: true });
+    api.failures.set('createPod (dry run) db-2-template-check', apiError(422, 'spec.containers[0].image: Required value'));
+    await executor.execute(set, [{ kind: 'VerifyTemplate', pod: pod('db-2-template-check'), templateHash: 'h1' }, create]);
+    expect(verdicts.get('ns/db', 'h1')).toEqual({ state: 'rejected', problem: 'the API server rejects the drain pod: spec.containers[0].image: Required value' });
+    expect(api.calls).toEqual(['createPod (dry run) db-2-template-check']);
+  });
+
+  it('the controller\'s own RBAC refusal is not a template verdict: it fails the reconcile loudly', async () => {
+    const { api, verdicts, executor } = setUp();
+    api.failures.set('createPod (dry run) db-2-template-check', apiError(403, 'pods is forbidden: User "x" cannot create resource "pods"'));
+    await expect(executor.execute(set, [{ kind: 'VerifyTemplate', pod: pod('db-2-template-check'), templateHash: 'h1' }])).rejects.toThrow('cannot create resource');
+    expect(verdicts.get('ns/db', 'h1')).toBeUndefined();
+  });
+});
