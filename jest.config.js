@@ -17,8 +17,8 @@ export default {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
-      globalSetup: '<rootDir>/test/harness/jest/global-setup.ts',
-      globalTeardown: '<rootDir>/test/harness/jest/global-teardown.ts',
+      globalSetup: '<rootDir>/test/jest/global-setup.ts',
+      globalTeardown: '<rootDir>/test/jest/global-teardown.ts',
     },
   ],
 };

@@ -7,8 +7,9 @@ import { kubeconfigConfig } from '../src/kube/connection-config.ts';
 import { KubeHttpClient } from '../src/kube/http-client.ts';
 import { ResilientInformer } from '../src/kube/informer.ts';
 import { createLogger } from '../src/log.ts';
+import { ROLE_DRAINER, ROLE_LABEL } from '../src/planner/keys.ts';
 
-const DRAINERS = 'drain.statefulsets.kubernetes.io/role=drainer';
+const DRAINERS = `${ROLE_LABEL}=${ROLE_DRAINER}`;
 
 export class Observer {
   readonly drainCreated = new Map<string, number>();

@@ -2,8 +2,8 @@
 // the benchmark's control plane), so 10,000-set clusters fit on 2 cores.
 import PQueue from 'p-queue';
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import type { ClusterClient } from '../test/harness/cluster-client.ts';
-import { TEMPLATE_ANNOTATION } from '../test/harness/workloads.ts';
+import type { ClusterClient } from '../local-cluster/cluster-client.ts';
+import { TEMPLATE_ANNOTATION } from '../local-cluster/workloads.ts';
 
 /** Drain pods go straight to a kwok node (their claims are never Bound here) and finish quickly. */
 export const benchTemplate = JSON.stringify({

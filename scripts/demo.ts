@@ -3,10 +3,11 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { clusterClient, type ClusterClient } from '../test/harness/cluster-client.ts';
-import { startControlPlane, stopControlPlane, type ControlPlane } from '../test/harness/control-plane.ts';
-import { startController, type RunningController } from '../test/harness/controller-process.ts';
-import { exampleWithSimulatedDrain } from '../test/harness/examples.ts';
+import { clusterClient, type ClusterClient } from '../local-cluster/cluster-client.ts';
+import { startControlPlane, stopControlPlane, type ControlPlane } from '../local-cluster/control-plane.ts';
+import { startController, type RunningController } from '../local-cluster/controller-process.ts';
+import { exampleWithSimulatedDrain } from '../local-cluster/examples.ts';
+import { ROLE_DRAINER, ROLE_LABEL } from '../src/planner/keys.ts';
 import { readFileSync } from 'node:fs';
 import { Watch, type V1PersistentVolumeClaim, type V1Pod } from '@kubernetes/client-node';
 
@@ -79,7 +80,7 @@ async function main(): Promise<void> {
   };
   const podWatch = await watch.watch(`/api/v1/namespaces/${ns}/pods`, {}, (type, pod: V1Pod) => {
     if (pod.metadata?.name !== 'datastore-2') return;
-    const isDrain = pod.metadata?.labels?.['drain.statefulsets.kubernetes.io/role'] === 'drainer';
+    const isDrain = pod.metadata?.labels?.[ROLE_LABEL] === ROLE_DRAINER;
     if (!isDrain && pod.metadata?.deletionTimestamp) once('terminating', 'stateful pod datastore-2 is terminating (the StatefulSet controller removes the highest replica)');
     if (!isDrain && type === 'DELETED') once('gone', 'stateful pod datastore-2 is gone; its claim data-datastore-2 stays behind');
     if (isDrain && type === 'ADDED') once('drain-created', 'drain pod datastore-2 created, mounting data-datastore-2');

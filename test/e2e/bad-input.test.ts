@@ -3,8 +3,8 @@
 // reason a user understands, or being ignored), nothing is created or deleted for it, and the healthy set
 // is drained in the same run.
 import type { V1StatefulSet } from '@kubernetes/client-node';
-import { claimNames, eventNotes, eventReasons, eventually, podNames } from '../harness/cluster-client.ts';
-import { createReadySet, scale, simulatedDrain, statefulSet } from '../harness/workloads.ts';
+import { claimNames, eventNotes, eventReasons, eventually, podNames } from '../../local-cluster/cluster-client.ts';
+import { createReadySet, scale, simulatedDrain, statefulSet } from '../../local-cluster/workloads.ts';
 import { useE2E } from './e2e-context.ts';
 
 const ctx = useE2E('hostile');

@@ -6,8 +6,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
-import { claimNames, eventually } from '../harness/cluster-client.ts';
-import { createReadySet, scale } from '../harness/workloads.ts';
+import { claimNames, eventually } from '../../local-cluster/cluster-client.ts';
+import { createReadySet, scale } from '../../local-cluster/workloads.ts';
 import { useE2E } from './e2e-context.ts';
 
 const ctx = useE2E('conn');

@@ -1,13 +1,13 @@
 // The local control plane behaves like a real cluster: the real StatefulSet controller, garbage collector,
 // volume binding and scheduler, with kwok running pods. No project controller is involved here.
 import { existsSync } from 'node:fs';
-import { readAudit } from '../harness/audit.ts';
-import { isAlive } from '../harness/processes.ts';
-import { startControlPlane, stopControlPlane } from '../harness/control-plane.ts';
-import { claimNames, clusterClient, eventually, listClaims, podNames } from '../harness/cluster-client.ts';
-import { sharedControlPlane } from '../harness/jest/shared-control-plane.ts';
-import { createNamespace, deleteNamespace } from '../harness/namespaces.ts';
-import { createReadySet, scale } from '../harness/workloads.ts';
+import { readAudit } from '../../local-cluster/audit.ts';
+import { isAlive } from '../../local-cluster/processes.ts';
+import { startControlPlane, stopControlPlane } from '../../local-cluster/control-plane.ts';
+import { claimNames, clusterClient, eventually, listClaims, podNames } from '../../local-cluster/cluster-client.ts';
+import { sharedControlPlane } from '../jest/shared-control-plane.ts';
+import { createNamespace, deleteNamespace } from '../../local-cluster/namespaces.ts';
+import { createReadySet, scale } from '../../local-cluster/workloads.ts';
 
 const c = clusterClient(sharedControlPlane().kubeconfig);
 let ns: string;

@@ -1,6 +1,6 @@
 // The core promise: a scale-down's orphaned claims are drained by a pod from the template, then released.
-import { claimNames, eventReasons, eventually, listClaims, listPods, podNames } from '../harness/cluster-client.ts';
-import { createReadySet, scale, simulatedDrain } from '../harness/workloads.ts';
+import { claimNames, eventReasons, eventually, listClaims, listPods, podNames } from '../../local-cluster/cluster-client.ts';
+import { createReadySet, scale, simulatedDrain } from '../../local-cluster/workloads.ts';
 import { useE2E } from './e2e-context.ts';
 
 const ctx = useE2E('flow');

@@ -1,9 +1,9 @@
 // Shared set-up for controller end-to-end tests: a namespace per test and a controller watching only it.
-import { clusterClient, type ClusterClient } from '../harness/cluster-client.ts';
-import { startController, type RunningController } from '../harness/controller-process.ts';
-import { sharedControlPlane } from '../harness/jest/shared-control-plane.ts';
-import { createNamespace, deleteNamespace } from '../harness/namespaces.ts';
-import { waitFor } from '../harness/processes.ts';
+import { clusterClient, type ClusterClient } from '../../local-cluster/cluster-client.ts';
+import { startController, type RunningController } from '../../local-cluster/controller-process.ts';
+import { sharedControlPlane } from '../jest/shared-control-plane.ts';
+import { createNamespace, deleteNamespace } from '../../local-cluster/namespaces.ts';
+import { waitFor } from '../../local-cluster/processes.ts';
 
 export interface E2EContext {
   c: ClusterClient;

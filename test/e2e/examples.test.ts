@@ -1,9 +1,9 @@
 // Every example in examples/ works as documented on the local control plane.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { claimNames, eventReasons, eventually, readyReplicas } from '../harness/cluster-client.ts';
-import { exampleWithSimulatedDrain } from '../harness/examples.ts';
-import { scale } from '../harness/workloads.ts';
+import { claimNames, eventReasons, eventually, readyReplicas } from '../../local-cluster/cluster-client.ts';
+import { exampleWithSimulatedDrain } from '../../local-cluster/examples.ts';
+import { scale } from '../../local-cluster/workloads.ts';
 import { useE2E } from './e2e-context.ts';
 
 const ctx = useE2E('example');

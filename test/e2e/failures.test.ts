@@ -1,7 +1,7 @@
 // Failed, stuck and cancelled drains: the claims are kept, the user is told, retries are bounded.
-import { claimNames, eventNotes, eventReasons, eventually, listClaims, listPods, podNames } from '../harness/cluster-client.ts';
-import { annotateSet, createReadySet, scale, simulatedDrain, TEMPLATE_ANNOTATION } from '../harness/workloads.ts';
-import { addNode, createLocalVolume } from '../harness/storage.ts';
+import { claimNames, eventNotes, eventReasons, eventually, listClaims, listPods, podNames } from '../../local-cluster/cluster-client.ts';
+import { annotateSet, createReadySet, scale, simulatedDrain, TEMPLATE_ANNOTATION } from '../../local-cluster/workloads.ts';
+import { addNode, createLocalVolume } from '../../local-cluster/storage.ts';
 import { useE2E } from './e2e-context.ts';
 
 const ctx = useE2E('fail');

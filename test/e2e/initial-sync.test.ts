@@ -1,10 +1,10 @@
 // How the controller loads the cluster's state: streamed (watch with sendInitialEvents) where the API server
 // offers it, a paginated list where it does not (servers older than 1.32 or with WatchList off).
-import { claimNames, clusterClient, eventually, type ClusterClient } from '../harness/cluster-client.ts';
-import { startControlPlane, stopControlPlane } from '../harness/control-plane.ts';
-import { startController, type RunningController } from '../harness/controller-process.ts';
-import { createNamespace } from '../harness/namespaces.ts';
-import { createReadySet, scale } from '../harness/workloads.ts';
+import { claimNames, clusterClient, eventually, type ClusterClient } from '../../local-cluster/cluster-client.ts';
+import { startControlPlane, stopControlPlane } from '../../local-cluster/control-plane.ts';
+import { startController, type RunningController } from '../../local-cluster/controller-process.ts';
+import { createNamespace } from '../../local-cluster/namespaces.ts';
+import { createReadySet, scale } from '../../local-cluster/workloads.ts';
 import { useE2E } from './e2e-context.ts';
 
 const ctx = useE2E('sync');

@@ -3,11 +3,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { claimNames, eventually } from '../harness/cluster-client.ts';
-import { startController } from '../harness/controller-process.ts';
-import { createNamespace, deleteNamespace } from '../harness/namespaces.ts';
-import { serviceAccountKubeconfig } from '../harness/service-account-kubeconfig.ts';
-import { createReadySet, scale } from '../harness/workloads.ts';
+import { claimNames, eventually } from '../../local-cluster/cluster-client.ts';
+import { startController } from '../../local-cluster/controller-process.ts';
+import { createNamespace, deleteNamespace } from '../../local-cluster/namespaces.ts';
+import { serviceAccountKubeconfig } from '../../local-cluster/service-account-kubeconfig.ts';
+import { createReadySet, scale } from '../../local-cluster/workloads.ts';
 import { useE2E } from './e2e-context.ts';
 
 const ctx = useE2E('install');
@@ -33,7 +33,7 @@ test('every manifest passes a server-side dry-run', async () => {
     const namespaced = await c.kubectl(['apply', '-k', intoNamespace('namespaced', ctx.ns), '--dry-run=server']);
     expect(namespaced).toMatch(/role.rbac.authorization.k8s.io\/statefulset-drain-controller created \(server dry run\)/);
     expect(namespaced).not.toMatch(/clusterrole/);
-    await c.kubectl(['apply', '-f', path.join(root, 'test', 'harness', 'fixtures', 'servicemonitor-crd.yaml')]);
+    await c.kubectl(['apply', '-f', path.join(root, 'local-cluster', 'fixtures', 'servicemonitor-crd.yaml')]);
     await eventually('ServiceMonitor CRD served', async () => (await c.kubectl(['api-resources', '--api-group=monitoring.coreos.com'])).includes('servicemonitors'));
     expect(await c.kubectl(['apply', '-k', manifests('monitoring'), '--dry-run=server'])).toMatch(/servicemonitor.monitoring.coreos.com\/statefulset-drain-controller created \(server dry run\)/);
   } finally {

@@ -3,10 +3,10 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { claimNames, eventReasons, eventually, listPods, podNames } from '../harness/cluster-client.ts';
-import { annotateSet, createReadySet, scale, simulatedDrain, TEMPLATE_ANNOTATION } from '../harness/workloads.ts';
-import { controllerReplica, readAudit } from '../harness/audit.ts';
-import { sharedControlPlane } from '../harness/jest/shared-control-plane.ts';
+import { claimNames, eventReasons, eventually, listPods, podNames } from '../../local-cluster/cluster-client.ts';
+import { annotateSet, createReadySet, scale, simulatedDrain, TEMPLATE_ANNOTATION } from '../../local-cluster/workloads.ts';
+import { controllerReplica, readAudit } from '../../local-cluster/audit.ts';
+import { sharedControlPlane } from '../jest/shared-control-plane.ts';
 import { useE2E } from './e2e-context.ts';
 
 const ctx = useE2E('life');

@@ -1,9 +1,9 @@
 // Someone who may only create pods must not be able to make the controller delete a claim: a pod that copies
 // a drain pod's labels, owner reference and claims annotation proves nothing (README, threat model).
-import { readAudit } from '../harness/audit.ts';
-import { eventReasons, eventually, listClaims, listPods } from '../harness/cluster-client.ts';
-import { sharedControlPlane } from '../harness/jest/shared-control-plane.ts';
-import { createLookAlikeDrainPod, createReadySet } from '../harness/workloads.ts';
+import { readAudit } from '../../local-cluster/audit.ts';
+import { eventReasons, eventually, listClaims, listPods } from '../../local-cluster/cluster-client.ts';
+import { sharedControlPlane } from '../jest/shared-control-plane.ts';
+import { createLookAlikeDrainPod, createReadySet } from '../../local-cluster/workloads.ts';
 import { useE2E } from './e2e-context.ts';
 
 const ctx = useE2E('lookalike');

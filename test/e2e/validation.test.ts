@@ -1,6 +1,6 @@
 // Template checks that need a namespace of their own or a sequence of steps (the rest: bad-input.test.ts).
-import { claimNames, eventNotes, eventually, podNames } from '../harness/cluster-client.ts';
-import { annotateSet, createReadySet, scale, simulatedDrain, TEMPLATE_ANNOTATION } from '../harness/workloads.ts';
+import { claimNames, eventNotes, eventually, podNames } from '../../local-cluster/cluster-client.ts';
+import { annotateSet, createReadySet, scale, simulatedDrain, TEMPLATE_ANNOTATION } from '../../local-cluster/workloads.ts';
 import { useE2E } from './e2e-context.ts';
 
 const ctx = useE2E('bad');

@@ -3,7 +3,7 @@
 // deleted what with which preconditions) and a pod timeline from a watch. Nothing here trusts what a pod says
 // about itself: a pod proves a drain only if the audit log shows the controller created it.
 import { CLAIMS_ANNOTATION } from '../../src/planner/keys.ts';
-import { controllerReplica, type AuditEvent } from '../harness/audit.ts';
+import { controllerReplica, type AuditEvent } from '../../local-cluster/audit.ts';
 import type { PodSighting } from './history.ts';
 
 export interface CheckOptions {

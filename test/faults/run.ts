@@ -2,12 +2,12 @@
 // SIGKILL and SIGSTOP, API server and etcd restarts that also cut every watch, two replicas competing),
 // then the invariants are checked from the audit log and a pod timeline. Replay a run with --seed.
 import { parseArgs } from 'node:util';
-import { claimNames, clusterClient, eventReasons, listClaims, type ClusterClient } from '../harness/cluster-client.ts';
-import { startComponent, startControlPlane, stopComponent, stopControlPlane, type ControlPlane } from '../harness/control-plane.ts';
-import { startController, type RunningController } from '../harness/controller-process.ts';
-import { sleep, waitFor } from '../harness/processes.ts';
-import { createLookAlikeDrainPod, createReadySet, scale, simulatedDrain } from '../harness/workloads.ts';
-import { readAudit } from '../harness/audit.ts';
+import { claimNames, clusterClient, eventReasons, listClaims, type ClusterClient } from '../../local-cluster/cluster-client.ts';
+import { startComponent, startControlPlane, stopComponent, stopControlPlane, type ControlPlane } from '../../local-cluster/control-plane.ts';
+import { startController, type RunningController } from '../../local-cluster/controller-process.ts';
+import { sleep, waitFor } from '../../local-cluster/processes.ts';
+import { createLookAlikeDrainPod, createReadySet, scale, simulatedDrain } from '../../local-cluster/workloads.ts';
+import { readAudit } from '../../local-cluster/audit.ts';
 import { PodHistory } from './history.ts';
 import { checkInvariants } from './invariants.ts';
 

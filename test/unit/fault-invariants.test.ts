@@ -1,6 +1,6 @@
 // The fault suite's checker must catch what it claims to catch, a look-alike drain pod included.
 import { checkInvariants, type CheckOptions } from '../faults/invariants.ts';
-import type { AuditEvent } from '../harness/audit.ts';
+import type { AuditEvent } from '../../local-cluster/audit.ts';
 import type { PodSighting } from '../faults/history.ts';
 
 const CONTROLLER = (replica = 'a') => `statefulset-drain-controller/0.1.0 (${replica})`;

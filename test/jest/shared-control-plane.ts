@@ -1,4 +1,4 @@
-import { loadState, type ControlPlane } from '../control-plane.ts';
+import { loadState, type ControlPlane } from '../../local-cluster/control-plane.ts';
 
 /** The control plane started by the global setup, as seen from a test file. */
 export function sharedControlPlane(): ControlPlane {

@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { stopControlPlane, type ControlPlane } from '../control-plane.ts';
+import { stopControlPlane, type ControlPlane } from '../../local-cluster/control-plane.ts';
 
 /** Stops the run's control plane. Its logs (small) are kept so a failed run can be diagnosed; etcd data is removed. */
 export default async function globalTeardown(): Promise<void> {

@@ -1,10 +1,10 @@
 // StatefulSets and drainer templates for end-to-end tests, using the kwok drain-sim annotations.
 import type { V1StatefulSet } from '@kubernetes/client-node';
-import { ATTEMPT_ANNOTATION, CLAIMS_ANNOTATION, ORDINAL_LABEL, ROLE_DRAINER, ROLE_LABEL, SET_LABEL } from '../../src/planner/keys.ts';
+import { ATTEMPT_ANNOTATION, CLAIMS_ANNOTATION, ORDINAL_LABEL, ROLE_DRAINER, ROLE_LABEL, SET_LABEL, TEMPLATE_ANNOTATION } from '../src/planner/keys.ts';
 import type { ClusterClient } from './cluster-client.ts';
 import { eventually, readyReplicas } from './cluster-client.ts';
 
-export const TEMPLATE_ANNOTATION = 'statefulsets.kubernetes.io/drainer-pod-template';
+export { TEMPLATE_ANNOTATION } from '../src/planner/keys.ts';
 
 /** A drain pod template whose pod completes `after` it starts, in `phase`. */
 export function simulatedDrain(options: { after?: string; phase?: 'Succeeded' | 'Failed'; restartPolicy?: string; claims?: string[]; extra?: Record<string, unknown> } = {}) {

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -11,7 +12,15 @@ export interface ControlPlaneBinaries {
   kwok: string;
 }
 
-const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'build', 'ensure-binaries.sh');
+const here = path.dirname(fileURLToPath(import.meta.url));
+const script = path.join(here, 'build', 'ensure-binaries.sh');
+
+/** The pinned component versions, read from versions.env (the one place they are written). */
+export function componentVersions(): { kubernetes: string; etcd: string; kwok: string } {
+  const env = Object.fromEntries(readFileSync(path.join(here, 'versions.env'), 'utf8').split('\n')
+    .map((line) => /^([A-Z_]+)=(.*)$/.exec(line.trim())).filter((m) => m !== null).map((m) => [m[1]!, m[2]!]));
+  return { kubernetes: env.KUBERNETES_VERSION!, etcd: env.ETCD_VERSION!, kwok: env.KWOK_VERSION! };
+}
 
 /** Finds the binaries (KUBEBUILDER_ASSETS, PATH, cache) or builds them; build progress streams to stderr. */
 export async function ensureBinaries(): Promise<ControlPlaneBinaries> {

@@ -1,4 +1,4 @@
-import { startControlPlane, type ControlPlane } from '../control-plane.ts';
+import { startControlPlane, type ControlPlane } from '../../local-cluster/control-plane.ts';
 import { killAllNow } from './shared-control-plane.ts';
 
 /** One control plane for the whole run; tests find it through SDC_CONTROL_PLANE_DIR. */

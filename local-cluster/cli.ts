@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadState, startControlPlane, stopControlPlane } from './control-plane.ts';
 
-const pointer = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '.cluster', 'current');
+const pointer = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '.cluster', 'current');
 
 async function up(): Promise<void> {
   if (existsSync(pointer)) {
