@@ -15,7 +15,9 @@ addRunOptions(program.command('run', { isDefault: true }).description('run the c
 addPlannerOptions(program.command('status'))
   .description('show, for each managed StatefulSet, its orphaned claims, drain pods and failures (pass the planner flags the controller runs with)')
   .option('--kubeconfig <file>', 'kubeconfig file')
-  .option('-n, --namespace <ns>', 'only this namespace (default: all)')
+  .option('--context <name>', 'kubeconfig context to use')
+  .option('-n, --namespace <ns>', 'only this namespace (default: the context\'s namespace, else all)')
+  .option('-A, --all-namespaces', 'every namespace')
   .option('-o, --output <format>', 'table or json', 'table')
   .action((options: StatusOptions) => status(options));
 

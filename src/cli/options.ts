@@ -5,6 +5,7 @@ import { parseDuration } from './duration.ts';
 
 export interface RunOptions {
   kubeconfig?: string;
+  context?: string;
   namespaces: string[];
   selector?: string;
   concurrency: number;
@@ -21,7 +22,7 @@ export interface RunOptions {
   dryRun: boolean;
   cacheFullObjects: boolean;
   leaderElect: boolean;
-  leaderElectionNamespace: string;
+  leaderElectionNamespace?: string;
   leaderElectionId: string;
   leaseDuration: number;
   renewDeadline: number;
@@ -71,7 +72,8 @@ export function addPlannerOptions(command: Command): Command {
 
 export function addRunOptions(command: Command): Command {
   return addPlannerOptions(command)
-    .option('--kubeconfig <file>', 'kubeconfig file (default: in-cluster config, then $KUBECONFIG, then ~/.kube/config)')
+    .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, then the in-cluster service account, then ~/.kube/config)')
+    .option('--context <name>', 'kubeconfig context to use (default: its current-context)')
     .option('--namespaces <list>', 'comma-separated namespaces to watch (default: all)', list, [])
     .option('--selector <labels>', 'only serve StatefulSets matching this label selector (sharding)')
     .option('--concurrency <n>', 'StatefulSets reconciled in parallel', positiveInt, 4)
@@ -83,7 +85,7 @@ export function addRunOptions(command: Command): Command {
     .option('--dry-run', 'log the actions instead of performing them', false)
     .option('--cache-full-objects', 'cache whole objects instead of the fields the controller reads (uses more memory)', false)
     .option('--no-leader-elect', 'act without a Lease (only for a single replica)')
-    .option('--leader-election-namespace <ns>', 'namespace of the Lease (default: $POD_NAMESPACE or "default")', process.env.POD_NAMESPACE ?? 'default')
+    .option('--leader-election-namespace <ns>', 'namespace of the Lease (default: $POD_NAMESPACE, else the service account\'s or the kubeconfig context\'s namespace, else "default")')
     .option('--leader-election-id <name>', 'name of the Lease', 'statefulset-drain-controller')
     .option('--lease-duration <duration>', 'how long a lease is valid after its last renewal', duration, parseDuration('15s'))
     .option('--renew-deadline <duration>', 'the leader stops acting when it could not renew for this long', duration, parseDuration('10s'))

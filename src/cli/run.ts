@@ -19,7 +19,8 @@ export async function run(options: RunOptions): Promise<void> {
   const log = createLogger(options.logLevel, options.logFormat);
   const identity = `${process.env.POD_NAME ?? os.hostname()}_${process.pid}`;
   // The User-Agent names the replica, so the API server's audit log tells which replica wrote what.
-  const client = new KubeHttpClient(loadConnectionConfig(options.kubeconfig), `statefulset-drain-controller/${version} (${identity})`);
+  const connection = loadConnectionConfig({ kubeconfig: options.kubeconfig, context: options.context, warn: (message, fields) => log.warn(message, fields) });
+  const client = new KubeHttpClient(connection, `statefulset-drain-controller/${version} (${identity})`);
   // The closures below run only after `controller` is assigned (on scrape, on a leadership change).
   const metrics: Metrics = new Metrics((): number => controller.queue.depth);
   const api = new KubeApi(client, {
@@ -28,7 +29,7 @@ export async function run(options: RunOptions): Promise<void> {
   });
   const elector = options.leaderElect
     ? new LeaderElector(api, {
-      namespace: options.leaderElectionNamespace, name: options.leaderElectionId, identity,
+      namespace: options.leaderElectionNamespace ?? process.env.POD_NAMESPACE ?? connection.namespace ?? 'default', name: options.leaderElectionId, identity,
       leaseDurationMs: options.leaseDuration, renewDeadlineMs: options.renewDeadline, retryPeriodMs: options.retryPeriod,
     }, log, (leading) => {
       metrics.leader.set(leading ? 1 : 0);

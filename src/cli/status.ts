@@ -93,11 +93,14 @@ export async function collectStatus(api: KubeApi, settings: PlannerSettings, nam
   return result;
 }
 
-export type StatusOptions = PlannerOptions & { kubeconfig?: string; namespace?: string; output: string };
+export type StatusOptions = PlannerOptions & { kubeconfig?: string; context?: string; namespace?: string; allNamespaces?: boolean; output: string };
 
 export async function status(options: StatusOptions): Promise<void> {
-  const api = new KubeApi(new KubeHttpClient(loadConnectionConfig(options.kubeconfig), `statefulset-drain-controller/${version} (status)`), { qps: 0, burst: 1 });
-  const sets = await collectStatus(api, plannerSettings(options), options.namespace);
+  const connection = loadConnectionConfig({ kubeconfig: options.kubeconfig, context: options.context });
+  const api = new KubeApi(new KubeHttpClient(connection, `statefulset-drain-controller/${version} (status)`), { qps: 0, burst: 1 });
+  // As kubectl: -n, else the context's namespace; -A for all.
+  const namespace = options.allNamespaces ? undefined : options.namespace ?? connection.namespace;
+  const sets = await collectStatus(api, plannerSettings(options), namespace);
   if (options.output === 'json') {
     console.log(JSON.stringify(sets, null, 2));
     return;

@@ -1,7 +1,7 @@
 // JSON over HTTPS to the API server on one keep-alive connection pool: plain requests and watch streams.
 import http from 'node:http';
 import https from 'node:https';
-import type { ConnectionConfig, HeaderSource } from './connection-config.ts';
+import type { ConnectionConfig, CredentialSource, Credentials, Headers } from './connection-config.ts';
 
 /** A refusal from the API server (or a transport failure, code 0). */
 export class ApiError extends Error {
@@ -52,26 +52,44 @@ export interface WatchEvent<T> {
 // No API call the controller makes takes long; a silent connection must not hang a reconcile forever.
 const REQUEST_TIMEOUT_MS = 60_000;
 
+/** Closes an agent's idle connections now and each busy one once it is free (Node reads `keepAlive` on release). */
+function retire(agent: http.Agent): void {
+  (agent as http.Agent & { keepAlive: boolean }).keepAlive = false;
+  for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
+}
+
 export class KubeHttpClient {
   readonly server: string;
-  private readonly agent: http.Agent;
+  private readonly config: ConnectionConfig;
   private readonly send: typeof https.request;
-  private readonly authHeaders: HeaderSource;
+  private readonly credentials: CredentialSource;
   private readonly userAgent: string;
+  /** The connection pool, made anew when the client certificate changes (rotated on disk or by an exec plugin). */
+  private pool: { agent: http.Agent; cert?: Buffer; key?: Buffer } | undefined;
 
   constructor(config: ConnectionConfig, userAgent: string) {
     this.server = config.server;
-    this.authHeaders = config.headers;
+    this.config = config;
+    this.credentials = config.credentials;
     this.userAgent = userAgent;
-    const plain = config.server.startsWith('http:');
-    this.send = plain ? http.request : https.request;
-    const proxyEnv = config.proxyUrl ? { HTTPS_PROXY: config.proxyUrl, HTTP_PROXY: config.proxyUrl } : process.env;
-    this.agent = plain
+    this.send = config.server.startsWith('http:') ? http.request : https.request;
+  }
+
+  private agentFor(credentials: Credentials): http.Agent {
+    const { cert, key } = credentials;
+    const same = (a?: Buffer, b?: Buffer) => a === b || (a !== undefined && b !== undefined && a.equals(b));
+    if (this.pool && same(this.pool.cert, cert) && same(this.pool.key, key)) return this.pool.agent;
+    const { tls, proxyUrl } = this.config;
+    const proxyEnv = proxyUrl ? { HTTPS_PROXY: proxyUrl, HTTP_PROXY: proxyUrl } : process.env;
+    const agent = this.server.startsWith('http:')
       ? new http.Agent({ keepAlive: true, proxyEnv })
       : new https.Agent({
-        keepAlive: true, proxyEnv, ca: config.tls.ca, cert: config.tls.cert, key: config.tls.key,
-        rejectUnauthorized: !config.tls.insecureSkipTlsVerify, servername: config.tls.serverName,
+        keepAlive: true, proxyEnv, ca: tls.ca, cert, key, rejectUnauthorized: !tls.insecureSkipTlsVerify, servername: tls.serverName,
       });
+    // The old pool's connections finish what they carry (a watch until it ends) and are then closed.
+    if (this.pool) retire(this.pool.agent);
+    this.pool = { agent, cert, key };
+    return agent;
   }
 
   private url(path: string, query: Query = {}): URL {
@@ -80,20 +98,21 @@ export class KubeHttpClient {
     return url;
   }
 
-  private async headers(extra: Record<string, string> = {}): Promise<Record<string, string>> {
-    return { ...(await this.authHeaders()), 'User-Agent': this.userAgent, 'Accept': 'application/json', ...extra };
+  private async prepare(extra: Record<string, string> = {}): Promise<{ headers: Headers; agent: http.Agent }> {
+    const credentials = await this.credentials();
+    return { headers: { ...credentials.headers, 'User-Agent': this.userAgent, 'Accept': 'application/json', ...extra }, agent: this.agentFor(credentials) };
   }
 
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const url = this.url(path, options.query);
     const data = options.body === undefined ? undefined : JSON.stringify(options.body);
-    const headers = await this.headers({
+    const { headers, agent } = await this.prepare({
       ...(options.accept ? { Accept: options.accept } : {}),
       ...(data === undefined ? {} : { 'Content-Type': options.contentType ?? 'application/json', 'Content-Length': String(Buffer.byteLength(data)) }),
     });
     const what = `${method} ${url.pathname}`;
     return new Promise<T>((resolve, reject) => {
-      const req = this.send(url, { method, headers, agent: this.agent, timeout: REQUEST_TIMEOUT_MS }, (res) => {
+      const req = this.send(url, { method, headers, agent, timeout: REQUEST_TIMEOUT_MS }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('error', reject);
@@ -120,7 +139,7 @@ export class KubeHttpClient {
    */
   async watch<T>(path: string, query: Query, onEvent: (event: WatchEvent<T>) => void, signal: AbortSignal, accept?: string): Promise<void> {
     const url = this.url(path, { ...query, watch: true });
-    const headers = await this.headers(accept ? { Accept: accept } : {});
+    const { headers, agent } = await this.prepare(accept ? { Accept: accept } : {});
     const what = `watch ${url.pathname}`;
     return new Promise<void>((resolve, reject) => {
       let settled = false;
@@ -130,7 +149,7 @@ export class KubeHttpClient {
         if (err === undefined || signal.aborted) resolve();
         else reject(err instanceof ApiError ? err : new ApiError(0, `${what}: ${(err as Error).message ?? String(err)}`));
       };
-      const req = this.send(url, { method: 'GET', headers, agent: this.agent, signal }, (res) => {
+      const req = this.send(url, { method: 'GET', headers, agent, signal }, (res) => {
         const code = res.statusCode ?? 0;
         res.setEncoding('utf8');
         let buffered = '';
