@@ -27,8 +27,13 @@ export interface RunOptions {
   leaseDuration: number;
   renewDeadline: number;
   retryPeriod: number;
-  httpAddress: string;
+  /** --http-address: both of the addresses below, unless they are given themselves. */
+  httpAddress?: string;
+  metricsBindAddress?: string;
+  healthProbeBindAddress?: string;
   logLevel: string;
+  /** klog's -v: 4 and above mean debug. */
+  v?: number;
   logFormat: 'json' | 'text';
 }
 
@@ -50,6 +55,24 @@ const nonNegative = (value: string) => {
   return n;
 };
 const list = (value: string) => value.split(',').map((s) => s.trim()).filter(Boolean);
+const booleanFlag = (value: string) => {
+  if (/^(true|1)$/i.test(value)) return true;
+  if (/^(false|0)$/i.test(value)) return false;
+  throw new InvalidArgumentError('must be true or false');
+};
+
+/** Where /metrics and the probes listen: the controller-runtime flags, else --http-address, else :8080. */
+export function bindAddresses(options: Pick<RunOptions, 'httpAddress' | 'metricsBindAddress' | 'healthProbeBindAddress'>): { metrics: string; probes: string } {
+  return {
+    metrics: options.metricsBindAddress ?? options.httpAddress ?? ':8080',
+    probes: options.healthProbeBindAddress ?? options.httpAddress ?? ':8080',
+  };
+}
+
+/** --log-level, raised to debug by -v 4 or more. */
+export function logLevel(options: Pick<RunOptions, 'logLevel' | 'v'>): string {
+  return options.v !== undefined && options.v >= 4 ? 'debug' : options.logLevel;
+}
 
 export type PlannerOptions = Pick<RunOptions, 'maxAttempts' | 'backoffBase' | 'backoffMax' | 'pendingDeadline' | 'runningDeadline'>;
 
@@ -84,13 +107,17 @@ export function addRunOptions(command: Command): Command {
     .option('--resync-period <duration>', 're-examine every StatefulSet from the cache this often', duration, parseDuration('10m'))
     .option('--dry-run', 'log the actions instead of performing them', false)
     .option('--cache-full-objects', 'cache whole objects instead of the fields the controller reads (uses more memory)', false)
-    .option('--no-leader-elect', 'act without a Lease (only for a single replica)')
+    .option('--leader-elect [bool]', 'use a Lease so that only one replica acts (--leader-elect=false: single replica only)', booleanFlag, true)
+    .option('--no-leader-elect', 'the same as --leader-elect=false')
     .option('--leader-election-namespace <ns>', 'namespace of the Lease (default: $POD_NAMESPACE, else the service account\'s or the kubeconfig context\'s namespace, else "default")')
     .option('--leader-election-id <name>', 'name of the Lease', 'statefulset-drain-controller')
     .option('--lease-duration <duration>', 'how long a lease is valid after its last renewal', duration, parseDuration('15s'))
     .option('--renew-deadline <duration>', 'the leader stops acting when it could not renew for this long', duration, parseDuration('10s'))
     .option('--retry-period <duration>', 'how often to try to acquire or renew the lease', duration, parseDuration('2s'))
-    .option('--http-address <host:port>', 'address of /metrics, /healthz and /readyz', ':8080')
+    .option('--metrics-bind-address <host:port>', 'address of /metrics (default :8080)')
+    .option('--health-probe-bind-address <host:port>', 'address of /healthz and /readyz (default :8080)')
+    .option('--http-address <host:port>', 'both addresses at once (kept from earlier releases)')
     .option('--log-level <level>', 'error, warn, info or debug', 'info')
+    .option('-v, --v <level>', 'klog-style verbosity: 4 or more is --log-level=debug', nonNegative)
     .option('--log-format <format>', 'json or text', 'json');
 }

@@ -10,22 +10,29 @@ import { loadConnectionConfig } from '../kube/connection-config.ts';
 import { KubeHttpClient } from '../kube/http-client.ts';
 import { LeaderElector } from '../kube/leader-election.ts';
 import { createLogger } from '../log.ts';
-import { startHttpServer } from '../metrics/http-server.ts';
+import { startHttpServers } from '../metrics/http-server.ts';
 import { Metrics } from '../metrics/metrics.ts';
-import { plannerSettings, type RunOptions } from './options.ts';
+import { bindAddresses, logLevel, plannerSettings, type RunOptions } from './options.ts';
 import { version } from './version.ts';
 
 export async function run(options: RunOptions): Promise<void> {
-  const log = createLogger(options.logLevel, options.logFormat);
+  const log = createLogger(logLevel(options), options.logFormat);
   const identity = `${process.env.POD_NAME ?? os.hostname()}_${process.pid}`;
   // The User-Agent names the replica, so the API server's audit log tells which replica wrote what.
   const connection = loadConnectionConfig({ kubeconfig: options.kubeconfig, context: options.context, warn: (message, fields) => log.warn(message, fields) });
-  const client = new KubeHttpClient(connection, `statefulset-drain-controller/${version} (${identity})`);
+  const client = new KubeHttpClient(connection, `statefulset-drain-controller/${version} (${identity})`,
+    (method, host, code, seconds) => metrics.observeRequest(method, host, code, seconds));
   // The closures below run only after `controller` is assigned (on scrape, on a leadership change).
-  const metrics: Metrics = new Metrics((): number => controller.queue.depth);
+  const metrics: Metrics = new Metrics(() => ({
+    depth: controller.queue.depth, unfinishedWorkSeconds: controller.queue.unfinishedWorkSeconds(), longestRunningSeconds: controller.queue.longestRunningSeconds(),
+  }));
   const api = new KubeApi(client, {
     qps: options.qps, burst: options.burst,
     observe: (verb, resource, code) => metrics.apiRequests.inc({ verb, resource, code: String(code) }),
+    onRetry: (verb, resource, code, delayMs) => {
+      metrics.apiRetries.inc({ verb, resource, code: String(code) });
+      log.debug('retrying a request after a transient failure', { verb, resource, code, delayMs });
+    },
   });
   const elector = options.leaderElect
     ? new LeaderElector(api, {
@@ -33,10 +40,12 @@ export async function run(options: RunOptions): Promise<void> {
       leaseDurationMs: options.leaseDuration, renewDeadlineMs: options.renewDeadline, retryPeriodMs: options.retryPeriod,
     }, log, (leading) => {
       metrics.leader.set(leading ? 1 : 0);
+      metrics.leaderElectionMasterStatus.set({ name: options.leaderElectionId }, leading ? 1 : 0);
       if (leading) controller.enqueueAll();
     })
     : undefined;
   if (!elector) metrics.leader.set(1);
+  metrics.leaderElectionMasterStatus.set({ name: options.leaderElectionId }, elector ? 0 : 1);
   const isLeader = () => elector?.isLeader() ?? true;
   const verdicts = new TemplateVerdicts();
   const view = new ClusterCache(client, api, { namespaces: options.namespaces, setSelector: options.selector, fullObjects: options.cacheFullObjects },
@@ -46,7 +55,8 @@ export async function run(options: RunOptions): Promise<void> {
   const controller: DrainController = new DrainController({ view, writer, verdicts, log, metrics, isLeader }, {
     concurrency: options.concurrency, resyncPeriodMs: options.resyncPeriod, planner: plannerSettings(options),
   });
-  const server = await startHttpServer(options.httpAddress, metrics, () => controller.isReady());
+  const addresses = bindAddresses(options);
+  const servers = await startHttpServers(addresses, metrics, controller);
   log.info('starting', {
     identity, namespaces: options.namespaces.length ? options.namespaces : 'all', dryRun: options.dryRun,
     leaderElection: options.leaderElect, server: client.server,
@@ -59,7 +69,7 @@ export async function run(options: RunOptions): Promise<void> {
     log.info('shutting down', { signal });
     await controller.stop();
     await elector?.release();
-    server.close();
+    for (const server of servers) server.close();
     log.info('stopped');
     process.exit(0);
   };

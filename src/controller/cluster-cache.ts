@@ -120,6 +120,13 @@ export class ClusterCache {
     return this.synced;
   }
 
+  /** Seconds since the informer that heard from the API server least recently last heard anything. */
+  silentSeconds(now = Date.now()): number {
+    let oldest = now;
+    for (const informer of this.informers) oldest = Math.min(oldest, informer.lastHeardAt);
+    return (now - oldest) / 1000;
+  }
+
   setKeys(): string[] {
     return [...this.sets.keys()];
   }

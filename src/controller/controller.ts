@@ -18,7 +18,17 @@ export interface ClusterView extends ClusterReader {
   stop(): Promise<void>;
   hasSynced(): boolean;
   setKeys(): string[];
+  /** Seconds since the stream heard from least recently last heard from the API server (events, bookmarks, watch starts). */
+  silentSeconds(): number;
 }
+
+/**
+ * Liveness: a cache that has heard nothing for this long (every watch restarts, and so is heard from, at
+ * least every watch idle timeout) has lost the API server, and a sync running this long is wedged. Either
+ * makes /healthz fail so the kubelet restarts the controller; mere load does neither.
+ */
+export const SILENT_CACHE_LIMIT_SECONDS = 450;
+export const STUCK_SYNC_LIMIT_SECONDS = 600;
 
 /** What the controller writes: a plan's actions, performed in order, stopping at the first failure. */
 export interface ActionWriter {
@@ -61,6 +71,7 @@ export class DrainController {
     this.options = options;
     this.queue = new WorkQueue((key) => this.sync(key), {
       concurrency: options.concurrency, baseRetryMs: options.retry?.baseMs ?? 200, maxRetryMs: options.retry?.maxMs ?? 60_000,
+      observer: deps.metrics.queueObserver,
     });
   }
 
@@ -77,6 +88,15 @@ export class DrainController {
 
   isReady(): boolean {
     return this.deps.view.hasSynced();
+  }
+
+  /** Why the controller cannot recover by itself, or undefined while it is healthy (see the limits above). */
+  unhealthy(): string | undefined {
+    const { view } = this.deps;
+    if (view.hasSynced() && view.silentSeconds() > SILENT_CACHE_LIMIT_SECONDS) return `the cache has heard nothing from the API server for ${Math.round(view.silentSeconds())}s`;
+    const longest = this.queue.longestRunningSeconds();
+    if (longest > STUCK_SYNC_LIMIT_SECONDS) return `a reconcile has been running for ${Math.round(longest)}s`;
+    return undefined;
   }
 
   /** Re-examines every set from the cache (no API calls): after a leader change and periodically. */

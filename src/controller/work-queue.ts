@@ -6,23 +6,54 @@ export interface WorkQueueOptions {
   concurrency: number;
   baseRetryMs: number;
   maxRetryMs: number;
+  /** Told of each add, retry, wait and piece of work (the workqueue_* metrics). */
+  observer?: WorkQueueObserver;
 }
+
+export interface WorkQueueObserver {
+  added(): void;
+  retried(): void;
+  /** Seconds a key waited between being added and being picked up. */
+  waited(seconds: number): void;
+  /** Seconds one sync of a key took. */
+  worked(seconds: number): void;
+}
+
+const NO_OBSERVER: WorkQueueObserver = { added() {}, retried() {}, waited() {}, worked() {} };
 
 export class WorkQueue {
   private readonly queue: PQueue;
-  private readonly waiting = new Set<string>();
-  private readonly running = new Set<string>();
+  /** Keys waiting, with when they were added. */
+  private readonly waiting = new Map<string, number>();
+  /** Keys being processed, with when that started. */
+  private readonly running = new Map<string, number>();
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
   private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly handler: (key: string) => Promise<void>;
   private readonly options: WorkQueueOptions;
+  private readonly observer: WorkQueueObserver;
   private shuttingDown = false;
 
   constructor(handler: (key: string) => Promise<void>, options: WorkQueueOptions) {
     this.handler = handler;
     this.options = options;
+    this.observer = options.observer ?? NO_OBSERVER;
     this.queue = new PQueue({ concurrency: options.concurrency });
+  }
+
+  /** How long the longest sync in progress has been running, in seconds (0 when none is). */
+  longestRunningSeconds(now = Date.now()): number {
+    let oldest = now;
+    for (const started of this.running.values()) oldest = Math.min(oldest, started);
+    return (now - oldest) / 1000;
+  }
+
+  /** Seconds of work in progress, summed over the syncs running now. */
+  unfinishedWorkSeconds(now = Date.now()): number {
+    let total = 0;
+    for (const started of this.running.values()) total += (now - started) / 1000;
+    return total;
   }
 
   /** Keys waiting to be processed (not counting the ones being processed). */
@@ -37,7 +68,8 @@ export class WorkQueue {
       return;
     }
     if (this.waiting.has(key)) return;
-    this.waiting.add(key);
+    this.observer.added();
+    this.waiting.set(key, Date.now());
     void this.queue.add(() => this.process(key));
   }
 
@@ -57,16 +89,20 @@ export class WorkQueue {
   }
 
   private async process(key: string): Promise<void> {
+    const started = Date.now();
+    this.observer.waited((started - (this.waiting.get(key) ?? started)) / 1000);
     this.waiting.delete(key);
-    this.running.add(key);
+    this.running.set(key, started);
     try {
       await this.handler(key);
       this.failures.delete(key);
     } catch {
       const n = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, n);
+      this.observer.retried();
       this.addAfter(key, Math.min(this.options.maxRetryMs, this.options.baseRetryMs * 2 ** (n - 1)));
     } finally {
+      this.observer.worked((Date.now() - started) / 1000);
       this.running.delete(key);
       if (this.dirty.delete(key)) this.add(key);
     }

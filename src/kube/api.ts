@@ -4,6 +4,7 @@ import type {
 } from '@kubernetes/client-node';
 import { ApiError, METADATA_ONLY, type KubeHttpClient } from './http-client.ts';
 import { RateLimiter } from './rate-limiter.ts';
+import { DEFAULT_RETRY, retryable, retryDelayMs, type RetryPolicy } from './retry.ts';
 
 const PAGE = 250;
 const MERGE_PATCH = 'application/merge-patch+json';
@@ -33,6 +34,8 @@ interface ListMeta {
 }
 
 export type RequestObserver = (verb: string, resource: string, code: number) => void;
+/** Told of each request sent again: what failed, and how long until the next attempt. */
+export type RetryObserver = (verb: string, resource: string, code: number, delayMs: number) => void;
 
 export function statusOf(err: unknown): number {
   return err instanceof ApiError ? err.code : 0;
@@ -48,17 +51,34 @@ export class KubeApi {
   private readonly client: KubeHttpClient;
   private readonly limiter: RateLimiter;
   private readonly observe: RequestObserver;
+  private readonly retry: RetryPolicy;
+  private readonly onRetry: RetryObserver;
 
-  constructor(client: KubeHttpClient, options: { qps: number; burst: number; observe?: RequestObserver }) {
+  constructor(client: KubeHttpClient, options: { qps: number; burst: number; observe?: RequestObserver; retry?: RetryPolicy; onRetry?: RetryObserver }) {
     this.client = client;
     this.limiter = new RateLimiter(options.qps, options.burst);
     this.observe = options.observe ?? (() => {});
+    this.retry = options.retry ?? DEFAULT_RETRY;
+    this.onRetry = options.onRetry ?? (() => {});
   }
 
-  /** Waits for a rate-limiter token, sends, and counts the request by verb, resource and HTTP status. */
+  /**
+   * Waits for a rate-limiter token, sends, and counts the request by verb, resource and HTTP status. A
+   * transient failure (429, and for idempotent verbs 5xx or a broken connection) is sent again after the
+   * server's Retry-After or a jittered backoff, each attempt with its own token (retry.ts).
+   */
   async call<T>(verb: string, resource: string, send: () => Promise<T>): Promise<T> {
-    await this.limiter.take();
-    return this.counted(verb, resource, send);
+    for (let attempt = 1; ; attempt++) {
+      await this.limiter.take();
+      try {
+        return await this.counted(verb, resource, send);
+      } catch (err) {
+        const delay = attempt < this.retry.attempts && retryable(verb, err) ? retryDelayMs(attempt, err, this.retry) : undefined;
+        if (delay === undefined) throw err;
+        this.onRetry(verb, resource, statusOf(err), delay);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
   }
 
   private async counted<T>(verb: string, resource: string, send: () => Promise<T>): Promise<T> {

@@ -7,26 +7,42 @@ import type { ConnectionConfig, CredentialSource, Credentials, Headers } from '.
 export class ApiError extends Error {
   readonly code: number;
   readonly reason: string | undefined;
+  /** The server's Retry-After, if it sent one (seconds on the wire). */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(code: number, message: string, reason?: string) {
+  constructor(code: number, message: string, reason?: string, retryAfterMs?: number) {
     super(message);
     this.name = 'ApiError';
     this.code = code;
     this.reason = reason;
+    this.retryAfterMs = retryAfterMs;
   }
 
-  static fromResponse(code: number, body: string, what: string): ApiError {
+  static fromResponse(code: number, body: string, what: string, retryAfter?: string): ApiError {
+    const seconds = retryAfter === undefined ? NaN : Number(retryAfter);
+    const retryAfterMs = Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
     try {
       const status = JSON.parse(body) as { message?: string; reason?: string };
-      if (status.message) return new ApiError(code, status.message, status.reason);
+      if (status.message) return new ApiError(code, status.message, status.reason, retryAfterMs);
     } catch {
       // not a Status object: fall through
     }
-    return new ApiError(code, `${what}: HTTP ${code}${body ? `: ${body.slice(0, 200)}` : ''}`);
+    return new ApiError(code, `${what}: HTTP ${code}${body ? `: ${body.slice(0, 200)}` : ''}`, undefined, retryAfterMs);
+  }
+}
+
+/** A watch stream that went silent (no event, no bookmark) for longer than the caller allows. */
+export class WatchIdleError extends ApiError {
+  constructor(message: string) {
+    super(0, message);
+    this.name = 'WatchIdleError';
   }
 }
 
 export type Query = Record<string, string | number | boolean | undefined>;
+
+/** Told of each HTTP request: method, host, status (0: no response) and, for plain requests, seconds taken. */
+export type HttpObserver = (method: string, host: string, code: number, seconds?: number) => void;
 
 export interface RequestOptions {
   query?: Query;
@@ -52,6 +68,10 @@ export interface WatchEvent<T> {
 // No API call the controller makes takes long; a silent connection must not hang a reconcile forever.
 const REQUEST_TIMEOUT_MS = 60_000;
 
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
 /** Closes an agent's idle connections now and each busy one once it is free (Node reads `keepAlive` on release). */
 function retire(agent: http.Agent): void {
   (agent as http.Agent & { keepAlive: boolean }).keepAlive = false;
@@ -67,7 +87,11 @@ export class KubeHttpClient {
   /** The connection pool, made anew when the client certificate changes (rotated on disk or by an exec plugin). */
   private pool: { agent: http.Agent; cert?: Buffer; key?: Buffer } | undefined;
 
-  constructor(config: ConnectionConfig, userAgent: string) {
+  private readonly observe: HttpObserver;
+
+  /** `observe` is told of every request (watches when their response starts, without a duration). */
+  constructor(config: ConnectionConfig, userAgent: string, observe: HttpObserver = () => {}) {
+    this.observe = observe;
     this.server = config.server;
     this.config = config;
     this.credentials = config.credentials;
@@ -111,6 +135,8 @@ export class KubeHttpClient {
       ...(data === undefined ? {} : { 'Content-Type': options.contentType ?? 'application/json', 'Content-Length': String(Buffer.byteLength(data)) }),
     });
     const what = `${method} ${url.pathname}`;
+    const started = performance.now();
+    const observed = (code: number) => this.observe(method, url.host, code, (performance.now() - started) / 1000);
     return new Promise<T>((resolve, reject) => {
       const req = this.send(url, { method, headers, agent, timeout: REQUEST_TIMEOUT_MS }, (res) => {
         const chunks: Buffer[] = [];
@@ -119,7 +145,8 @@ export class KubeHttpClient {
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           const code = res.statusCode ?? 0;
-          if (code < 200 || code >= 300) return reject(ApiError.fromResponse(code, text, what));
+          observed(code);
+          if (code < 200 || code >= 300) return reject(ApiError.fromResponse(code, text, what, headerValue(res.headers['retry-after'])));
           try {
             resolve((text ? JSON.parse(text) : undefined) as T);
           } catch (err) {
@@ -128,29 +155,49 @@ export class KubeHttpClient {
         });
       });
       req.on('timeout', () => req.destroy(new ApiError(0, `${what}: no response within ${REQUEST_TIMEOUT_MS / 1000}s`)));
-      req.on('error', (err) => reject(err instanceof ApiError ? err : new ApiError(0, `${what}: ${err.message}`)));
+      req.on('error', (err) => {
+        observed(0);
+        reject(err instanceof ApiError ? err : new ApiError(0, `${what}: ${err.message}`));
+      });
       req.end(data);
     });
   }
 
   /**
    * Streams a watch: `onEvent` gets each event in order. Resolves when the server ends the stream (its
-   * timeout) or `signal` aborts it; rejects on a refusal or a broken connection.
+   * timeout) or `signal` aborts it; rejects on a refusal, a broken connection, or (with `idleTimeoutMs`) a
+   * stream that has sent nothing for that long: a half-open connection that TCP would take many minutes to
+   * notice.
    */
-  async watch<T>(path: string, query: Query, onEvent: (event: WatchEvent<T>) => void, signal: AbortSignal, accept?: string): Promise<void> {
+  async watch<T>(path: string, query: Query, onEvent: (event: WatchEvent<T>) => void, signal: AbortSignal,
+    options: { accept?: string; idleTimeoutMs?: number; onOpen?: () => void } = {}): Promise<void> {
+    const { accept, idleTimeoutMs, onOpen } = options;
     const url = this.url(path, { ...query, watch: true });
     const { headers, agent } = await this.prepare(accept ? { Accept: accept } : {});
     const what = `watch ${url.pathname}`;
     return new Promise<void>((resolve, reject) => {
       let settled = false;
+      let idle: NodeJS.Timeout | undefined;
       const finish = (err?: unknown) => {
         if (settled) return;
         settled = true;
+        clearTimeout(idle);
         if (err === undefined || signal.aborted) resolve();
         else reject(err instanceof ApiError ? err : new ApiError(0, `${what}: ${(err as Error).message ?? String(err)}`));
       };
+      const quiet = () => {
+        if (idleTimeoutMs === undefined) return;
+        clearTimeout(idle);
+        idle = setTimeout(() => {
+          finish(new WatchIdleError(`${what}: nothing received for ${idleTimeoutMs / 1000}s`));
+          req.destroy();
+        }, idleTimeoutMs);
+        idle.unref();
+      };
       const req = this.send(url, { method: 'GET', headers, agent, signal }, (res) => {
         const code = res.statusCode ?? 0;
+        this.observe('GET', url.host, code);
+        if (code === 200) onOpen?.();
         res.setEncoding('utf8');
         let buffered = '';
         if (code !== 200) {
@@ -159,6 +206,7 @@ export class KubeHttpClient {
           return;
         }
         res.on('data', (chunk: string) => {
+          quiet();
           buffered += chunk;
           let newline: number;
           while (!settled && (newline = buffered.indexOf('\n')) >= 0) {
@@ -178,6 +226,7 @@ export class KubeHttpClient {
         res.on('error', (err) => finish(err));
       });
       req.on('error', (err) => finish(err));
+      quiet();
       req.end();
     });
   }

@@ -4,11 +4,12 @@
 // servers without it get a paginated list and a watch from its resourceVersion. A watch the server ends
 // is resumed where it stopped; an expired one (410 Gone) or any failure leads to a fresh sync (with
 // backoff), whose difference to what was known is delivered as add/update/delete, so a lost watch never
-// loses a change.
+// loses a change. A watch that breaks or goes silent (no event and no bookmark for longer than the idle
+// timeout) is resumed from the last resourceVersion, as client-go's reflector does.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
 import { describeApiError } from './api.ts';
-import { ApiError, METADATA_ONLY, type KubeHttpClient, type WatchEvent } from './http-client.ts';
+import { ApiError, METADATA_ONLY, WatchIdleError, type KubeHttpClient, type WatchEvent } from './http-client.ts';
 
 export type ChangeHandler<T> = (kind: 'add' | 'update' | 'delete', obj: T) => void;
 
@@ -18,6 +19,11 @@ export interface ListResult<T> {
 }
 
 const MAX_BACKOFF_MS = 30_000;
+/**
+ * The API server sends a bookmark on every watch about once a minute (allowWatchBookmarks), so a watch
+ * silent for much longer than that is a connection that died without a word.
+ */
+export const DEFAULT_WATCH_IDLE_TIMEOUT_MS = 150_000;
 const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
 
 /**
@@ -75,13 +81,16 @@ export class ResilientInformer<T extends KubernetesObject> {
   private readonly labelSelector: string | undefined;
   private readonly metadataOnly: boolean;
   private readonly trim: (obj: T) => T;
+  private readonly idleTimeoutMs: number;
+  /** When the API server last sent anything on this informer's streams (a list, an event, a bookmark). */
+  lastHeardAt = 0;
 
   /**
    * `list` returns objects already trimmed (and metadata only, with `metadataOnly`); `trim` is applied to
    * objects arriving on the watch.
    */
   constructor(client: KubeHttpClient, path: string, list: () => Promise<ListResult<T>>, onChange: ChangeHandler<T>, log: Logger,
-    options: { labelSelector?: string; metadataOnly?: boolean; trim?: (obj: T) => T } = {}) {
+    options: { labelSelector?: string; metadataOnly?: boolean; trim?: (obj: T) => T; idleTimeoutMs?: number } = {}) {
     this.client = client;
     this.path = path;
     this.list = list;
@@ -90,6 +99,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.labelSelector = options.labelSelector;
     this.metadataOnly = options.metadataOnly ?? false;
     this.trim = options.trim ?? ((obj: T) => obj);
+    this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_WATCH_IDLE_TIMEOUT_MS;
     this.description = `${path}${options.labelSelector ? `?labelSelector=${options.labelSelector}` : ''}`;
   }
 
@@ -127,6 +137,7 @@ export class ResilientInformer<T extends KubernetesObject> {
       return false;
     }
     if (this.stopped) return true;
+    this.lastHeardAt = Date.now();
     const seen = new NameSet();
     for (const obj of result.items) this.deliver(obj, seen);
     this.resourceVersion = result.metadata?.resourceVersion ?? '';
@@ -148,6 +159,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     }
     this.resourceVersion = event.object.metadata?.resourceVersion ?? this.resourceVersion;
     this.backoffMs = 0;
+    this.lastHeardAt = Date.now();
     if (event.type === 'BOOKMARK') {
       if (this.syncing && event.object.metadata?.annotations?.[INITIAL_EVENTS_END] === 'true') this.finishSync(this.syncing);
       return;
@@ -182,29 +194,37 @@ export class ResilientInformer<T extends KubernetesObject> {
           allowWatchBookmarks: true, labelSelector: this.labelSelector, timeoutSeconds: 300 + Math.floor(Math.random() * 300),
         }, (event) => {
           if (!this.stopped) this.apply(event);
-        }, this.abort.signal, this.metadataOnly ? METADATA_ONLY.watch : undefined);
+        }, this.abort.signal, {
+          accept: this.metadataOnly ? METADATA_ONLY.watch : undefined, idleTimeoutMs: this.idleTimeoutMs,
+          onOpen: () => (this.lastHeardAt = Date.now()),
+        });
         // The server ended the watch (its timeout); resume it, or stream again if the state never completed.
         needSync = this.syncing !== undefined;
         continue;
       } catch (err) {
         if (this.stopped) return;
-        needSync = true;
         const code = err instanceof ApiError ? err.code : 0;
+        // A complete state is resumed from its resourceVersion; one still being streamed starts over.
+        needSync = this.syncing !== undefined || this.resourceVersion === '';
         if (this.streaming && this.syncing && (code === 400 || code === 422)) {
           this.log.info('the API server does not stream lists; listing instead', { resource: this.description, error: describeApiError(err) });
           this.streaming = false;
         } else if (code === 410) {
+          needSync = true;
           this.log.info('watch expired, syncing again', { resource: this.description });
+        } else if (err instanceof WatchIdleError) {
+          this.log.warn('watch went silent; resuming it', { resource: this.description, resourceVersion: this.resourceVersion, error: describeApiError(err) });
         } else {
-          this.log.warn('watch failed, syncing again', { resource: this.description, error: describeApiError(err) });
+          this.log.warn(needSync ? 'watch failed, syncing again' : 'watch failed, resuming it', { resource: this.description, error: describeApiError(err) });
           await this.sleepBackoff();
         }
       }
     }
   }
 
+  /** Doubling backoff with jitter (half fixed, half random), so many informers do not retry in step. */
   private async sleepBackoff(): Promise<void> {
     this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs ? this.backoffMs * 2 : 500);
-    await new Promise((r) => setTimeout(r, this.backoffMs));
+    await new Promise((r) => setTimeout(r, this.backoffMs / 2 + Math.random() * (this.backoffMs / 2)));
   }
 }

@@ -1,11 +1,24 @@
-// /metrics, /healthz (the process is alive and its loop turns) and /readyz (caches synced).
+// /metrics, /healthz (the controller can still make progress) and /readyz (caches synced).
 import http from 'node:http';
 import type { Metrics } from './metrics.ts';
 
-export function startHttpServer(address: string, metrics: Metrics, isReady: () => boolean): Promise<http.Server> {
+export interface Probes {
+  isReady(): boolean;
+  /** Why the process should be restarted, or undefined. */
+  unhealthy(): string | undefined;
+}
+
+/** One server per distinct address: /metrics on `metrics`, the probes on `probes` (one server when they are the same). */
+export async function startHttpServers(addresses: { metrics: string; probes: string }, metrics: Metrics, probes: Probes): Promise<http.Server[]> {
+  if (addresses.metrics === addresses.probes) return [await startHttpServer(addresses.metrics, { metrics, probes })];
+  return Promise.all([startHttpServer(addresses.metrics, { metrics }), startHttpServer(addresses.probes, { probes })]);
+}
+
+function startHttpServer(address: string, serves: { metrics?: Metrics; probes?: Probes }): Promise<http.Server> {
+  const { metrics, probes } = serves;
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/metrics') {
+    if (path === '/metrics' && metrics) {
       metrics.registry.metrics().then((body) => {
         res.writeHead(200, { 'Content-Type': metrics.registry.contentType });
         res.end(body);
@@ -15,12 +28,13 @@ export function startHttpServer(address: string, metrics: Metrics, isReady: () =
       });
       return;
     }
-    if (path === '/healthz') {
-      res.writeHead(200).end('ok');
+    if (path === '/healthz' && probes) {
+      const problem = probes.unhealthy();
+      res.writeHead(problem ? 500 : 200).end(problem ?? 'ok');
       return;
     }
-    if (path === '/readyz') {
-      const ready = isReady();
+    if (path === '/readyz' && probes) {
+      const ready = probes.isReady();
       res.writeHead(ready ? 200 : 503).end(ready ? 'ok' : 'caches not synced');
       return;
     }

@@ -9,6 +9,26 @@ export interface SetSummary {
   invalid: boolean;
 }
 
+/** The work queue's name in the workqueue_* families (client-go names a queue after its controller). */
+export const QUEUE_NAME = 'statefulset-drain-controller';
+
+/** client-go's buckets for queue and work durations: 10 ns to about 3 hours, a factor of 10 apart. */
+const EXPONENTIAL_BUCKETS = Array.from({ length: 12 }, (_, i) => 1e-8 * 10 ** i);
+
+export interface QueueState {
+  depth: number;
+  unfinishedWorkSeconds: number;
+  longestRunningSeconds: number;
+}
+
+/** What the work queue reports (structurally the controller's WorkQueueObserver). */
+interface WorkQueueObserver {
+  added(): void;
+  retried(): void;
+  waited(seconds: number): void;
+  worked(seconds: number): void;
+}
+
 export class Metrics {
   readonly registry = new Registry();
   readonly drainsStarted = new Counter({ name: 'sdc_drains_started_total', help: 'Drain pods created.', registers: [this.registry] });
@@ -26,9 +46,30 @@ export class Metrics {
   readonly apiRequests = new Counter({ name: 'sdc_api_requests_total', help: 'Kubernetes API requests by verb, resource and HTTP status (0: no response).', labelNames: ['verb', 'resource', 'code'], registers: [this.registry] });
   readonly reconcileErrors = new Counter({ name: 'sdc_reconcile_errors_total', help: 'Reconciles that failed and were retried with backoff (write conflicts excluded).', registers: [this.registry] });
   readonly leader = new Gauge({ name: 'sdc_leader', help: '1 while this replica holds the leader lease.', registers: [this.registry] });
+  readonly apiRetries = new Counter({ name: 'sdc_api_retries_total', help: 'Kubernetes API requests sent again after a transient failure, by verb, resource and the HTTP status that failed (0: no response).', labelNames: ['verb', 'resource', 'code'], registers: [this.registry] });
+
+  // The families client-go and controller-runtime export, so existing controller dashboards work unchanged.
+  // Labels as there, except that no label carries a URL path (paths hold object names).
+  readonly restClientRequests = new Counter({ name: 'rest_client_requests_total', help: 'Number of HTTP requests, partitioned by status code, method, and host.', labelNames: ['code', 'method', 'host'], registers: [this.registry] });
+  readonly restClientDuration = new Histogram({
+    name: 'rest_client_request_duration_seconds', help: 'Request latency in seconds. Broken down by verb and host.', labelNames: ['verb', 'host'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [this.registry],
+  });
+  readonly workqueueAdds = new Counter({ name: 'workqueue_adds_total', help: 'Total number of adds handled by workqueue', labelNames: ['name', 'controller'], registers: [this.registry] });
+  readonly workqueueRetries = new Counter({ name: 'workqueue_retries_total', help: 'Total number of retries handled by workqueue', labelNames: ['name', 'controller'], registers: [this.registry] });
+  readonly workqueueQueueDuration = new Histogram({
+    name: 'workqueue_queue_duration_seconds', help: 'How long in seconds an item stays in workqueue before being requested', labelNames: ['name', 'controller'],
+    buckets: EXPONENTIAL_BUCKETS, registers: [this.registry],
+  });
+  readonly workqueueWorkDuration = new Histogram({
+    name: 'workqueue_work_duration_seconds', help: 'How long in seconds processing an item from workqueue takes.', labelNames: ['name', 'controller'],
+    buckets: EXPONENTIAL_BUCKETS, registers: [this.registry],
+  });
+  readonly leaderElectionMasterStatus = new Gauge({ name: 'leader_election_master_status', help: 'Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master. \'name\' is the string used to identify the lease.', labelNames: ['name'], registers: [this.registry] });
   private readonly summaries = new Map<string, SetSummary>();
 
-  constructor(queueDepth: () => number) {
+  /** `queue` reports the work queue's state when scraped. */
+  constructor(queue: () => QueueState) {
     collectDefaultMetrics({ register: this.registry });
     const summaries = this.summaries;
     const total = (pick: (s: SetSummary) => number) => {
@@ -50,9 +91,44 @@ export class Metrics {
     new Gauge({
       name: 'sdc_queue_depth', help: 'StatefulSets waiting to be reconciled.', registers: [this.registry],
       collect() {
-        this.set(queueDepth());
+        this.set(queue().depth);
       },
     });
+    const labels = { name: QUEUE_NAME, controller: QUEUE_NAME };
+    new Gauge({
+      name: 'workqueue_depth', help: 'Current depth of workqueue by workqueue and priority', labelNames: ['name', 'controller', 'priority'], registers: [this.registry],
+      collect() {
+        this.set({ ...labels, priority: '' }, queue().depth);
+      },
+    });
+    new Gauge({
+      name: 'workqueue_unfinished_work_seconds', help: 'How many seconds of work has been done that is in progress and hasn\'t been observed by work_duration. Large values indicate stuck threads.',
+      labelNames: ['name', 'controller'], registers: [this.registry],
+      collect() {
+        this.set(labels, queue().unfinishedWorkSeconds);
+      },
+    });
+    new Gauge({
+      name: 'workqueue_longest_running_processor_seconds', help: 'How many seconds has the longest running processor for workqueue been running.',
+      labelNames: ['name', 'controller'], registers: [this.registry],
+      collect() {
+        this.set(labels, queue().longestRunningSeconds);
+      },
+    });
+  }
+
+  /** Feeds the workqueue_* families from the work queue. */
+  readonly queueObserver: WorkQueueObserver = {
+    added: () => this.workqueueAdds.inc({ name: QUEUE_NAME, controller: QUEUE_NAME }),
+    retried: () => this.workqueueRetries.inc({ name: QUEUE_NAME, controller: QUEUE_NAME }),
+    waited: (seconds) => this.workqueueQueueDuration.observe({ name: QUEUE_NAME, controller: QUEUE_NAME }, seconds),
+    worked: (seconds) => this.workqueueWorkDuration.observe({ name: QUEUE_NAME, controller: QUEUE_NAME }, seconds),
+  };
+
+  /** Counts one HTTP request to the API server (watches included) in the rest_client_* families. */
+  observeRequest(method: string, host: string, code: number, seconds?: number): void {
+    this.restClientRequests.inc({ code: code === 0 ? '<error>' : String(code), method, host });
+    if (seconds !== undefined) this.restClientDuration.observe({ verb: method, host }, seconds);
   }
 
   setSummary(key: string, summary: SetSummary | undefined): void {

@@ -7,14 +7,14 @@ import { TemplateVerdicts } from '../../src/controller/template-verifier.ts';
 import { Metrics } from '../../src/metrics/metrics.ts';
 import { FINALIZER } from '../../src/planner/keys.ts';
 import { templateHash } from '../../src/planner/plan.ts';
-import { FakeView, FakeWriter, apiError, quietLogger } from './fakes/cluster.ts';
+import { FakeView, FakeWriter, apiError, emptyQueue, quietLogger } from './fakes/cluster.ts';
 import { aClaim, aDrainPod, aSet, aStatefulPod, settings } from './fixtures.ts';
 
 function setUp(options: { leader?: () => boolean } = {}) {
   const view = new FakeView();
   const writer = new FakeWriter();
   const verdicts = new TemplateVerdicts();
-  const metrics = new Metrics(() => 0);
+  const metrics = new Metrics(emptyQueue);
   const controller = new DrainController({ view, writer, verdicts, log: quietLogger(), metrics, isLeader: options.leader ?? (() => true) },
     { concurrency: 1, resyncPeriodMs: 600_000, planner: settings });
   return { view, writer, verdicts, metrics, controller };
@@ -112,5 +112,28 @@ describe('DrainController.sync', () => {
     view.sets.delete(key);
     await controller.sync(key);
     expect(verdicts.get(key, templateHash(set))).toBeUndefined();
+  });
+});
+
+describe('DrainController.unhealthy (/healthz)', () => {
+  it('fails once the synced cache has heard nothing from the API server for far longer than a watch may be quiet, never for a busy one', () => {
+    const { view, controller } = setUp();
+    view.silentFor = 100;
+    expect(controller.unhealthy()).toBeUndefined();
+    view.silentFor = 451;
+    expect(controller.unhealthy()).toMatch(/heard nothing from the API server for 451s/);
+    view.synced = false;
+    expect(controller.unhealthy()).toBeUndefined();
+  });
+
+  it('fails when a reconcile has been running for ten minutes', async () => {
+    const { view, controller } = setUp();
+    const key = scaledDown(view).key;
+    jest.spyOn(controller, 'sync').mockImplementation(() => new Promise(() => {}));
+    controller.queue.add(key);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(controller.queue.longestRunningSeconds(Date.now() + 601_000)).toBeGreaterThan(600);
+    jest.spyOn(controller.queue, 'longestRunningSeconds').mockReturnValue(601);
+    expect(controller.unhealthy()).toMatch(/a reconcile has been running for 601s/);
   });
 });

@@ -7,7 +7,7 @@ import { TemplateVerdicts } from '../../src/controller/template-verifier.ts';
 import { Metrics } from '../../src/metrics/metrics.ts';
 import { DRAIN_POD_ANNOTATION } from '../../src/planner/keys.ts';
 import type { Action } from '../../src/planner/types.ts';
-import { apiError, quietLogger } from './fakes/cluster.ts';
+import { apiError, emptyQueue, quietLogger } from './fakes/cluster.ts';
 import { aSet } from './fixtures.ts';
 
 class FakeApi implements DrainApi {
@@ -43,7 +43,7 @@ function setUp(options: { dryRun?: boolean; leader?: boolean } = {}) {
   const api = new FakeApi();
   const events: EventInput[] = [];
   const verdicts = new TemplateVerdicts();
-  const metrics = new Metrics(() => 0);
+  const metrics = new Metrics(emptyQueue);
   const executor = new Executor(api, { record: (_set: V1StatefulSet, e: EventInput) => events.push(e) }, verdicts, metrics, quietLogger(),
     { dryRun: options.dryRun ?? false, isLeader: () => options.leader ?? true });
   return { api, events, verdicts, metrics, executor };

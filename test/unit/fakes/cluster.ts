@@ -13,6 +13,8 @@ export function quietLogger(): Logger {
   return log;
 }
 
+export const emptyQueue = () => ({ depth: 0, unfinishedWorkSeconds: 0, longestRunningSeconds: 0 });
+
 export function apiError(code: number, message = `HTTP ${code}`): ApiError {
   return new ApiError(code, message);
 }
@@ -38,6 +40,10 @@ export class FakeView implements ClusterView {
   }
   setKeys(): string[] {
     return [...this.sets.keys()];
+  }
+  silentFor = 0;
+  silentSeconds(): number {
+    return this.silentFor;
   }
   getSet(key: string): V1StatefulSet | undefined {
     return this.sets.get(key);
