@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import type { PlannerSettings } from '../planner/types.ts';
 import { parseDuration } from './duration.ts';
+import { DEFAULT_WATCH_IDLE_TIMEOUT_MS } from '../kube/informer.ts';
 
 export interface RunOptions {
   kubeconfig?: string;
@@ -21,6 +22,7 @@ export interface RunOptions {
   resyncPeriod: number;
   dryRun: boolean;
   cacheFullObjects: boolean;
+  watchIdleTimeout: number;
   leaderElect: boolean;
   leaderElectionNamespace?: string;
   leaderElectionId: string;
@@ -106,6 +108,7 @@ export function addRunOptions(command: Command): Command {
     .option('--event-burst <n>', 'event burst', positiveInt, 100)
     .option('--resync-period <duration>', 're-examine every StatefulSet from the cache this often', duration, parseDuration('10m'))
     .option('--dry-run', 'log the actions instead of performing them', false)
+    .option('--watch-idle-timeout <duration>', 'restart a watch that has sent nothing, not even a bookmark, for this long (a half-open connection)', duration, DEFAULT_WATCH_IDLE_TIMEOUT_MS)
     .option('--cache-full-objects', 'cache whole objects instead of the fields the controller reads (uses more memory)', false)
     .option('--leader-elect [bool]', 'use a Lease so that only one replica acts (--leader-elect=false: single replica only)', booleanFlag, true)
     .option('--no-leader-elect', 'the same as --leader-elect=false')

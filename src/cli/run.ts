@@ -48,12 +48,12 @@ export async function run(options: RunOptions): Promise<void> {
   metrics.leaderElectionMasterStatus.set({ name: options.leaderElectionId }, elector ? 0 : 1);
   const isLeader = () => elector?.isLeader() ?? true;
   const verdicts = new TemplateVerdicts();
-  const view = new ClusterCache(client, api, { namespaces: options.namespaces, setSelector: options.selector, fullObjects: options.cacheFullObjects },
+  const view = new ClusterCache(client, api, { namespaces: options.namespaces, setSelector: options.selector, fullObjects: options.cacheFullObjects, watchIdleTimeoutMs: options.watchIdleTimeout },
     (key) => controller.queue.add(key), log);
   const writer = new Executor(api, new EventRecorder(api, identity, log, { qps: options.eventQps, burst: options.eventBurst }), verdicts, metrics, log,
     { dryRun: options.dryRun, isLeader });
   const controller: DrainController = new DrainController({ view, writer, verdicts, log, metrics, isLeader }, {
-    concurrency: options.concurrency, resyncPeriodMs: options.resyncPeriod, planner: plannerSettings(options),
+    concurrency: options.concurrency, resyncPeriodMs: options.resyncPeriod, planner: plannerSettings(options), watchIdleTimeoutMs: options.watchIdleTimeout,
   });
   const addresses = bindAddresses(options);
   const servers = await startHttpServers(addresses, metrics, controller);

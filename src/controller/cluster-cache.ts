@@ -16,6 +16,8 @@ export interface CacheOptions {
   setSelector?: string;
   /** Keep whole objects in the caches instead of the fields the controller reads (memory comparison, debugging). */
   fullObjects?: boolean;
+  /** A watch that sends nothing (no event, no bookmark) for this long is restarted. */
+  watchIdleTimeoutMs?: number;
 }
 
 /** Objects indexed by `namespace/candidate-set-name`. */
@@ -87,7 +89,7 @@ export class ClusterCache {
     const trim = <T>(fn: (obj: T) => T) => (options.fullObjects ? undefined : fn);
     const inform = <T extends KubernetesObject>(path: string, list: (opts: ListOptions<T>) => Promise<ListResult<T>>,
       opts: ListOptions<T>, onEvent: ChangeHandler<T>) => {
-      this.informers.push(new ResilientInformer<T>(client, path, () => list(opts), onEvent, log, opts) as unknown as ResilientInformer<KubernetesObject>);
+      this.informers.push(new ResilientInformer<T>(client, path, () => list(opts), onEvent, log, { ...opts, idleTimeoutMs: options.watchIdleTimeoutMs }) as unknown as ResilientInformer<KubernetesObject>);
     };
     for (const ns of options.namespaces.length > 0 ? options.namespaces : [undefined]) {
       const base = ns ? `/namespaces/${ns}` : '';

@@ -23,11 +23,10 @@ export interface ClusterView extends ClusterReader {
 }
 
 /**
- * Liveness: a cache that has heard nothing for this long (every watch restarts, and so is heard from, at
- * least every watch idle timeout) has lost the API server, and a sync running this long is wedged. Either
- * makes /healthz fail so the kubelet restarts the controller; mere load does neither.
+ * Liveness: a cache that has heard nothing for three watch idle timeouts (every watch restarts, and so is
+ * heard from, at least once per idle timeout) has lost the API server, and a sync running this long is
+ * wedged. Either makes /healthz fail so the kubelet restarts the controller; mere load does neither.
  */
-export const SILENT_CACHE_LIMIT_SECONDS = 450;
 export const STUCK_SYNC_LIMIT_SECONDS = 600;
 
 /** What the controller writes: a plan's actions, performed in order, stopping at the first failure. */
@@ -51,6 +50,8 @@ export interface ControllerOptions {
   planner: PlannerSettings;
   /** The work queue's per-key retry backoff. */
   retry?: { baseMs: number; maxMs: number };
+  /** The informers' watch idle timeout; /healthz allows three of them without a word from the API server. */
+  watchIdleTimeoutMs: number;
 }
 
 export class DrainController {
@@ -93,7 +94,7 @@ export class DrainController {
   /** Why the controller cannot recover by itself, or undefined while it is healthy (see the limits above). */
   unhealthy(): string | undefined {
     const { view } = this.deps;
-    if (view.hasSynced() && view.silentSeconds() > SILENT_CACHE_LIMIT_SECONDS) return `the cache has heard nothing from the API server for ${Math.round(view.silentSeconds())}s`;
+    if (view.hasSynced() && view.silentSeconds() > (3 * this.options.watchIdleTimeoutMs) / 1000) return `the cache has heard nothing from the API server for ${Math.round(view.silentSeconds())}s`;
     const longest = this.queue.longestRunningSeconds();
     if (longest > STUCK_SYNC_LIMIT_SECONDS) return `a reconcile has been running for ${Math.round(longest)}s`;
     return undefined;

@@ -48,6 +48,9 @@ test('namespaced install: the controller does its job with the Role alone, and c
   const kubeconfig = await serviceAccountKubeconfig(c, ns, 'statefulset-drain-controller', dir);
   const sa = `system:serviceaccount:${ns}:statefulset-drain-controller`;
   expect((await c.kubectl(['auth', 'can-i', 'list', 'pods', '-n', ns, `--as=${sa}`])).trim()).toBe('yes');
+  // The Lease Role names its Lease: another Lease of the namespace is out of reach.
+  expect((await c.kubectl(['auth', 'can-i', 'update', 'leases/statefulset-drain-controller', '-n', ns, `--as=${sa}`])).trim()).toBe('yes');
+  expect((await c.kubectl(['auth', 'can-i', 'update', 'leases/someone-elses', '-n', ns, `--as=${sa}`]).catch((e: { stdout?: string }) => e.stdout ?? '')).trim()).toBe('no');
 
   const controller = await startController(kubeconfig, [`--namespaces=${ns}`, `--leader-election-namespace=${ns}`, '--lease-duration=4s', '--renew-deadline=3s', '--retry-period=500ms']);
   ctx.controllers.push(controller);

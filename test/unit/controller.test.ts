@@ -16,7 +16,7 @@ function setUp(options: { leader?: () => boolean } = {}) {
   const verdicts = new TemplateVerdicts();
   const metrics = new Metrics(emptyQueue);
   const controller = new DrainController({ view, writer, verdicts, log: quietLogger(), metrics, isLeader: options.leader ?? (() => true) },
-    { concurrency: 1, resyncPeriodMs: 600_000, planner: settings });
+    { concurrency: 1, resyncPeriodMs: 600_000, planner: settings, watchIdleTimeoutMs: 150_000 });
   return { view, writer, verdicts, metrics, controller };
 }
 
