@@ -1,5 +1,6 @@
 // `npm run test:faults`: seeded random runs on the local control plane with faults injected (controller
-// SIGKILL and SIGSTOP, API server and etcd restarts that also cut every watch, two replicas competing),
+// SIGKILL and SIGSTOP, API server and etcd restarts that also cut every watch, two replicas competing, and
+// through a fault-injecting proxy: 429 with Retry-After, 5xx, connection resets, latency, silent watches),
 // then the invariants are checked from the audit log and a pod timeline. Replay a run with --seed.
 import { parseArgs } from 'node:util';
 import { claimNames, clusterClient, eventReasons, listClaims, type ClusterClient } from '../../local-cluster/cluster-client.ts';
@@ -8,6 +9,7 @@ import { startController, type RunningController } from '../../local-cluster/con
 import { sleep, waitFor } from '../../local-cluster/processes.ts';
 import { createLookAlikeDrainPod, createReadySet, scale, simulatedDrain } from '../../local-cluster/workloads.ts';
 import { readAudit } from '../../local-cluster/audit.ts';
+import { FaultProxy, type Fault as ProxyFault } from '../../local-cluster/fault-proxy.ts';
 import { PodHistory } from './history.ts';
 import { checkInvariants } from './invariants.ts';
 
@@ -34,12 +36,19 @@ function rng(seed: number): () => number {
 const LEASE = ['--lease-duration=4s', '--renew-deadline=3s', '--retry-period=500ms', '--backoff-base=1s', '--backoff-max=4s'];
 const LEADER_GAP_MS = 1000; // lease duration minus renew deadline
 const NS = 'faults';
-type Fault = 'kill-controller' | 'pause-controller' | 'restart-apiserver' | 'restart-etcd';
-const FAULTS: Fault[] = ['kill-controller', 'pause-controller', 'restart-apiserver', 'restart-etcd'];
+type Fault = 'kill-controller' | 'pause-controller' | 'restart-apiserver' | 'restart-etcd' | 'api-faults';
+const FAULTS: Fault[] = ['kill-controller', 'pause-controller', 'restart-apiserver', 'restart-etcd', 'api-faults'];
+/** What the proxy injects during an api-faults step, each as likely as the others. */
+const API_FAULTS: ProxyFault[] = [
+  { kind: 'status', code: 429, retryAfterSeconds: 1 }, { kind: 'status', code: 500 }, { kind: 'status', code: 503 },
+  { kind: 'reset' }, { kind: 'delay', ms: 500 },
+];
 
 interface RunResult {
   seed: number;
   faults: Record<string, number>;
+  /** What the proxy injected during api-faults steps, by kind. */
+  proxyFaults: Record<string, number>;
   drainsCompleted: number;
   claimsDeleted: number;
   violations: string[];
@@ -60,10 +69,12 @@ async function oneRun(seed: number, steps: number): Promise<RunResult> {
   const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)]!;
   const cp: ControlPlane = await startControlPlane({ log: () => {} });
   const c: ClusterClient = clusterClient(cp.kubeconfig);
+  // The controllers reach the API server through the proxy, which passes everything on except during api-faults.
+  const proxy = await FaultProxy.start(cp.kubeconfig, cp.dir);
   const faults: Record<string, number> = {};
   const replicas: Array<RunningController | undefined> = [undefined, undefined];
   const start = async (i: number) => {
-    replicas[i] = await startController(cp.kubeconfig, [`--namespaces=${NS}`, `--leader-election-namespace=${NS}`, `--log-level=${process.env.SDC_FAULTS_LOG_LEVEL ?? 'info'}`, ...LEASE], { waitReady: false });
+    replicas[i] = await startController(proxy.kubeconfig, ['--watch-idle-timeout=5s', `--namespaces=${NS}`, `--leader-election-namespace=${NS}`, `--log-level=${process.env.SDC_FAULTS_LOG_LEVEL ?? 'info'}`, ...LEASE], { waitReady: false });
   };
   let violations: string[] = [];
   let keep = false;
@@ -100,6 +111,12 @@ async function oneRun(seed: number, steps: number): Promise<RunResult> {
           await replicas[i]?.stop('SIGKILL');
           await sleep(random() * 3000);
           await start(i);
+        } else if (fault === 'api-faults') {
+          // A bad spell: a third of all requests fail or stall, and the watches open now go silent.
+          proxy.randomFaults = { rate: 0.3, faults: API_FAULTS, random };
+          proxy.silenceOpenWatches();
+          await sleep(4000 + random() * 4000);
+          proxy.randomFaults = undefined;
         } else if (fault === 'pause-controller') {
           // Paused for longer than the lease: the other replica must take over, this one must not act on waking.
           replicas[i]?.process.kill('SIGSTOP');
@@ -150,12 +167,13 @@ async function oneRun(seed: number, steps: number): Promise<RunResult> {
     if (!failedDrainReported) violations.push(`gamma's failed drain was not reported or its claims were touched (claims: ${gammaClaims.join(', ')})`);
     const ours = audit.filter((e) => e.userAgent.startsWith('statefulset-drain-controller/') && e.code >= 200 && e.code < 300);
     return {
-      seed, faults, violations, recoverySeconds, failedDrainReported,
+      seed, faults, violations, recoverySeconds, failedDrainReported, proxyFaults: { ...proxy.injected },
       drainsCompleted: ours.filter((e) => e.verb === 'delete' && e.resource === 'pods').length,
       claimsDeleted: ours.filter((e) => e.verb === 'delete' && e.resource === 'persistentvolumeclaims').length,
     };
   } finally {
     for (const r of replicas) await r?.stop('SIGKILL');
+    await proxy.stop();
     await stopControlPlane(cp, { keepDir: keep || violations.length > 0 });
     if (keep || violations.length > 0) console.log(`  logs and audit log kept in ${cp.dir}`);
   }
@@ -169,7 +187,7 @@ for (let r = 0; r < runs; r++) {
   const seed = firstSeed + r;
   console.log(`run ${r + 1}/${runs}: seed ${seed} (replay: npm run test:faults -- --runs 1 --steps ${steps} --seed ${seed})`);
   const result = await oneRun(seed, steps);
-  console.log(`  faults ${JSON.stringify(result.faults)}; drain pods deleted ${result.drainsCompleted}; claims deleted ${result.claimsDeleted}; ` +
+  console.log(`  faults ${JSON.stringify(result.faults)}; injected by the proxy ${JSON.stringify(result.proxyFaults)}; drain pods deleted ${result.drainsCompleted}; claims deleted ${result.claimsDeleted}; ` +
     `recovered ${result.recoverySeconds.toFixed(1)}s after the last fault; violations ${result.violations.length}`);
   for (const v of result.violations) console.log(`  VIOLATION: ${v}`);
   results.push(result);
