@@ -5,6 +5,8 @@
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import { claimNames, eventNotes, eventReasons, eventually, podNames } from '../../local-cluster/cluster-client.ts';
 import { createReadySet, scale, simulatedDrain, statefulSet } from '../../local-cluster/workloads.ts';
+import { controllerReplica, readAudit } from '../../local-cluster/audit.ts';
+import { sharedControlPlane } from '../jest/shared-control-plane.ts';
 import { useE2E } from './e2e-context.ts';
 
 const ctx = useE2E('hostile');
@@ -102,6 +104,14 @@ test(`${cases.length} hostile inputs: each reported or ignored as documented, no
   expect(after).toContain('data-expressions-only-1');
   // Ignored sets get no event at all.
   expect(await eventReasons(c, ns, 'no-claim-templates')).toEqual([]);
+  // Invariant 5: for a set whose input is refused, the audit log shows no write by the controller but events
+  // (no finalizer, no pod, no claim annotation), dry runs aside.
+  const refused = cases.filter((k) => k.reason !== null && k.reason !== 'InvalidMaxAttempts').map((k) => k.name);
+  const writes = readAudit(sharedControlPlane().auditLog).filter((e) => e.namespace === ns && controllerReplica(e) !== undefined
+    && e.resource !== 'events' && e.resource !== 'leases' && e.verb !== 'get' && e.verb !== 'list' && e.verb !== 'watch');
+  const touched = (name: string) => writes.filter((e) => e.name === name || e.name?.startsWith(`${name}-`) || e.name?.startsWith(`data-${name}-`));
+  expect(refused.flatMap((name) => touched(name).map((e) => `${e.verb} ${e.resource}/${e.name}`))).toEqual([]);
+  expect(touched('healthy').length).toBeGreaterThan(0);
   // The controller served everything without crashing or restarting.
   expect(controller.process.exitCode).toBeNull();
 }, 300_000);

@@ -19,6 +19,8 @@ export interface CheckOptions {
    * use the claim meanwhile).
    */
   decisionLagMs?: number;
+  /** Sets (`namespace/name`) whose input the controller must refuse: it may write nothing for them but events. */
+  refusedSets?: string[];
 }
 
 const ok = (e: AuditEvent) => e.code >= 200 && e.code < 300;
@@ -171,6 +173,16 @@ export function checkInvariants(audit: AuditEvent[], sightings: PodSighting[], o
         // 8. OrderedReady: one drain at a time.
         if ((options.orderedReady ?? []).includes(pod.set) && drains.size > 1) violations.push(`two drain pods of OrderedReady set ${pod.set} at once (${[...drains].join(', ')})`);
       }
+    }
+  }
+
+  // 5. Invalid input changes nothing but events: no write to a refused set, its pods or its claims.
+  for (const set of options.refusedSets ?? []) {
+    const [ns, name] = set.split('/');
+    const touches = (e: AuditEvent) => e.namespace === ns && (e.name === name || e.name?.startsWith(`${name}-`)
+      || options.claimTemplates.some((t) => e.name?.startsWith(`${t}-${name}-`)));
+    for (const e of ours.filter((x) => x.resource !== 'events' && x.resource !== 'leases' && x.verb !== 'get' && x.verb !== 'list' && x.verb !== 'watch' && touches(x))) {
+      violations.push(`the controller wrote ${e.verb} ${e.resource}/${e.name} for ${set}, whose input it must refuse`);
     }
   }
 

@@ -91,7 +91,10 @@ async function oneRun(seed: number, steps: number): Promise<RunResult> {
       name: 'gamma', replicas: 3, policy: 'Parallel', template: simulatedDrain({ after: '1s', phase: 'Failed', restartPolicy: 'Never' }),
       annotations: { 'statefulsets.kubernetes.io/drainer-max-attempts': '2' },
     });
+    // Refused input (restartPolicy Always): invariant 5, nothing but a Warning event, however faults fall.
+    await createReadySet(c, NS, { name: 'delta', replicas: 2, template: simulatedDrain({ restartPolicy: 'Always' }) });
     await retrying('scale gamma', () => scale(c, NS, 'gamma', 1));
+    await retrying('scale delta', () => scale(c, NS, 'delta', 1));
     // Claims whose ordinal never leaves the range must survive every run with the UID they have now.
     const keptUids = async () => new Map((await listClaims(c, NS))
       .filter((p) => ['data-alpha-0', 'data-beta-0', 'data-gamma-0', 'data-gamma-1', 'data-gamma-2'].includes(p.metadata!.name!))
@@ -159,7 +162,10 @@ async function oneRun(seed: number, steps: number): Promise<RunResult> {
     for (const r of replicas) await r?.stop('SIGKILL');
     await history.stop();
     const audit = readAudit(cp.auditLog);
-    violations = checkInvariants(audit, history.sightings, { leaderGapMs: LEADER_GAP_MS, claimTemplates: ['data'], orderedReady: [`${NS}/alpha`] });
+    violations = checkInvariants(audit, history.sightings, {
+      leaderGapMs: LEADER_GAP_MS, claimTemplates: ['data'], orderedReady: [`${NS}/alpha`], refusedSets: [`${NS}/delta`],
+    });
+    if (!(await eventReasons(c, NS, 'delta')).includes('InvalidDrainerTemplate')) violations.push('delta\'s refused template was not reported');
     const uidsAfter = await keptUids();
     for (const [name, uid] of uidsBefore) {
       if (uidsAfter.get(name) !== uid) violations.push(`claim ${name} of an ordinal that never left the range changed: ${uid} -> ${uidsAfter.get(name) ?? 'gone'}`);

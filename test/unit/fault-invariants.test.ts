@@ -68,6 +68,11 @@ describe('fault-suite invariant checker', () => {
     expect(checkInvariants(cross, [], options)).toEqual([expect.stringMatching(/mounts data-db-0, a claim of another ordinal/)]);
   });
 
+  it('flags any write but events for a set whose input must be refused (invariant 5)', () => {
+    const audit = [created(3), event({ verb: 'patch', resource: 'statefulsets', name: 'db', time: 10, userAgent: CONTROLLER() }), event({ verb: 'create', resource: 'events', name: 'db.1', time: 11, userAgent: CONTROLLER() })];
+    expect(checkInvariants(audit, [], { ...options, refusedSets: ['ns/db'] })).toEqual([expect.stringMatching(/wrote patch statefulsets\/db for ns\/db/)]);
+  });
+
   it('flags deletion of a pod that is neither the controller\'s nor a drain look-alike', () => {
     expect(checkInvariants([created(3), del('pods', 'db-0', 'stateful', 1000)], [sighting(0, 'add', 'db-0', 'stateful', false)], options)[0]).toMatch(/neither its own drain pod/);
   });
