@@ -8,6 +8,8 @@
 #   3. the per-version cache        ($SDC_CACHE_DIR, default ~/.cache/statefulset-drain-controller)
 #   4. a build from the Go modules into that cache
 #
+# With SDC_REAL_NODE=1, kubelet and kube-proxy too (for a real node), from the same wrapper module.
+#
 # kwok is built with one local change (see patch_kwok): it deletes pods with a UID precondition, as a
 # kubelet does. A kwok found through KUBEBUILDER_ASSETS or PATH is used as it is.
 set -euo pipefail
@@ -20,6 +22,7 @@ cache_root="${SDC_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/statefulset-drain-c
 cache="$cache_root/k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION"
 kwok_cache="$cache_root/kwok-$KWOK_VERSION-uid-precondition"
 binaries=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+if [[ "${SDC_REAL_NODE:-0}" == 1 ]]; then binaries+=(kubelet kube-proxy); fi
 
 log() { printf '[binaries %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -57,6 +60,7 @@ build_in_wrapper() {
     go build -ldflags "$ldflags" -o "$cache/" "$@")
 }
 
+# Builds the given k8s.io/kubernetes commands (kube-apiserver, kubelet, ...) from one wrapper module.
 build_kubernetes() {
   local dir="$cache_root/work/kubernetes-$KUBERNETES_VERSION"
   local staging="v0${KUBERNETES_VERSION#v1}"
@@ -82,7 +86,9 @@ package tools
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubelet"
 )
 GO
   log "downloading Kubernetes modules (first time only, a few hundred MB)"
@@ -93,8 +99,8 @@ GO
   for p in "$v" "$c"; do
     ld="$ld -X $p.gitVersion=$KUBERNETES_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
   done
-  log "compiling kube-apiserver, kube-controller-manager, kube-scheduler (several minutes on 2 cores)"
-  build_in_wrapper "$dir" "$ld" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
+  log "compiling $* (several minutes on 2 cores the first time)"
+  build_in_wrapper "$dir" "$ld" "${@/#/k8s.io/kubernetes/cmd/}"
 }
 
 # kwok deletes a terminating pod by name alone, and may send that delete more than once. A kubelet
@@ -159,7 +165,9 @@ if ((${#missing[@]})); then
   mkdir -p "$cache" "$kwok_cache"
   start=$(date +%s)
   need() { [[ " ${missing[*]} " == *" $1 "* ]]; }
-  if need kube-apiserver || need kube-controller-manager || need kube-scheduler; then build_kubernetes; fi
+  wanted=()
+  for cmd in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do if need "$cmd"; then wanted+=("$cmd"); fi; done
+  if ((${#wanted[@]})); then build_kubernetes "${wanted[@]}"; fi
   if need etcd; then build_single etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" go.etcd.io/etcd/server/v3 "-s -w" "$cache"; fi
   if need kwok; then
     build_single kwok sigs.k8s.io/kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION" "$kwok_cache"

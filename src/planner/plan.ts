@@ -112,8 +112,9 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
   // 2. New drains, for a managed set whose configuration allows them.
   if (ctx.attempts.problem) ctx.report('Warning', 'InvalidMaxAttempts', ctx.attempts.problem, `${ctx.setUid}/max-attempts/${shortHash(ctx.attempts.problem)}`);
   const gate = templateGate(ctx, observation);
-  // The finalizer only once drains can start: invalid input changes nothing but the events it causes.
-  if (!ctx.deleting && !hasFinalizer && !('blocked' in gate)) ctx.actions.unshift({ kind: 'AddFinalizer' });
+  // The finalizer only once drains can start (the template verified): invalid input changes nothing but the
+  // events it causes.
+  if (!ctx.deleting && !hasFinalizer && 'template' in gate) ctx.actions.unshift({ kind: 'AddFinalizer' });
 
   const ordered = (set.spec?.podManagementPolicy ?? 'OrderedReady') === 'OrderedReady';
   // OrderedReady: one drain at a time, as the StatefulSet removes one pod at a time.

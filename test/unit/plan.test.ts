@@ -442,3 +442,13 @@ describe('planSet: the API server\'s verdict on the template', () => {
     expect(result.invalidTemplate).toBe(verdict.state === 'rejected');
   });
 });
+
+describe('planSet: invalid input changes nothing but events', () => {
+  it.each<[string, TemplateVerdict]>([
+    ['rejected by the API server', { state: 'rejected', problem: 'the API server rejects the drain pod: x' }],
+    ['not yet checked', { state: 'unchecked', eager: true }],
+  ])('no finalizer on a set whose template is %s', (_name, verdict) => {
+    const set = aSet({ replicas: 1 });
+    expect(steps(plan(set, [aClaim(set, 0), aClaim(set, 1)], [aStatefulPod(set, 0)], NOW, verdict).actions)).not.toContain('add-finalizer');
+  });
+});
