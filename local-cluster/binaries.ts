@@ -10,6 +10,9 @@ export interface ControlPlaneBinaries {
   'kube-controller-manager': string;
   'kube-scheduler': string;
   kwok: string;
+  /** With a real node only. */
+  kubelet?: string;
+  'kube-proxy'?: string;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -23,8 +26,8 @@ export function componentVersions(): { kubernetes: string; etcd: string; kwok: s
 }
 
 /** Finds the binaries (KUBEBUILDER_ASSETS, PATH, cache) or builds them; build progress streams to stderr. */
-export async function ensureBinaries(): Promise<ControlPlaneBinaries> {
-  const child = promisify(execFile)('bash', [script], { maxBuffer: 1 << 20, env: process.env });
+export async function ensureBinaries(options: { realNode?: boolean } = {}): Promise<ControlPlaneBinaries> {
+  const child = promisify(execFile)('bash', [script], { maxBuffer: 1 << 20, env: { ...process.env, SDC_REAL_NODE: options.realNode ? '1' : '0' } });
   child.child.stderr?.pipe(process.stderr);
   const { stdout } = await child;
   const found: Record<string, string> = {};
@@ -32,7 +35,7 @@ export async function ensureBinaries(): Promise<ControlPlaneBinaries> {
     const eq = line.indexOf('=');
     if (eq > 0) found[line.slice(0, eq)] = line.slice(eq + 1);
   }
-  for (const name of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok']) {
+  for (const name of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', ...(options.realNode ? ['kubelet', 'kube-proxy'] : [])]) {
     if (!found[name]) throw new Error(`ensure-binaries.sh did not report a path for ${name}`);
   }
   return found as unknown as ControlPlaneBinaries;

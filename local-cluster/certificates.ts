@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { KUBERNETES_SERVICE_IP, NODE_IP } from './real-node.ts';
 
 export interface Certificates {
   caCert: string;
@@ -37,7 +38,8 @@ export function generateCertificates(dir: string): Certificates {
     '-days', '30', '-subj', '/CN=sdc-local-ca']);
   const ca = { cert: caCert, key: caKey };
   const serving = signedBy(dir, 'apiserver', '/CN=kube-apiserver', ca,
-    'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n');
+    // The real node reaches it at its node address, and pods at the `kubernetes` Service (real-node.ts).
+    `subjectAltName=IP:127.0.0.1,IP:${NODE_IP},IP:${KUBERNETES_SERVICE_IP},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n`);
   const admin = signedBy(dir, 'admin', '/O=system:masters/CN=sdc-admin', ca, 'extendedKeyUsage=clientAuth\n');
   const serviceAccountKey = path.join(dir, 'sa.key');
   const serviceAccountPub = path.join(dir, 'sa.pub');

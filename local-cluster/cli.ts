@@ -1,4 +1,5 @@
-// `npm run cluster:up` / `npm run cluster:down`: a local control plane that outlives this command.
+// `npm run cluster:up [-- --real-node]` / `npm run cluster:down`: a local control plane that outlives this
+// command; with --real-node, a real kubelet and containerd instead of kwok's simulated nodes.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +16,7 @@ async function up(): Promise<void> {
       return;
     }
   }
-  const cp = await startControlPlane({ log: (line) => console.log(`[control-plane] ${line}`) });
+  const cp = await startControlPlane({ realNode: process.argv.includes('--real-node'), log: (line) => console.log(`[control-plane] ${line}`) });
   mkdirSync(path.dirname(pointer), { recursive: true });
   writeFileSync(pointer, cp.dir);
   console.log(`logs: ${path.join(cp.dir, 'logs')}`);

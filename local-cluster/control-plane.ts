@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,12 +8,19 @@ import { promisify } from 'node:util';
 import { ensureBinaries, type ControlPlaneBinaries } from './binaries.ts';
 import { generateCertificates, type Certificates } from './certificates.ts';
 import { type ComponentSpec, freePort, isAlive, startProcess, stopProcess, waitFor } from './processes.ts';
+import {
+  cleanUpRealNode, createNodeNetwork, importImages, inNamespace, NODE_IP, NODE_NAME, realNodeSpecs, relaySpecs, type RealNodeInfo,
+} from './real-node.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const run = promisify(execFile);
 
-export type ComponentName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok';
-const startOrder: ComponentName[] = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'];
+export type ComponentName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok'
+  | 'relay-in' | 'relay-out' | 'containerd' | 'kubelet' | 'kube-proxy';
+const controlPlaneOrder = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
+const startOrder = (realNode: boolean): ComponentName[] => (realNode
+  ? ['etcd', 'kube-apiserver', 'relay-in', 'relay-out', 'kube-controller-manager', 'kube-scheduler', 'containerd', 'kubelet', 'kube-proxy']
+  : [...controlPlaneOrder, 'kwok']);
 
 /** Everything needed to reach, restart or tear down a running local control plane; saved as state.json in its dir. */
 export interface ControlPlane {
@@ -22,7 +29,9 @@ export interface ControlPlane {
   server: string;
   auditLog: string;
   nodes: string[];
-  components: Record<ComponentName, ComponentSpec & { pid: number }>;
+  components: Partial<Record<ComponentName, ComponentSpec & { pid: number }>>;
+  /** Set when the cluster runs a real node (kubelet, containerd) instead of kwok's simulated ones. */
+  realNode?: RealNodeInfo;
 }
 
 export interface StartOptions {
@@ -32,6 +41,11 @@ export interface StartOptions {
   controllers?: string;
   /** Extra kube-apiserver flags, e.g. feature gates of older releases. */
   apiServerFlags?: string[];
+  /**
+   * One real node (kubelet, containerd, runc, CNI, kube-proxy; real-node.ts) instead of kwok's simulated
+   * ones: pods run real containers on real volumes. Needs root.
+   */
+  realNode?: boolean;
 }
 
 // Writes by anyone to the objects the drain controller touches. Deletes of claims and pods, and lease
@@ -92,13 +106,13 @@ current-context: local
 `;
 }
 
-async function componentSpecs(dir: string, bin: ControlPlaneBinaries, certs: Certificates, kubeconfig: string, controllers: string, apiServerFlags: string[]) {
+async function componentSpecs(dir: string, bin: ControlPlaneBinaries, certs: Certificates, kubeconfig: string, controllers: string, apiServerFlags: string[], netns?: string) {
   const [etcdClient, etcdPeer, apiPort, kwokPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const log = (name: string) => path.join(dir, 'logs', `${name}.log`);
   const auditPolicyFile = path.join(dir, 'audit-policy.yaml');
   writeFileSync(auditPolicyFile, auditPolicy);
   const server = `https://127.0.0.1:${apiPort}`;
-  const specs: Record<ComponentName, ComponentSpec> = {
+  const specs: Record<'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok', ComponentSpec> = {
     etcd: {
       name: 'etcd', binary: bin.etcd, log: log('etcd'),
       args: [
@@ -113,7 +127,11 @@ async function componentSpecs(dir: string, bin: ControlPlaneBinaries, certs: Cer
       name: 'kube-apiserver', binary: bin['kube-apiserver'], log: log('kube-apiserver'),
       args: [
         `--etcd-servers=http://127.0.0.1:${etcdClient}`,
-        '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${apiPort}`,
+        ...(netns
+          ? ['--bind-address=0.0.0.0', `--advertise-address=${NODE_IP}`, `--kubelet-client-certificate=${certs.adminCert}`,
+            `--kubelet-client-key=${certs.adminKey}`, '--kubelet-preferred-address-types=InternalIP']
+          : ['--bind-address=127.0.0.1', '--advertise-address=127.0.0.1']),
+        `--secure-port=${apiPort}`,
         `--cert-dir=${path.join(dir, 'apiserver-certs')}`,
         `--tls-cert-file=${certs.servingCert}`, `--tls-private-key-file=${certs.servingKey}`,
         `--client-ca-file=${certs.caCert}`,
@@ -149,7 +167,12 @@ async function componentSpecs(dir: string, bin: ControlPlaneBinaries, certs: Cer
       ],
     },
   };
-  return { specs, server };
+  if (netns) {
+    for (const name of controlPlaneOrder) specs[name] = inNamespace(netns, specs[name]);
+    const node = realNodeSpecs(dir, netns, { kubelet: bin.kubelet!, 'kube-proxy': bin['kube-proxy']! }, certs, kubeconfig, log);
+    return { specs: { ...specs, ...relaySpecs(dir, netns, apiPort, log), ...node.specs } as Record<ComponentName, ComponentSpec>, server, node };
+  }
+  return { specs: specs as Record<ComponentName, ComponentSpec>, server, node: undefined };
 }
 
 function apiserverReady(server: string, certs: Certificates): Promise<boolean> {
@@ -207,35 +230,49 @@ export function loadState(dir: string): ControlPlane {
   return JSON.parse(readFileSync(path.join(dir, 'state.json'), 'utf8')) as ControlPlane;
 }
 
-/** Starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok on loopback, with fake nodes and storage. */
+/**
+ * Starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok on loopback, with fake nodes
+ * and storage; or, with `realNode`, the same control plane and one real node inside a network namespace.
+ */
 export async function startControlPlane(options: StartOptions = {}): Promise<ControlPlane> {
   const say = options.log ?? ((line: string) => process.stderr.write(`[control-plane] ${line}\n`));
   const started = Date.now();
-  const bin = await ensureBinaries();
+  const realNode = options.realNode ?? false;
+  const bin = await ensureBinaries({ realNode });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sdc-control-plane-'));
   mkdirSync(path.join(dir, 'logs'));
   const certs = generateCertificates(dir);
   const kubeconfig = path.join(dir, 'kubeconfig');
-  const { specs, server } = await componentSpecs(dir, bin, certs, kubeconfig, options.controllers ?? '*', options.apiServerFlags ?? []);
+  const netns = realNode ? `sdc-${path.basename(dir).slice(-6)}` : undefined;
+  const { specs, server, node } = await componentSpecs(dir, bin, certs, kubeconfig, options.controllers ?? '*', options.apiServerFlags ?? [], netns);
   writeFileSync(kubeconfig, kubeconfigText(server, certs));
-  const nodes = Array.from({ length: options.nodes ?? 3 }, (_, i) => `kwok-node-${i}`);
+  const fakeNodes = realNode ? [] : Array.from({ length: options.nodes ?? 3 }, (_, i) => `kwok-node-${i}`);
   const cp: ControlPlane = {
-    dir, kubeconfig, server, nodes, auditLog: path.join(dir, 'audit.log'),
-    components: {} as ControlPlane['components'],
+    dir, kubeconfig, server, nodes: realNode ? [NODE_NAME] : fakeNodes, auditLog: path.join(dir, 'audit.log'),
+    components: {},
   };
   try {
-    for (const name of startOrder) {
+    if (netns && node) {
+      cp.realNode = { netns, containerdSocket: node.containerdSocket, podLogsDir: node.podLogsDir, netnsBefore: await createNodeNetwork(netns) };
+      saveState(cp);
+    }
+    for (const name of startOrder(realNode)) {
       await startComponent(cp, name, specs[name]);
-      if (name === 'kube-apiserver') {
+      if (name === 'relay-out' || (name === 'kube-apiserver' && !realNode)) {
         await waitFor('kube-apiserver /readyz', () => apiserverReady(server, certs), 60_000);
-        await kubectl(cp, ['apply', '-f', '-'], clusterObjects(nodes));
+        await kubectl(cp, ['apply', '-f', '-'], clusterObjects(fakeNodes));
+      }
+      if (name === 'containerd' && cp.realNode) {
+        const socket = cp.realNode.containerdSocket;
+        await waitFor('containerd socket', async () => existsSync(socket), 30_000);
+        await importImages(cp.realNode.netns, socket);
       }
     }
-    await waitFor('fake nodes Ready', async () => {
+    await waitFor(realNode ? `node ${NODE_NAME} Ready` : 'fake nodes Ready', async () => {
       const out = await kubectl(cp, ['get', 'nodes', '-o',
         'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}']);
-      return out.split('\n').filter((s) => s === 'True').length === nodes.length;
-    }, 60_000);
+      return out.split('\n').filter((s) => s === 'True').length === cp.nodes.length;
+    }, realNode ? 120_000 : 60_000);
     await waitFor('default ServiceAccount', async () => (await kubectl(cp, ['get', 'serviceaccount', 'default', '-o', 'name'])).trim() !== '', 60_000);
     say(`ready in ${((Date.now() - started) / 1000).toFixed(1)}s (${dir})`);
     return cp;
@@ -246,7 +283,8 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
   }
 }
 
-export async function startComponent(cp: ControlPlane, name: ComponentName, spec: ComponentSpec = cp.components[name]): Promise<void> {
+export async function startComponent(cp: ControlPlane, name: ComponentName, spec: ComponentSpec | undefined = cp.components[name]): Promise<void> {
+  if (!spec) throw new Error(`${name} is not part of this control plane`);
   const pid = startProcess(spec);
   cp.components[name] = { ...spec, pid };
   saveState(cp);
@@ -259,8 +297,12 @@ export async function stopComponent(cp: ControlPlane, name: ComponentName, grace
   if (component) await stopProcess(component.pid, graceMs);
 }
 
-/** Stops every component in reverse start order; removes the directory unless asked to keep it (logs on failure). */
+/**
+ * Stops every component in reverse start order, then (real node) removes its mounts, shims and network
+ * namespaces; removes the directory unless asked to keep it (logs on failure).
+ */
 export async function stopControlPlane(cp: ControlPlane, options: { keepDir?: boolean } = {}): Promise<void> {
-  for (const name of [...startOrder].reverse()) await stopComponent(cp, name);
+  for (const name of [...startOrder(cp.realNode !== undefined)].reverse()) await stopComponent(cp, name);
+  if (cp.realNode) await cleanUpRealNode(cp.dir, cp.realNode);
   if (!options.keepDir) rmSync(cp.dir, { recursive: true, force: true });
 }

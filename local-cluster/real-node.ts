@@ -16,10 +16,10 @@ const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 export const NODE_IP = '10.200.0.2';
+/** The `kubernetes` Service's address: the first of the API server's --service-cluster-ip-range (control-plane.ts). */
+export const KUBERNETES_SERVICE_IP = '10.96.0.1';
 export const NODE_NAME = 'sdc-node';
 const POD_SUBNET = '10.244.0.0/24';
-/** The Service range of the API server (control-plane.ts), whose first address is the `kubernetes` Service. */
-export const SERVICE_CIDR = '10.96.0.0/16';
 export const PAUSE_IMAGE = 'sdc.local/pause:1';
 
 export interface RealNodeInfo {
@@ -36,9 +36,13 @@ async function sh(args: string[]): Promise<string> {
   return (await run(args[0]!, args.slice(1), { maxBuffer: 16 << 20 })).stdout;
 }
 
-/** Runs `binary` inside the namespace: `ip netns exec` replaces itself with it, so the pid stays the component's. */
+/**
+ * Runs `binary` in the namespace's network only: nsenter replaces itself with it, so the pid stays the
+ * component's. Not `ip netns exec`, which also mounts a fresh /sys and so hides the cgroup hierarchies the
+ * kubelet and runc need, and keeps the kubelet's mounts in a mount namespace of their own.
+ */
 export function inNamespace(netns: string, spec: ComponentSpec): ComponentSpec {
-  return { ...spec, binary: 'ip', args: ['netns', 'exec', netns, spec.binary, ...spec.args] };
+  return { ...spec, binary: 'nsenter', args: [`--net=/var/run/netns/${netns}`, spec.binary, ...spec.args] };
 }
 
 /** The namespace, its loopback, and the node's address on a bridge of its own (no dummy module on these machines). */

@@ -1,4 +1,6 @@
-// The README's demo command runs end to end and ends with the orphaned claim gone and the others Bound.
+// The README's demo command runs end to end and ends with the orphaned claim gone and the others Bound. As
+// root (CI, the README's machine) it runs on a real node: the drain container's own output and the archived
+// shard, read back from the archive volume's disk, are part of what it prints.
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,4 +18,11 @@ test('npm run demo: scale 3 -> 2, drain pod completes, claim released, two claim
   expect(final).not.toMatch(/data-datastore-2/);
   expect(final.match(/data-datastore-[01]\s+Bound/g)).toHaveLength(2);
   expect(stdout).toMatch(/local control plane stopped/);
+  if (process.getuid?.() === 0) {
+    expect(stdout).toMatch(/a real node/);
+    expect(stdout).toMatch(/drain container: shard datastore-2 archived: 1 files verified/);
+    expect(stdout).toMatch(/^\s+[0-9a-f]{16}\s+18 B\s+datastore-2\/shard\.txt: shard datastore-2$/m);
+  } else {
+    expect(stdout).toMatch(/no real node: a real node needs root/);
+  }
 });
