@@ -20,5 +20,12 @@ export default {
       globalSetup: '<rootDir>/test/jest/global-setup.ts',
       globalTeardown: '<rootDir>/test/jest/global-teardown.ts',
     },
+    {
+      ...common,
+      displayName: 'real-node',
+      testMatch: ['<rootDir>/test/real-node/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/jest/real-node-setup.ts',
+      globalTeardown: '<rootDir>/test/jest/real-node-teardown.ts',
+    },
   ],
 };

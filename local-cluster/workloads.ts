@@ -1,5 +1,5 @@
 // StatefulSets and drainer templates for end-to-end tests, using the kwok drain-sim annotations.
-import type { V1StatefulSet } from '@kubernetes/client-node';
+import type { V1Container, V1StatefulSet } from '@kubernetes/client-node';
 import { ATTEMPT_ANNOTATION, CLAIMS_ANNOTATION, ORDINAL_LABEL, ROLE_DRAINER, ROLE_LABEL, SET_LABEL, TEMPLATE_ANNOTATION } from '../src/planner/keys.ts';
 import type { ClusterClient } from './cluster-client.ts';
 import { eventually, readyReplicas } from './cluster-client.ts';
@@ -32,7 +32,15 @@ export interface SetSpec {
   annotations?: Record<string, string>;
   whenScaled?: 'Retain' | 'Delete';
   storageClass?: string;
+  /** Fields of the replicas' container to set (kwok runs nothing, so the default is a bare busybox; a real node needs a command). */
+  app?: Partial<V1Container>;
 }
+
+/** A replica that writes its shard (`shard <pod name>`) into each claim and runs until told to stop. */
+export const SHARD_WRITER: Partial<V1Container> = {
+  image: 'busybox:1.37',
+  command: ['sh', '-c', 'for d in /claims/*; do echo "shard $(hostname)" > "$d/shard.txt"; done; trap "exit 0" TERM; sleep infinity & wait'],
+};
 
 export function statefulSet(spec: SetSpec): V1StatefulSet {
   const template = spec.template === undefined ? simulatedDrain({ claims: spec.claims }) : spec.template;
@@ -58,7 +66,12 @@ export function statefulSet(spec: SetSpec): V1StatefulSet {
         // The default grace period, not 0: with 0 the API server removes the pod at once and kwok's late
         // delete by name (a real kubelet deletes with a UID precondition) can hit the drain pod that
         // took the name in between.
-        spec: { containers: [{ name: 'app', image: 'busybox' }] },
+        spec: {
+          containers: [{
+            name: 'app', image: 'busybox', ...spec.app,
+            volumeMounts: spec.app ? (spec.claims ?? ['data']).map((name) => ({ name, mountPath: `/claims/${name}` })) : undefined,
+          }],
+        },
       },
       volumeClaimTemplates: (spec.claims ?? ['data']).map((name) => ({
         metadata: { name },

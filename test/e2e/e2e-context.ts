@@ -1,7 +1,7 @@
 // Shared set-up for controller end-to-end tests: a namespace per test and a controller watching only it.
 import { clusterClient, type ClusterClient } from '../../local-cluster/cluster-client.ts';
 import { startController, type RunningController } from '../../local-cluster/controller-process.ts';
-import { sharedControlPlane } from '../jest/shared-control-plane.ts';
+import { sharedControlPlane, type PlaneKind } from '../jest/shared-control-plane.ts';
 import { createNamespace, deleteNamespace } from '../../local-cluster/namespaces.ts';
 import { waitFor } from '../../local-cluster/processes.ts';
 
@@ -20,8 +20,8 @@ export interface E2EContext {
 }
 
 /** Installs beforeEach/afterEach hooks; the returned object is filled in before each test. */
-export function useE2E(prefix: string): E2EContext {
-  const c = clusterClient(sharedControlPlane().kubeconfig);
+export function useE2E(prefix: string, plane: PlaneKind = 'kwok'): E2EContext {
+  const c = clusterClient(sharedControlPlane(plane).kubeconfig);
   const ctx: E2EContext = {
     c,
     ns: '',

@@ -1,0 +1,3 @@
+import { startPlane } from './start-plane.ts';
+
+export default (): Promise<void> => startPlane('real-node');

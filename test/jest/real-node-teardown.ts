@@ -1,0 +1,3 @@
+import { stopPlane } from './start-plane.ts';
+
+export default (): Promise<void> => stopPlane('real-node');

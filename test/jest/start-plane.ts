@@ -1,0 +1,31 @@
+// What the global set-up and teardown of each Jest project do with its control plane.
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { startControlPlane, stopControlPlane, type ControlPlane } from '../../local-cluster/control-plane.ts';
+import { killAllNow, PLANE_DIR_VARIABLE, type PlaneKind } from './shared-control-plane.ts';
+
+const planes = (globalThis as { sdcControlPlanes?: Partial<Record<PlaneKind, ControlPlane>> }).sdcControlPlanes ??= {};
+
+/** One control plane of `kind` for the whole run; tests find it through its environment variable. */
+export async function startPlane(kind: PlaneKind): Promise<void> {
+  const cp = await startControlPlane({ realNode: kind === 'real-node' });
+  process.env[PLANE_DIR_VARIABLE[kind]] = cp.dir;
+  planes[kind] = cp;
+  // Ctrl-C or a crash of the runner must not leave the control plane behind.
+  process.once('exit', () => killAllNow(cp));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      killAllNow(cp);
+      process.exit(130);
+    });
+  }
+}
+
+/** Stops it. Its logs (small) are kept so a failed run can be diagnosed; etcd data is removed. */
+export async function stopPlane(kind: PlaneKind): Promise<void> {
+  const cp = planes[kind];
+  if (!cp) return;
+  await stopControlPlane(cp, { keepDir: true });
+  rmSync(path.join(cp.dir, 'etcd'), { recursive: true, force: true });
+  process.stderr.write(`\n${kind} control plane logs: ${path.join(cp.dir, 'logs')}\n`);
+}
