@@ -9,7 +9,7 @@ import { ensureBinaries, type ControlPlaneBinaries } from './binaries.ts';
 import { generateCertificates, type Certificates } from './certificates.ts';
 import { type ComponentSpec, freePort, isAlive, startProcess, stopProcess, waitFor } from './processes.ts';
 import {
-  cleanUpRealNode, createNodeNetwork, importImages, inNamespace, NODE_IP, NODE_NAME, realNodeSpecs, relaySpecs, type RealNodeInfo,
+  cleanUpRealNode, createNodeNetwork, ensureNodePackages, importImages, inNamespace, NODE_IP, NODE_NAME, realNodeSpecs, relaySpecs, type RealNodeInfo,
 } from './real-node.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -238,6 +238,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
   const say = options.log ?? ((line: string) => process.stderr.write(`[control-plane] ${line}\n`));
   const started = Date.now();
   const realNode = options.realNode ?? false;
+  if (realNode) await ensureNodePackages();
   const bin = await ensureBinaries({ realNode });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sdc-control-plane-'));
   mkdirSync(path.join(dir, 'logs'));
@@ -283,6 +284,15 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
   }
 }
 
+/**
+ * The directories kube-controller-manager's host-path provisioner made for this cluster's volumes (it always
+ * uses /tmp/hostpath_pv): removed with the cluster. None when the API server no longer answers.
+ */
+async function hostPathVolumes(cp: ControlPlane): Promise<string[]> {
+  const out = await kubectl(cp, ['get', 'pv', '--request-timeout=5s', '-o', 'jsonpath={range .items[*]}{.spec.hostPath.path}{"\\n"}{end}']).catch(() => '');
+  return out.split('\n').filter((dir) => dir.startsWith('/tmp/hostpath_pv/'));
+}
+
 export async function startComponent(cp: ControlPlane, name: ComponentName, spec: ComponentSpec | undefined = cp.components[name]): Promise<void> {
   if (!spec) throw new Error(`${name} is not part of this control plane`);
   const pid = startProcess(spec);
@@ -302,7 +312,9 @@ export async function stopComponent(cp: ControlPlane, name: ComponentName, grace
  * namespaces; removes the directory unless asked to keep it (logs on failure).
  */
 export async function stopControlPlane(cp: ControlPlane, options: { keepDir?: boolean } = {}): Promise<void> {
+  const volumes = await hostPathVolumes(cp);
   for (const name of [...startOrder(cp.realNode !== undefined)].reverse()) await stopComponent(cp, name);
   if (cp.realNode) await cleanUpRealNode(cp.dir, cp.realNode);
+  for (const dir of volumes) rmSync(dir, { recursive: true, force: true });
   if (!options.keepDir) rmSync(cp.dir, { recursive: true, force: true });
 }

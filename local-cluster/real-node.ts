@@ -155,6 +155,13 @@ export function relaySpecs(dir: string, netns: string, apiPort: number, log: (na
   };
 }
 
+/** Installs the node's Debian packages where missing (build/ensure-node-packages.sh); fails with apt's own words. */
+export async function ensureNodePackages(): Promise<void> {
+  const child = run('bash', [path.join(here, 'build', 'ensure-node-packages.sh')], { maxBuffer: 16 << 20 });
+  child.child.stderr?.pipe(process.stderr);
+  await child;
+}
+
 /** Imports the locally assembled images (local-cluster/build/ensure-images.sh) into the node's containerd. */
 export async function importImages(netns: string, containerdSocket: string): Promise<void> {
   const { stdout } = await run('bash', [path.join(here, 'build', 'ensure-images.sh')], { maxBuffer: 1 << 20 });

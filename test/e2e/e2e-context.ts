@@ -19,15 +19,17 @@ export interface E2EContext {
   reconciled(controller: RunningController, setName: string): Promise<void>;
 }
 
-/** Installs beforeEach/afterEach hooks; the returned object is filled in before each test. */
+/**
+ * Installs beforeEach/afterEach hooks; the returned object is filled in before each test (the client too, so
+ * a suite whose control plane was not started, its tests skipped, loads without one).
+ */
 export function useE2E(prefix: string, plane: PlaneKind = 'kwok'): E2EContext {
-  const c = clusterClient(sharedControlPlane(plane).kubeconfig);
   const ctx: E2EContext = {
-    c,
+    c: undefined as unknown as ClusterClient,
     ns: '',
     controllers: [],
     async start(args = [], options = {}) {
-      const controller = await startController(c.kubeconfig, [
+      const controller = await startController(ctx.c.kubeconfig, [
         `--namespaces=${ctx.ns}`, `--leader-election-namespace=${ctx.ns}`, '--backoff-base=1s',
         '--lease-duration=4s', '--renew-deadline=3s', '--retry-period=500ms', ...args,
       ], options);
@@ -36,14 +38,15 @@ export function useE2E(prefix: string, plane: PlaneKind = 'kwok'): E2EContext {
     },
     async reconciled(controller, setName) {
       const since = Date.now();
-      await c.kubectl(['-n', ctx.ns, 'annotate', '--overwrite', 'statefulset', setName, `e2e.test/touched=${since}`]);
+      await ctx.c.kubectl(['-n', ctx.ns, 'annotate', '--overwrite', 'statefulset', setName, `e2e.test/touched=${since}`]);
       const key = `${ctx.ns}/${setName}`;
       await waitFor(`a reconcile of ${key}`, async () => controller.entries()
         .some((e) => e.message === 'synced' && e.statefulset === key && new Date(String(e.timestamp)).getTime() >= since), 30_000, 100);
     },
   };
   beforeEach(async () => {
-    ctx.ns = await createNamespace(c, prefix);
+    ctx.c ??= clusterClient(sharedControlPlane(plane).kubeconfig);
+    ctx.ns = await createNamespace(ctx.c, prefix);
     ctx.controllers = [];
   });
   afterEach(async () => {
@@ -51,7 +54,7 @@ export function useE2E(prefix: string, plane: PlaneKind = 'kwok'): E2EContext {
     if (process.env.SDC_SHOW_CONTROLLER_LOGS === '1') {
       for (const controller of ctx.controllers) process.stderr.write(controller.logs());
     }
-    await deleteNamespace(c, ctx.ns);
+    await deleteNamespace(ctx.c, ctx.ns);
   });
   return ctx;
 }

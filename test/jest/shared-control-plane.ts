@@ -4,6 +4,8 @@ import { loadState, type ControlPlane } from '../../local-cluster/control-plane.
 export type PlaneKind = 'kwok' | 'real-node';
 
 export const PLANE_DIR_VARIABLE: Record<PlaneKind, string> = { 'kwok': 'SDC_CONTROL_PLANE_DIR', 'real-node': 'SDC_REAL_NODE_DIR' };
+/** Set (to the reason) when this machine cannot run a real node. */
+export const REAL_NODE_UNAVAILABLE = 'SDC_REAL_NODE_UNAVAILABLE';
 
 /** The control plane started by the global setup, as seen from a test file. */
 export function sharedControlPlane(kind: PlaneKind = 'kwok'): ControlPlane {

@@ -2,12 +2,20 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { startControlPlane, stopControlPlane, type ControlPlane } from '../../local-cluster/control-plane.ts';
-import { killAllNow, PLANE_DIR_VARIABLE, type PlaneKind } from './shared-control-plane.ts';
+import { killAllNow, PLANE_DIR_VARIABLE, REAL_NODE_UNAVAILABLE, type PlaneKind } from './shared-control-plane.ts';
 
 const planes = (globalThis as { sdcControlPlanes?: Partial<Record<PlaneKind, ControlPlane>> }).sdcControlPlanes ??= {};
 
-/** One control plane of `kind` for the whole run; tests find it through its environment variable. */
+/**
+ * One control plane of `kind` for the whole run; tests find it through its environment variable. A real
+ * node needs root: without it the real-node tests are skipped, and say why (REAL_NODE_UNAVAILABLE).
+ */
 export async function startPlane(kind: PlaneKind): Promise<void> {
+  if (kind === 'real-node' && process.getuid?.() !== 0) {
+    process.env[REAL_NODE_UNAVAILABLE] = 'a real node needs root (containerd, network namespaces, mounts)';
+    process.stderr.write(`\nreal-node tests skipped: ${process.env[REAL_NODE_UNAVAILABLE]}\n`);
+    return;
+  }
   const cp = await startControlPlane({ realNode: kind === 'real-node' });
   process.env[PLANE_DIR_VARIABLE[kind]] = cp.dir;
   planes[kind] = cp;

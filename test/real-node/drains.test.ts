@@ -6,7 +6,10 @@ import { claimNames, eventReasons, eventually, listClaims, listPods, readyReplic
 import { claimDirectory, filesUnder } from '../../local-cluster/storage.ts';
 import { createReadySet, scale, SHARD_WRITER } from '../../local-cluster/workloads.ts';
 import { useE2E } from '../e2e/e2e-context.ts';
+import { REAL_NODE_UNAVAILABLE } from '../jest/shared-control-plane.ts';
 
+// Without root there is no real node: every test here is reported as skipped (the global set-up says why).
+const test = process.env[REAL_NODE_UNAVAILABLE] ? globalThis.test.skip : globalThis.test;
 const ctx = useE2E('real', 'real-node');
 const examples = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples');
 const DRAINER = 'drain.statefulsets.kubernetes.io/role';
