@@ -160,11 +160,17 @@ export function checkInvariants(audit: AuditEvent[], sightings: PodSighting[], o
     const key = `${s.namespace}/${s.name}`;
     const pod = podIdentity(s.namespace, s.name, sets);
     const drains = pod ? liveDrains.get(pod.set) ?? new Set<string>() : undefined;
+    const other = live.get(key);
     if (s.kind === 'delete') {
-      if (live.get(key) === s.uid) live.delete(key);
+      if (other === s.uid) live.delete(key);
       drains?.delete(s.uid);
+    } else if (s.kind === 'update' && other !== undefined && other !== s.uid) {
+      // The watch resynced (after 410 Gone) while the name changed hands: the new pod arrives as an update of
+      // the name. The state it was listed from held the new pod and not the old one, so the old one is gone.
+      drains?.delete(other);
+      live.set(key, s.uid);
+      if (pod && drains && s.drain && created.has(s.uid)) drains.add(s.uid);
     } else if (s.kind === 'add') {
-      const other = live.get(key);
       if (other && other !== s.uid) violations.push(`two pods named ${key} at once (${other}, ${s.uid})`);
       live.set(key, s.uid);
       if (pod && drains && s.drain && created.has(s.uid)) {
