@@ -162,8 +162,10 @@ export function checkInvariants(audit: AuditEvent[], sightings: PodSighting[], o
     const drains = pod ? liveDrains.get(pod.set) ?? new Set<string>() : undefined;
     const other = live.get(key);
     if (s.kind === 'delete') {
-      if (other === s.uid) live.delete(key);
-      drains?.delete(s.uid);
+      // A delete found by a resync (the name vanished while the watch was down) names no UID: whatever held the name is gone.
+      const gone = s.uid === '' ? other : s.uid;
+      if (gone !== undefined && other === gone) live.delete(key);
+      if (gone !== undefined) drains?.delete(gone);
     } else if (s.kind === 'update' && other !== undefined && other !== s.uid) {
       // The watch resynced (after 410 Gone) while the name changed hands: the new pod arrives as an update of
       // the name. The state it was listed from held the new pod and not the old one, so the old one is gone.

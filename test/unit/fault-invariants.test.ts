@@ -77,6 +77,11 @@ describe('fault-suite invariant checker', () => {
     expect(checkInvariants([created(3), del('pods', 'db-0', 'stateful', 1000)], [sighting(0, 'add', 'db-0', 'stateful', false)], options)[0]).toMatch(/neither its own drain pod/);
   });
 
+  it('a delete found by a resync carries no UID, and still ends the pod that held the name', () => {
+    const resync = [sighting(0, 'add', 'db-2', 'pod-1'), sighting(10, 'delete', 'db-2', ''), sighting(20, 'add', 'db-2', 'pod-2')];
+    expect(checkInvariants([created(3)], resync, options)).toEqual([]);
+  });
+
   it('a pod that took over a name during a resync (seen as an update of the name) is no second pod', () => {
     const handover = [sighting(0, 'add', 'db-2', 'pod-1'), sighting(10, 'update', 'db-2', 'pod-2'), sighting(20, 'delete', 'db-2', 'pod-2'), sighting(30, 'add', 'db-2', 'pod-3')];
     expect(checkInvariants([created(3)], handover, options)).toEqual([]);
