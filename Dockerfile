@@ -1,6 +1,11 @@
 # syntax=docker/dockerfile:1
+# The published bases. Machines that cannot reach their registries build this same file with stand-ins
+# (local-cluster/build/image.sh: --build-arg BUILD_BASE=... RUN_BASE=...; README, "The controller's image").
+ARG BUILD_BASE=node:24-bookworm-slim
+ARG RUN_BASE=gcr.io/distroless/nodejs24-debian12:nonroot
+
 # Build stage: compile TypeScript with the dev dependencies, then drop them.
-FROM node:24-bookworm-slim AS build
+FROM ${BUILD_BASE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -13,7 +18,7 @@ RUN npm run build && npm prune --omit=dev
 # (the controller finishes in-flight calls and releases its lease), so no init process is needed.
 # --max-semi-space-size=2: a small V8 young generation; the default keeps ~40 MiB of RSS the controller
 # does not need (bench/README.md).
-FROM gcr.io/distroless/nodejs24-debian12:nonroot
+FROM ${RUN_BASE}
 WORKDIR /app
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules

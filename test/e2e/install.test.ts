@@ -1,10 +1,11 @@
 // The install manifests: accepted by the API server, and the RBAC they grant is enough and no more.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { claimNames, eventually } from '../../local-cluster/cluster-client.ts';
 import { startController } from '../../local-cluster/controller-process.ts';
+import { intoNamespace } from '../../local-cluster/install.ts';
 import { createNamespace, deleteNamespace } from '../../local-cluster/namespaces.ts';
 import { serviceAccountKubeconfig } from '../../local-cluster/service-account-kubeconfig.ts';
 import { createReadySet, scale } from '../../local-cluster/workloads.ts';
@@ -13,13 +14,6 @@ import { useE2E } from './e2e-context.ts';
 const ctx = useE2E('install');
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const manifests = (overlay: string) => path.join(root, 'manifests', overlay);
-
-/** A kustomization that installs `overlay` into `namespace`, as the README tells users to do. */
-function intoNamespace(overlay: string, namespace: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'sdc-kustomize-'));
-  writeFileSync(path.join(dir, 'kustomization.yaml'), `namespace: ${namespace}\nresources:\n- ${path.relative(dir, manifests(overlay))}\n`);
-  return dir;
-}
 
 test('every manifest passes a server-side dry-run', async () => {
   const { c } = ctx;
