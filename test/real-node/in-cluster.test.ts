@@ -4,6 +4,8 @@
 // over at once when a rollout stops the leader (SIGTERM).
 import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { V1Pod } from '@kubernetes/client-node';
 import { claimNames, eventually, listPods } from '../../local-cluster/cluster-client.ts';
 import { intoNamespace, loadControllerImage } from '../../local-cluster/install.ts';
@@ -14,6 +16,7 @@ import { REAL_NODE_UNAVAILABLE, sharedControlPlane } from '../jest/shared-contro
 const test = process.env[REAL_NODE_UNAVAILABLE] ? globalThis.test.skip : globalThis.test;
 const ctx = useE2E('incluster', 'real-node');
 const LEASE = 'statefulset-drain-controller';
+const manifestsDir = (overlay: string) => path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'manifests', overlay);
 
 async function controllerPods(): Promise<V1Pod[]> {
   return (await ctx.c.core.listNamespacedPod({ namespace: ctx.ns, labelSelector: 'app.kubernetes.io/name=statefulset-drain-controller' })).items;
@@ -81,3 +84,24 @@ test('kubectl apply -k manifests/namespaced: the image runs non-root and read-on
   process.stdout.write(`lease: ${leader} -> ${next}, taken ${(handover / 1000).toFixed(1)}s after the old leader stopped\n`);
   expect(handover).toBeLessThan(15_000);
 }, 400_000);
+
+test('kubectl apply -k manifests/cluster-wide: the controller in its own namespace drains a set in another one', async () => {
+  const { c, ns } = ctx;
+  await loadControllerImage(sharedControlPlane('real-node'));
+  const home = 'statefulset-drain-controller';
+  await c.kubectl(['apply', '-k', manifestsDir('cluster-wide')]);
+  try {
+    await eventually('both replicas Ready', async () => {
+      const all = (await c.core.listNamespacedPod({ namespace: home, labelSelector: 'app.kubernetes.io/name=statefulset-drain-controller' })).items;
+      return all.length === 2 && all.every(ready);
+    }, 120_000);
+    await createReadySet(c, ns, {
+      name: 'db', replicas: 2, app: SHARD_WRITER,
+      template: { metadata: { labels: { role: 'drain' } }, spec: { restartPolicy: 'Never', containers: [{ name: 'drain', image: 'busybox:1.37', command: ['sh', '-c', 'cat /data/shard.txt'], volumeMounts: [{ name: 'data', mountPath: '/data' }] }] } },
+    });
+    await scale(c, ns, 'db', 1);
+    await eventually('claim released by the cluster-wide controller', async () => !(await claimNames(c, ns)).includes('data-db-1'), 120_000);
+  } finally {
+    await c.kubectl(['delete', '-k', manifestsDir('cluster-wide'), '--wait=false']).catch(() => '');
+  }
+}, 300_000);
