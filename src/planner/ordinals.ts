@@ -37,8 +37,15 @@ export interface OrdinalView {
   drainPod?: DrainPodView;
 }
 
-/** Every ordinal that has a claim of the set or a pod holding its name, highest first. */
-export function observeOrdinals(set: V1StatefulSet, claims: V1PersistentVolumeClaim[], pods: V1Pod[]): OrdinalView[] {
+export interface SetView {
+  /** Every ordinal that has a claim of the set or a pod holding its name, highest first. */
+  ordinals: OrdinalView[];
+  /** Claims that this set and another one both identify as theirs: neither may touch them. */
+  contested: Array<{ claim: V1PersistentVolumeClaim; rival: string }>;
+}
+
+export function observeOrdinals(set: V1StatefulSet, claims: V1PersistentVolumeClaim[], pods: V1Pod[], rivals: V1StatefulSet[] = []): SetView {
+  const contested: SetView['contested'] = [];
   const views = new Map<number, OrdinalView>();
   const allClaims = new Map<number, V1PersistentVolumeClaim[]>();
   const view = (ordinal: number) => {
@@ -50,6 +57,11 @@ export function observeOrdinals(set: V1StatefulSet, claims: V1PersistentVolumeCl
   for (const claim of claims) {
     const id = identifyClaim(set, claim);
     if (!id) continue;
+    const rival = rivals.find((other) => identifyClaim(other, claim) !== undefined);
+    if (rival) {
+      contested.push({ claim, rival: rival.metadata?.name ?? '' });
+      continue;
+    }
     allClaims.set(id.ordinal, [...(allClaims.get(id.ordinal) ?? []), claim]);
     // Claims being deleted are never drained again.
     if (claim.metadata?.deletionTimestamp === undefined) view(id.ordinal).claims.set(id.template, claim);
@@ -66,7 +78,7 @@ export function observeOrdinals(set: V1StatefulSet, claims: V1PersistentVolumeCl
     if (isDrainPodOf(pod, set)) v.drainPod = drainPodView(pod, set, ordinal, allClaims.get(ordinal) ?? []);
     else v.holder = pod;
   }
-  return [...views.values()].sort((a, b) => b.ordinal - a.ordinal);
+  return { ordinals: [...views.values()].sort((a, b) => b.ordinal - a.ordinal), contested };
 }
 
 function drainPodView(pod: V1Pod, set: V1StatefulSet, ordinal: number, claimsOfOrdinal: V1PersistentVolumeClaim[]): DrainPodView {

@@ -98,7 +98,12 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
   const ctx = new PlanContext(observation, settings);
   const { set } = ctx;
   const hasFinalizer = (set.metadata?.finalizers ?? []).includes(FINALIZER);
-  const views = observeOrdinals(set, observation.claims, observation.pods);
+  const { ordinals: views, contested } = observeOrdinals(set, observation.claims, observation.pods, observation.rivals);
+  for (const { claim, rival } of ctx.managed ? contested : []) {
+    ctx.report('Warning', 'AmbiguousClaim',
+      `claim ${claim.metadata?.name} matches this StatefulSet and StatefulSet ${rival} by name and selector labels; it is never drained or released: give the sets distinct selector labels`,
+      `${ctx.setUid}/ambiguous/${claim.metadata?.uid}`);
+  }
 
   // 1. Drain pods that exist are seen through, managed set or not: that only finishes work already begun.
   const drains = views.filter((v): v is OrdinalView & { drainPod: DrainPodView } => v.drainPod !== undefined);

@@ -42,6 +42,11 @@ export interface SetObservation {
   claims: V1PersistentVolumeClaim[];
   /** Pods named `<set>-<n>`: stateful pods, drain pods, or anything else holding that name. */
   pods: V1Pod[];
+  /**
+   * Other StatefulSets of the namespace whose names could also own one of `claims`
+   * (`data` + `a-b` and `data-a` + `b` spell the same claim name). Optional: none when absent.
+   */
+  rivals?: V1StatefulSet[];
   /** The parsed template annotation. */
   template: TemplateResult;
   /** What the API server said of a drain pod built from this very template (see VerifyTemplate). */

@@ -26,7 +26,10 @@ test('a controller killed with SIGKILL mid-drain and restarted finishes the drai
   await ctx.start();
   await eventually('released by the new controller', async () => !(await claimNames(c, ns)).includes('data-db-2'));
   await eventually('drain pod gone', async () => (await podNames(c, ns, DRAINERS)).length === 0);
-  expect((await eventReasons(c, ns, 'db')).filter((r) => r === 'DrainStarted')).toHaveLength(1);
+  // One drain pod created in all (events are best effort: a SIGKILL may take a queued one with it).
+  const creates = readAudit(sharedControlPlane().auditLog).filter((e) => e.namespace === ns && e.verb === 'create' && e.resource === 'pods'
+    && e.name === 'db-2' && controllerReplica(e) !== undefined && e.code < 300);
+  expect(creates).toHaveLength(1);
 });
 
 test('two replicas with leader election: only the leader acts; when it is killed the other takes over', async () => {

@@ -3,7 +3,7 @@
 import { readAudit } from '../../local-cluster/audit.ts';
 import { eventReasons, eventually, listClaims, listPods } from '../../local-cluster/cluster-client.ts';
 import { sharedControlPlane } from '../jest/shared-control-plane.ts';
-import { createLookAlikeDrainPod, createReadySet } from '../../local-cluster/workloads.ts';
+import { createLookAlikeDrainPod, createReadySet, statefulSet } from '../../local-cluster/workloads.ts';
 import { useE2E } from './e2e-context.ts';
 
 const ctx = useE2E('lookalike');
@@ -33,6 +33,23 @@ test('a crafted pod listing a live replica\'s claim releases nothing; the contro
   expect(await claimUid('data-vault-0')).toBe(uid);
   expect(claimDeletes('data-vault-0')).toEqual([]);
   expect(await eventReasons(c, ns, 'vault')).toEqual(['UnprovenDrainPod']);
+});
+
+test('someone who may create StatefulSets: a set whose claim names and selector collide with a live set\'s drains none of its claims', async () => {
+  const { c, ns } = ctx;
+  const controller = await ctx.start();
+  await createReadySet(c, ns, { name: 'a-b', replicas: 2, template: null });
+  const uid = await claimUid('data-a-b-0');
+  // Set "b" with claim template "data-a" spells the claims data-a-b-<n>, and copies a-b's selector labels.
+  const rival = statefulSet({ name: 'b', replicas: 0, claims: ['data-a'] });
+  rival.spec!.selector = { matchLabels: { app: 'a-b' } };
+  rival.spec!.template.metadata!.labels = { app: 'a-b' };
+  await c.apps.createNamespacedStatefulSet({ namespace: ns, body: rival });
+  await eventually('AmbiguousClaim reported', async () => (await eventReasons(c, ns, 'b')).includes('AmbiguousClaim'));
+  await ctx.reconciled(controller, 'b');
+  expect((await listPods(c, ns)).map((p) => p.metadata!.name).filter((n) => n!.startsWith('b-'))).toEqual([]);
+  expect(await claimUid('data-a-b-0')).toBe(uid);
+  expect(claimDeletes('data-a-b-0')).toEqual([]);
 });
 
 test('beside a StatefulSet without the annotation, a crafted pod changes nothing at all', async () => {

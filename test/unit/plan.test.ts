@@ -379,6 +379,18 @@ describe('planSet: only a drain this controller created for that very ordinal re
     expect(result.actions).toEqual([]);
   });
 
+  it('a claim that another set also identifies (colliding names, copied selector labels) is never drained', () => {
+    const ab = aSet({ name: 'a-b', replicas: 1, ...fin });
+    const b = aSet({ name: 'b', replicas: 0, templates: ['data-a'], ...fin });
+    b.spec!.selector = { matchLabels: { app: 'a-b' } };
+    const live = aClaim(ab, 0); // data-a-b-0: ordinal 0 of a-b (live), and "ordinal 0" of b (out of b's range)
+    const alone = planSet({ set: b, claims: [live], pods: [], template: parseDrainerTemplate(b), templateVerdict: ACCEPTED, now: NOW }, settings);
+    expect(steps(alone.actions)).toEqual(['create b-0 [data-a-b-0] attempt 1']);
+    const seen = planSet({ set: b, claims: [live], pods: [], rivals: [ab], template: parseDrainerTemplate(b), templateVerdict: ACCEPTED, now: NOW }, settings);
+    expect(steps(seen.actions)).toEqual([]);
+    expect(reports(seen.actions)).toEqual(['AmbiguousClaim']);
+  });
+
   it('a claim owned by another StatefulSet is not this set\'s, whatever its name and labels', () => {
     const set = aSet({ replicas: 1, ...fin });
     const claim = aClaim(set, 1);
