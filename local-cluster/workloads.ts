@@ -1,5 +1,5 @@
 // StatefulSets and drainer templates for end-to-end tests, using the kwok drain-sim annotations.
-import type { V1Container, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1Container, V1PodSpec, V1StatefulSet } from '@kubernetes/client-node';
 import { ATTEMPT_ANNOTATION, CLAIMS_ANNOTATION, ORDINAL_LABEL, ROLE_DRAINER, ROLE_LABEL, SET_LABEL, TEMPLATE_ANNOTATION } from '../src/planner/keys.ts';
 import type { ClusterClient } from './cluster-client.ts';
 import { eventually, readyReplicas } from './cluster-client.ts';
@@ -34,6 +34,8 @@ export interface SetSpec {
   storageClass?: string;
   /** Fields of the replicas' container to set (kwok runs nothing, so the default is a bare busybox; a real node needs a command). */
   app?: Partial<V1Container>;
+  /** Fields of the replicas' pod spec to set (scheduling constraints, for example). */
+  podSpec?: Partial<V1PodSpec>;
 }
 
 /** A replica that writes its shard (`shard <pod name>`) into each claim and runs until told to stop. */
@@ -67,6 +69,7 @@ export function statefulSet(spec: SetSpec): V1StatefulSet {
         // delete by name (a real kubelet deletes with a UID precondition) can hit the drain pod that
         // took the name in between.
         spec: {
+          ...spec.podSpec,
           containers: [{
             name: 'app', image: 'busybox', ...spec.app,
             volumeMounts: spec.app ? (spec.claims ?? ['data']).map((name) => ({ name, mountPath: `/claims/${name}` })) : undefined,

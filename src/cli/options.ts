@@ -1,7 +1,7 @@
 // Every flag of the controller, with its default, in one place (the README's flag table mirrors this).
 import { Command, InvalidArgumentError } from 'commander';
 import type { PlannerSettings } from '../planner/types.ts';
-import { parseDuration } from './duration.ts';
+import { parseDuration } from '../planner/duration.ts';
 import { DEFAULT_WATCH_IDLE_TIMEOUT_MS } from '../kube/informer.ts';
 
 export interface RunOptions {
@@ -19,6 +19,7 @@ export interface RunOptions {
   backoffMax: number;
   pendingDeadline: number;
   runningDeadline: number;
+  drainTimeout: number;
   resyncPeriod: number;
   dryRun: boolean;
   cacheFullObjects: boolean;
@@ -76,12 +77,12 @@ export function logLevel(options: Pick<RunOptions, 'logLevel' | 'v'>): string {
   return options.v !== undefined && options.v >= 4 ? 'debug' : options.logLevel;
 }
 
-export type PlannerOptions = Pick<RunOptions, 'maxAttempts' | 'backoffBase' | 'backoffMax' | 'pendingDeadline' | 'runningDeadline'>;
+export type PlannerOptions = Pick<RunOptions, 'maxAttempts' | 'backoffBase' | 'backoffMax' | 'pendingDeadline' | 'runningDeadline' | 'drainTimeout'>;
 
 export function plannerSettings(options: PlannerOptions): PlannerSettings {
   return {
     maxAttempts: options.maxAttempts, backoffBaseMs: options.backoffBase, backoffMaxMs: options.backoffMax,
-    pendingDeadlineMs: options.pendingDeadline, runningDeadlineMs: options.runningDeadline,
+    pendingDeadlineMs: options.pendingDeadline, runningDeadlineMs: options.runningDeadline, drainTimeoutMs: options.drainTimeout,
   };
 }
 
@@ -92,7 +93,8 @@ export function addPlannerOptions(command: Command): Command {
     .option('--backoff-base <duration>', 'delay before the first retry of a failed drain; doubles per failure', duration, parseDuration('10s'))
     .option('--backoff-max <duration>', 'longest delay between drain retries', duration, parseDuration('5m'))
     .option('--pending-deadline <duration>', 'report a drain pod Pending longer than this as stuck', duration, parseDuration('10m'))
-    .option('--running-deadline <duration>', 'report a drain pod Running longer than this as stuck', duration, parseDuration('6h'));
+    .option('--running-deadline <duration>', 'report a drain pod Running longer than this as stuck', duration, parseDuration('6h'))
+    .option('--drain-timeout <duration>', 'default limit of one drain attempt, past which it has failed (the drainer-timeout annotation overrides; 0: none)', (v: string) => (v === '0' ? 0 : duration(v)), 0);
 }
 
 export function addRunOptions(command: Command): Command {

@@ -1,6 +1,6 @@
 // What the informer caches keep of each object: only the fields the controller reads. Pods and claims
 // dominate memory in large clusters (managedFields, specs and statuses are most of their size).
-import type { V1ObjectMeta, V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1ObjectMeta, V1PersistentVolumeClaim, V1Pod, V1PodSpec, V1StatefulSet } from '@kubernetes/client-node';
 import { ROLE_LABEL, TEMPLATE_ANNOTATION } from '../planner/keys.ts';
 
 const OURS = 'drain.statefulsets.kubernetes.io/';
@@ -68,6 +68,16 @@ export function trimClaim(claim: V1PersistentVolumeClaim): V1PersistentVolumeCla
   };
 }
 
+/** The replicas' scheduling constraints, or undefined when they have none (most sets: no object kept). */
+function inheritable(spec: V1PodSpec): V1PodSpec | undefined {
+  const kept: Partial<V1PodSpec> = {
+    tolerations: spec.tolerations, nodeSelector: spec.nodeSelector, priorityClassName: spec.priorityClassName, imagePullSecrets: spec.imagePullSecrets,
+    affinity: spec.affinity?.nodeAffinity ? { nodeAffinity: spec.affinity.nodeAffinity } : undefined,
+  };
+  const present = Object.entries(kept).filter(([, value]) => value !== undefined);
+  return present.length > 0 ? ({ containers: [], ...Object.fromEntries(present) } as V1PodSpec) : undefined;
+}
+
 export function trimStatefulSet(set: V1StatefulSet): V1StatefulSet {
   const spec = set.spec;
   return {
@@ -84,7 +94,8 @@ export function trimStatefulSet(set: V1StatefulSet): V1StatefulSet {
       persistentVolumeClaimRetentionPolicy: spec.persistentVolumeClaimRetentionPolicy,
       selector: spec.selector,
       serviceName: spec.serviceName,
-      template: { metadata: {} },
+      // What drain pods inherit from the replicas' pod template (drain-pod.ts).
+      template: { metadata: {}, spec: spec.template?.spec && inheritable(spec.template.spec) },
       volumeClaimTemplates: spec.volumeClaimTemplates?.map((t) => ({ metadata: { name: t.metadata?.name } })),
     },
   };

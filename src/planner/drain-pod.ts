@@ -1,9 +1,9 @@
 // Building a drain pod from the template: pure, so the exact object can be asserted in unit tests.
-import type { V1Container, V1PersistentVolumeClaim, V1Pod, V1StatefulSet, V1Volume } from '@kubernetes/client-node';
+import type { V1Container, V1PersistentVolumeClaim, V1Pod, V1PodSpec, V1StatefulSet, V1Volume } from '@kubernetes/client-node';
 import type { DrainerTemplate } from './template.ts';
 import { claimTemplateNames, podName } from './identity.ts';
 import {
-  ATTEMPT_ANNOTATION, CLAIMS_ANNOTATION, ORDINAL_LABEL, RETRY_TOKEN_ANNOTATION, ROLE_DRAINER, ROLE_LABEL, SET_LABEL,
+  ATTEMPT_ANNOTATION, CLAIMS_ANNOTATION, INHERIT_SCHEDULING_ANNOTATION, ORDINAL_LABEL, RETRY_TOKEN_ANNOTATION, ROLE_DRAINER, ROLE_LABEL, SET_LABEL,
 } from './keys.ts';
 import type { ClaimRef } from './types.ts';
 
@@ -39,6 +39,27 @@ export function mountedClaimNames(pod: V1Pod): Set<string> {
   return new Set((pod.spec?.volumes ?? []).flatMap((v) => (v.persistentVolumeClaim ? [v.persistentVolumeClaim.claimName] : [])));
 }
 
+/**
+ * Where the set's pods may run, so a drain pod can run there too (dedicated, tainted or labelled nodes;
+ * local volumes): tolerations, nodeSelector, node affinity, priority class and image pull secrets, each
+ * only where the template sets none. Never pod (anti-)affinity or topology spread: those are about the
+ * replicas' placement relative to each other, and anti-affinity would keep the drain pod off the node of
+ * its own volume. The annotation `drainer-inherit-scheduling: "false"` turns this off.
+ */
+function inheritedScheduling(set: V1StatefulSet, template: DrainerTemplate): Partial<V1PodSpec> {
+  if (set.metadata?.annotations?.[INHERIT_SCHEDULING_ANNOTATION] === 'false') return {};
+  const from = set.spec?.template?.spec;
+  const own = template.spec;
+  const nodeAffinity = from?.affinity?.nodeAffinity;
+  return {
+    ...(own.tolerations === undefined && from?.tolerations ? { tolerations: from.tolerations } : {}),
+    ...(own.nodeSelector === undefined && from?.nodeSelector ? { nodeSelector: from.nodeSelector } : {}),
+    ...(own.affinity?.nodeAffinity === undefined && nodeAffinity ? { affinity: { ...own.affinity, nodeAffinity } } : {}),
+    ...(own.priorityClassName === undefined && from?.priorityClassName ? { priorityClassName: from.priorityClassName } : {}),
+    ...(own.imagePullSecrets === undefined && from?.imagePullSecrets ? { imagePullSecrets: from.imagePullSecrets } : {}),
+  };
+}
+
 export function buildDrainPod(input: DrainPodInput): V1Pod {
   const { set, template, ordinal, claims } = input;
   const setName = set.metadata?.name ?? '';
@@ -72,6 +93,7 @@ export function buildDrainPod(input: DrainPodInput): V1Pod {
     },
     spec: {
       ...template.spec,
+      ...inheritedScheduling(set, template),
       restartPolicy: template.spec.restartPolicy ?? 'OnFailure',
       containers: template.spec.containers.map(dropMissingMounts),
       initContainers: template.spec.initContainers?.map(dropMissingMounts),

@@ -1,6 +1,7 @@
 // Failure bookkeeping of an ordinal: read from its claims, which outlive the failed drain pods.
 import type { V1PersistentVolumeClaim, V1StatefulSet } from '@kubernetes/client-node';
-import { FAILURES_ANNOTATION, LAST_FAILURE_ANNOTATION, MAX_ATTEMPTS_ANNOTATION, RETRY_TOKEN_ANNOTATION } from './keys.ts';
+import { parseDuration } from './duration.ts';
+import { FAILURES_ANNOTATION, LAST_FAILURE_ANNOTATION, MAX_ATTEMPTS_ANNOTATION, RETRY_TOKEN_ANNOTATION, TIMEOUT_ANNOTATION } from './keys.ts';
 import type { PlannerSettings } from './types.ts';
 
 export interface FailureState {
@@ -39,6 +40,24 @@ export function backoffMs(failures: number, settings: PlannerSettings): number {
 /** When the next attempt after `state`'s last failure may start. */
 export function retryDueMs(state: FailureState, settings: PlannerSettings, nowMs: number): number {
   return (state.lastFailure ?? nowMs) + backoffMs(state.failures, settings);
+}
+
+/** The longest a timeout annotation may ask for: a week; beyond that it is surely a typo. */
+const MAX_TIMEOUT_MS = 7 * 24 * 3_600_000;
+
+/** The drain attempt timeout: the annotation, else the flag's default; 0 is none. A bad annotation is reported, and the default used. */
+export function drainTimeout(set: V1StatefulSet, settings: PlannerSettings): { value: number; problem?: string } {
+  const raw = set.metadata?.annotations?.[TIMEOUT_ANNOTATION];
+  if (raw === undefined) return { value: settings.drainTimeoutMs };
+  let value: number | undefined;
+  try {
+    value = parseDuration(raw);
+  } catch {
+    value = undefined;
+  }
+  if (value !== undefined && value > 0 && value <= MAX_TIMEOUT_MS) return { value };
+  const fallback = settings.drainTimeoutMs > 0 ? `the default of ${settings.drainTimeoutMs / 1000}s` : 'no timeout';
+  return { value: settings.drainTimeoutMs, problem: `${TIMEOUT_ANNOTATION}=${JSON.stringify(raw)} is not a duration between 1s and 168h (e.g. 30m, 2h); using ${fallback}` };
 }
 
 export function maxAttempts(set: V1StatefulSet, settings: PlannerSettings): { value: number; problem?: string } {

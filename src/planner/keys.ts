@@ -4,6 +4,10 @@
 export const TEMPLATE_ANNOTATION = 'statefulsets.kubernetes.io/drainer-pod-template';
 /** On a StatefulSet: how many drain attempts per ordinal before giving up (overrides --max-attempts). */
 export const MAX_ATTEMPTS_ANNOTATION = 'statefulsets.kubernetes.io/drainer-max-attempts';
+/** On a StatefulSet: the longest a drain attempt may take (a duration, e.g. 30m); past it the attempt has failed. */
+export const TIMEOUT_ANNOTATION = 'statefulsets.kubernetes.io/drainer-timeout';
+/** On a StatefulSet: "false" stops drain pods from taking the set's scheduling constraints (drain-pod.ts). */
+export const INHERIT_SCHEDULING_ANNOTATION = 'statefulsets.kubernetes.io/drainer-inherit-scheduling';
 /** On a StatefulSet: set to any new value to retry drains that gave up. */
 export const RETRY_ANNOTATION = 'statefulsets.kubernetes.io/drainer-retry';
 

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { buildDrainPod, claimRef } from './drain-pod.ts';
-import { failureState, maxAttempts, retryDueMs, timeMs } from './failures.ts';
+import { drainTimeout, failureState, maxAttempts, retryDueMs, timeMs } from './failures.ts';
 import { claimLabels, claimName, claimTemplateNames, ordinalRange } from './identity.ts';
 import { FINALIZER, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_DRAINER, ROLE_LABEL, TEMPLATE_ANNOTATION } from './keys.ts';
 import { observeOrdinals, type DrainPodView, type OrdinalView } from './ordinals.ts';
@@ -64,6 +64,7 @@ class PlanContext {
   readonly deleting: boolean;
   readonly retryToken: string;
   readonly attempts: { value: number; problem?: string };
+  readonly timeout: { value: number; problem?: string };
 
   constructor(observation: SetObservation, settings: PlannerSettings) {
     this.set = observation.set;
@@ -74,6 +75,7 @@ class PlanContext {
     this.deleting = this.set.metadata?.deletionTimestamp !== undefined;
     this.retryToken = this.set.metadata?.annotations?.[RETRY_ANNOTATION] ?? '';
     this.attempts = maxAttempts(this.set, settings);
+    this.timeout = drainTimeout(this.set, settings);
   }
 
   get setUid(): string {
@@ -116,6 +118,7 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
 
   // 2. New drains, for a managed set whose configuration allows them.
   if (ctx.attempts.problem) ctx.report('Warning', 'InvalidMaxAttempts', ctx.attempts.problem, `${ctx.setUid}/max-attempts/${shortHash(ctx.attempts.problem)}`);
+  if (ctx.timeout.problem) ctx.report('Warning', 'InvalidDrainTimeout', ctx.timeout.problem, `${ctx.setUid}/timeout/${shortHash(ctx.timeout.problem)}`);
   const gate = templateGate(ctx, observation);
   // The finalizer only once drains can start (the template verified): invalid input changes nothing but the
   // events it causes.
@@ -254,7 +257,36 @@ function seeDrainThrough(ctx: PlanContext, v: OrdinalView, d: DrainPodView): voi
     return;
   }
   status.state = d.phase === 'Running' ? 'draining' : 'pending-drain';
+  if (pastTimeout(ctx, d)) {
+    status.state = 'failed';
+    timedOut(ctx, ordinal, d);
+    return;
+  }
   reportIfStuck(ctx, ordinal, d);
+}
+
+/** Whether a Pending or Running attempt has outlived the drain timeout (and when to look again if not). */
+function pastTimeout(ctx: PlanContext, d: DrainPodView): boolean {
+  const created = timeMs(d.pod.metadata?.creationTimestamp);
+  if (ctx.timeout.value <= 0 || created === undefined) return false;
+  const age = ctx.nowMs - created;
+  if (age >= ctx.timeout.value) return true;
+  ctx.wakeIn(ctx.timeout.value - age);
+  return false;
+}
+
+/** An attempt past its timeout has failed, as an exit 1 would: recorded on its claims (so backoff and max attempts apply), then stopped. */
+function timedOut(ctx: PlanContext, ordinal: number, d: DrainPodView): void {
+  const claims = d.boundClaims;
+  if (claims.length > 0 && failureState(claims).failures < d.attempt) {
+    ctx.actions.push({ kind: 'RecordFailure', ordinal, claims: claims.map(claimRef), failures: d.attempt, at: ctx.now.toISOString() });
+    const last = d.attempt >= ctx.attempts.value;
+    ctx.report('Warning', 'DrainTimedOut',
+      `drain pod ${d.ref.name} passed its deadline of ${describeDuration(ctx.timeout.value)} (attempt ${d.attempt} of ${ctx.attempts.value}); it is stopped and its claims are kept` +
+      (last ? `; giving up: set annotation ${RETRY_ANNOTATION} to a new value to retry` : '; it will be retried'),
+      `${d.ref.uid}/timeout`, ordinal);
+  }
+  ctx.actions.push({ kind: 'DeleteDrainPod', ordinal, pod: d.ref, reason: 'timeout' });
 }
 
 /**

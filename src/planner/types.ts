@@ -16,6 +16,7 @@ export type DeleteReason =
   | 'superseded' // it Failed before a user-requested retry reset the failure count
   | 'scale-up' // the set grew back over its ordinal before the drain started running, or before it was released
   | 'unproven' // it finished, but no claim records it as a drain pod this controller created: it releases nothing
+  | 'timeout' // the attempt ran past the drain timeout: recorded as failed, and stopped
   | 'nothing-to-drain'; // it Failed and all its claims are gone (deleted by someone else)
 
 export type EventType = 'Normal' | 'Warning';
@@ -68,6 +69,8 @@ export interface PlannerSettings {
   pendingDeadlineMs: number;
   /** A drain pod Running longer than this is reported as stuck. */
   runningDeadlineMs: number;
+  /** Default drain attempt timeout (the timeout annotation overrides); 0: none. */
+  drainTimeoutMs: number;
 }
 
 export interface OrdinalStatus {

@@ -76,6 +76,50 @@ test('scale-up during a running drain: the drain finishes but releases nothing, 
   expect(await eventReasons(c, ns, 'db')).toEqual(['DrainStarted', 'DrainCancelled']);
 });
 
+test('a drain that outlives drainer-timeout has failed: reported, stopped, the claim kept, counted against max attempts', async () => {
+  const { c, ns } = ctx;
+  const controller = await ctx.start();
+  await createReadySet(c, ns, {
+    name: 'db', replicas: 2, template: simulatedDrain({ after: '1h' }),
+    annotations: { 'statefulsets.kubernetes.io/drainer-timeout': '3s', 'statefulsets.kubernetes.io/drainer-max-attempts': '1' },
+  });
+  const uid = (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-1')!.metadata!.uid;
+  await scale(c, ns, 'db', 1);
+  const notes = await eventually('DrainTimedOut', async () => {
+    const n = await eventNotes(c, ns, 'db', 'DrainTimedOut');
+    return n.length > 0 ? n : undefined;
+  }, 60_000);
+  expect(notes[0]).toMatch(/passed its deadline of 3s \(attempt 1 of 1\); it is stopped and its claims are kept; giving up/);
+  await eventually('the attempt stopped', async () => !(await podNames(c, ns, DRAINERS)).includes('db-1'));
+  await eventually('gave up', async () => controller.entries().some((e) => e.message === 'synced' && (e.ordinals as string[] | undefined)?.includes('1:gave-up')));
+  const claim = (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-1')!;
+  expect([claim.metadata!.uid, claim.metadata!.annotations!['drain.statefulsets.kubernetes.io/failed-attempts']]).toEqual([uid, '1']);
+  expect(await controller.metrics()).toMatch(/^sdc_drains_failed_total 1$/m);
+});
+
+test('drain pods take the set\'s scheduling constraints: a set pinned to a tainted, labelled node is drained there', async () => {
+  const { c, ns } = ctx;
+  const node = `pool-${ns}`;
+  await addNode(c, node);
+  try {
+    await c.kubectl(['label', 'node', node, `pool=${ns}`]);
+    await c.kubectl(['taint', 'node', node, `dedicated=${ns}:NoSchedule`]);
+    await ctx.start();
+    await createReadySet(c, ns, {
+      name: 'db', replicas: 2, template: simulatedDrain({ after: '1s' }),
+      podSpec: { nodeSelector: { pool: ns }, tolerations: [{ key: 'dedicated', value: ns, effect: 'NoSchedule' }] },
+    });
+    await scale(c, ns, 'db', 1);
+    const drain = await eventually('drain pod scheduled', async () => (await listPods(c, ns)).find((p) => p.metadata!.name === 'db-1' && p.metadata!.labels?.['drain.statefulsets.kubernetes.io/role'] && p.spec?.nodeName));
+    expect(drain.spec!.nodeName).toBe(node);
+    expect(drain.spec!.nodeSelector).toEqual({ pool: ns });
+    expect(drain.spec!.tolerations).toEqual(expect.arrayContaining([expect.objectContaining({ key: 'dedicated', value: ns, effect: 'NoSchedule' })]));
+    await eventually('released', async () => !(await claimNames(c, ns)).includes('data-db-1'));
+  } finally {
+    await c.core.deleteNode({ name: node }).catch(() => undefined);
+  }
+});
+
 test('a drain pod Pending past the deadline is reported as stuck and left in place', async () => {
   const { c, ns } = ctx;
   const controller = await ctx.start(['--pending-deadline=2s']);

@@ -1,8 +1,9 @@
 import { buildDrainPod, drainPodClaims } from '../../src/planner/drain-pod.ts';
-import { CLAIMS_ANNOTATION, ROLE_LABEL } from '../../src/planner/keys.ts';
+import type { V1StatefulSet } from '@kubernetes/client-node';
+import { CLAIMS_ANNOTATION, INHERIT_SCHEDULING_ANNOTATION, ROLE_LABEL, TEMPLATE_ANNOTATION } from '../../src/planner/keys.ts';
 import { selectorMatches } from '../../src/planner/label-selector.ts';
 import { parseDrainerTemplate, type DrainerTemplate } from '../../src/planner/template.ts';
-import { aClaim, aSet } from './fixtures.ts';
+import { aClaim, aSet, drainTemplate } from './fixtures.ts';
 
 describe('buildDrainPod', () => {
   const set = aSet({ templates: ['data', 'logs'] });
@@ -49,5 +50,50 @@ describe('buildDrainPod', () => {
   it('reads no claims from a damaged annotation', () => {
     expect(drainPodClaims({ metadata: { annotations: { [CLAIMS_ANNOTATION]: 'not json' } } })).toEqual([]);
     expect(drainPodClaims({ metadata: { annotations: { [CLAIMS_ANNOTATION]: '[{"name":"a"}]' } } })).toEqual([]);
+  });
+});
+
+describe('drain pods schedule where the set\'s pods could', () => {
+  const pinned = () => {
+    const set = aSet({ replicas: 1 });
+    set.spec!.template.spec = {
+      containers: [{ name: 'app', image: 'app' }],
+      tolerations: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }],
+      nodeSelector: { disk: 'ssd' },
+      priorityClassName: 'databases',
+      imagePullSecrets: [{ name: 'registry' }],
+      affinity: {
+        nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }] }] } },
+        podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { app: 'db' } } }] },
+      },
+      topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule' }],
+    };
+    return set;
+  };
+  const build = (set: V1StatefulSet) => {
+    const parsed = parseDrainerTemplate(set);
+    if (!parsed.ok) throw new Error(parsed.problems.join());
+    return buildDrainPod({ set, template: parsed.template, ordinal: 1, claims: new Map([['data', aClaim(set, 1)]]), attempt: 1, retryToken: '' }).spec!;
+  };
+
+  it('takes tolerations, nodeSelector, node affinity, priority class and pull secrets; never pod anti-affinity or spread', () => {
+    const spec = build(pinned());
+    expect(spec.tolerations).toEqual([{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }]);
+    expect(spec.nodeSelector).toEqual({ disk: 'ssd' });
+    expect(spec.priorityClassName).toBe('databases');
+    expect(spec.imagePullSecrets).toEqual([{ name: 'registry' }]);
+    expect(spec.affinity).toEqual({ nodeAffinity: pinned().spec!.template.spec!.affinity!.nodeAffinity });
+    expect(spec.topologySpreadConstraints).toBeUndefined();
+  });
+
+  it('what the template sets wins, and the annotation turns inheritance off', () => {
+    const own = pinned();
+    own.metadata!.annotations![TEMPLATE_ANNOTATION] = JSON.stringify({ ...drainTemplate, spec: { ...drainTemplate.spec, nodeSelector: { drain: 'here' } } });
+    expect(build(own).nodeSelector).toEqual({ drain: 'here' });
+    expect(build(own).tolerations).toHaveLength(1);
+    const off = pinned();
+    off.metadata!.annotations![INHERIT_SCHEDULING_ANNOTATION] = 'false';
+    const spec = build(off);
+    expect([spec.tolerations, spec.nodeSelector, spec.affinity, spec.priorityClassName]).toEqual([undefined, undefined, undefined, undefined]);
   });
 });

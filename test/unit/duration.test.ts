@@ -1,4 +1,4 @@
-import { parseDuration } from '../../src/cli/duration.ts';
+import { parseDuration } from '../../src/planner/duration.ts';
 
 describe('parseDuration', () => {
   it.each([['250ms', 250], ['10s', 10_000], ['5m', 300_000], ['1h30m', 5_400_000], ['1.5s', 1500]])('%s', (text, ms) => {

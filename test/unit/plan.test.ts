@@ -464,3 +464,48 @@ describe('planSet: invalid input changes nothing but events', () => {
     expect(steps(plan(set, [aClaim(set, 0), aClaim(set, 1)], [aStatefulPod(set, 0)], NOW, verdict).actions)).not.toContain('add-finalizer');
   });
 });
+
+describe('planSet: the drain timeout', () => {
+  const timed = (timeout: string, extra: Record<string, string> = {}) => aSet({ replicas: 2, ...fin, annotations: { 'statefulsets.kubernetes.io/drainer-timeout': timeout, ...extra } });
+  const running = (set: V1StatefulSet, claim: V1PersistentVolumeClaim, ageMs: number) =>
+    aDrainPod(set, 2, [claim], { phase: 'Running', created: new Date(NOW.getTime() - ageMs), started: new Date(NOW.getTime() - ageMs) });
+
+  it('an attempt past its timeout has failed: recorded on the claims, reported, and stopped', () => {
+    const set = timed('10m');
+    const claim = aClaim(set, 2);
+    const result = plan(set, [claim], [running(set, claim, 11 * 60_000)]);
+    expect(steps(result.actions)).toEqual(['record-failure data-db-2=1', 'delete-pod db-2 (timeout)']);
+    expect(reports(result.actions)).toEqual(['DrainTimedOut']);
+  });
+
+  it('after a crash between the record and the stop, only the stop is left to do', () => {
+    const set = timed('10m');
+    const claim = aClaim(set, 2, { annotations: { [FAILURES_ANNOTATION]: '1', [LAST_FAILURE_ANNOTATION]: failedAt(0) } });
+    expect(steps(plan(set, [claim], [running(set, claim, 11 * 60_000)]).actions)).toEqual(['delete-pod db-2 (timeout)']);
+  });
+
+  it('before the timeout nothing happens, and the controller looks again when it passes', () => {
+    const set = timed('10m');
+    const claim = aClaim(set, 2);
+    const result = plan(set, [claim], [running(set, claim, 4 * 60_000)]);
+    expect(steps(result.actions)).toEqual([]);
+    expect(result.requeueAfterMs).toBe(6 * 60_000);
+  });
+
+  it('the timed-out attempt counts like an exit 1: with one attempt allowed the ordinal gives up', () => {
+    const set = timed('10m', { 'statefulsets.kubernetes.io/drainer-max-attempts': '1' });
+    const claim = aClaim(set, 2, { annotations: { [FAILURES_ANNOTATION]: '1', [LAST_FAILURE_ANNOTATION]: failedAt(600_000) } });
+    const result = plan(set, [claim], []);
+    expect(steps(result.actions)).toEqual([]);
+    expect(result.ordinals[0]!.state).toBe('gave-up');
+  });
+
+  it.each(['soon', '-5m', '0s', '999h'])('an unusable timeout (%s) is reported with the accepted form, and none applies', (value) => {
+    const set = timed(value);
+    const claim = aClaim(set, 2);
+    const result = plan(set, [claim], [running(set, claim, 30 * 60_000)]);
+    expect(steps(result.actions)).toEqual([]);
+    expect(reports(result.actions)).toEqual(['InvalidDrainTimeout']);
+    expect(result.actions.find((a) => a.kind === 'Report')).toMatchObject({ message: expect.stringMatching(/between 1s and 168h \(e\.g\. 30m, 2h\); using no timeout$/) });
+  });
+});
