@@ -20,6 +20,7 @@ export interface RunOptions {
   pendingDeadline: number;
   runningDeadline: number;
   drainTimeout: number;
+  drainDelay: number;
   resyncPeriod: number;
   dryRun: boolean;
   cacheFullObjects: boolean;
@@ -77,12 +78,13 @@ export function logLevel(options: Pick<RunOptions, 'logLevel' | 'v'>): string {
   return options.v !== undefined && options.v >= 4 ? 'debug' : options.logLevel;
 }
 
-export type PlannerOptions = Pick<RunOptions, 'maxAttempts' | 'backoffBase' | 'backoffMax' | 'pendingDeadline' | 'runningDeadline' | 'drainTimeout'>;
+export type PlannerOptions = Pick<RunOptions, 'maxAttempts' | 'backoffBase' | 'backoffMax' | 'pendingDeadline' | 'runningDeadline' | 'drainTimeout' | 'drainDelay'>;
 
 export function plannerSettings(options: PlannerOptions): PlannerSettings {
   return {
     maxAttempts: options.maxAttempts, backoffBaseMs: options.backoffBase, backoffMaxMs: options.backoffMax,
     pendingDeadlineMs: options.pendingDeadline, runningDeadlineMs: options.runningDeadline, drainTimeoutMs: options.drainTimeout,
+    drainDelayMs: options.drainDelay,
   };
 }
 
@@ -94,6 +96,7 @@ export function addPlannerOptions(command: Command): Command {
     .option('--backoff-max <duration>', 'longest delay between drain retries', duration, parseDuration('5m'))
     .option('--pending-deadline <duration>', 'report a drain pod Pending longer than this as stuck', duration, parseDuration('10m'))
     .option('--running-deadline <duration>', 'report a drain pod Running longer than this as stuck', duration, parseDuration('6h'))
+    .option('--drain-delay <duration>', 'default wait before an orphaned ordinal\'s drain starts (the drainer-delay annotation overrides; 0: none)', (v: string) => (v === '0' ? 0 : duration(v)), 0)
     .option('--drain-timeout <duration>', 'default limit of one drain attempt, past which it has failed (the drainer-timeout annotation overrides; 0: none)', (v: string) => (v === '0' ? 0 : duration(v)), 0);
 }
 

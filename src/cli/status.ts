@@ -109,7 +109,8 @@ export async function status(options: StatusOptions): Promise<void> {
   for (const set of sets) {
     if (set.ordinals.length === 0) rows.push([set.statefulset, '-', '-', '-', '-', '-', '-', set.template === 'valid' ? 'nothing to drain' : 'template invalid']);
     for (const o of set.ordinals) {
-      rows.push([set.statefulset, String(o.ordinal), o.claims.join(','), o.drainPod?.name ?? '-', o.drainPod?.phase ?? '-', o.age ?? '-', String(o.failures), o.state]);
+      const state = o.state === 'delayed' && o.startsAt ? `delayed until ${o.startsAt}` : o.state;
+      rows.push([set.statefulset, String(o.ordinal), o.claims.join(','), o.drainPod?.name ?? '-', o.drainPod?.phase ?? '-', o.age ?? '-', String(o.failures), state]);
     }
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

@@ -2,7 +2,7 @@
 // API, with UID preconditions, and records an event for each step. Stops at the first failure; the next
 // reconcile re-plans from scratch.
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import { DRAIN_POD_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION, RETRY_TOKEN_ANNOTATION } from '../planner/keys.ts';
+import { DRAIN_POD_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, ORPHANED_SINCE_ANNOTATION, LAST_FAILURE_ANNOTATION, RETRY_TOKEN_ANNOTATION } from '../planner/keys.ts';
 import type { Action } from '../planner/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -178,6 +178,13 @@ export class Executor implements ActionWriter {
         this.log.info('checked the drainer template with the API server', { ...fields, verdict: verdict.state });
         return;
       }
+      case 'MarkOrphaned': {
+        // 404/409: the claim is gone or replaced; the next plan sees that.
+        for (const claim of action.claims) {
+          await unless([404, 409], () => this.api.annotateClaim(namespace, claim.name, claim.uid, { [ORPHANED_SINCE_ANNOTATION]: action.at ?? null }));
+        }
+        return;
+      }
       case 'Report': {
         this.remember(action.dedupeKey);
         const log = action.type === 'Warning' ? this.log.warn.bind(this.log) : this.log.info.bind(this.log);
@@ -210,6 +217,7 @@ function describe(action: Action): Record<string, unknown> {
       return { ordinal: action.ordinal, pod: action.pod.name, reason: action.reason };
     case 'RecordFailure':
     case 'ResetFailures':
+    case 'MarkOrphaned':
       return { ordinal: action.ordinal, claims: action.claims.map((c) => c.name) };
     case 'Report':
       return { ordinal: action.ordinal, reason: action.reason };

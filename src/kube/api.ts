@@ -107,8 +107,8 @@ export class KubeApi {
       `/api/v1${ns(namespace)}/persistentvolumeclaims/${name}`, { body: { preconditions: { uid } } }));
   }
 
-  /** Merge-patches annotations; the uid in the patch makes the API server refuse a different object of that name. */
-  async annotateClaim(namespace: string, name: string, uid: string, annotations: Record<string, string>): Promise<void> {
+  /** Merge-patches annotations (null removes one); the uid in the patch makes the API server refuse a different object of that name. */
+  async annotateClaim(namespace: string, name: string, uid: string, annotations: Record<string, string | null>): Promise<void> {
     await this.call('patch', 'persistentvolumeclaims', () => this.client.request('PATCH',
       `/api/v1${ns(namespace)}/persistentvolumeclaims/${name}`, { body: { metadata: { uid, annotations } }, contentType: MERGE_PATCH }));
   }

@@ -4,6 +4,8 @@
 export const TEMPLATE_ANNOTATION = 'statefulsets.kubernetes.io/drainer-pod-template';
 /** On a StatefulSet: how many drain attempts per ordinal before giving up (overrides --max-attempts). */
 export const MAX_ATTEMPTS_ANNOTATION = 'statefulsets.kubernetes.io/drainer-max-attempts';
+/** On a StatefulSet: how long an orphaned ordinal waits before its drain starts (a duration, e.g. 10m). */
+export const DELAY_ANNOTATION = 'statefulsets.kubernetes.io/drainer-delay';
 /** On a StatefulSet: the longest a drain attempt may take (a duration, e.g. 30m); past it the attempt has failed. */
 export const TIMEOUT_ANNOTATION = 'statefulsets.kubernetes.io/drainer-timeout';
 /** On a StatefulSet: "false" stops drain pods from taking the set's scheduling constraints (drain-pod.ts). */
@@ -33,6 +35,8 @@ export const ATTEMPT_ANNOTATION = `${prefix}/attempt`;
  * annotations and owner reference, but not write this onto a claim without the right to patch claims.
  */
 export const DRAIN_POD_ANNOTATION = `${prefix}/drain-pod-uid`;
+/** When the controller first saw the claim's ordinal orphaned: the drain delay counts from it, across restarts. */
+export const ORPHANED_SINCE_ANNOTATION = `${prefix}/orphaned-since`;
 // Failure bookkeeping that must survive the failed drain pod's deletion.
 export const FAILURES_ANNOTATION = `${prefix}/failed-attempts`;
 export const LAST_FAILURE_ANNOTATION = `${prefix}/last-failure`;

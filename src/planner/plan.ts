@@ -4,9 +4,11 @@
 import { createHash } from 'node:crypto';
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { buildDrainPod, claimRef } from './drain-pod.ts';
-import { drainTimeout, failureState, maxAttempts, retryDueMs, timeMs } from './failures.ts';
+import { drainDelay, drainTimeout, failureState, maxAttempts, retryDueMs, timeMs } from './failures.ts';
 import { claimLabels, claimName, claimTemplateNames, ordinalRange } from './identity.ts';
-import { FINALIZER, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_DRAINER, ROLE_LABEL, TEMPLATE_ANNOTATION } from './keys.ts';
+import {
+  DELAY_ANNOTATION, FINALIZER, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_DRAINER, ROLE_LABEL, TEMPLATE_ANNOTATION,
+} from './keys.ts';
 import { observeOrdinals, type DrainPodView, type OrdinalView } from './ordinals.ts';
 import type { DrainerTemplate } from './template.ts';
 import type { Action, EventType, OrdinalStatus, Plan, PlannerSettings, SetObservation } from './types.ts';
@@ -65,6 +67,7 @@ class PlanContext {
   readonly retryToken: string;
   readonly attempts: { value: number; problem?: string };
   readonly timeout: { value: number; problem?: string };
+  readonly delay: { value: number; problem?: string };
 
   constructor(observation: SetObservation, settings: PlannerSettings) {
     this.set = observation.set;
@@ -76,6 +79,7 @@ class PlanContext {
     this.retryToken = this.set.metadata?.annotations?.[RETRY_ANNOTATION] ?? '';
     this.attempts = maxAttempts(this.set, settings);
     this.timeout = drainTimeout(this.set, settings);
+    this.delay = drainDelay(this.set, settings);
   }
 
   get setUid(): string {
@@ -119,10 +123,13 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
   // 2. New drains, for a managed set whose configuration allows them.
   if (ctx.attempts.problem) ctx.report('Warning', 'InvalidMaxAttempts', ctx.attempts.problem, `${ctx.setUid}/max-attempts/${shortHash(ctx.attempts.problem)}`);
   if (ctx.timeout.problem) ctx.report('Warning', 'InvalidDrainTimeout', ctx.timeout.problem, `${ctx.setUid}/timeout/${shortHash(ctx.timeout.problem)}`);
+  if (ctx.delay.problem) ctx.report('Warning', 'InvalidDrainDelay', ctx.delay.problem, `${ctx.setUid}/delay/${shortHash(ctx.delay.problem)}`);
   const gate = templateGate(ctx, observation);
   // The finalizer only once drains can start (the template verified): invalid input changes nothing but the
   // events it causes.
   if (!ctx.deleting && !hasFinalizer && 'template' in gate) ctx.actions.unshift({ kind: 'AddFinalizer' });
+
+  if (!('blocked' in gate)) markOrphans(ctx, views);
 
   const ordered = (set.spec?.podManagementPolicy ?? 'OrderedReady') === 'OrderedReady';
   // OrderedReady: one drain at a time, as the StatefulSet removes one pod at a time.
@@ -142,6 +149,33 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
 
   if (ctx.deleting && hasFinalizer && drains.length === 0 && !pending) ctx.actions.push({ kind: 'RemoveFinalizer' });
   return { managed: true, actions: ctx.actions, requeueAfterMs: ctx.requeueAfterMs, ordinals: ctx.ordinals, invalidTemplate: ctx.invalidTemplate };
+}
+
+const orphanedSince = (claim: V1PersistentVolumeClaim) => timeMs(claim.metadata?.annotations?.[ORPHANED_SINCE_ANNOTATION]);
+
+/**
+ * The drain delay's clock, kept on the claims so that it survives restarts and leader changes: started for
+ * every newly orphaned ordinal at once (OrderedReady orders the drains, not the waiting), stopped when the
+ * set grows back over the ordinal, so that a later scale-down waits afresh.
+ */
+function markOrphans(ctx: PlanContext, views: OrdinalView[]): void {
+  for (const v of views) {
+    const claims = [...v.claims.values()];
+    if (v.inRange) {
+      const marked = claims.filter((c) => orphanedSince(c) !== undefined);
+      if (marked.length > 0) ctx.actions.push({ kind: 'MarkOrphaned', ordinal: v.ordinal, claims: marked.map(claimRef) });
+      continue;
+    }
+    if (ctx.delay.value <= 0 || v.drainPod || v.holder || failureState(claims).failures > 0) continue;
+    const unmarked = claims.filter((c) => orphanedSince(c) === undefined);
+    if (unmarked.length > 0) ctx.actions.push({ kind: 'MarkOrphaned', ordinal: v.ordinal, claims: unmarked.map(claimRef), at: ctx.now.toISOString() });
+  }
+}
+
+/** When a delayed drain may start: the delay after the latest mark (now, for claims being marked in this plan). */
+function delayedUntil(ctx: PlanContext, claims: V1PersistentVolumeClaim[]): number {
+  const marks = claims.map((c) => orphanedSince(c) ?? ctx.nowMs);
+  return Math.max(...marks) + ctx.delay.value;
 }
 
 function claimNames(v: OrdinalView): string[] {
@@ -197,6 +231,17 @@ function startDrain(ctx: PlanContext, v: OrdinalView, gate: TemplateGate, busy: 
   if (failure.token !== ctx.retryToken) {
     ctx.actions.push({ kind: 'ResetFailures', ordinal: v.ordinal, claims: claims.map(claimRef), retryToken: ctx.retryToken });
     return { pending: true, holdsOrder: true };
+  }
+  if (ctx.delay.value > 0 && failure.failures === 0) {
+    const due = delayedUntil(ctx, claims);
+    if (ctx.nowMs < due) {
+      status.state = 'delayed';
+      status.startsAt = new Date(due).toISOString();
+      ctx.wakeIn(due - ctx.nowMs);
+      ctx.report('Normal', 'DrainDelayed', `ordinal ${v.ordinal} is orphaned; its drain starts at ${status.startsAt} (${DELAY_ANNOTATION}) unless the StatefulSet grows back over it first`,
+        `${ctx.setUid}/delayed/${claims.map((c) => c.metadata?.uid).join(',')}/${due}`, v.ordinal);
+      return { pending: true, holdsOrder: true };
+    }
   }
   if (failure.failures >= ctx.attempts.value) {
     // OrderedReady halts on a drain that gave up, as the StatefulSet halts on a broken pod.

@@ -29,6 +29,8 @@ export type Action =
   | { kind: 'DeleteDrainPod'; ordinal: number; pod: PodRef; reason: DeleteReason; /** creation to release, for 'released' */ drainSeconds?: number }
   | { kind: 'RecordFailure'; ordinal: number; claims: ClaimRef[]; failures: number; at: string }
   | { kind: 'ResetFailures'; ordinal: number; claims: ClaimRef[]; retryToken: string }
+  /** Start (at) or end (undefined: the ordinal is in range again) the drain delay of an ordinal's claims. */
+  | { kind: 'MarkOrphaned'; ordinal: number; claims: ClaimRef[]; at?: string }
   /**
    * Ask the API server whether it would admit a drain pod built from the template (a server-side dry-run
    * create of `pod`). The verdict comes back in the next observation as `templateVerdict`.
@@ -71,20 +73,25 @@ export interface PlannerSettings {
   runningDeadlineMs: number;
   /** Default drain attempt timeout (the timeout annotation overrides); 0: none. */
   drainTimeoutMs: number;
+  /** Default wait before an orphaned ordinal's drain starts (the delay annotation overrides); 0: none. */
+  drainDelayMs: number;
 }
 
 export interface OrdinalStatus {
   ordinal: number;
   claims: string[];
   drainPod?: { name: string; phase: string; attempt: number };
+  /** For `delayed`: when the drain will start. */
+  startsAt?: string;
   failures: number;
   /**
    * waiting-for-pod: orphaned, but a pod of its name (the stateful pod, terminating) still exists;
    * pending-drain: a drain pod is about to be created or is Pending; draining: Running; succeeded: being released;
    * failed / backoff / gave-up: after a failed attempt; blocked: the set's configuration or OrderedReady holds it;
-   * unproven: a pod with drain labels that this controller did not create holds the ordinal.
+   * unproven: a pod with drain labels that this controller did not create holds the ordinal;
+   * delayed: orphaned, waiting out the drain delay (a scale-up meanwhile gets the claim back untouched).
    */
-  state: 'waiting-for-pod' | 'pending-drain' | 'draining' | 'succeeded' | 'failed' | 'backoff' | 'gave-up' | 'blocked' | 'unproven';
+  state: 'delayed' | 'waiting-for-pod' | 'pending-drain' | 'draining' | 'succeeded' | 'failed' | 'backoff' | 'gave-up' | 'blocked' | 'unproven';
 }
 
 export interface Plan {

@@ -2,6 +2,8 @@
 import { claimNames, eventNotes, eventReasons, eventually, listClaims, listPods, podNames } from '../../local-cluster/cluster-client.ts';
 import { annotateSet, createReadySet, scale, simulatedDrain, TEMPLATE_ANNOTATION } from '../../local-cluster/workloads.ts';
 import { addNode, createLocalVolume } from '../../local-cluster/storage.ts';
+import { controllerReplica, readAudit } from '../../local-cluster/audit.ts';
+import { sharedControlPlane } from '../jest/shared-control-plane.ts';
 import { useE2E } from './e2e-context.ts';
 
 const ctx = useE2E('fail');
@@ -74,6 +76,39 @@ test('scale-up during a running drain: the drain finishes but releases nothing, 
   expect(claim.metadata!.uid).toBe(uid);
   expect(claim.metadata!.deletionTimestamp).toBeUndefined();
   expect(await eventReasons(c, ns, 'db')).toEqual(['DrainStarted', 'DrainCancelled']);
+});
+
+test('drainer-delay: a scale-up within the delay gets the very same claim back, and no drain pod is ever created', async () => {
+  const { c, ns } = ctx;
+  const controller = await ctx.start();
+  await createReadySet(c, ns, { name: 'db', replicas: 2, annotations: { 'statefulsets.kubernetes.io/drainer-delay': '1h' } });
+  const uid = (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-1')!.metadata!.uid;
+  await scale(c, ns, 'db', 1);
+  const notes = await eventually('DrainDelayed', async () => {
+    const n = await eventNotes(c, ns, 'db', 'DrainDelayed');
+    return n.length > 0 ? n : undefined;
+  });
+  expect(notes[0]).toMatch(/ordinal 1 is orphaned; its drain starts at \S+ \(statefulsets.kubernetes.io\/drainer-delay\) unless the StatefulSet grows back/);
+  await eventually('the delay is recorded on the claim', async () => (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-1')?.metadata!.annotations?.['drain.statefulsets.kubernetes.io/orphaned-since']);
+  await scale(c, ns, 'db', 2);
+  await eventually('replica 1 back and Ready', async () => (await listPods(c, ns)).some((p) => p.metadata!.name === 'db-1' && !p.metadata!.labels?.['drain.statefulsets.kubernetes.io/role']
+    && p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')));
+  await eventually('the mark removed', async () => !(await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-1')?.metadata!.annotations?.['drain.statefulsets.kubernetes.io/orphaned-since']);
+  expect((await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-1')!.metadata!.uid).toBe(uid);
+  const creates = readAudit(sharedControlPlane().auditLog).filter((e) => e.namespace === ns && e.verb === 'create' && e.resource === 'pods' && controllerReplica(e) !== undefined);
+  expect(creates).toEqual([]);
+  expect(controller.entries().some((e) => e.message === 'synced' && (e.ordinals as string[] | undefined)?.includes('1:delayed'))).toBe(true);
+});
+
+test('drainer-delay: once the delay has passed, the drain runs', async () => {
+  const { c, ns } = ctx;
+  await ctx.start();
+  await createReadySet(c, ns, { name: 'db', replicas: 2, template: simulatedDrain({ after: '1s' }), annotations: { 'statefulsets.kubernetes.io/drainer-delay': '3s' } });
+  await scale(c, ns, 'db', 1);
+  const orphanedAt = Date.now();
+  await eventually('released after the delay', async () => !(await claimNames(c, ns)).includes('data-db-1'), 60_000);
+  expect(Date.now() - orphanedAt).toBeGreaterThanOrEqual(3_000);
+  expect(await eventReasons(c, ns, 'db')).toEqual(expect.arrayContaining(['DrainDelayed', 'DrainStarted', 'DrainCompleted']));
 });
 
 test('a drain that outlives drainer-timeout has failed: reported, stopped, the claim kept, counted against max attempts', async () => {

@@ -9,7 +9,7 @@ export const NOW = new Date('2026-01-01T12:00:00Z');
 /** The API server's verdict on the template, as most tests need it: already in, and accepted. */
 export const ACCEPTED: TemplateVerdict = { state: 'accepted' };
 export const settings: PlannerSettings = {
-  maxAttempts: 3, backoffBaseMs: 10_000, backoffMaxMs: 300_000, pendingDeadlineMs: 600_000, runningDeadlineMs: 3_600_000, drainTimeoutMs: 0,
+  maxAttempts: 3, backoffBaseMs: 10_000, backoffMaxMs: 300_000, pendingDeadlineMs: 600_000, runningDeadlineMs: 3_600_000, drainTimeoutMs: 0, drainDelayMs: 0,
 };
 
 export const drainTemplate = {

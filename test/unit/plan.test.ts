@@ -1,9 +1,11 @@
 import { planSet } from '../../src/planner/plan.ts';
 import { parseDrainerTemplate } from '../../src/planner/template.ts';
-import { CLAIMS_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION, ORDINAL_LABEL, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION } from '../../src/planner/keys.ts';
+import { CLAIMS_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION, ORDINAL_LABEL, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION } from '../../src/planner/keys.ts';
 import type { Action, SetObservation, TemplateVerdict } from '../../src/planner/types.ts';
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import { ACCEPTED, NOW, aClaim, aDrainPod, aSet, aStatefulPod, recordDrainPod, settings } from './fixtures.ts';
+import { ACCEPTED, NOW, aClaim, aDrainPod, aSet, aStatefulPod, recordDrainPod, settings, type SetShape } from './fixtures.ts';
+
+type SetShapeExtra = Partial<SetShape>;
 
 function plan(set: V1StatefulSet, claims: V1PersistentVolumeClaim[], pods: V1Pod[], now = NOW, verdict: TemplateVerdict = ACCEPTED) {
   const observation: SetObservation = { set, claims, pods, template: parseDrainerTemplate(set), templateVerdict: verdict, now };
@@ -20,6 +22,7 @@ function steps(actions: Action[]): string[] {
       case 'RecordFailure': return [`record-failure ${a.claims.map((c) => c.name).join(',')}=${a.failures}`];
       case 'ResetFailures': return [`reset ${a.claims.map((c) => c.name).join(',')}`];
       case 'VerifyTemplate': return [`verify-template ${a.pod.metadata!.name}`];
+      case 'MarkOrphaned': return [`${a.at ? 'mark' : 'unmark'} ${a.claims.map((c) => c.name).join(',')}`];
       case 'AddFinalizer': return ['add-finalizer'];
       case 'RemoveFinalizer': return ['remove-finalizer'];
       case 'Report': return [];
@@ -507,5 +510,53 @@ describe('planSet: the drain timeout', () => {
     expect(steps(result.actions)).toEqual([]);
     expect(reports(result.actions)).toEqual(['InvalidDrainTimeout']);
     expect(result.actions.find((a) => a.kind === 'Report')).toMatchObject({ message: expect.stringMatching(/between 1s and 168h \(e\.g\. 30m, 2h\); using no timeout$/) });
+  });
+});
+
+describe('planSet: the drain delay (autoscaled sets)', () => {
+  const delayed = (extra: SetShapeExtra = {}) => aSet({ replicas: 2, ...fin, ...extra, annotations: { 'statefulsets.kubernetes.io/drainer-delay': '10m', ...extra.annotations } });
+  const markedAgo = (ms: number) => ({ [ORPHANED_SINCE_ANNOTATION]: new Date(NOW.getTime() - ms).toISOString() });
+
+  it('a newly orphaned ordinal is marked, reported with its start time, and waits', () => {
+    const set = delayed();
+    const result = plan(set, [aClaim(set, 0), aClaim(set, 1), aClaim(set, 2)], [aStatefulPod(set, 0), aStatefulPod(set, 1)]);
+    expect(steps(result.actions)).toEqual(['mark data-db-2']);
+    expect(reports(result.actions)).toEqual(['DrainDelayed']);
+    expect(result.ordinals[0]).toMatchObject({ ordinal: 2, state: 'delayed', startsAt: new Date(NOW.getTime() + 600_000).toISOString() });
+    expect(result.requeueAfterMs).toBe(600_000);
+  });
+
+  it('waits out the delay from the mark on the claim (which survives restarts), then drains', () => {
+    const set = delayed();
+    const early = plan(set, [aClaim(set, 2, { annotations: markedAgo(240_000) })], []);
+    expect(steps(early.actions)).toEqual([]);
+    expect(early.requeueAfterMs).toBe(360_000);
+    expect(steps(plan(set, [aClaim(set, 2, { annotations: markedAgo(600_000) })], []).actions)).toEqual(['create db-2 [data-db-2] attempt 1']);
+  });
+
+  it('a scale-up within the delay gets the claim back untouched but for the mark, which is removed', () => {
+    const set = delayed({ replicas: 3 });
+    expect(steps(plan(set, [aClaim(set, 2, { annotations: markedAgo(60_000) })], [aStatefulPod(set, 2)]).actions)).toEqual(['unmark data-db-2']);
+  });
+
+  it('OrderedReady: every orphan starts its delay at once; the drains still go one at a time, highest first', () => {
+    const set = delayed();
+    const claims = [0, 1, 2, 3, 4].map((o) => aClaim(set, o));
+    expect(steps(plan(set, claims, [aStatefulPod(set, 0), aStatefulPod(set, 1)]).actions)).toEqual(['mark data-db-4', 'mark data-db-3', 'mark data-db-2']);
+    const due = [0, 1, 2, 3, 4].map((o) => aClaim(set, o, { annotations: o > 1 ? markedAgo(600_000) : undefined }));
+    expect(steps(plan(set, due, [aStatefulPod(set, 0), aStatefulPod(set, 1)]).actions)).toEqual(['create db-4 [data-db-4] attempt 1']);
+  });
+
+  it('a retry after a failed attempt is not delayed again (backoff applies)', () => {
+    const set = delayed();
+    const claim = aClaim(set, 2, { annotations: { ...markedAgo(600_000), [FAILURES_ANNOTATION]: '1', [LAST_FAILURE_ANNOTATION]: failedAt(60_000) } });
+    expect(steps(plan(set, [claim], []).actions)).toEqual(['create db-2 [data-db-2] attempt 2']);
+  });
+
+  it('an unusable delay is reported with the accepted form, and the drain starts without one', () => {
+    const set = delayed({ annotations: { 'statefulsets.kubernetes.io/drainer-delay': 'a while' } });
+    const result = plan(set, [aClaim(set, 2)], []);
+    expect(steps(result.actions)).toEqual(['create db-2 [data-db-2] attempt 1']);
+    expect(reports(result.actions)).toEqual(['InvalidDrainDelay']);
   });
 });
