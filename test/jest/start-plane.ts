@@ -1,7 +1,7 @@
 // What the global set-up and teardown of each Jest project do with its control plane.
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { startControlPlane, stopControlPlane, type ControlPlane } from '../../local-cluster/control-plane.ts';
+import { loadState, startControlPlane, stopControlPlane, type ControlPlane } from '../../local-cluster/control-plane.ts';
 import { killAllNow, PLANE_DIR_VARIABLE, REAL_NODE_UNAVAILABLE, type PlaneKind } from './shared-control-plane.ts';
 
 const planes = (globalThis as { sdcControlPlanes?: Partial<Record<PlaneKind, ControlPlane>> }).sdcControlPlanes ??= {};
@@ -20,10 +20,17 @@ export async function startPlane(kind: PlaneKind): Promise<void> {
   process.env[PLANE_DIR_VARIABLE[kind]] = cp.dir;
   planes[kind] = cp;
   // Ctrl-C or a crash of the runner must not leave the control plane behind.
-  process.once('exit', () => killAllNow(cp));
+  const latest = () => {
+    try {
+      return loadState(cp.dir);
+    } catch {
+      return cp;
+    }
+  };
+  process.once('exit', () => killAllNow(latest()));
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
-      killAllNow(cp);
+      killAllNow(latest());
       process.exit(130);
     });
   }
@@ -31,8 +38,10 @@ export async function startPlane(kind: PlaneKind): Promise<void> {
 
 /** Stops it. Its logs (small) are kept so a failed run can be diagnosed; etcd data is removed. */
 export async function stopPlane(kind: PlaneKind): Promise<void> {
-  const cp = planes[kind];
-  if (!cp) return;
+  const started = planes[kind];
+  if (!started) return;
+  // As saved on disk: a test may have restarted a component (the kubelet), which changed its pid there.
+  const cp = loadState(started.dir);
   await stopControlPlane(cp, { keepDir: true });
   rmSync(path.join(cp.dir, 'etcd'), { recursive: true, force: true });
   process.stderr.write(`\n${kind} control plane logs: ${path.join(cp.dir, 'logs')}\n`);
