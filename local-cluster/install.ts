@@ -22,7 +22,7 @@ export function intoNamespace(overlay: string, namespace: string): string {
   return dir;
 }
 
-/** Builds the controller's image (cached) and loads it into the real node, as `kind load` would. Returns the archive's size in bytes. */
+/** Builds the controller's image (cached) and loads it into the real node, as `kind load` would. Returns the image archive's path. */
 export async function loadControllerImage(cp: ControlPlane): Promise<{ archive: string }> {
   if (!cp.realNode) throw new Error('the controller image runs on the real node only');
   const build = run('bash', [path.join(here, 'build', 'image.sh')], { maxBuffer: 16 << 20 });
