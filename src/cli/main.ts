@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import { addPlannerOptions, addRunOptions, type RunOptions } from './options.ts';
 import { run } from './run.ts';
-import { status, type StatusOptions } from './status.ts';
+import { status, why, type StatusOptions } from './status.ts';
 
 const program = new Command('statefulset-drain-controller')
   .description('Drains the PersistentVolumeClaims that a StatefulSet scale-down leaves behind, then releases them.')
@@ -20,5 +20,12 @@ addPlannerOptions(program.command('status'))
   .option('-A, --all-namespaces', 'every namespace')
   .option('-o, --output <format>', 'table or json', 'table')
   .action((options: StatusOptions) => status(options));
+
+addPlannerOptions(program.command('why <statefulset> [ordinal]'))
+  .description('explain, in a sentence each, why the orphaned ordinals of one StatefulSet are where they are, and what comes next')
+  .option('--kubeconfig <file>', 'kubeconfig file')
+  .option('--context <name>', 'kubeconfig context to use')
+  .option('-n, --namespace <ns>', 'the StatefulSet\'s namespace (default: the context\'s namespace, else default)')
+  .action((setName: string, ordinal: string | undefined, options: StatusOptions) => why(options, setName, ordinal));
 
 await program.parseAsync(process.argv);

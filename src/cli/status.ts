@@ -105,15 +105,33 @@ export async function status(options: StatusOptions): Promise<void> {
     console.log(JSON.stringify(sets, null, 2));
     return;
   }
-  const rows = [['STATEFULSET', 'ORDINAL', 'CLAIMS', 'DRAIN POD', 'PHASE', 'AGE', 'FAILURES', 'STATE']];
+  const rows = [['STATEFULSET', 'ORDINAL', 'CLAIMS', 'DRAIN POD', 'PHASE', 'AGE', 'FAILURES', 'STATE', 'REASON']];
   for (const set of sets) {
-    if (set.ordinals.length === 0) rows.push([set.statefulset, '-', '-', '-', '-', '-', '-', set.template === 'valid' ? 'nothing to drain' : 'template invalid']);
+    if (set.ordinals.length === 0) rows.push([set.statefulset, '-', '-', '-', '-', '-', '-', set.template === 'valid' ? 'nothing to drain' : 'template invalid', '-']);
     for (const o of set.ordinals) {
-      const state = o.state === 'delayed' && o.startsAt ? `delayed until ${o.startsAt}` : o.state;
-      rows.push([set.statefulset, String(o.ordinal), o.claims.join(','), o.drainPod?.name ?? '-', o.drainPod?.phase ?? '-', o.age ?? '-', String(o.failures), state]);
+      rows.push([set.statefulset, String(o.ordinal), o.claims.join(','), o.drainPod?.name ?? '-', o.drainPod?.phase ?? '-', o.age ?? '-', String(o.failures), o.state, o.why]);
     }
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
   for (const set of sets) for (const p of set.problems) console.log(`\n${set.statefulset}: ${p}`);
+}
+
+/** `why <statefulset> [ordinal]`: each orphaned ordinal of one set, in a sentence, with the next step. */
+export async function why(options: StatusOptions, setName: string, ordinal?: string): Promise<void> {
+  const connection = loadConnectionConfig({ kubeconfig: options.kubeconfig, context: options.context });
+  const api = new KubeApi(new KubeHttpClient(connection, `statefulset-drain-controller/${version} (why)`), { qps: 0, burst: 1 });
+  const namespace = options.namespace ?? connection.namespace ?? 'default';
+  const set = (await collectStatus(api, plannerSettings(options), namespace)).find((s) => s.statefulset === `${namespace}/${setName}`);
+  if (!set) {
+    console.log(`${namespace}/${setName} is not a managed StatefulSet (no such set, no drainer template, or no volumeClaimTemplates).`);
+    return;
+  }
+  for (const problem of set.problems) console.log(`${set.statefulset}: the drainer template is invalid: ${problem}`);
+  const ordinals = set.ordinals.filter((o) => ordinal === undefined || String(o.ordinal) === ordinal);
+  if (ordinals.length === 0) {
+    console.log(`${set.statefulset}${ordinal === undefined ? '' : ` ordinal ${ordinal}`}: nothing to drain; every claim belongs to a replica in range.`);
+    return;
+  }
+  for (const o of ordinals) console.log(`${set.statefulset} ordinal ${o.ordinal} (${o.claims.join(', ')}): ${o.state}: ${o.why}.`);
 }

@@ -8,6 +8,7 @@ import { drainDelay, drainTimeout, failureState, maxAttempts, retryDueMs, timeMs
 import { claimLabels, claimName, claimTemplateNames, ordinalRange } from './identity.ts';
 import {
   DELAY_ANNOTATION, FINALIZER, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_DRAINER, ROLE_LABEL, TEMPLATE_ANNOTATION,
+  TIMEOUT_ANNOTATION,
 } from './keys.ts';
 import { observeOrdinals, type DrainPodView, type OrdinalView } from './ordinals.ts';
 import type { DrainerTemplate } from './template.ts';
@@ -139,7 +140,10 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
     if (v.drainPod || v.inRange || v.claims.size === 0) continue;
     if (v.holder) {
       // The stateful pod is still terminating (or a stranger holds the name): the claim may still be in use.
-      ctx.status({ ordinal: v.ordinal, claims: claimNames(v), failures: failureState([...v.claims.values()]).failures, state: 'waiting-for-pod' });
+      ctx.status({
+        ordinal: v.ordinal, claims: claimNames(v), failures: failureState([...v.claims.values()]).failures, state: 'waiting-for-pod',
+        why: `pod ${v.holder.metadata?.name} still exists (the replica is terminating); the drain starts once it is gone`,
+      });
       continue;
     }
     const started = startDrain(ctx, v, gate, busy);
@@ -149,6 +153,10 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
 
   if (ctx.deleting && hasFinalizer && drains.length === 0 && !pending) ctx.actions.push({ kind: 'RemoveFinalizer' });
   return { managed: true, actions: ctx.actions, requeueAfterMs: ctx.requeueAfterMs, ordinals: ctx.ordinals, invalidTemplate: ctx.invalidTemplate };
+}
+
+function giveUpWhy(ctx: PlanContext, failures: number): string {
+  return `every attempt failed (${failures} of ${ctx.attempts.value}); the claims are kept. To retry: kubectl annotate statefulset ${ctx.set.metadata?.name} ${RETRY_ANNOTATION}=$(date +%s) --overwrite`;
 }
 
 const orphanedSince = (claim: V1PersistentVolumeClaim) => timeMs(claim.metadata?.annotations?.[ORPHANED_SINCE_ANNOTATION]);
@@ -186,31 +194,32 @@ function claimNames(v: OrdinalView): string[] {
  * Whether drains may start: with the template (its verdict is in), after asking the API server about it first
  * (`check`), or not at all (the set's configuration forbids it; reported).
  */
-type TemplateGate = { template: DrainerTemplate } | { check: Action; asked: boolean } | { blocked: true };
+type TemplateGate = { template: DrainerTemplate } | { check: Action; asked: boolean } | { blocked: string };
 
 function templateGate(ctx: PlanContext, observation: SetObservation): TemplateGate {
   const { set, setUid } = ctx;
   const { template, templateVerdict: verdict } = observation;
-  let usable = true;
+  const blockers: string[] = [];
   if (set.spec?.persistentVolumeClaimRetentionPolicy?.whenScaled === 'Delete') {
-    usable = false;
+    blockers.push('whenScaled is Delete');
     ctx.report('Warning', 'RetentionConflict',
       'persistentVolumeClaimRetentionPolicy.whenScaled is Delete: Kubernetes deletes the claims of removed replicas together with their pods, before any drain can run; set whenScaled to Retain to have them drained',
       `${setUid}/retention`);
   }
   const problems = !template.ok ? template.problems : verdict.state === 'rejected' ? [verdict.problem] : [];
   if (problems.length > 0) {
-    usable = false;
+    blockers.push('the drainer template is invalid (see the InvalidDrainerTemplate event)');
     ctx.invalidTemplate = true;
     const message = `drainer pod template is invalid, no drain pods will be created: ${problems.join('; ')}`;
     ctx.report('Warning', 'InvalidDrainerTemplate', message, `${setUid}/template/${shortHash(set.metadata?.annotations?.[TEMPLATE_ANNOTATION] ?? '')}/${shortHash(message)}`);
   }
   if (Object.keys(claimLabels(set)).length === 0) {
-    usable = false;
+    blockers.push('the selector has no matchLabels');
     ctx.report('Warning', 'UnprovableClaims', 'spec.selector has no matchLabels, so claims cannot be proven to belong to this StatefulSet; nothing will be drained', `${setUid}/selector`);
   }
   const foreground = (set.metadata?.finalizers ?? []).includes('foregroundDeletion');
-  if (!usable || !template.ok || (ctx.deleting && foreground)) return { blocked: true };
+  if (ctx.deleting && foreground) blockers.push('the StatefulSet is being deleted in the foreground');
+  if (blockers.length > 0 || !template.ok) return { blocked: `no drain can start: ${blockers.join('; ')}` };
   if (verdict.state !== 'unchecked') return { template: template.template };
   const check: Action = { kind: 'VerifyTemplate', pod: templateCheckPod(set, template.template), templateHash: templateHash(set) };
   // A new or changed template is checked at once, so a mistake is reported before it matters; one the
@@ -223,12 +232,14 @@ function templateGate(ctx: PlanContext, observation: SetObservation): TemplateGa
 function startDrain(ctx: PlanContext, v: OrdinalView, gate: TemplateGate, busy: boolean): { pending: boolean; holdsOrder: boolean } {
   const claims = [...v.claims.values()];
   const failure = failureState(claims);
-  const status = ctx.status({ ordinal: v.ordinal, claims: claimNames(v), failures: failure.failures, state: 'pending-drain' });
+  const status = ctx.status({ ordinal: v.ordinal, claims: claimNames(v), failures: failure.failures, state: 'pending-drain', why: 'the drain pod is being created' });
   if ('blocked' in gate || busy) {
     status.state = 'blocked';
+    status.why = 'blocked' in gate ? gate.blocked : 'OrderedReady: waits until the drain of a higher ordinal is over';
     return { pending: false, holdsOrder: false };
   }
   if (failure.token !== ctx.retryToken) {
+    status.why = 'a retry was requested: the failure count is being reset';
     ctx.actions.push({ kind: 'ResetFailures', ordinal: v.ordinal, claims: claims.map(claimRef), retryToken: ctx.retryToken });
     return { pending: true, holdsOrder: true };
   }
@@ -237,6 +248,7 @@ function startDrain(ctx: PlanContext, v: OrdinalView, gate: TemplateGate, busy: 
     if (ctx.nowMs < due) {
       status.state = 'delayed';
       status.startsAt = new Date(due).toISOString();
+      status.why = `waiting out ${DELAY_ANNOTATION}: the drain starts at ${status.startsAt} unless the StatefulSet grows back over it`;
       ctx.wakeIn(due - ctx.nowMs);
       ctx.report('Normal', 'DrainDelayed', `ordinal ${v.ordinal} is orphaned; its drain starts at ${status.startsAt} (${DELAY_ANNOTATION}) unless the StatefulSet grows back over it first`,
         `${ctx.setUid}/delayed/${claims.map((c) => c.metadata?.uid).join(',')}/${due}`, v.ordinal);
@@ -246,17 +258,20 @@ function startDrain(ctx: PlanContext, v: OrdinalView, gate: TemplateGate, busy: 
   if (failure.failures >= ctx.attempts.value) {
     // OrderedReady halts on a drain that gave up, as the StatefulSet halts on a broken pod.
     status.state = 'gave-up';
+    status.why = giveUpWhy(ctx, failure.failures);
     return { pending: false, holdsOrder: true };
   }
   if (failure.failures > 0) {
     const due = retryDueMs(failure, ctx.settings, ctx.nowMs);
     if (ctx.nowMs < due) {
       status.state = 'backoff';
+      status.why = `attempt ${failure.failures} failed; the next attempt starts at ${new Date(due).toISOString()}`;
       ctx.wakeIn(due - ctx.nowMs);
       return { pending: true, holdsOrder: true };
     }
   }
   if ('check' in gate) {
+    status.why = 'the API server is checking the drainer template; the drain starts once it agrees';
     // The drain starts once the API server's verdict on the template is in.
     if (!gate.asked) ctx.actions.push(gate.check);
     gate.asked = true;
@@ -273,10 +288,11 @@ function seeDrainThrough(ctx: PlanContext, v: OrdinalView, d: DrainPodView): voi
   const { ordinal } = v;
   const status = ctx.status({
     ordinal, claims: d.listedClaims, drainPod: { name: d.ref.name, phase: d.phase, attempt: d.attempt },
-    failures: failureState(d.boundClaims).failures, state: 'draining',
+    failures: failureState(d.boundClaims).failures, state: 'draining', why: '',
   });
   if (!d.proven) {
     status.state = 'unproven';
+    status.why = `pod ${d.ref.name} carries the drain labels but no claim records it as this controller's drain pod: it releases nothing, and holds the ordinal until it finishes`;
     handleUnproven(ctx, v, d);
     return;
   }
@@ -285,12 +301,14 @@ function seeDrainThrough(ctx: PlanContext, v: OrdinalView, d: DrainPodView): voi
   if (v.inRange && (d.phase === 'Succeeded' || (!ctx.deleting && d.phase !== 'Running'))) {
     // The set grew back over the ordinal: its claims belong to the returning replica, whatever the drain did.
     status.state = 'blocked';
+    status.why = 'the StatefulSet grew back over this ordinal: the drain pod is removed and the claims stay with the replica';
     ctx.report('Normal', 'DrainCancelled', `the StatefulSet grew back over ordinal ${ordinal} before drain pod ${d.ref.name} finished; its claims are kept for the returning replica`, `${d.ref.uid}/cancelled`, ordinal);
     ctx.actions.push({ kind: 'DeleteDrainPod', ordinal, pod: d.ref, reason: 'scale-up' });
     return;
   }
   if (d.phase === 'Succeeded') {
     status.state = 'succeeded';
+    status.why = `drain pod ${d.ref.name} succeeded; its claims are being released`;
     ctx.report('Normal', 'DrainSucceeded', `drain pod ${d.ref.name} succeeded; releasing its claims`, `${d.ref.uid}/succeeded`, ordinal);
     for (const claim of d.boundClaims) ctx.actions.push({ kind: 'DeleteClaim', ordinal, claim: claimRef(claim), drainPod: d.ref });
     const created = timeMs(d.pod.metadata?.creationTimestamp);
@@ -299,11 +317,17 @@ function seeDrainThrough(ctx: PlanContext, v: OrdinalView, d: DrainPodView): voi
   }
   if (d.phase === 'Failed') {
     status.state = failedDrain(ctx, ordinal, d);
+    const failures = Math.max(d.attempt, failureState(d.boundClaims).failures);
+    status.why = status.state === 'gave-up' ? giveUpWhy(ctx, failures)
+      : status.state === 'backoff' ? `attempt ${d.attempt} failed (drain pod ${d.ref.name}); the next one starts after the backoff`
+        : `attempt ${d.attempt} failed (drain pod ${d.ref.name}); it will be retried`;
     return;
   }
   status.state = d.phase === 'Running' ? 'draining' : 'pending-drain';
+  status.why = d.phase === 'Running' ? `drain pod ${d.ref.name} is running (attempt ${d.attempt})` : `drain pod ${d.ref.name} is Pending: not scheduled or not started yet`;
   if (pastTimeout(ctx, d)) {
     status.state = 'failed';
+    status.why = `attempt ${d.attempt} passed its ${TIMEOUT_ANNOTATION} of ${describeDuration(ctx.timeout.value)}: it is stopped`;
     timedOut(ctx, ordinal, d);
     return;
   }

@@ -83,6 +83,8 @@ export interface OrdinalStatus {
   drainPod?: { name: string; phase: string; attempt: number };
   /** For `delayed`: when the drain will start. */
   startsAt?: string;
+  /** Why the ordinal is where it is, and what comes next, in a sentence (status's REASON column). */
+  why: string;
   failures: number;
   /**
    * waiting-for-pod: orphaned, but a pod of its name (the stateful pod, terminating) still exists;

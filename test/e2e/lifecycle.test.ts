@@ -134,7 +134,9 @@ test('the status command and the metrics show a drain in progress', async () => 
   await eventually('drain running', async () => (await drainPhase('db-1')) === 'Running');
   const main = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.ts');
   const { stdout } = await promisify(execFile)(process.execPath, [main, 'status', `--kubeconfig=${c.kubeconfig}`, '-n', ns]);
-  expect(stdout).toMatch(new RegExp(`${ns}/db\\s+1\\s+data-db-1\\s+db-1\\s+Running\\s+\\d+s\\s+0\\s+draining`));
+  expect(stdout).toMatch(new RegExp(`${ns}/db\\s+1\\s+data-db-1\\s+db-1\\s+Running\\s+\\d+s\\s+0\\s+draining\\s+drain pod db-1 is running \\(attempt 1\\)`));
+  const explained = (await promisify(execFile)(process.execPath, [main, 'why', 'db', `--kubeconfig=${c.kubeconfig}`, '-n', ns])).stdout;
+  expect(explained.trim()).toBe(`${ns}/db ordinal 1 (data-db-1): draining: drain pod db-1 is running (attempt 1).`);
   const metrics = await controller.metrics();
   expect(metrics).toMatch(/^sdc_drains_started_total 1$/m);
   expect(metrics).toMatch(/^sdc_orphaned_claims 1$/m);

@@ -560,3 +560,17 @@ describe('planSet: the drain delay (autoscaled sets)', () => {
     expect(reports(result.actions)).toEqual(['InvalidDrainDelay']);
   });
 });
+
+describe('planSet: every ordinal says why it is where it is', () => {
+  it.each<[string, () => { set: V1StatefulSet; claims: V1PersistentVolumeClaim[]; pods: V1Pod[] }, RegExp]>([
+    ['the replica still terminating', () => { const s = aSet({ replicas: 1, ...fin }); return { set: s, claims: [aClaim(s, 1)], pods: [aStatefulPod(s, 1)] }; }, /pod db-1 still exists \(the replica is terminating\)/],
+    ['OrderedReady order', () => { const s = aSet({ replicas: 1, ...fin }); const c2 = aClaim(s, 2); return { set: s, claims: [aClaim(s, 1), c2], pods: [aDrainPod(s, 2, [c2])] }; }, /OrderedReady: waits until the drain of a higher ordinal is over/],
+    ['an invalid template', () => { const s = aSet({ replicas: 1, template: '{nope', ...fin }); return { set: s, claims: [aClaim(s, 1)], pods: [] }; }, /no drain can start: the drainer template is invalid/],
+    ['a drain that gave up, with the command to retry', () => { const s = aSet({ replicas: 1, ...fin }); return { set: s, claims: [aClaim(s, 1, { annotations: { [FAILURES_ANNOTATION]: '3', [LAST_FAILURE_ANNOTATION]: failedAt(0) } })], pods: [] }; },
+      /every attempt failed \(3 of 3\); the claims are kept\. To retry: kubectl annotate statefulset db statefulsets\.kubernetes\.io\/drainer-retry=\$\(date \+%s\) --overwrite/],
+    ['a running drain', () => { const s = aSet({ replicas: 1, ...fin }); const c = aClaim(s, 1); return { set: s, claims: [c], pods: [aDrainPod(s, 1, [c])] }; }, /drain pod db-1 is running \(attempt 1\)/],
+  ])('%s', (_name, build, why) => {
+    const { set, claims, pods } = build();
+    expect(plan(set, claims, pods).ordinals.find((o) => o.ordinal === 1)?.why).toMatch(why);
+  });
+});
