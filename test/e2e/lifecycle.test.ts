@@ -1,5 +1,7 @@
 // The controller's own life: crashes, leader changes, StatefulSet deletion, and what operators look at.
 import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -137,6 +139,12 @@ test('the status command and the metrics show a drain in progress', async () => 
   expect(stdout).toMatch(new RegExp(`${ns}/db\\s+1\\s+data-db-1\\s+db-1\\s+Running\\s+\\d+s\\s+0\\s+draining\\s+drain pod db-1 is running \\(attempt 1\\)`));
   const explained = (await promisify(execFile)(process.execPath, [main, 'why', 'db', `--kubeconfig=${c.kubeconfig}`, '-n', ns])).stdout;
   expect(explained.trim()).toBe(`${ns}/db ordinal 1 (data-db-1): draining: drain pod db-1 is running (attempt 1).`);
+  // As a kubectl plugin (package.json installs the command also as kubectl-sts_drain): `kubectl sts-drain ...`.
+  const plugins = mkdtempSync(path.join(os.tmpdir(), 'sdc-plugin-'));
+  writeFileSync(path.join(plugins, 'kubectl-sts_drain'), `#!/bin/sh\nexec "${process.execPath}" "${main}" "$@"\n`, { mode: 0o755 });
+  const viaKubectl = (await promisify(execFile)('kubectl', ['sts-drain', 'why', 'db', `--kubeconfig=${c.kubeconfig}`, '-n', ns],
+    { env: { ...process.env, PATH: `${plugins}:${process.env.PATH}` } })).stdout;
+  expect(viaKubectl.trim()).toBe(explained.trim());
   const metrics = await controller.metrics();
   expect(metrics).toMatch(/^sdc_drains_started_total 1$/m);
   expect(metrics).toMatch(/^sdc_orphaned_claims 1$/m);
