@@ -19,6 +19,7 @@ addPlannerOptions(program.command('status'))
   .option('-n, --namespace <ns>', 'only this namespace (default: the context\'s namespace, else all)')
   .option('-A, --all-namespaces', 'every namespace')
   .option('-o, --output <format>', 'table or json', 'table')
+  .option('-w, --watch', 'keep watching: print the view again, time-stamped, whenever it changes')
   .action((options: StatusOptions) => status(options));
 
 addPlannerOptions(program.command('why <statefulset> [ordinal]'))

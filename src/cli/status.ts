@@ -93,18 +93,35 @@ export async function collectStatus(api: KubeApi, settings: PlannerSettings, nam
   return result;
 }
 
-export type StatusOptions = PlannerOptions & { kubeconfig?: string; context?: string; namespace?: string; allNamespaces?: boolean; output: string };
+export type StatusOptions = PlannerOptions & { kubeconfig?: string; context?: string; namespace?: string; allNamespaces?: boolean; output: string; watch?: boolean };
 
 export async function status(options: StatusOptions): Promise<void> {
   const connection = loadConnectionConfig({ kubeconfig: options.kubeconfig, context: options.context });
   const api = new KubeApi(new KubeHttpClient(connection, `statefulset-drain-controller/${version} (status)`), { qps: 0, burst: 1 });
   // As kubectl: -n, else the context's namespace; -A for all.
   const namespace = options.allNamespaces ? undefined : options.namespace ?? connection.namespace;
-  const sets = await collectStatus(api, plannerSettings(options), namespace);
-  if (options.output === 'json') {
-    console.log(JSON.stringify(sets, null, 2));
+  const settings = plannerSettings(options);
+  if (!options.watch) {
+    const sets = await collectStatus(api, settings, namespace);
+    console.log(options.output === 'json' ? JSON.stringify(sets, null, 2) : table(sets));
     return;
   }
+  // --watch: look again every 2 s, and print the view whenever what it says changes (ages aside), stamped.
+  let last = '';
+  for (;;) {
+    const sets = await collectStatus(api, settings, namespace);
+    const key = JSON.stringify(sets.map((s) => ({ ...s, ordinals: s.ordinals.map((o) => ({ ...o, age: undefined })) })));
+    if (key !== last) {
+      last = key;
+      console.log(`--- ${new Date().toISOString()}`);
+      console.log(options.output === 'json' ? JSON.stringify(sets) : table(sets));
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+function table(sets: SetStatus[]): string {
+  const lines: string[] = [];
   const rows = [['STATEFULSET', 'ORDINAL', 'CLAIMS', 'DRAIN POD', 'PHASE', 'AGE', 'FAILURES', 'STATE', 'REASON']];
   for (const set of sets) {
     if (set.ordinals.length === 0) rows.push([set.statefulset, '-', '-', '-', '-', '-', '-', set.template === 'valid' ? 'nothing to drain' : 'template invalid', '-']);
@@ -113,8 +130,9 @@ export async function status(options: StatusOptions): Promise<void> {
     }
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
-  for (const set of sets) for (const p of set.problems) console.log(`\n${set.statefulset}: ${p}`);
+  for (const row of rows) lines.push(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+  for (const set of sets) for (const p of set.problems) lines.push(`\n${set.statefulset}: ${p}`);
+  return lines.join('\n');
 }
 
 /** `why <statefulset> [ordinal]`: each orphaned ordinal of one set, in a sentence, with the next step. */

@@ -1,5 +1,5 @@
 // The controller's own life: crashes, leader changes, StatefulSet deletion, and what operators look at.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -132,9 +132,20 @@ test('the status command and the metrics show a drain in progress', async () => 
   const { c, ns } = ctx;
   const controller = await ctx.start();
   await createReadySet(c, ns, { name: 'db', replicas: 2, template: simulatedDrain({ after: '30s' }) });
-  await scale(c, ns, 'db', 1);
-  await eventually('drain running', async () => (await drainPhase('db-1')) === 'Running');
   const main = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.ts');
+  // status --watch sees the scale-down happen: a new, time-stamped view each time the state changes.
+  const watching = spawn(process.execPath, [main, 'status', '--watch', `--kubeconfig=${c.kubeconfig}`, '-n', ns], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let watched = '';
+  watching.stdout.on('data', (chunk: Buffer) => (watched += chunk.toString('utf8')));
+  try {
+    await eventually('the first view', async () => watched.includes('nothing to drain'));
+    await scale(c, ns, 'db', 1);
+    await eventually('drain running', async () => (await drainPhase('db-1')) === 'Running');
+    await eventually('the watch shows the drain', async () => /drain pod db-1 is running \(attempt 1\)/.test(watched));
+  } finally {
+    watching.kill();
+  }
+  expect(watched.match(/^--- \d{4}-\d\d-\d\dT/gm)!.length).toBeGreaterThanOrEqual(2);
   const { stdout } = await promisify(execFile)(process.execPath, [main, 'status', `--kubeconfig=${c.kubeconfig}`, '-n', ns]);
   expect(stdout).toMatch(new RegExp(`${ns}/db\\s+1\\s+data-db-1\\s+db-1\\s+Running\\s+\\d+s\\s+0\\s+draining\\s+drain pod db-1 is running \\(attempt 1\\)`));
   const explained = (await promisify(execFile)(process.execPath, [main, 'why', 'db', `--kubeconfig=${c.kubeconfig}`, '-n', ns])).stdout;
