@@ -27,9 +27,15 @@ test('every manifest passes a server-side dry-run', async () => {
     const namespaced = await c.kubectl(['apply', '-k', intoNamespace('namespaced', ctx.ns), '--dry-run=server']);
     expect(namespaced).toMatch(/role.rbac.authorization.k8s.io\/statefulset-drain-controller created \(server dry run\)/);
     expect(namespaced).not.toMatch(/clusterrole/);
-    await c.kubectl(['apply', '-f', path.join(root, 'local-cluster', 'fixtures', 'servicemonitor-crd.yaml')]);
-    await eventually('ServiceMonitor CRD served', async () => (await c.kubectl(['api-resources', '--api-group=monitoring.coreos.com'])).includes('servicemonitors'));
-    expect(await c.kubectl(['apply', '-k', manifests('monitoring'), '--dry-run=server'])).toMatch(/servicemonitor.monitoring.coreos.com\/statefulset-drain-controller created \(server dry run\)/);
+    await c.kubectl(['apply', '-f', path.join(root, 'local-cluster', 'fixtures', 'prometheus-operator-crds.yaml')]);
+    await eventually('the CRDs served', async () => {
+      const served = await c.kubectl(['api-resources', '--api-group=monitoring.coreos.com']);
+      return served.includes('servicemonitors') && served.includes('prometheusrules');
+    });
+    const monitoring = await c.kubectl(['apply', '-k', manifests('monitoring'), '--dry-run=server']);
+    expect(monitoring).toMatch(/servicemonitor.monitoring.coreos.com\/statefulset-drain-controller created \(server dry run\)/);
+    expect(monitoring).toMatch(/prometheusrule.monitoring.coreos.com\/statefulset-drain-controller created \(server dry run\)/);
+    expect(monitoring).toMatch(/configmap\/statefulset-drain-controller-dashboard created \(server dry run\)/);
   } finally {
     await c.kubectl(['delete', 'namespace', 'statefulset-drain-controller', '--wait=false']).catch(() => '');
   }
