@@ -172,12 +172,14 @@ export class DrainController {
     let orphanedClaims = 0;
     let stuckDrains = 0;
     let gaveUp = 0;
+    let delayed = 0;
     for (const o of plan.ordinals) {
+      if (o.state === 'delayed') delayed += 1;
       // A look-alike's claims list is whatever its author wrote; a terminating stateful pod's claim is not yet orphaned.
       if (o.state !== 'succeeded' && o.state !== 'unproven' && o.state !== 'waiting-for-pod') orphanedClaims += o.claims.length;
       if (o.state === 'gave-up') gaveUp += 1;
     }
     for (const a of plan.actions) if (a.kind === 'Report' && a.reason === 'DrainStuck') stuckDrains += 1;
-    this.deps.metrics.setSummary(key, { orphanedClaims, stuckDrains, gaveUp, invalid: plan.invalidTemplate });
+    this.deps.metrics.setSummary(key, { orphanedClaims, delayed, stuckDrains, gaveUp, invalid: plan.invalidTemplate });
   }
 }

@@ -145,6 +145,8 @@ export class Executor implements ActionWriter {
             note: `drain of ordinal ${action.ordinal} complete: claims released and drain pod ${action.pod.name} deleted`,
             related: { kind: 'Pod', name: action.pod.name, uid: action.pod.uid },
           });
+        } else if (action.reason === 'timeout') {
+          this.metrics.drainTimeouts.inc();
         } else if (action.reason === 'retry' || action.reason === 'superseded') {
           this.events.record(set, {
             type: 'Normal', reason: 'DrainRetrying', action: 'DeleteDrainPod',

@@ -4,6 +4,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export interface SetSummary {
   orphanedClaims: number;
+  /** Orphaned ordinals waiting out their drain delay. */
+  delayed: number;
   stuckDrains: number;
   gaveUp: number;
   invalid: boolean;
@@ -33,6 +35,7 @@ export class Metrics {
   readonly registry = new Registry();
   readonly drainsStarted = new Counter({ name: 'sdc_drains_started_total', help: 'Drain pods created.', registers: [this.registry] });
   readonly drainsSucceeded = new Counter({ name: 'sdc_drains_succeeded_total', help: 'Drain pods that succeeded and were cleaned up.', registers: [this.registry] });
+  readonly drainTimeouts = new Counter({ name: 'sdc_drain_timeouts_total', help: 'Drain attempts stopped because they passed their drainer-timeout (also counted as failed).', registers: [this.registry] });
   readonly drainsFailed = new Counter({ name: 'sdc_drains_failed_total', help: 'Drain pods that failed (each failed attempt counts).', registers: [this.registry] });
   readonly claimsReleased = new Counter({ name: 'sdc_claims_released_total', help: 'PersistentVolumeClaims deleted after a successful drain.', registers: [this.registry] });
   readonly drainDuration = new Histogram({
@@ -85,6 +88,7 @@ export class Metrics {
     });
     gauge('sdc_orphaned_claims', 'Claims left behind by a scale-down and not yet released.', (s) => s.orphanedClaims);
     gauge('sdc_stuck_drains', 'Drain pods Pending or Running past their deadline.', (s) => s.stuckDrains);
+    gauge('sdc_delayed_drains', 'Orphaned ordinals waiting out their drain delay (drainer-delay).', (s) => s.delayed);
     gauge('sdc_abandoned_drains', 'Ordinals whose drain failed on every attempt (waiting for a retry request).', (s) => s.gaveUp);
     gauge('sdc_invalid_templates', 'Managed StatefulSets whose drainer template is invalid.', (s) => (s.invalid ? 1 : 0));
     gauge('sdc_managed_statefulsets', 'StatefulSets with a drainer template, or with drains still finishing.', () => 1);

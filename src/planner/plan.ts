@@ -7,7 +7,7 @@ import { buildDrainPod, claimRef } from './drain-pod.ts';
 import { drainDelay, drainTimeout, failureState, maxAttempts, retryDueMs, timeMs } from './failures.ts';
 import { claimLabels, claimName, claimTemplateNames, ordinalRange } from './identity.ts';
 import {
-  DELAY_ANNOTATION, FINALIZER, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_DRAINER, ROLE_LABEL, TEMPLATE_ANNOTATION,
+  DELAY_ANNOTATION, FINALIZER, INHERIT_SCHEDULING_ANNOTATION, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_DRAINER, ROLE_LABEL, TEMPLATE_ANNOTATION,
   TIMEOUT_ANNOTATION,
 } from './keys.ts';
 import { observeOrdinals, type DrainPodView, type OrdinalView } from './ordinals.ts';
@@ -125,6 +125,11 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
   if (ctx.attempts.problem) ctx.report('Warning', 'InvalidMaxAttempts', ctx.attempts.problem, `${ctx.setUid}/max-attempts/${shortHash(ctx.attempts.problem)}`);
   if (ctx.timeout.problem) ctx.report('Warning', 'InvalidDrainTimeout', ctx.timeout.problem, `${ctx.setUid}/timeout/${shortHash(ctx.timeout.problem)}`);
   if (ctx.delay.problem) ctx.report('Warning', 'InvalidDrainDelay', ctx.delay.problem, `${ctx.setUid}/delay/${shortHash(ctx.delay.problem)}`);
+  const inherit = set.metadata?.annotations?.[INHERIT_SCHEDULING_ANNOTATION];
+  if (inherit !== undefined && inherit !== 'true' && inherit !== 'false') {
+    const problem = `${INHERIT_SCHEDULING_ANNOTATION}=${JSON.stringify(inherit)} is neither "true" nor "false"; drain pods take the set's scheduling constraints (the default)`;
+    ctx.report('Warning', 'InvalidInheritScheduling', problem, `${ctx.setUid}/inherit/${shortHash(problem)}`);
+  }
   const gate = templateGate(ctx, observation);
   // The finalizer only once drains can start (the template verified): invalid input changes nothing but the
   // events it causes.

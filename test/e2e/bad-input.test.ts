@@ -60,6 +60,7 @@ const cases: Case[] = [
   { name: 'expressions-only', shape: (s) => { s.spec!.selector = { matchExpressions: [{ key: 'app', operator: 'In', values: ['expressions-only'] }] }; }, reason: 'UnprovableClaims', note: /no matchLabels/ },
   { name: 'bad-max-attempts', shape: (s) => { s.metadata!.annotations!['statefulsets.kubernetes.io/drainer-max-attempts'] = 'lots'; }, reason: 'InvalidMaxAttempts', note: /not a positive integer/ },
   { name: 'bad-delay', shape: (s) => { s.metadata!.annotations!['statefulsets.kubernetes.io/drainer-delay'] = 'a while'; }, reason: 'InvalidDrainDelay', note: /not a duration between 1s and 168h \(e\.g\. 30m, 2h\); using no delay/ },
+  { name: 'bad-inherit', shape: (s) => { s.metadata!.annotations!['statefulsets.kubernetes.io/drainer-inherit-scheduling'] = 'sometimes'; }, reason: 'InvalidInheritScheduling', note: /neither "true" nor "false"; drain pods take the set's scheduling constraints \(the default\)/ },
   { name: 'bad-timeout', shape: (s) => { s.metadata!.annotations!['statefulsets.kubernetes.io/drainer-timeout'] = '-5m'; }, reason: 'InvalidDrainTimeout', note: /not a duration between 1s and 168h \(e\.g\. 30m, 2h\)/ },
   { name: 'no-claim-templates', shape: (s) => { s.spec!.volumeClaimTemplates = []; }, reason: null },
 ];
@@ -100,7 +101,7 @@ test(`${cases.length} hostile inputs: each reported or ignored as documented, no
   // Drained as documented: "clashing-volume" (the claim replaces the template's volume of that name) and
   // "bad-max-attempts" (warned about, then the default is used); retention-delete's claim is removed by
   // Kubernetes itself.
-  const expectedGone = ['data-bad-delay-1', 'data-bad-max-attempts-1', 'data-bad-timeout-1', 'data-clashing-volume-1', 'data-retention-delete-1'];
+  const expectedGone = ['data-bad-delay-1', 'data-bad-inherit-1', 'data-bad-max-attempts-1', 'data-bad-timeout-1', 'data-clashing-volume-1', 'data-retention-delete-1'];
   expect(lost.filter((n) => !after.includes(n)).sort()).toEqual(expectedGone);
   expect(after).toContain('data-healthy-7');
   expect(after).toContain('data-expressions-only-1');
@@ -109,7 +110,7 @@ test(`${cases.length} hostile inputs: each reported or ignored as documented, no
   // Invariant 5: for a set whose input is refused, the audit log shows no write by the controller but events
   // (no finalizer, no pod, no claim annotation), dry runs aside.
   // (A bad max-attempts or timeout annotation is reported, and the default used: those sets are drained.)
-  const refused = cases.filter((k) => k.reason !== null && !['InvalidMaxAttempts', 'InvalidDrainTimeout', 'InvalidDrainDelay'].includes(k.reason)).map((k) => k.name);
+  const refused = cases.filter((k) => k.reason !== null && !['InvalidMaxAttempts', 'InvalidDrainTimeout', 'InvalidDrainDelay', 'InvalidInheritScheduling'].includes(k.reason)).map((k) => k.name);
   const writes = readAudit(sharedControlPlane().auditLog).filter((e) => e.namespace === ns && controllerReplica(e) !== undefined
     && e.resource !== 'events' && e.resource !== 'leases' && e.verb !== 'get' && e.verb !== 'list' && e.verb !== 'watch');
   const touched = (name: string) => writes.filter((e) => e.name === name || e.name?.startsWith(`${name}-`) || e.name?.startsWith(`data-${name}-`));

@@ -90,6 +90,7 @@ test('drainer-delay: a scale-up within the delay gets the very same claim back, 
   });
   expect(notes[0]).toMatch(/ordinal 1 is orphaned; its drain starts at \S+ \(statefulsets.kubernetes.io\/drainer-delay\) unless the StatefulSet grows back/);
   await eventually('the delay is recorded on the claim', async () => (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-1')?.metadata!.annotations?.['drain.statefulsets.kubernetes.io/orphaned-since']);
+  await eventually('counted as delayed', async () => /^sdc_delayed_drains 1$/m.test(await controller.metrics()));
   await scale(c, ns, 'db', 2);
   await eventually('replica 1 back and Ready', async () => (await listPods(c, ns)).some((p) => p.metadata!.name === 'db-1' && !p.metadata!.labels?.['drain.statefulsets.kubernetes.io/role']
     && p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')));
@@ -130,6 +131,7 @@ test('a drain that outlives drainer-timeout has failed: reported, stopped, the c
   const claim = (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-1')!;
   expect([claim.metadata!.uid, claim.metadata!.annotations!['drain.statefulsets.kubernetes.io/failed-attempts']]).toEqual([uid, '1']);
   expect(await controller.metrics()).toMatch(/^sdc_drains_failed_total 1$/m);
+  expect(await controller.metrics()).toMatch(/^sdc_drain_timeouts_total 1$/m);
 });
 
 test('drain pods take the set\'s scheduling constraints: a set pinned to a tainted, labelled node is drained there', async () => {
