@@ -145,8 +145,6 @@ export class Executor implements ActionWriter {
             note: `drain of ordinal ${action.ordinal} complete: claims released and drain pod ${action.pod.name} deleted`,
             related: { kind: 'Pod', name: action.pod.name, uid: action.pod.uid },
           });
-        } else if (action.reason === 'timeout') {
-          this.metrics.drainTimeouts.inc();
         } else if (action.reason === 'retry' || action.reason === 'superseded') {
           this.events.record(set, {
             type: 'Normal', reason: 'DrainRetrying', action: 'DeleteDrainPod',
@@ -189,6 +187,8 @@ export class Executor implements ActionWriter {
       }
       case 'Report': {
         this.remember(action.dedupeKey);
+        // Counted with its report, which is made once per attempt (a stale cache may repeat the stop itself).
+        if (action.reason === 'DrainTimedOut') this.metrics.drainTimeouts.inc();
         const log = action.type === 'Warning' ? this.log.warn.bind(this.log) : this.log.info.bind(this.log);
         log(action.message, { ...fields, reason: action.reason });
         this.events.record(set, { type: action.type, reason: action.reason, action: 'Drain', note: action.message });
