@@ -12,20 +12,21 @@ const program = new Command('statefulset-drain-controller')
 addRunOptions(program.command('run', { isDefault: true }).description('run the controller (the default command)'))
   .action((options: RunOptions) => run(options));
 
-addPlannerOptions(program.command('status'))
-  .description('show, for each managed StatefulSet, its orphaned claims, drain pods and failures (pass the planner flags the controller runs with)')
+/** The read-only views: the planner flags (to judge as the controller does) and where the cluster is. */
+const view = (command: Command) => addPlannerOptions(command)
   .option('--kubeconfig <file>', 'kubeconfig file')
-  .option('--context <name>', 'kubeconfig context to use')
+  .option('--context <name>', 'kubeconfig context to use');
+
+view(program.command('status'))
+  .description('show, for each managed StatefulSet, its orphaned claims, drain pods and failures (pass the planner flags the controller runs with)')
   .option('-n, --namespace <ns>', 'only this namespace (default: the context\'s namespace, else all)')
   .option('-A, --all-namespaces', 'every namespace')
   .option('-o, --output <format>', 'table or json', 'table')
   .option('-w, --watch', 'keep watching: print the view again, time-stamped, whenever it changes')
   .action((options: StatusOptions) => status(options));
 
-addPlannerOptions(program.command('why <statefulset> [ordinal]'))
+view(program.command('why <statefulset> [ordinal]'))
   .description('explain, in a sentence each, why the orphaned ordinals of one StatefulSet are where they are, and what comes next')
-  .option('--kubeconfig <file>', 'kubeconfig file')
-  .option('--context <name>', 'kubeconfig context to use')
   .option('-n, --namespace <ns>', 'the StatefulSet\'s namespace (default: the context\'s namespace, else default)')
   .action((setName: string, ordinal: string | undefined, options: StatusOptions) => why(options, setName, ordinal));
 
