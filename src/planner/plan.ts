@@ -256,7 +256,8 @@ function startDrain(ctx: PlanContext, v: OrdinalView, gate: TemplateGate, busy: 
       status.why = `waiting out ${DELAY_ANNOTATION}: the drain starts at ${status.startsAt} unless the StatefulSet grows back over it`;
       ctx.wakeIn(due - ctx.nowMs);
       ctx.report('Normal', 'DrainDelayed', `ordinal ${v.ordinal} is orphaned; its drain starts at ${status.startsAt} (${DELAY_ANNOTATION}) unless the StatefulSet grows back over it first`,
-        `${ctx.setUid}/delayed/${claims.map((c) => c.metadata?.uid).join(',')}/${due}`, v.ordinal);
+        // Once per scale (a scale changes the set's generation), however often a stale cache re-marks the claims.
+        `${ctx.setUid}/delayed/${claims.map((c) => c.metadata?.uid).join(',')}/${ctx.set.metadata?.generation}`, v.ordinal);
       return { pending: true, holdsOrder: true };
     }
   }
