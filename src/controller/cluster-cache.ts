@@ -123,7 +123,7 @@ export class ClusterCache {
   }
 
   /** Seconds since the informer that heard from the API server least recently last heard anything. */
-  silentSeconds(now = Date.now()): number {
+  silentSeconds(now = performance.now()): number {
     let oldest = now;
     for (const informer of this.informers) oldest = Math.min(oldest, informer.lastHeardAt);
     return (now - oldest) / 1000;

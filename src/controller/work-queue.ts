@@ -43,14 +43,14 @@ export class WorkQueue {
   }
 
   /** How long the longest sync in progress has been running, in seconds (0 when none is). */
-  longestRunningSeconds(now = Date.now()): number {
+  longestRunningSeconds(now = performance.now()): number {
     let oldest = now;
     for (const started of this.running.values()) oldest = Math.min(oldest, started);
     return (now - oldest) / 1000;
   }
 
   /** Seconds of work in progress, summed over the syncs running now. */
-  unfinishedWorkSeconds(now = Date.now()): number {
+  unfinishedWorkSeconds(now = performance.now()): number {
     let total = 0;
     for (const started of this.running.values()) total += (now - started) / 1000;
     return total;
@@ -69,14 +69,14 @@ export class WorkQueue {
     }
     if (this.waiting.has(key)) return;
     this.observer.added();
-    this.waiting.set(key, Date.now());
+    this.waiting.set(key, performance.now());
     void this.queue.add(() => this.process(key));
   }
 
   /** Adds the key after a delay; an earlier pending delay for the same key wins. */
   addAfter(key: string, delayMs: number): void {
     if (this.shuttingDown) return;
-    const at = Date.now() + delayMs;
+    const at = performance.now() + delayMs;
     const existing = this.timers.get(key);
     if (existing && existing.at <= at) return;
     if (existing) clearTimeout(existing.timer);
@@ -89,7 +89,7 @@ export class WorkQueue {
   }
 
   private async process(key: string): Promise<void> {
-    const started = Date.now();
+    const started = performance.now();
     this.observer.waited((started - (this.waiting.get(key) ?? started)) / 1000);
     this.waiting.delete(key);
     this.running.set(key, started);
@@ -102,7 +102,7 @@ export class WorkQueue {
       this.observer.retried();
       this.addAfter(key, Math.min(this.options.maxRetryMs, this.options.baseRetryMs * 2 ** (n - 1)));
     } finally {
-      this.observer.worked((Date.now() - started) / 1000);
+      this.observer.worked((performance.now() - started) / 1000);
       this.running.delete(key);
       if (this.dirty.delete(key)) this.add(key);
     }

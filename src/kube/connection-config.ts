@@ -51,13 +51,13 @@ export const REREAD_MS = 60_000;
 function rereadFile(file: string, warn: Warn): () => Buffer {
   let cached: { value: Buffer; readAt: number } | undefined;
   return () => {
-    if (cached && Date.now() - cached.readAt <= REREAD_MS) return cached.value;
+    if (cached && performance.now() - cached.readAt <= REREAD_MS) return cached.value;
     try {
-      cached = { value: readFileSync(file), readAt: Date.now() };
+      cached = { value: readFileSync(file), readAt: performance.now() };
     } catch (err) {
       if (!cached) throw err;
       warn('could not read a credential file again; using its last good content', { file, error: (err as Error).message });
-      cached = { value: cached.value, readAt: Date.now() };
+      cached = { value: cached.value, readAt: performance.now() };
     }
     return cached.value;
   };

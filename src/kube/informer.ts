@@ -82,7 +82,7 @@ export class ResilientInformer<T extends KubernetesObject> {
   private readonly metadataOnly: boolean;
   private readonly trim: (obj: T) => T;
   private readonly idleTimeoutMs: number;
-  /** When the API server last sent anything on this informer's streams (a list, an event, a bookmark). */
+  /** When the API server last sent anything on this informer's streams (a list, an event, a bookmark), on the monotonic clock. */
   lastHeardAt = 0;
 
   /**
@@ -137,7 +137,7 @@ export class ResilientInformer<T extends KubernetesObject> {
       return false;
     }
     if (this.stopped) return true;
-    this.lastHeardAt = Date.now();
+    this.lastHeardAt = performance.now();
     const seen = new NameSet();
     for (const obj of result.items) this.deliver(obj, seen);
     this.resourceVersion = result.metadata?.resourceVersion ?? '';
@@ -159,7 +159,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     }
     this.resourceVersion = event.object.metadata?.resourceVersion ?? this.resourceVersion;
     this.backoffMs = 0;
-    this.lastHeardAt = Date.now();
+    this.lastHeardAt = performance.now();
     if (event.type === 'BOOKMARK') {
       if (this.syncing && event.object.metadata?.annotations?.[INITIAL_EVENTS_END] === 'true') this.finishSync(this.syncing);
       return;
@@ -196,7 +196,7 @@ export class ResilientInformer<T extends KubernetesObject> {
           if (!this.stopped) this.apply(event);
         }, this.abort.signal, {
           accept: this.metadataOnly ? METADATA_ONLY.watch : undefined, idleTimeoutMs: this.idleTimeoutMs,
-          onOpen: () => (this.lastHeardAt = Date.now()),
+          onOpen: () => (this.lastHeardAt = performance.now()),
         });
         // The server ended the watch (its timeout); resume it, or stream again if the state never completed.
         needSync = this.syncing !== undefined;

@@ -1,7 +1,9 @@
 // Leader election on a coordination.k8s.io/v1 Lease, with client-go's semantics: acquire when the lease is
 // free or expired, renew every retry period, and consider leadership lost once renewals have failed for
 // the renew deadline, which is shorter than the lease duration, so this replica stops acting before
-// another one could take the lease over.
+// another one could take the lease over. Every duration is measured on the monotonic clock: a wall clock
+// stepped back must not stretch a term, one stepped forward must not end it (the Lease's times are only
+// informational, as in client-go).
 import { describeApiError, microTime, statusOf, type KubeApi, type Lease } from './api.ts';
 import type { Logger } from '../log.ts';
 
@@ -17,7 +19,8 @@ export interface LeaderElectionOptions {
 export type LeaseApi = Pick<KubeApi, 'getLease' | 'createLease' | 'replaceLease'>;
 
 export class LeaderElector {
-  private lastRenew = 0;
+  /** When the last successful renewal was sent, on the monotonic clock. */
+  private lastRenew: number | undefined;
   /** Leadership as last reported through onChange. */
   private leading = false;
   private stopped = false;
@@ -46,7 +49,7 @@ export class LeaderElector {
 
   /** True only while the last successful renewal is younger than the renew deadline. */
   isLeader(): boolean {
-    return !this.stopped && this.lastRenew > 0 && Date.now() - this.lastRenew < this.options.renewDeadlineMs;
+    return !this.stopped && this.lastRenew !== undefined && performance.now() - this.lastRenew < this.options.renewDeadlineMs;
   }
 
   start(): void {
@@ -58,7 +61,7 @@ export class LeaderElector {
   }
 
   private async tick(): Promise<void> {
-    const attemptStarted = Date.now();
+    const attemptStarted = performance.now();
     try {
       // Measured from before the request was sent: the lease is at least this fresh.
       if (await this.tryAcquireOrRenew(attemptStarted)) this.renewed(attemptStarted);
@@ -72,7 +75,8 @@ export class LeaderElector {
   private renewed(at: number): void {
     // isLeader() was false at some moment since the last renewal exactly when this holds now.
     const lapsed = !this.isLeader();
-    this.lastRenew = Math.max(this.lastRenew, at);
+    const lastRenew = Math.max(this.lastRenew ?? at, at);
+    this.lastRenew = lastRenew;
     if (!this.isLeader()) return;
     if (lapsed) {
       if (this.leading) this.setLeading(false);
@@ -82,7 +86,7 @@ export class LeaderElector {
     clearTimeout(this.deadlineTimer);
     this.deadlineTimer = setTimeout(() => {
       if (this.leading && !this.isLeader()) this.setLeading(false);
-    }, this.lastRenew + this.options.renewDeadlineMs - Date.now());
+    }, lastRenew + this.options.renewDeadlineMs - performance.now());
     this.deadlineTimer.unref();
   }
 

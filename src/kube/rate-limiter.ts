@@ -1,7 +1,7 @@
 /** Token bucket for client-side QPS/burst limits, like client-go's: `qps` tokens a second, up to `burst` saved. */
 export class RateLimiter {
   private tokens: number;
-  private last = Date.now();
+  private last = performance.now();
   private waiting: Array<() => void> = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly qps: number;
@@ -14,7 +14,7 @@ export class RateLimiter {
   }
 
   private refill(): void {
-    const now = Date.now();
+    const now = performance.now();
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.qps);
     this.last = now;
   }

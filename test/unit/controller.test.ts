@@ -132,7 +132,7 @@ describe('DrainController.unhealthy (/healthz)', () => {
     jest.spyOn(controller, 'sync').mockImplementation(() => new Promise(() => {}));
     controller.queue.add(key);
     await new Promise((r) => setTimeout(r, 10));
-    expect(controller.queue.longestRunningSeconds(Date.now() + 601_000)).toBeGreaterThan(600);
+    expect(controller.queue.longestRunningSeconds(performance.now() + 601_000)).toBeGreaterThan(600);
     jest.spyOn(controller.queue, 'longestRunningSeconds').mockReturnValue(601);
     expect(controller.unhealthy()).toMatch(/a reconcile has been running for 601s/);
   });

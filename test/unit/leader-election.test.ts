@@ -118,6 +118,39 @@ describe('LeaderElector', () => {
     await a.release();
   });
 
+  it('a wall clock stepped back does not stretch leadership past the renew deadline', async () => {
+    const api = new FakeLeases();
+    const changes: boolean[] = [];
+    const a = elector(api, 'a', changes);
+    a.start();
+    await jest.advanceTimersByTimeAsync(10);
+    // An NTP step of a minute back, then the API server becomes unreachable for this replica.
+    jest.setSystemTime(Date.now() - 60_000);
+    api.failing = true;
+    await jest.advanceTimersByTimeAsync(timing.renewDeadlineMs + 100);
+    expect(a.isLeader()).toBe(false);
+    expect(changes).toEqual([true, false]);
+    await a.release();
+  });
+
+  it('a wall clock stepped forward neither ends a healthy term nor lets a follower take a lease that is being renewed', async () => {
+    const api = new FakeLeases();
+    const leaderChanges: boolean[] = [];
+    const a = elector(api, 'a', leaderChanges);
+    a.start();
+    await jest.advanceTimersByTimeAsync(10);
+    const b = elector(api, 'b', []);
+    b.start();
+    await jest.advanceTimersByTimeAsync(1_000);
+    jest.setSystemTime(Date.now() + 60_000);
+    await jest.advanceTimersByTimeAsync(5_000);
+    expect(a.isLeader()).toBe(true);
+    expect(b.isLeader()).toBe(false);
+    expect(leaderChanges).toEqual([true]);
+    await b.release();
+    await a.release();
+  });
+
   it('release hands the lease over at once', async () => {
     const api = new FakeLeases();
     const a = elector(api, 'a', []);
