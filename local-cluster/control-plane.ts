@@ -194,14 +194,21 @@ export async function kubectl(cp: Pick<ControlPlane, 'kubeconfig'>, args: string
   return (await child).stdout;
 }
 
-function clusterObjects(nodes: string[]): string {
-  const nodeDocs = nodes.map((name) => `apiVersion: v1
+const fakeNode = (name: string) => `apiVersion: v1
 kind: Node
 metadata:
   name: ${name}
   labels: {type: kwok, kubernetes.io/hostname: ${name}}
   annotations: {node.alpha.kubernetes.io/ttl: "0", kwok.x-k8s.io/node: fake}
-`);
+`;
+
+/** Adds one more kwok node (the fault suite replaces a lost node with a new one). */
+export async function addFakeNode(cp: Pick<ControlPlane, 'kubeconfig'>, name: string): Promise<void> {
+  await kubectl(cp, ['apply', '-f', '-'], fakeNode(name));
+}
+
+function clusterObjects(nodes: string[]): string {
+  const nodeDocs = nodes.map(fakeNode);
   const storageClass = `apiVersion: storage.k8s.io/v1
 kind: StorageClass
 metadata:

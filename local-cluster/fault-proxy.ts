@@ -3,6 +3,7 @@
 // and watches that go silent without closing (a half-open connection). It presents the API server's own
 // serving certificate, so a kubeconfig pointing at it verifies as usual, and authenticates upstream with the
 // control plane's admin certificate; the client's User-Agent is passed on, so the audit log still names it.
+// It can also lose an answer: the request is applied, the client never hears so (a crash right after a write).
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -13,14 +14,26 @@ import { parse } from 'yaml';
 export type Fault =
   | { kind: 'status'; code: number; retryAfterSeconds?: number }
   | { kind: 'reset' }
-  | { kind: 'delay'; ms: number };
+  | { kind: 'delay'; ms: number }
+  /** The request reaches the API server and is applied; the answer is dropped and the connection reset. */
+  | { kind: 'drop-answer' };
+
+/** What a rule sees of a request: its body too, so that a rule can tell one patch from another. */
+export interface ProxiedRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  body: string;
+}
 
 export interface FaultRule {
   /** Which requests the rule applies to. */
-  match: (req: { method: string; path: string; query: URLSearchParams }) => boolean;
+  match: (req: ProxiedRequest) => boolean;
   fault: Fault;
   /** How many matching requests get the fault; unlimited when absent. */
   times?: number;
+  /** Runs, and is awaited, before the fault is applied (a test kills the client here). */
+  onMatch?: () => void | Promise<void>;
 }
 
 interface AdminKubeconfig {
@@ -94,13 +107,13 @@ export class FaultProxy {
     if (n > 0) this.injected[kind] = (this.injected[kind] ?? 0) + n;
   }
 
-  private pick(req: http.IncomingMessage): Fault | undefined {
+  private pick(req: http.IncomingMessage, body: string): FaultRule | Fault | undefined {
     const url = new URL(req.url ?? '/', 'https://proxy');
-    const request = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams };
+    const request = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body };
     const rule = this.rules.find((r) => (r.times === undefined || r.times > 0) && r.match(request));
     if (rule) {
       if (rule.times !== undefined) rule.times -= 1;
-      return rule.fault;
+      return rule;
     }
     const random = this.randomFaults;
     if (random && random.random() < random.rate) return random.faults[Math.floor(random.random() * random.faults.length)];
@@ -108,7 +121,13 @@ export class FaultProxy {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const fault = this.pick(req);
+    // Request bodies are small (objects, patches, delete options): read whole, so that rules can match on them.
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const picked = this.pick(req, body.toString('utf8'));
+    if (picked && 'match' in picked) await picked.onMatch?.();
+    const fault = picked && 'match' in picked ? picked.fault : picked;
     if (fault) this.count(describe(fault));
     if (fault?.kind === 'reset') {
       req.socket.destroy();
@@ -121,14 +140,19 @@ export class FaultProxy {
       return;
     }
     if (fault?.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, fault.ms));
-    this.forward(req, res);
+    this.forward(req, res, body, fault?.kind === 'drop-answer');
   }
 
-  private forward(req: http.IncomingMessage, res: http.ServerResponse): void {
+  private forward(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, dropAnswer: boolean): void {
     const url = new URL(req.url ?? '/', this.upstream);
     const isWatch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
     const headers = { ...req.headers, host: this.upstream.host };
     const upstream = https.request(url, { method: req.method, headers, agent: this.agent }, (answer) => {
+      if (dropAnswer) {
+        answer.resume();
+        answer.on('end', () => res.socket?.destroy());
+        return;
+      }
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       if (!isWatch) {
         answer.pipe(res);
@@ -152,6 +176,6 @@ export class FaultProxy {
       if (!res.headersSent) res.writeHead(502).end();
       else res.destroy();
     });
-    req.pipe(upstream);
+    upstream.end(body);
   }
 }

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs, with apt-get, what the real node needs from Debian when it is missing: containerd and runc (the
 # container runtime), CNI plugins, busybox-static and umoci (to assemble images without a registry),
-# iptables and conntrack (kube-proxy), iproute2 (the node's network namespace). Needs root.
+# iptables and conntrack (kube-proxy), iproute2 (the node's network namespace); and libfaketime, with which
+# the fault suite jumps a controller replica's wall clock. Needs root.
 set -euo pipefail
 log() { printf '[node packages %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 declare -A provides=(
   [containerd]=/usr/bin/containerd [runc]=/usr/sbin/runc [containernetworking-plugins]=/usr/lib/cni/bridge
   [busybox-static]=/bin/busybox [umoci]=/usr/bin/umoci [iptables]=/usr/sbin/iptables [conntrack]=/usr/sbin/conntrack
-  [iproute2]=/usr/sbin/ip
+  [iproute2]=/usr/sbin/ip [libfaketime]=/usr/lib/$(uname -m)-linux-gnu/faketime/libfaketime.so.1
 )
 missing=()
 for pkg in "${!provides[@]}"; do

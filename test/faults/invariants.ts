@@ -21,6 +21,11 @@ export interface CheckOptions {
   decisionLagMs?: number;
   /** Sets (`namespace/name`) whose input the controller must refuse: it may write nothing for them but events. */
   refusedSets?: string[];
+  /**
+   * Checks one world of a batch: only what happened in this namespace, and the leader check only for pairs
+   * of writes of which one was here (the replicas are shared by every world).
+   */
+  namespace?: string;
 }
 
 const ok = (e: AuditEvent) => e.code >= 200 && e.code < 300;
@@ -93,7 +98,10 @@ function listedClaimUids(e: AuditEvent): string[] {
 
 const mountedClaims = (e: AuditEvent) => (e.requestObject?.spec?.volumes ?? []).flatMap((v) => v.persistentVolumeClaim?.claimName ?? []);
 
-export function checkInvariants(audit: AuditEvent[], sightings: PodSighting[], options: CheckOptions): string[] {
+export function checkInvariants(everything: AuditEvent[], allSightings: PodSighting[], options: CheckOptions): string[] {
+  const here = (namespace: string | undefined) => options.namespace === undefined || namespace === options.namespace;
+  const audit = everything.filter((e) => here(e.namespace));
+  const sightings = allSightings.filter((s) => here(s.namespace));
   const violations: string[] = [];
   const ranges = new RangeHistory(audit);
   const sets = ranges.sets();
@@ -195,10 +203,11 @@ export function checkInvariants(audit: AuditEvent[], sightings: PodSighting[], o
   }
 
   // 6. Two replicas never act at the same time: a change of writer needs at least lease duration minus renew deadline.
-  const writes = ours.filter((e) => e.resource !== 'leases' && e.resource !== 'events').sort((a, b) => a.time - b.time);
+  const writes = everything.filter((e) => controllerReplica(e) !== undefined && ok(e) && e.resource !== 'leases' && e.resource !== 'events')
+    .sort((a, b) => a.time - b.time);
   for (let i = 1; i < writes.length; i++) {
     const [prev, next] = [writes[i - 1]!, writes[i]!];
-    if (controllerReplica(prev) !== controllerReplica(next) && next.time - prev.time < options.leaderGapMs) {
+    if (controllerReplica(prev) !== controllerReplica(next) && next.time - prev.time < options.leaderGapMs && (here(prev.namespace) || here(next.namespace))) {
       violations.push(`replicas ${controllerReplica(prev)} and ${controllerReplica(next)} wrote ${next.time - prev.time} ms apart (${prev.verb} ${prev.resource}/${prev.name}, ${next.verb} ${next.resource}/${next.name})`);
     }
   }

@@ -1,0 +1,78 @@
+// A crash at every write a drain makes: the controller is killed the moment each write reaches the API
+// server, before it hears the answer, and a new one takes over. The drain still completes exactly once
+// (one release of the claim, after a drain pod the controller provably made for it succeeded), nothing is
+// deleted early and no drain pod is left behind.
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { readAudit } from '../../local-cluster/audit.ts';
+import { claimNames, eventReasons, eventually, podNames } from '../../local-cluster/cluster-client.ts';
+import { FaultProxy, type ProxiedRequest } from '../../local-cluster/fault-proxy.ts';
+import { createReadySet, scale, simulatedDrain } from '../../local-cluster/workloads.ts';
+import { DRAIN_POD_ANNOTATION, FINALIZER, ORPHANED_SINCE_ANNOTATION } from '../../src/planner/keys.ts';
+import { checkInvariants } from '../faults/invariants.ts';
+import { sharedControlPlane } from '../jest/shared-control-plane.ts';
+import { useE2E } from './e2e-context.ts';
+
+const ctx = useE2E('crash');
+let proxy: FaultProxy;
+
+beforeEach(async () => {
+  proxy = await FaultProxy.start(ctx.c.kubeconfig, mkdtempSync(path.join(os.tmpdir(), 'sdc-proxy-')));
+});
+afterEach(async () => {
+  await proxy.stop();
+});
+
+const claimPatch = (annotation: string) => (r: ProxiedRequest) => r.method === 'PATCH' && r.path.endsWith('/persistentvolumeclaims/data-db-1') && r.body.includes(annotation);
+
+interface WritePoint {
+  write: string;
+  match: (r: ProxiedRequest) => boolean;
+  flags?: string[];
+  /** Drain pods the controller creates for ordinal 1 in all. */
+  drainPods: number;
+}
+
+const points: WritePoint[] = [
+  { write: 'the finalizer on the set', match: (r) => r.method === 'PATCH' && r.path.endsWith('/statefulsets/db') && r.body.includes(FINALIZER), drainPods: 1 },
+  { write: 'the orphaned-since mark on the claim (a drain delay)', match: claimPatch(ORPHANED_SINCE_ANNOTATION), flags: ['--drain-delay=2s'], drainPods: 1 },
+  // The pod is not yet proven ours (its UID is not on the claim): it releases nothing, and is replaced once
+  // it has finished. The drain container runs twice; the claim is released once.
+  { write: 'the drain pod', match: (r) => r.method === 'POST' && r.path.endsWith('/pods') && !r.query.has('dryRun'), drainPods: 2 },
+  { write: 'the drain pod\'s UID on the claim', match: claimPatch(DRAIN_POD_ANNOTATION), drainPods: 1 },
+  { write: 'the claim delete', match: (r) => r.method === 'DELETE' && r.path.endsWith('/persistentvolumeclaims/data-db-1'), drainPods: 1 },
+  { write: 'the drain pod delete', match: (r) => r.method === 'DELETE' && r.path.endsWith('/pods/db-1'), drainPods: 1 },
+];
+
+test.each(points)('killed right after writing $write: the drain completes once, nothing early, nothing left behind', async (point) => {
+  const { c, ns } = ctx;
+  const flags = [`--kubeconfig=${proxy.kubeconfig}`, ...(point.flags ?? [])];
+  let crashed!: () => void;
+  const crash = new Promise<void>((resolve) => {
+    crashed = resolve;
+  });
+  proxy.rules = [{
+    match: point.match, fault: { kind: 'drop-answer' }, times: 1,
+    onMatch: async () => {
+      await ctx.controllers[0]!.stop('SIGKILL');
+      crashed();
+    },
+  }];
+  await ctx.start(flags);
+  await createReadySet(c, ns, { name: 'db', replicas: 2, template: simulatedDrain({ after: '1s' }) });
+  await scale(c, ns, 'db', 1);
+  await crash;
+  expect(proxy.injected).toEqual({ 'drop-answer': 1 });
+  await ctx.start(flags);
+  await eventually('claim of ordinal 1 released', async () => !(await claimNames(c, ns)).includes('data-db-1'), 60_000);
+  await eventually('drain pod gone', async () => !(await podNames(c, ns)).includes('db-1'), 30_000);
+  expect(await claimNames(c, ns)).toEqual(['data-db-0']);
+  expect(await eventReasons(c, ns, 'db')).toContain('DrainCompleted');
+
+  const audit = readAudit(sharedControlPlane('kwok').auditLog).filter((e) => e.namespace === ns);
+  const ours = audit.filter((e) => e.userAgent.startsWith('statefulset-drain-controller/') && e.code >= 200 && e.code < 300);
+  expect(ours.filter((e) => e.verb === 'delete' && e.resource === 'persistentvolumeclaims').map((e) => e.name)).toEqual(['data-db-1']);
+  expect(ours.filter((e) => e.verb === 'create' && e.resource === 'pods').map((e) => e.name)).toEqual(Array(point.drainPods).fill('db-1'));
+  expect(checkInvariants(audit, [], { leaderGapMs: 1000, claimTemplates: ['data'], namespace: ns })).toEqual([]);
+});
