@@ -126,9 +126,9 @@ export class FaultProxy {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
     const picked = this.pick(req, body.toString('utf8'));
-    if (picked && 'match' in picked) await picked.onMatch?.();
     const fault = picked && 'match' in picked ? picked.fault : picked;
     if (fault) this.count(describe(fault));
+    if (picked && 'match' in picked) await picked.onMatch?.();
     if (fault?.kind === 'reset') {
       req.socket.destroy();
       return;

@@ -68,7 +68,9 @@ test.each(points)('killed right after writing $write: the drain completes once, 
   await eventually('claim of ordinal 1 released', async () => !(await claimNames(c, ns)).includes('data-db-1'), 60_000);
   await eventually('drain pod gone', async () => !(await podNames(c, ns)).includes('db-1'), 30_000);
   expect(await claimNames(c, ns)).toEqual(['data-db-0']);
-  expect(await eventReasons(c, ns, 'db')).toContain('DrainCompleted');
+  // Events are reported after their write succeeded, so a crash in between loses that one event (at most once):
+  // the user still reads that the claim was released, from ClaimReleased or DrainCompleted.
+  expect(await eventReasons(c, ns, 'db')).toEqual(expect.arrayContaining([expect.stringMatching(/^(ClaimReleased|DrainCompleted)$/)]));
 
   const audit = readAudit(sharedControlPlane('kwok').auditLog).filter((e) => e.namespace === ns);
   const ours = audit.filter((e) => e.userAgent.startsWith('statefulset-drain-controller/') && e.code >= 200 && e.code < 300);

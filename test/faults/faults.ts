@@ -82,8 +82,8 @@ export async function inject(fault: FaultKind, ctx: FaultContext): Promise<void>
       return;
     case 'oom-kill': {
       // The kernel's OOM killer, as for a container over its memory limit; then a restart, as the kubelet does.
-      const killed = await replicas.squeezeMemory(i, 8, 10_000);
-      ctx.log(`    oom-kill: replica ${i} ${killed ? 'killed by the OOM killer' : 'stayed within 8 MiB more for 10 s (limit lifted)'}`);
+      const killed = await replicas.squeezeMemory(i, 512, 10_000);
+      ctx.log(`    oom-kill: replica ${i} ${killed ? 'killed by the OOM killer' : 'stayed within its usage plus 512 KiB for 10 s (limit lifted)'}`);
       if (killed) {
         await sleep(random() * 2000);
         await replicas.start(i);

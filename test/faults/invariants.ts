@@ -14,9 +14,9 @@ export interface CheckOptions {
   /** OrderedReady sets (`namespace/name`): never two of their drain pods at once. */
   orderedReady?: string[];
   /**
-   * How stale the controller's cache may be when it decides to release: a scale-up that lands within this
-   * long before the delete may not have reached it yet (the drain pod still holds the name, so no replica can
-   * use the claim meanwhile).
+   * How stale the controller's cache may be when it decides to create a drain pod or to release: a scale-up
+   * that lands within this long before the write may not have reached it yet (the drain pod holds the name,
+   * so no replica can use the claim meanwhile).
    */
   decisionLagMs?: number;
   /** Sets (`namespace/name`) whose input the controller must refuse: it may write nothing for them but events. */
@@ -116,7 +116,9 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
       violations.push(`the controller created pod ${e.namespace}/${e.name}, which is no ordinal of a known set`);
       continue;
     }
-    if (ranges.inRange(pod.set, pod.ordinal, e.time)) violations.push(`drain pod ${e.namespace}/${e.name} created while ordinal ${pod.ordinal} was in range`);
+    // As for releases, a scale-up the controller's cache cannot have seen yet is tolerated: the drain pod then
+    // holds the name, so the returning replica waits for it, and its claims are kept (DrainCancelled).
+    if (!ranges.outOfRangeNear(pod.set, pod.ordinal, e.time, options.decisionLagMs ?? 2000)) violations.push(`drain pod ${e.namespace}/${e.name} created while ordinal ${pod.ordinal} was in range`);
     for (const claim of mountedClaims(e)) {
       const id = claimIdentity(e.namespace, claim, sets, options.claimTemplates);
       if (id && (id.set !== pod.set || id.ordinal !== pod.ordinal)) violations.push(`drain pod ${e.namespace}/${e.name} mounts ${claim}, a claim of another ordinal`);

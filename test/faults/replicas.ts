@@ -1,7 +1,7 @@
 // The two controller replicas of a fault batch, and what can be done to one of them: kill, pause, a memory
 // limit the kernel enforces with the OOM killer (as a container's memory limit does), and a wall clock that
 // jumps (libfaketime reads the offset from a file; the monotonic clock is left alone, as an NTP step does).
-import { existsSync, mkdirSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startController, type RunningController } from '../../local-cluster/controller-process.ts';
 import { sleep } from '../../local-cluster/processes.ts';
@@ -40,12 +40,26 @@ export class Replicas {
     return path.join(this.dir, `clock-${i}`);
   }
 
+  /** Replica i's memory cgroup (v1), which it is moved into as it starts, as a container's processes are. */
+  private cgroup(i: number): string | undefined {
+    if (!existsSync(MEMORY_CGROUPS)) return undefined;
+    const cgroup = path.join(MEMORY_CGROUPS, `sdc-faults-${path.basename(this.dir)}-${i}`);
+    mkdirSync(cgroup, { recursive: true });
+    writeFileSync(path.join(cgroup, 'memory.limit_in_bytes'), '-1');
+    if (!this.cgroups.includes(cgroup)) this.cgroups.push(cgroup);
+    return cgroup;
+  }
+
   async start(i: number): Promise<void> {
     writeFileSync(this.clockFile(i), `${this.clockOffsets[i]! >= 0 ? '+' : ''}${this.clockOffsets[i]}s\n`);
     const env: Record<string, string> = this.faketime
       ? { LD_PRELOAD: this.faketime, FAKETIME_TIMESTAMP_FILE: this.clockFile(i), FAKETIME_CACHE_DURATION: '1', DONT_FAKE_MONOTONIC: '1' }
       : {};
-    this.running[i] = await startController(this.kubeconfig, [...this.args, ...LEASE], { waitReady: false, env });
+    const replica = await startController(this.kubeconfig, [...this.args, ...LEASE], { waitReady: false, env });
+    this.running[i] = replica;
+    // Moved before Node.js has loaded anything, so that (nearly) all of its memory is charged to the cgroup.
+    const cgroup = this.cgroup(i);
+    if (cgroup && replica.process.pid) writeFileSync(path.join(cgroup, 'cgroup.procs'), String(replica.process.pid));
   }
 
   async kill(i: number): Promise<void> {
@@ -54,6 +68,7 @@ export class Replicas {
 
   async stopAll(): Promise<void> {
     for (let i = 0; i < this.running.length; i++) await this.kill(i);
+    // A cgroup can be removed once its processes have exited.
     for (const cgroup of this.cgroups.splice(0)) if (existsSync(cgroup)) rmdirSync(cgroup);
   }
 
@@ -74,22 +89,19 @@ export class Replicas {
   }
 
   /**
-   * Puts replica i in a memory cgroup that allows it `limitMiB` more than it has now, and waits up to
-   * `waitMs` for the kernel's OOM killer. Returns whether it was killed; if not, the limit is lifted.
+   * Lowers replica i's memory limit to what it uses now plus `marginKiB`, as if its container's limit were
+   * that tight, and waits up to `waitMs` for the kernel's OOM killer. Returns whether it was killed; if not,
+   * the limit is lifted again.
    */
-  async squeezeMemory(i: number, limitMiB: number, waitMs: number): Promise<boolean> {
+  async squeezeMemory(i: number, marginKiB: number, waitMs: number): Promise<boolean> {
     const child = this.running[i]?.process;
-    if (!child?.pid || child.exitCode !== null || child.signalCode !== null || !existsSync(MEMORY_CGROUPS)) return false;
-    const cgroup = path.join(MEMORY_CGROUPS, `sdc-faults-${child.pid}`);
-    mkdirSync(cgroup, { recursive: true });
-    this.cgroups.push(cgroup);
-    // Memory already in use stays charged to the old cgroup, so the limit counts only what is allocated from now on.
-    writeFileSync(path.join(cgroup, 'cgroup.procs'), String(child.pid));
-    writeFileSync(path.join(cgroup, 'memory.limit_in_bytes'), String(limitMiB << 20));
+    const cgroup = this.cgroup(i);
+    if (!child || !cgroup || child.exitCode !== null || child.signalCode !== null) return false;
+    const usage = Number(readFileSync(path.join(cgroup, 'memory.usage_in_bytes'), 'utf8'));
+    writeFileSync(path.join(cgroup, 'memory.limit_in_bytes'), String(usage + marginKiB * 1024));
     const deadline = Date.now() + waitMs;
     while (child.exitCode === null && child.signalCode === null && Date.now() < deadline) await sleep(100);
-    const killed = child.signalCode === 'SIGKILL';
-    if (!killed) writeFileSync(path.join(cgroup, 'memory.limit_in_bytes'), '-1');
-    return killed;
+    writeFileSync(path.join(cgroup, 'memory.limit_in_bytes'), '-1');
+    return child.signalCode === 'SIGKILL';
   }
 }

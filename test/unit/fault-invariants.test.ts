@@ -64,6 +64,11 @@ describe('fault-suite invariant checker', () => {
   it('flags a drain pod created in range or mounting another ordinal\'s claim (invariant 7)', () => {
     const inRange = [created(3), podCreate('db-2', 'pod-1', [{ name: 'data-db-2', uid: 'c2' }], 2000)];
     expect(checkInvariants(inRange, [], options)).toEqual([expect.stringMatching(/created while ordinal 2 was in range/)]);
+    // A scale-up that lands 72 ms before the create (batch 1202002, world 7) was not yet in the cache the decision
+    // came from: tolerated, as for releases. One that landed seconds before is not.
+    const racing = (at: number) => [created(3), scaled(2, 1000), scaled(3, 2000), podCreate('db-2', 'pod-1', [{ name: 'data-db-2', uid: 'c2' }], at)];
+    expect(checkInvariants(racing(2072), [], options)).toEqual([]);
+    expect(checkInvariants(racing(7000), [], options)).toEqual([expect.stringMatching(/created while ordinal 2 was in range/)]);
     const cross = [created(3), scaled(2, 1000), podCreate('db-2', 'pod-1', [{ name: 'data-db-0', uid: 'c0' }], 2000)];
     expect(checkInvariants(cross, [], options)).toEqual([expect.stringMatching(/mounts data-db-0, a claim of another ordinal/)]);
   });
