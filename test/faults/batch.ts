@@ -20,6 +20,8 @@ export interface BatchOptions {
   seed: number;
   worlds: number;
   steps: number;
+  /** The kinds of fault to draw from (all when absent). */
+  faults?: readonly FaultKind[];
   log: (line: string) => void;
 }
 
@@ -60,7 +62,7 @@ export async function runBatch(options: BatchOptions): Promise<LedgerEntry[]> {
     for (let step = 0; step < steps; step++) {
       await Promise.all(worlds.map((w) => w.step()));
       if (random() < 0.6) {
-        const fault: FaultKind = pick(FAULTS);
+        const fault: FaultKind = pick(options.faults ?? FAULTS);
         faults[fault] = (faults[fault] ?? 0) + 1;
         log(`  step ${step + 1}/${steps}: ${fault}`);
         await inject(fault, ctx);

@@ -81,12 +81,16 @@ export async function inject(fault: FaultKind, ctx: FaultContext): Promise<void>
       await loseNode(ctx);
       return;
     case 'oom-kill': {
-      // The kernel's OOM killer, as for a container over its memory limit; then a restart, as the kubelet does.
-      const killed = await replicas.squeezeMemory(i, 512, 10_000);
-      ctx.log(`    oom-kill: replica ${i} ${killed ? 'killed by the OOM killer' : 'stayed within its usage plus 512 KiB for 10 s (limit lifted)'}`);
+      // The kernel's OOM killer, as for a container at its memory limit, on the replica doing the work, when
+      // memory peaks: its watches go silent, so it re-lists everything. Then a restart, as the kubelet does.
+      const leader = await replicas.leader();
+      const squeezed = replicas.squeezeMemory(leader, 15_000);
+      ctx.proxy.silenceOpenWatches();
+      const killed = await squeezed;
+      ctx.log(`    oom-kill: replica ${leader} ${killed ? 'killed by the OOM killer' : 'stayed within its usage for 15 s (limit lifted)'}`);
       if (killed) {
         await sleep(random() * 2000);
-        await replicas.start(i);
+        await replicas.start(leader);
       }
       return;
     }

@@ -80,6 +80,15 @@ export class Replicas {
     this.running[i]?.process.kill('SIGCONT');
   }
 
+  /** The replica holding the lease now, by its own metrics; replica 0 when neither says so. */
+  async leader(): Promise<number> {
+    for (const [i, replica] of this.running.entries()) {
+      const metrics = await replica?.metrics().catch(() => '');
+      if (metrics && /^sdc_leader 1$/m.test(metrics)) return i;
+    }
+    return 0;
+  }
+
   /** Steps replica i's wall clock by `seconds` (either way); false when libfaketime is not installed. */
   jumpClock(i: number, seconds: number): boolean {
     if (!this.faketime) return false;
@@ -89,16 +98,16 @@ export class Replicas {
   }
 
   /**
-   * Lowers replica i's memory limit to what it uses now plus `marginKiB`, as if its container's limit were
-   * that tight, and waits up to `waitMs` for the kernel's OOM killer. Returns whether it was killed; if not,
-   * the limit is lifted again.
+   * Lowers replica i's memory limit to what it uses now, as if its container's limit were that tight, and
+   * waits up to `waitMs` for the kernel's OOM killer. Returns whether it was killed; if not, the limit is
+   * lifted again.
    */
-  async squeezeMemory(i: number, marginKiB: number, waitMs: number): Promise<boolean> {
+  async squeezeMemory(i: number, waitMs: number): Promise<boolean> {
     const child = this.running[i]?.process;
     const cgroup = this.cgroup(i);
     if (!child || !cgroup || child.exitCode !== null || child.signalCode !== null) return false;
     const usage = Number(readFileSync(path.join(cgroup, 'memory.usage_in_bytes'), 'utf8'));
-    writeFileSync(path.join(cgroup, 'memory.limit_in_bytes'), String(usage + marginKiB * 1024));
+    writeFileSync(path.join(cgroup, 'memory.limit_in_bytes'), String(usage));
     const deadline = Date.now() + waitMs;
     while (child.exitCode === null && child.signalCode === null && Date.now() < deadline) await sleep(100);
     writeFileSync(path.join(cgroup, 'memory.limit_in_bytes'), '-1');

@@ -5,6 +5,7 @@
 // against the invariants and recorded in the ledger. Replay a batch with its --seed, --worlds and --steps.
 import { parseArgs } from 'node:util';
 import { runBatch } from './batch.ts';
+import { FAULTS, type FaultKind } from './faults.ts';
 import { appendToLedger, failed, type LedgerEntry } from './ledger.ts';
 
 const { values: args } = parseArgs({
@@ -13,6 +14,8 @@ const { values: args } = parseArgs({
     worlds: { type: 'string', default: '8' },
     steps: { type: 'string', default: '12' },
     seed: { type: 'string' },
+    /** Only these kinds of fault (comma-separated), to replay or study one. */
+    faults: { type: 'string' },
     ledger: { type: 'boolean', default: false },
   },
 });
@@ -20,13 +23,19 @@ const { values: args } = parseArgs({
 const batches = Number(args.batches);
 const worlds = Number(args.worlds);
 const steps = Number(args.steps);
+const kinds = args.faults?.split(',') as FaultKind[] | undefined;
+const unknown = kinds?.filter((k) => !FAULTS.includes(k));
+if (unknown?.length) throw new Error(`unknown fault kinds ${unknown.join(', ')}; known: ${FAULTS.join(', ')}`);
 const firstSeed = args.seed ? Number(args.seed) : Math.floor(Math.random() * 2 ** 31);
 const all: LedgerEntry[] = [];
 for (let b = 0; b < batches; b++) {
   const seed = firstSeed + b;
   const started = Date.now();
   console.log(`batch ${b + 1}/${batches}: seed ${seed}, ${worlds} worlds (replay: npm run test:faults -- --seed ${seed} --worlds ${worlds} --steps ${steps})`);
-  const entries = await runBatch({ seed, worlds, steps, log: (line) => console.log(line) });
+  // A batch whose control plane would not start ran nothing: reported, not recorded.
+  const entries = await runBatch({ seed, worlds, steps, faults: kinds, log: (line) => console.log(line) })
+    .catch((err: unknown) => console.log(`  batch not run: ${String(err)}`));
+  if (!entries) continue;
   if (args.ledger) appendToLedger(entries);
   const first = entries[0]!;
   console.log(`  faults ${JSON.stringify(first.faults)}; injected by the proxy ${JSON.stringify(first.proxyFaults)}; ${Math.round((Date.now() - started) / 1000)}s`);
