@@ -30,6 +30,11 @@ export interface LedgerEntry {
   recoverySeconds: number | null;
   /** Set when the run could not be carried out or checked (the control plane failed, a world never converged). */
   error?: string;
+  /**
+   * Added by hand, after the fact, when a batch says nothing about the controller (the machine itself
+   * failed); such entries stay in the ledger and are shown, apart, in the summary.
+   */
+  note?: string;
 }
 
 export function currentCommit(): string {
