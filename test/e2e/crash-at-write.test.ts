@@ -1,5 +1,5 @@
-// A crash at every write a drain makes: the controller is killed the moment each write reaches the API
-// server, before it hears the answer, and a new one takes over. The drain still completes exactly once
+// A crash at every write a drain makes (and at the finalizer's removal from a deleted set): the controller is
+// killed the moment each write reaches the API server, before it hears the answer, and a new one takes over. The drain still completes exactly once
 // (one release of the claim, after a drain pod the controller provably made for it succeeded), nothing is
 // deleted early and no drain pod is left behind.
 import { mkdtempSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { readAudit } from '../../local-cluster/audit.ts';
 import { claimNames, eventReasons, eventually, podNames } from '../../local-cluster/cluster-client.ts';
 import { FaultProxy, type ProxiedRequest } from '../../local-cluster/fault-proxy.ts';
 import { createReadySet, scale, simulatedDrain } from '../../local-cluster/workloads.ts';
-import { DRAIN_POD_ANNOTATION, FINALIZER, ORPHANED_SINCE_ANNOTATION } from '../../src/planner/keys.ts';
+import { DRAIN_POD_ANNOTATION, FINALIZER, ORPHANED_SINCE_ANNOTATION, ROLE_LABEL } from '../../src/planner/keys.ts';
 import { checkInvariants } from '../faults/invariants.ts';
 import { sharedControlPlane } from '../jest/shared-control-plane.ts';
 import { useE2E } from './e2e-context.ts';
@@ -76,5 +76,36 @@ test.each(points)('killed right after writing $write: the drain completes once, 
   const ours = audit.filter((e) => e.userAgent.startsWith('statefulset-drain-controller/') && e.code >= 200 && e.code < 300);
   expect(ours.filter((e) => e.verb === 'delete' && e.resource === 'persistentvolumeclaims').map((e) => e.name)).toEqual(['data-db-1']);
   expect(ours.filter((e) => e.verb === 'create' && e.resource === 'pods').map((e) => e.name)).toEqual(Array(point.drainPods).fill('db-1'));
+  expect(checkInvariants(audit, [], { leaderGapMs: 1000, claimTemplates: ['data'], namespace: ns })).toEqual([]);
+});
+
+test('killed right after removing the finalizer of a set deleted mid-drain: the set goes, the drain completed once', async () => {
+  const { c, ns } = ctx;
+  const flags = [`--kubeconfig=${proxy.kubeconfig}`];
+  let crashed!: () => void;
+  const crash = new Promise<void>((resolve) => {
+    crashed = resolve;
+  });
+  proxy.rules = [{
+    match: (r) => r.method === 'PATCH' && r.path.endsWith('/statefulsets/db') && r.body.includes('finalizers') && !r.body.includes(FINALIZER),
+    fault: { kind: 'drop-answer' }, times: 1,
+    onMatch: async () => {
+      await ctx.controllers[0]!.stop('SIGKILL');
+      crashed();
+    },
+  }];
+  await ctx.start(flags);
+  await createReadySet(c, ns, { name: 'db', replicas: 2, template: simulatedDrain({ after: '3s' }) });
+  await scale(c, ns, 'db', 1);
+  await eventually('drain pod created', async () => (await c.core.listNamespacedPod({ namespace: ns, labelSelector: ROLE_LABEL })).items.some((p) => p.metadata?.name === 'db-1'));
+  await c.kubectl(['-n', ns, 'delete', 'statefulset', 'db', '--wait=false']);
+  await crash;
+  await ctx.start(flags);
+  await eventually('set gone', async () => c.apps.readNamespacedStatefulSet({ namespace: ns, name: 'db' }).then(() => false, () => true), 60_000);
+  expect(await claimNames(c, ns)).toEqual(['data-db-0']);
+  const audit = readAudit(sharedControlPlane('kwok').auditLog).filter((e) => e.namespace === ns);
+  const ours = audit.filter((e) => e.userAgent.startsWith('statefulset-drain-controller/') && e.code >= 200 && e.code < 300);
+  expect(ours.filter((e) => e.verb === 'delete' && e.resource === 'persistentvolumeclaims').map((e) => e.name)).toEqual(['data-db-1']);
+  expect(ours.filter((e) => e.verb === 'create' && e.resource === 'pods').map((e) => e.name)).toEqual(['db-1']);
   expect(checkInvariants(audit, [], { leaderGapMs: 1000, claimTemplates: ['data'], namespace: ns })).toEqual([]);
 });
