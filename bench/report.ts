@@ -94,6 +94,6 @@ ${run.results.map((r) => `| ${r.size.toLocaleString('en')} | ${r.storm.wallSecon
 ![memory](results/memory.svg)
 
 Where an empty process's memory goes, module by module, and what V8's memory-saving flags would take off:
-[results/memory-breakdown.md](results/memory-breakdown.md) (`npm run bench:memory`).
+[results/memory-breakdown.md](results/memory-breakdown.md) (\`npm run bench:memory\`).
 `);
 }
