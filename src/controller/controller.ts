@@ -7,7 +7,7 @@ import type { Action, Plan, PlannerSettings, TemplateVerdict } from '../planner/
 import { describeApiError, statusOf } from '../kube/api.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { NotLeaderError } from './executor.ts';
+import { NotLeaderError, StaleCacheError } from './executor.ts';
 import { observeSet, type ClusterReader } from './observe.ts';
 import type { TemplateVerdicts } from './template-verifier.ts';
 import { WorkQueue } from './work-queue.ts';
@@ -148,6 +148,8 @@ export class DrainController {
       });
     } catch (err) {
       if (err instanceof NotLeaderError) return;
+      // The executor found the cache behind a scale-up (and said so): the watch event that follows re-plans.
+      if (err instanceof StaleCacheError) throw err;
       // A conflict only means the cache was a step behind another writer: retry without alarm.
       if (statusOf(err) === 409) {
         log.info('conflict with another write; retrying from the latest state', { statefulset: key, error: describeApiError(err) });

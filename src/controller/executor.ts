@@ -1,8 +1,11 @@
 // The side effects: performs a plan's actions in order (a run of drain pod creations at once) through the
 // API, with UID preconditions, and records an event for each step. Stops at the first failure; the next
-// reconcile re-plans from scratch.
+// reconcile re-plans from scratch. Before the first claim deletion of a plan it reads the set afresh: the
+// plan came from a cache that may not have seen a scale-up yet, and a claim deleted under a returning
+// replica cannot be given back.
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { DRAIN_POD_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, ORPHANED_SINCE_ANNOTATION, LAST_FAILURE_ANNOTATION, RETRY_TOKEN_ANNOTATION } from '../planner/keys.ts';
+import { inRange } from '../planner/identity.ts';
 import type { Action } from '../planner/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -12,12 +15,21 @@ import type { EventRecorder } from './events.ts';
 import { dryRunVerdict, type TemplateVerdicts } from './template-verifier.ts';
 
 /** The writes a drain makes. */
-export type DrainApi = Pick<KubeApi, 'createPod' | 'deletePod' | 'deleteClaim' | 'annotateClaim' | 'setFinalizers'>;
+export type DrainApi = Pick<KubeApi, 'createPod' | 'deletePod' | 'deleteClaim' | 'annotateClaim' | 'setFinalizers' | 'getStatefulSet'>;
 
 export class NotLeaderError extends Error {
   constructor() {
     super('not the leader: refusing to write');
   }
+}
+
+/** The set, read afresh, no longer has the ordinal outside its range (or is another set now): the plan is stale. */
+export class StaleCacheError extends Error {}
+
+/** What one execution of a plan carries from step to step. */
+interface Execution {
+  /** The set as the API server has it now, read once per plan, before its first release. */
+  fresh?: Promise<V1StatefulSet>;
 }
 
 export interface ExecutorOptions {
@@ -47,19 +59,20 @@ export class Executor implements ActionWriter {
   }
 
   async execute(set: V1StatefulSet, actions: Action[]): Promise<void> {
+    const execution: Execution = {};
     for (let i = 0; i < actions.length; i++) {
       // Drain pods planned together (a Parallel set's scale-down) are created together, as the
       // StatefulSet controller creates a Parallel set's pods; everything else goes in order.
       let end = i + 1;
       while (actions[i]!.kind === 'CreateDrainPod' && actions[end]?.kind === 'CreateDrainPod') end++;
-      const results = await Promise.allSettled(actions.slice(i, end).map((action) => this.step(set, action)));
+      const results = await Promise.allSettled(actions.slice(i, end).map((action) => this.step(set, action, execution)));
       const failed = results.find((r) => r.status === 'rejected');
       if (failed) throw failed.reason;
       i = end - 1;
     }
   }
 
-  private async step(set: V1StatefulSet, action: Action): Promise<void> {
+  private async step(set: V1StatefulSet, action: Action, execution: Execution): Promise<void> {
     if (action.kind === 'Report' && this.reported.has(action.dedupeKey)) return;
     const fields = { statefulset: `${set.metadata?.namespace}/${set.metadata?.name}`, action: action.kind, ...describe(action) };
     // A dry-run create changes nothing, so the template check runs in --dry-run mode too.
@@ -70,8 +83,12 @@ export class Executor implements ActionWriter {
     }
     if (!this.options.isLeader()) throw new NotLeaderError();
     try {
-      await this.perform(set, action);
+      await this.perform(set, action, execution);
     } catch (err) {
+      if (err instanceof StaleCacheError) {
+        this.log.info(err.message, fields);
+        throw err;
+      }
       const level = statusOf(err) === 409 ? 'info' : 'error';
       this.log[level]('action failed', { ...fields, status: statusOf(err), error: describeApiError(err) });
       throw err;
@@ -83,7 +100,18 @@ export class Executor implements ActionWriter {
     this.reported.add(key);
   }
 
-  private async perform(set: V1StatefulSet, action: Action): Promise<void> {
+  /** Throws StaleCacheError unless the set, read afresh, is the same set with `ordinal` still outside its range. */
+  private async confirmOrphaned(set: V1StatefulSet, ordinal: number, execution: Execution): Promise<void> {
+    execution.fresh ??= this.api.getStatefulSet(set.metadata?.namespace ?? '', set.metadata?.name ?? '');
+    const fresh = await execution.fresh.catch((err: unknown) => {
+      if (statusOf(err) === 404) return undefined;
+      throw err;
+    });
+    if (!fresh || fresh.metadata?.uid !== set.metadata?.uid) throw new StaleCacheError(`the StatefulSet was deleted or replaced before ordinal ${ordinal}'s claims were released; nothing released`);
+    if (inRange(fresh, ordinal)) throw new StaleCacheError(`the StatefulSet grew back over ordinal ${ordinal} before its claims were released; nothing released, the claims stay with the replica`);
+  }
+
+  private async perform(set: V1StatefulSet, action: Action, execution: Execution): Promise<void> {
     const namespace = set.metadata?.namespace ?? '';
     const setName = set.metadata?.name ?? '';
     const fields = { statefulset: `${namespace}/${setName}`, ...describe(action) };
@@ -120,6 +148,7 @@ export class Executor implements ActionWriter {
         return;
       }
       case 'DeleteClaim': {
+        await this.confirmOrphaned(set, action.ordinal, execution);
         // 404: already gone. 409: the name now belongs to another claim (UID precondition): not ours to delete.
         if (!(await unless([404, 409], () => this.api.deleteClaim(namespace, action.claim.name, action.claim.uid)))) {
           this.log.info('claim already gone or replaced; not deleting', fields);

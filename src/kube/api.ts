@@ -125,6 +125,11 @@ export class KubeApi {
       `/apis/events.k8s.io/v1${ns(event.metadata?.namespace)}/events`, { body: event }));
   }
 
+  /** A quorum read of one StatefulSet (no resourceVersion: the API server answers from etcd, never from its cache). */
+  getStatefulSet(namespace: string, name: string): Promise<V1StatefulSet> {
+    return this.call('get', 'statefulsets', () => this.client.request<V1StatefulSet>('GET', `/apis/apps/v1${ns(namespace)}/statefulsets/${name}`));
+  }
+
   getLease(namespace: string, name: string): Promise<Lease> {
     return this.call('get', 'leases', () => this.client.request<Lease>('GET', `/apis/coordination.k8s.io/v1${ns(namespace)}/leases/${name}`));
   }

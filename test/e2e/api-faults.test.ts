@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { claimNames, eventually, podNames } from '../../local-cluster/cluster-client.ts';
 import { FaultProxy } from '../../local-cluster/fault-proxy.ts';
-import { createReadySet, scale } from '../../local-cluster/workloads.ts';
+import { createReadySet, scale, simulatedDrain } from '../../local-cluster/workloads.ts';
+import { ROLE_LABEL } from '../../src/planner/keys.ts';
 import { useE2E } from './e2e-context.ts';
 
 const ctx = useE2E('apifault');
@@ -64,4 +65,22 @@ test('connection resets and added latency on every kind of request: the drain st
   proxy.randomFaults = undefined;
   expect((proxy.injected.reset ?? 0) + (proxy.injected[500] ?? 0)).toBeGreaterThan(0);
   expect((await controller.metrics()).match(/^sdc_drains_started_total (\d+)$/m)?.[1]).toBe('2');
+});
+
+test('a scale-up the controller has not heard of yet (its set watch silent) keeps the claim: the set is read afresh before a release', async () => {
+  const { c, ns } = ctx;
+  const controller = await ctx.start([`--kubeconfig=${proxy.kubeconfig}`, '--watch-idle-timeout=60s']);
+  await createReadySet(c, ns, { name: 'db', replicas: 2, template: simulatedDrain({ after: '4s' }) });
+  await scale(c, ns, 'db', 1);
+  const drainPhase = async () => (await c.core.listNamespacedPod({ namespace: ns, labelSelector: ROLE_LABEL })).items.find((p) => p.metadata?.name === 'db-1')?.status?.phase;
+  await eventually('drain pod running', async () => (await drainPhase()) === 'Running');
+  const claim = await c.core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'data-db-1' });
+  expect(proxy.silenceOpenWatches((p) => p.endsWith('/statefulsets'))).toBeGreaterThan(0);
+  await scale(c, ns, 'db', 2);
+  await eventually('drain pod Succeeded', async () => (await drainPhase()) === 'Succeeded');
+  await eventually('the controller declined the release', async () => controller.entries().some((e) => /grew back over ordinal 1/.test(String(e.message))), 30_000);
+  const after = await c.core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'data-db-1' });
+  expect(after.metadata?.uid).toBe(claim.metadata?.uid);
+  expect(after.metadata?.deletionTimestamp).toBeUndefined();
+  expect((await controller.metrics()).match(/^sdc_claims_released_total (\d+)$/m)?.[1]).toBe('0');
 });

@@ -1,7 +1,8 @@
 // The executor against an in-memory API: order, stopping at the first failure, what 404 and 409 mean,
-// the record that proves a drain pod, event dedupe and the leadership check.
+// the record that proves a drain pod, the fresh read of the set before a release, event dedupe and the
+// leadership check.
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import { Executor, NotLeaderError, type DrainApi } from '../../src/controller/executor.ts';
+import { Executor, NotLeaderError, StaleCacheError, type DrainApi } from '../../src/controller/executor.ts';
 import type { EventInput } from '../../src/controller/events.ts';
 import { TemplateVerdicts } from '../../src/controller/template-verifier.ts';
 import { Metrics } from '../../src/metrics/metrics.ts';
@@ -10,8 +11,12 @@ import type { Action } from '../../src/planner/types.ts';
 import { apiError, emptyQueue, quietLogger } from './fakes/cluster.ts';
 import { aSet } from './fixtures.ts';
 
+const set = aSet({ replicas: 2 });
+
 class FakeApi implements DrainApi {
   readonly calls: string[] = [];
+  /** The StatefulSet as the API server has it now (undefined: deleted). */
+  current: V1StatefulSet | undefined = set;
   /** Errors to answer with, by call (e.g. `deleteClaim data-db-2`). */
   readonly failures = new Map<string, Error>();
 
@@ -37,6 +42,11 @@ class FakeApi implements DrainApi {
   async setFinalizers(_ns: string, name: string): Promise<void> {
     this.answer(`setFinalizers ${name}`);
   }
+  async getStatefulSet(_ns: string, name: string): Promise<V1StatefulSet> {
+    this.answer(`getStatefulSet ${name}`);
+    if (!this.current) throw apiError(404);
+    return this.current;
+  }
 }
 
 function setUp(options: { dryRun?: boolean; leader?: boolean } = {}) {
@@ -49,7 +59,6 @@ function setUp(options: { dryRun?: boolean; leader?: boolean } = {}) {
   return { api, events, verdicts, metrics, executor };
 }
 
-const set = aSet({ replicas: 2 });
 const pod = (name: string): V1Pod => ({ metadata: { name, namespace: 'ns' } });
 const claim = { name: 'data-db-2', uid: 'c2' };
 const create: Action = { kind: 'CreateDrainPod', ordinal: 2, pod: pod('db-2'), claims: [claim], attempt: 1 };
@@ -75,16 +84,37 @@ describe('Executor', () => {
     const { api, executor } = setUp();
     api.failures.set('deleteClaim data-db-2@c2', apiError(500));
     await expect(executor.execute(set, [release, cleanUp])).rejects.toThrow('HTTP 500');
-    expect(api.calls).toEqual(['deleteClaim data-db-2@c2']);
+    expect(api.calls).toEqual(['getStatefulSet db', 'deleteClaim data-db-2@c2']);
   });
 
   it.each([404, 409])('a claim delete answered %i (gone, or another claim now has the name) counts as done, not released', async (code) => {
     const { api, metrics, events, executor } = setUp();
     api.failures.set('deleteClaim data-db-2@c2', apiError(code));
     await executor.execute(set, [release, cleanUp]);
-    expect(api.calls).toEqual(['deleteClaim data-db-2@c2', 'deletePod db-2@p2']);
+    expect(api.calls).toEqual(['getStatefulSet db', 'deleteClaim data-db-2@c2', 'deletePod db-2@p2']);
     expect((await metrics.claimsReleased.get()).values[0]?.value ?? 0).toBe(0);
     expect(events.map((e) => e.reason)).toEqual(['DrainCompleted']);
+  });
+
+  it('reads the set afresh once per plan before releasing: a scale-up the cache had not seen releases nothing', async () => {
+    const { api, metrics, executor } = setUp();
+    const second: Action = { kind: 'DeleteClaim', ordinal: 2, claim: { name: 'wal-db-2', uid: 'w2' }, drainPod: { name: 'db-2', uid: 'p2' } };
+    await executor.execute(set, [release, second, cleanUp]);
+    expect(api.calls).toEqual(['getStatefulSet db', 'deleteClaim data-db-2@c2', 'deleteClaim wal-db-2@w2', 'deletePod db-2@p2']);
+    api.calls.length = 0;
+    api.current = aSet({ replicas: 3 });
+    await expect(executor.execute(set, [release, cleanUp])).rejects.toBeInstanceOf(StaleCacheError);
+    expect(api.calls).toEqual(['getStatefulSet db']);
+    expect((await metrics.claimsReleased.get()).values[0]?.value).toBe(2);
+  });
+
+  it('a set deleted or replaced (another UID) since the plan: nothing released', async () => {
+    const { api, executor } = setUp();
+    api.current = undefined;
+    await expect(executor.execute(set, [release])).rejects.toThrow(/deleted or replaced/);
+    api.current = { ...set, metadata: { ...set.metadata, uid: 'another' } };
+    await expect(executor.execute(set, [release])).rejects.toThrow(/deleted or replaced/);
+    expect(api.calls.filter((c) => c.startsWith('deleteClaim'))).toEqual([]);
   });
 
   it('reports a state once per process, however often it is planned', async () => {
