@@ -14,8 +14,9 @@ import type { ActionWriter } from './controller.ts';
 import type { EventRecorder } from './events.ts';
 import { dryRunVerdict, type TemplateVerdicts } from './template-verifier.ts';
 
-/** The writes a drain makes. */
+/** The writes a drain makes, and the read that guards releases. */
 export type DrainApi = Pick<KubeApi, 'createPod' | 'deletePod' | 'deleteClaim' | 'annotateClaim' | 'setFinalizers' | 'getStatefulSet'>;
+type Writes = Pick<DrainApi, 'createPod' | 'deletePod' | 'deleteClaim' | 'annotateClaim' | 'setFinalizers'>;
 
 export class NotLeaderError extends Error {
   constructor() {
@@ -43,6 +44,12 @@ export class Executor implements ActionWriter {
   /** Dedupe keys of Report actions already recorded by this process. */
   private readonly reported = new Set<string>();
   private readonly api: DrainApi;
+  /**
+   * The writes, each asking for leadership right before it is sent: an action can make several (a drain pod
+   * and then its record on each claim), and a replica stopped between two of them must not send the rest
+   * once another replica may have taken over.
+   */
+  private readonly writes: Writes;
   private readonly events: Pick<EventRecorder, 'record'>;
   private readonly verdicts: TemplateVerdicts;
   private readonly metrics: Metrics;
@@ -51,6 +58,12 @@ export class Executor implements ActionWriter {
 
   constructor(api: DrainApi, events: Pick<EventRecorder, 'record'>, verdicts: TemplateVerdicts, metrics: Metrics, log: Logger, options: ExecutorOptions) {
     this.api = api;
+    const leading = <A extends unknown[], R>(send: (...args: A) => Promise<R>) => (...args: A): Promise<R> =>
+      (options.isLeader() ? send(...args) : Promise.reject(new NotLeaderError()));
+    this.writes = {
+      createPod: leading(api.createPod.bind(api)), deletePod: leading(api.deletePod.bind(api)), deleteClaim: leading(api.deleteClaim.bind(api)),
+      annotateClaim: leading(api.annotateClaim.bind(api)), setFinalizers: leading(api.setFinalizers.bind(api)),
+    };
     this.events = events;
     this.verdicts = verdicts;
     this.metrics = metrics;
@@ -120,7 +133,7 @@ export class Executor implements ActionWriter {
       case 'RemoveFinalizer': {
         const others = (set.metadata?.finalizers ?? []).filter((f) => f !== FINALIZER);
         const finalizers = action.kind === 'AddFinalizer' ? [...others, FINALIZER] : others;
-        await this.api.setFinalizers(namespace, setName, set.metadata?.resourceVersion ?? '', finalizers);
+        await this.writes.setFinalizers(namespace, setName, set.metadata?.resourceVersion ?? '', finalizers);
         this.log.info(action.kind === 'AddFinalizer' ? 'added finalizer' : 'removed finalizer', fields);
         return;
       }
@@ -128,7 +141,7 @@ export class Executor implements ActionWriter {
         // 409, the name is taken: our cache is behind (the pod exists already, or the stateful pod is still
         // there). Nothing was created; the watch event that follows triggers a fresh plan.
         let created: V1Pod | undefined;
-        if (!(await unless([409], async () => (created = await this.api.createPod(action.pod))))) {
+        if (!(await unless([409], async () => (created = await this.writes.createPod(action.pod))))) {
           this.log.info('drain pod name is taken; waiting for the cache to catch up', fields);
           return;
         }
@@ -136,7 +149,7 @@ export class Executor implements ActionWriter {
         // and is replaced once it has finished (see the planner's handling of unproven pods).
         const podUid = created?.metadata?.uid ?? '';
         for (const claim of action.claims) {
-          await this.api.annotateClaim(namespace, claim.name, claim.uid, { [DRAIN_POD_ANNOTATION]: podUid });
+          await this.writes.annotateClaim(namespace, claim.name, claim.uid, { [DRAIN_POD_ANNOTATION]: podUid });
         }
         this.metrics.drainsStarted.inc();
         this.log.info('created drain pod', { ...fields, podUid });
@@ -150,7 +163,7 @@ export class Executor implements ActionWriter {
       case 'DeleteClaim': {
         await this.confirmOrphaned(set, action.ordinal, execution);
         // 404: already gone. 409: the name now belongs to another claim (UID precondition): not ours to delete.
-        if (!(await unless([404, 409], () => this.api.deleteClaim(namespace, action.claim.name, action.claim.uid)))) {
+        if (!(await unless([404, 409], () => this.writes.deleteClaim(namespace, action.claim.name, action.claim.uid)))) {
           this.log.info('claim already gone or replaced; not deleting', fields);
           return;
         }
@@ -164,7 +177,7 @@ export class Executor implements ActionWriter {
         return;
       }
       case 'DeleteDrainPod': {
-        if (!(await unless([404, 409], () => this.api.deletePod(namespace, action.pod.name, action.pod.uid)))) return;
+        if (!(await unless([404, 409], () => this.writes.deletePod(namespace, action.pod.name, action.pod.uid)))) return;
         this.log.info('deleted drain pod', fields);
         if (action.reason === 'released') {
           this.metrics.drainsSucceeded.inc();
@@ -185,7 +198,7 @@ export class Executor implements ActionWriter {
       }
       case 'RecordFailure': {
         for (const claim of action.claims) {
-          await this.api.annotateClaim(namespace, claim.name, claim.uid, {
+          await this.writes.annotateClaim(namespace, claim.name, claim.uid, {
             [FAILURES_ANNOTATION]: String(action.failures), [LAST_FAILURE_ANNOTATION]: action.at,
           });
         }
@@ -194,7 +207,7 @@ export class Executor implements ActionWriter {
       }
       case 'ResetFailures': {
         for (const claim of action.claims) {
-          await this.api.annotateClaim(namespace, claim.name, claim.uid, {
+          await this.writes.annotateClaim(namespace, claim.name, claim.uid, {
             [FAILURES_ANNOTATION]: '0', [RETRY_TOKEN_ANNOTATION]: action.retryToken,
           });
         }
@@ -210,7 +223,7 @@ export class Executor implements ActionWriter {
       case 'MarkOrphaned': {
         // 404/409: the claim is gone or replaced; the next plan sees that.
         for (const claim of action.claims) {
-          await unless([404, 409], () => this.api.annotateClaim(namespace, claim.name, claim.uid, { [ORPHANED_SINCE_ANNOTATION]: action.at ?? null }));
+          await unless([404, 409], () => this.writes.annotateClaim(namespace, claim.name, claim.uid, { [ORPHANED_SINCE_ANNOTATION]: action.at ?? null }));
         }
         return;
       }

@@ -131,6 +131,20 @@ describe('Executor', () => {
     expect(api.calls).toEqual([]);
   });
 
+  it('asks for leadership before every write, not once per action: paused between a drain pod\'s create and its record, it sends no record', async () => {
+    let leading = true;
+    const api = new FakeApi();
+    const createPod = api.createPod.bind(api);
+    api.createPod = async (p: V1Pod) => {
+      const created = await createPod(p);
+      leading = false; // the renew deadline passed while this replica was stopped
+      return created;
+    };
+    const executor = new Executor(api, { record: () => {} }, new TemplateVerdicts(), new Metrics(emptyQueue), quietLogger(), { dryRun: false, isLeader: () => leading });
+    await expect(executor.execute(set, [create])).rejects.toBeInstanceOf(NotLeaderError);
+    expect(api.calls).toEqual(['createPod db-2']);
+  });
+
   it('keeps the API server\'s verdict on a template, also in --dry-run, where nothing else is written', async () => {
     const { api, verdicts, executor } = setUp({ dryRun: true });
     api.failures.set('createPod (dry run) db-2-template-check', apiError(422, 'spec.containers[0].image: Required value'));
