@@ -3,7 +3,7 @@ import os from 'node:os';
 import { ClusterCache } from '../controller/cluster-cache.ts';
 import { DrainController } from '../controller/controller.ts';
 import { EventRecorder } from '../controller/events.ts';
-import { Executor } from '../controller/executor.ts';
+import { Executor, NotLeaderError } from '../controller/executor.ts';
 import { TemplateVerdicts } from '../controller/template-verifier.ts';
 import { KubeApi } from '../kube/api.ts';
 import { loadConnectionConfig } from '../kube/connection-config.ts';
@@ -14,6 +14,8 @@ import { startHttpServers } from '../metrics/http-server.ts';
 import { Metrics } from '../metrics/metrics.ts';
 import { bindAddresses, logLevel, plannerSettings, type RunOptions } from './options.ts';
 import { version } from './version.ts';
+
+const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete']);
 
 export async function run(options: RunOptions): Promise<void> {
   const log = createLogger(logLevel(options), options.logFormat);
@@ -26,8 +28,13 @@ export async function run(options: RunOptions): Promise<void> {
   const metrics: Metrics = new Metrics(() => ({
     depth: controller.queue.depth, unfinishedWorkSeconds: controller.queue.unfinishedWorkSeconds(), longestRunningSeconds: controller.queue.longestRunningSeconds(),
   }));
+  // Set once the elector exists; the fence below asks it before every write other than the lease's own.
+  let isLeader = (): boolean => true;
   const api = new KubeApi(client, {
     qps: options.qps, burst: options.burst,
+    fence: (verb, resource) => {
+      if (WRITE_VERBS.has(verb) && resource !== 'leases' && !isLeader()) throw new NotLeaderError();
+    },
     observe: (verb, resource, code) => metrics.apiRequests.inc({ verb, resource, code: String(code) }),
     onRetry: (verb, resource, code, delayMs) => {
       metrics.apiRetries.inc({ verb, resource, code: String(code) });
@@ -46,7 +53,7 @@ export async function run(options: RunOptions): Promise<void> {
     : undefined;
   if (!elector) metrics.leader.set(1);
   metrics.leaderElectionMasterStatus.set({ name: options.leaderElectionId }, elector ? 0 : 1);
-  const isLeader = () => elector?.isLeader() ?? true;
+  isLeader = () => elector?.isLeader() ?? true;
   const verdicts = new TemplateVerdicts();
   const view = new ClusterCache(client, api, { namespaces: options.namespaces, setSelector: options.selector, fullObjects: options.cacheFullObjects, watchIdleTimeoutMs: options.watchIdleTimeout },
     (key) => controller.queue.add(key), log);

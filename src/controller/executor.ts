@@ -98,7 +98,7 @@ export class Executor implements ActionWriter {
     try {
       await this.perform(set, action, execution);
     } catch (err) {
-      if (err instanceof StaleCacheError) {
+      if (err instanceof StaleCacheError || err instanceof NotLeaderError) {
         this.log.info(err.message, fields);
         throw err;
       }

@@ -53,9 +53,18 @@ export class KubeApi {
   private readonly observe: RequestObserver;
   private readonly retry: RetryPolicy;
   private readonly onRetry: RetryObserver;
+  private readonly fence: (verb: string, resource: string) => void;
 
-  constructor(client: KubeHttpClient, options: { qps: number; burst: number; observe?: RequestObserver; retry?: RetryPolicy; onRetry?: RetryObserver }) {
+  /**
+   * `fence`, when given, is asked right before each attempt is sent (after its rate-limiter token, before every
+   * retry) and stops the request by throwing: a caller that may write only while it holds a lease closes it
+   * when the lease lapses, however long the request has waited.
+   */
+  constructor(client: KubeHttpClient, options: {
+    qps: number; burst: number; observe?: RequestObserver; retry?: RetryPolicy; onRetry?: RetryObserver; fence?: (verb: string, resource: string) => void;
+  }) {
     this.client = client;
+    this.fence = options.fence ?? (() => {});
     this.limiter = new RateLimiter(options.qps, options.burst);
     this.observe = options.observe ?? (() => {});
     this.retry = options.retry ?? DEFAULT_RETRY;
@@ -70,6 +79,7 @@ export class KubeApi {
   async call<T>(verb: string, resource: string, send: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       await this.limiter.take();
+      this.fence(verb, resource);
       try {
         return await this.counted(verb, resource, send);
       } catch (err) {

@@ -40,6 +40,22 @@ describe('KubeApi retries', () => {
     expect(req.sent).toHaveLength(4);
   });
 
+  it('the fence is asked right before every attempt: a write whose retry comes after the fence closed is not sent again', async () => {
+    let open = true;
+    const fenced = new KubeApi({} as KubeHttpClient, {
+      qps: 0, burst: 1, retry: policy, fence: () => {
+        if (!open) throw new Error('fenced');
+      },
+    });
+    const req = flaky(new ApiError(503, 'unavailable'));
+    const sent = fenced.call('delete', 'persistentvolumeclaims', async () => {
+      open = false; // leadership lapses while the first attempt is out
+      return req.send();
+    });
+    await expect(sent).rejects.toThrow('fenced');
+    expect(req.sent).toHaveLength(1);
+  });
+
   it('a create that may have landed (5xx, broken connection) is not repeated', async () => {
     for (const err of [new ApiError(500, 'internal'), new ApiError(0, 'ECONNRESET')]) {
       const req = flaky(err);
