@@ -372,7 +372,17 @@ function timedOut(ctx: PlanContext, ordinal: number, d: DrainPodView): void {
  * start. Sets that are not managed are left alone.
  */
 function handleUnproven(ctx: PlanContext, v: OrdinalView, d: DrainPodView): void {
-  if (!ctx.managed || d.terminating || (d.phase !== 'Succeeded' && d.phase !== 'Failed')) return;
+  if (!ctx.managed || d.terminating) return;
+  if (d.phase === 'Pending' && v.claims.size === 0) {
+    // No claim of its ordinal exists (it was made for claims already released, on a cache behind the
+    // release): its volumes can never be mounted, so it would hold the ordinal's name for ever.
+    ctx.report('Warning', 'UnprovenDrainPod',
+      `pod ${d.ref.name} carries this StatefulSet's drain pod labels but no claim of ordinal ${v.ordinal} exists any more; it can never start, and is deleted`,
+      `${d.ref.uid}/unproven`, v.ordinal);
+    ctx.actions.push({ kind: 'DeleteDrainPod', ordinal: v.ordinal, pod: d.ref, reason: 'nothing-to-drain' });
+    return;
+  }
+  if (d.phase !== 'Succeeded' && d.phase !== 'Failed') return;
   ctx.report('Warning', 'UnprovenDrainPod',
     `pod ${d.ref.name} carries this StatefulSet's drain pod labels but no claim of ordinal ${v.ordinal} records it as the drain pod this controller created` +
     ` (a pod made by someone else, or a record lost to a crash); its ${d.phase} releases nothing, and it is deleted`,

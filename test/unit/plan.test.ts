@@ -348,6 +348,18 @@ describe('planSet: only a drain this controller created for that very ordinal re
     expect(steps(plan(set, [claim], []).actions)).toEqual(['create db-2 [data-db-2] attempt 1']);
   });
 
+  it('a drain pod created for claims already released (a create on a cache behind the release) can never start: it is removed', () => {
+    const set = aSet({ replicas: 1, ...fin });
+    const gone = aClaim(set, 3);
+    const claims = [0, 1, 2].map((o) => aClaim(set, o));
+    // Fault ledger, batch 1202404 world 9: the Pending pod held ordinal 3, and OrderedReady held back 2 and 1 behind it.
+    const result = plan(set, claims, [aStatefulPod(set, 0), lookAlike(set, 3, [gone], 'Pending')]);
+    expect(steps(result.actions)).toEqual(['delete-pod db-3 (nothing-to-drain)']);
+    expect(reports(result.actions)).toEqual(['UnprovenDrainPod']);
+    // Running, it mounts what it mounts until it ends: it is left to finish, as any unproven pod.
+    expect(steps(plan(set, claims, [aStatefulPod(set, 0), lookAlike(set, 3, [gone], 'Running')]).actions)).toEqual([]);
+  });
+
   it('a drain pod whose claims list was edited to name another ordinal\'s claim releases only its own claim', () => {
     const set = aSet({ replicas: 2, ...fin });
     const claims = [0, 1, 2].map((o) => aClaim(set, o));
