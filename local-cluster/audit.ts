@@ -1,5 +1,6 @@
 // Reads the kube-apiserver audit log: the record of who wrote what, used to check the invariants.
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 
 export interface AuditEvent {
   verb: string;
@@ -18,7 +19,7 @@ export interface AuditEvent {
 /** The fields of audited bodies the checks read: delete options, leases, pods, claims, scale. */
 export interface AuditObject {
   preconditions?: { uid?: string };
-  metadata?: { name?: string; uid?: string; annotations?: Record<string, string> };
+  metadata?: { name?: string; uid?: string; resourceVersion?: string; annotations?: Record<string, string> };
   spec?: { holderIdentity?: string; replicas?: number; ordinals?: { start?: number }; volumes?: Array<{ persistentVolumeClaim?: { claimName?: string } }> };
   status?: { phase?: string };
 }
@@ -34,10 +35,21 @@ function* lines(file: string): Generator<string> {
   }
 }
 
+/**
+ * The audit log and the files kube-apiserver rotated out of it (`audit-<time>.log` at every 100 MB, by
+ * default), oldest first: a long run's early requests are only in those.
+ */
+function auditFiles(file: string): string[] {
+  const dir = path.dirname(file);
+  const { name, ext } = path.parse(file);
+  const rotated = existsSync(dir) ? readdirSync(dir).filter((f) => f.startsWith(`${name}-`) && f.endsWith(ext)).sort() : [];
+  return [...rotated.map((f) => path.join(dir, f)), file];
+}
+
 /** The completed requests in the audit log; `keep` drops events early, so that a long run fits in memory. */
 export function readAudit(file: string, keep: (e: AuditEvent) => boolean = () => true): AuditEvent[] {
   const events: AuditEvent[] = [];
-  for (const line of lines(file)) {
+  for (const line of auditFiles(file).flatMap((f) => [...lines(f)])) {
     const e = JSON.parse(line) as {
       stage: string; verb: string; userAgent?: string; stageTimestamp: string; requestURI?: string;
       objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string };
@@ -57,6 +69,15 @@ export function readAudit(file: string, keep: (e: AuditEvent) => boolean = () =>
     if (keep(event)) events.push(event);
   }
   return events;
+}
+
+/**
+ * Whether `a` was committed before `b`: by the resourceVersions of their responses where both have one (etcd's
+ * revision, one counter for every object), else by the audit timestamps.
+ */
+export function committedBefore(a: AuditEvent, b: AuditEvent): boolean {
+  const [ra, rb] = [Number(a.responseObject?.metadata?.resourceVersion), Number(b.responseObject?.metadata?.resourceVersion)];
+  return Number.isInteger(ra) && Number.isInteger(rb) && ra > 0 && rb > 0 ? ra < rb : a.time < b.time;
 }
 
 /** The replica identity in the controller's User-Agent, or undefined for anyone else. */

@@ -49,12 +49,15 @@ export interface StartOptions {
 }
 
 // Writes by anyone to the objects the drain controller touches. Deletes of claims and pods, and lease
-// writes, keep their request body (UID preconditions, lease holder) for the fault suite's invariant checks.
+// writes, keep their request body (UID preconditions, lease holder) for the fault suite's invariant checks;
+// pod creates, pod deletes, claim deletes and pod status writes keep their response too, whose
+// resourceVersion orders them as etcd committed them (the audit timestamps are taken when each response
+// completes, which can come after a watcher has already acted on the write).
 const auditPolicy = `apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: [RequestReceived]
 rules:
-- level: Request
+- level: RequestResponse
   verbs: [delete]
   resources:
   - group: ""
@@ -64,11 +67,16 @@ rules:
   resources:
   - group: ""
     resources: [pods]
+- level: RequestResponse
+  verbs: [update, patch]
+  resources:
+  - group: ""
+    resources: [pods/status]
 - level: Request
   verbs: [update, patch]
   resources:
   - group: ""
-    resources: [pods/status, persistentvolumeclaims]
+    resources: [persistentvolumeclaims]
 - level: Request
   verbs: [create, update, patch]
   resources:

@@ -3,7 +3,7 @@
 // deleted what with which preconditions) and a pod timeline from a watch. Nothing here trusts what a pod says
 // about itself: a pod proves a drain only if the audit log shows the controller created it.
 import { CLAIMS_ANNOTATION } from '../../src/planner/keys.ts';
-import { controllerReplica, type AuditEvent } from '../../local-cluster/audit.ts';
+import { committedBefore, controllerReplica, type AuditEvent } from '../../local-cluster/audit.ts';
 import type { PodSighting } from './history.ts';
 
 export interface CheckOptions {
@@ -140,7 +140,7 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
       continue;
     }
     // The pod holding the ordinal's name when the claim was deleted: the last one created under it.
-    const holder = podCreates.filter((p) => p.namespace === e.namespace && p.name === `${id.set.split('/')[1]}-${id.ordinal}` && p.time < e.time).at(-1);
+    const holder = podCreates.filter((p) => p.namespace === e.namespace && p.name === `${id.set.split('/')[1]}-${id.ordinal}` && committedBefore(p, e)).at(-1);
     if (!holder || controllerReplica(holder) === undefined) {
       violations.push(`${where}: the last pod of ordinal ${id.ordinal} was not created by the controller (${holder?.userAgent ?? 'none'})`);
       continue;
@@ -149,7 +149,7 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
       violations.push(`${where}: drain pod ${holder.name} was not created for that claim`);
     }
     const succeeded = audit.some((s) => ok(s) && s.resource === 'pods/status' && s.namespace === e.namespace && s.name === holder.name
-      && s.requestObject?.status?.phase === 'Succeeded' && s.time > holder.time && s.time < e.time);
+      && s.requestObject?.status?.phase === 'Succeeded' && committedBefore(holder, s) && committedBefore(s, e));
     if (!succeeded) violations.push(`${where}: drain pod ${holder.name} had not Succeeded`);
     if (!ranges.outOfRangeNear(id.set, id.ordinal, e.time, options.decisionLagMs ?? 2000)) violations.push(`${where}: ordinal ${id.ordinal} was in range`);
   }

@@ -61,6 +61,17 @@ describe('fault-suite invariant checker', () => {
     expect(checkInvariants([...drained, scaled(3, 3050), ...releaseAt(9000)], [], options)).toEqual([expect.stringMatching(/ordinal 2 was in range/)]);
   });
 
+  it('orders by resourceVersion where the audit log has one: a status write logged 3 ms after the release it caused still precedes it', () => {
+    // Soak, claim data-s218-0: the watch event of the Succeeded write reached the controller, which released the
+    // claim, before the status write's own response completed; the timestamps say the opposite of etcd.
+    const rv = <E extends AuditEvent>(e: E, resourceVersion: string): E => ({ ...e, responseObject: { ...e.responseObject, metadata: { ...e.responseObject?.metadata, resourceVersion } } });
+    const base = [created(3), scaled(2, 1000), rv(podCreate('db-2', 'pod-1', [{ name: 'data-db-2', uid: 'c2' }], 2000), '10')];
+    const loggedLate = [...base, rv(phase('db-2', 'Succeeded', 3003), '11'), rv(del('persistentvolumeclaims', 'data-db-2', 'c2', 3000), '12')];
+    expect(checkInvariants(loggedLate, [], options)).toEqual([]);
+    const committedLate = [...base, rv(phase('db-2', 'Succeeded', 2990), '13'), rv(del('persistentvolumeclaims', 'data-db-2', 'c2', 3000), '12')];
+    expect(checkInvariants(committedLate, [], options)).toEqual([expect.stringMatching(/had not Succeeded/)]);
+  });
+
   it('flags a drain pod created in range or mounting another ordinal\'s claim (invariant 7)', () => {
     const inRange = [created(3), podCreate('db-2', 'pod-1', [{ name: 'data-db-2', uid: 'c2' }], 2000)];
     expect(checkInvariants(inRange, [], options)).toEqual([expect.stringMatching(/created while ordinal 2 was in range/)]);
