@@ -5,15 +5,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { claimNames, eventReasons, eventually, listPods, podNames } from '../../local-cluster/cluster-client.ts';
+import { claimNames, eventReasons, eventually, listClaims, listPods, podNames } from '../../local-cluster/cluster-client.ts';
 import { annotateSet, createReadySet, scale, simulatedDrain, TEMPLATE_ANNOTATION } from '../../local-cluster/workloads.ts';
 import { controllerReplica, readAudit } from '../../local-cluster/audit.ts';
+import { DRAIN_POD_ANNOTATION, FINALIZER } from '../../src/planner/keys.ts';
 import { sharedControlPlane } from '../jest/shared-control-plane.ts';
 import { useE2E } from './e2e-context.ts';
 
 const ctx = useE2E('life');
 const DRAINERS = 'drain.statefulsets.kubernetes.io/role=drainer';
-const FINALIZER = 'drain.statefulsets.kubernetes.io/drain-orphans';
 const drainPhase = async (name: string) => (await listPods(ctx.c, ctx.ns)).find((p) => p.metadata!.name === name && p.metadata!.labels?.['drain.statefulsets.kubernetes.io/role'])?.status?.phase;
 
 test('a controller killed with SIGKILL mid-drain and restarted finishes the drain: no claim lost, no duplicate drain pod', async () => {
@@ -22,6 +22,9 @@ test('a controller killed with SIGKILL mid-drain and restarted finishes the drai
   await createReadySet(c, ns, { name: 'db', replicas: 3, template: simulatedDrain({ after: '3s' }) });
   await scale(c, ns, 'db', 2);
   await eventually('drain running', async () => (await drainPhase('db-2')) === 'Running');
+  // Mid-drain means after the controller recorded the pod on its claim (a kill before that record is the
+  // crash-at-write test's case, where the unproven pod is replaced).
+  await eventually('drain pod recorded on its claim', async () => (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-2')?.metadata?.annotations?.[DRAIN_POD_ANNOTATION] !== undefined);
   await first.stop('SIGKILL');
   await eventually('drain Succeeded while no controller runs', async () => (await drainPhase('db-2')) === 'Succeeded');
   expect(await claimNames(c, ns)).toContain('data-db-2');
