@@ -13,7 +13,7 @@ declare -A provides=(
 )
 missing=()
 for pkg in "${!provides[@]}"; do
-  [[ -x "${provides[$pkg]}" ]] || missing+=("$pkg")
+  [[ -e "${provides[$pkg]}" ]] || missing+=("$pkg")
 done
 ((${#missing[@]})) || exit 0
 if [[ $(id -u) != 0 ]]; then
