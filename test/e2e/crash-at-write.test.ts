@@ -24,6 +24,19 @@ afterEach(async () => {
   await proxy.stop();
 });
 
+/** Kills the first controller the moment the first request `match` accepts reaches the API server; resolves then. */
+function crashOn(match: (r: ProxiedRequest) => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    proxy.rules = [{
+      match, fault: { kind: 'drop-answer' }, times: 1,
+      onMatch: async () => {
+        await ctx.controllers[0]!.stop('SIGKILL');
+        resolve();
+      },
+    }];
+  });
+}
+
 const claimPatch = (annotation: string) => (r: ProxiedRequest) => r.method === 'PATCH' && r.path.endsWith('/persistentvolumeclaims/data-db-1') && r.body.includes(annotation);
 
 interface WritePoint {
@@ -48,17 +61,7 @@ const points: WritePoint[] = [
 test.each(points)('killed right after writing $write: the drain completes once, nothing early, nothing left behind', async (point) => {
   const { c, ns } = ctx;
   const flags = [`--kubeconfig=${proxy.kubeconfig}`, ...(point.flags ?? [])];
-  let crashed!: () => void;
-  const crash = new Promise<void>((resolve) => {
-    crashed = resolve;
-  });
-  proxy.rules = [{
-    match: point.match, fault: { kind: 'drop-answer' }, times: 1,
-    onMatch: async () => {
-      await ctx.controllers[0]!.stop('SIGKILL');
-      crashed();
-    },
-  }];
+  const crash = crashOn(point.match);
   await ctx.start(flags);
   await createReadySet(c, ns, { name: 'db', replicas: 2, template: simulatedDrain({ after: '1s' }) });
   await scale(c, ns, 'db', 1);
@@ -82,18 +85,7 @@ test.each(points)('killed right after writing $write: the drain completes once, 
 test('killed right after removing the finalizer of a set deleted mid-drain: the set goes, the drain completed once', async () => {
   const { c, ns } = ctx;
   const flags = [`--kubeconfig=${proxy.kubeconfig}`];
-  let crashed!: () => void;
-  const crash = new Promise<void>((resolve) => {
-    crashed = resolve;
-  });
-  proxy.rules = [{
-    match: (r) => r.method === 'PATCH' && r.path.endsWith('/statefulsets/db') && r.body.includes('finalizers') && !r.body.includes(FINALIZER),
-    fault: { kind: 'drop-answer' }, times: 1,
-    onMatch: async () => {
-      await ctx.controllers[0]!.stop('SIGKILL');
-      crashed();
-    },
-  }];
+  const crash = crashOn((r) => r.method === 'PATCH' && r.path.endsWith('/statefulsets/db') && r.body.includes('finalizers') && !r.body.includes(FINALIZER));
   await ctx.start(flags);
   await createReadySet(c, ns, { name: 'db', replicas: 2, template: simulatedDrain({ after: '3s' }) });
   await scale(c, ns, 'db', 1);

@@ -50,8 +50,13 @@ export class Replicas {
     return cgroup;
   }
 
-  async start(i: number): Promise<void> {
+  /** libfaketime reads the offset from this file (re-read every second). */
+  private writeClock(i: number): void {
     writeFileSync(this.clockFile(i), `${this.clockOffsets[i]! >= 0 ? '+' : ''}${this.clockOffsets[i]}s\n`);
+  }
+
+  async start(i: number): Promise<void> {
+    this.writeClock(i);
     const env: Record<string, string> = this.faketime
       ? { LD_PRELOAD: this.faketime, FAKETIME_TIMESTAMP_FILE: this.clockFile(i), FAKETIME_CACHE_DURATION: '1', DONT_FAKE_MONOTONIC: '1' }
       : {};
@@ -93,7 +98,7 @@ export class Replicas {
   jumpClock(i: number, seconds: number): boolean {
     if (!this.faketime) return false;
     this.clockOffsets[i] = this.clockOffsets[i]! + seconds;
-    writeFileSync(this.clockFile(i), `${this.clockOffsets[i]! >= 0 ? '+' : ''}${this.clockOffsets[i]}s\n`);
+    this.writeClock(i);
     return true;
   }
 
