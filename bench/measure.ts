@@ -38,3 +38,4 @@ export async function probeApiServer<T>(c: ClusterClient, during: () => Promise<
     await probing;
   }
 }
+

@@ -15,6 +15,8 @@ export class Observer {
   readonly drainCreated = new Map<string, number>();
   readonly drainSucceeded = new Map<string, number>();
   readonly claimDeleted = new Map<string, number>();
+  /** Called once when the drain pod with this key (`namespace/name/uid`) is seen Succeeded. */
+  private readonly onSucceeded = new Map<string, () => void>();
   private readonly informers: [ResilientInformer<V1Pod>, ResilientInformer<V1PersistentVolumeClaim>];
 
   constructor(kubeconfig: string) {
@@ -26,12 +28,22 @@ export class Observer {
       new ResilientInformer<V1Pod>(client, '/api/v1/pods', () => api.listPods(undefined, { labelSelector: DRAINERS }), (kind, pod) => {
         const now = performance.now();
         if (kind === 'add' && !this.drainCreated.has(key(pod))) this.drainCreated.set(key(pod), now);
-        if (pod.status?.phase === 'Succeeded' && !this.drainSucceeded.has(key(pod))) this.drainSucceeded.set(key(pod), now);
+        if (pod.status?.phase === 'Succeeded' && !this.drainSucceeded.has(key(pod))) {
+          this.drainSucceeded.set(key(pod), now);
+          this.onSucceeded.get(key(pod))?.();
+          this.onSucceeded.delete(key(pod));
+        }
       }, log, { labelSelector: DRAINERS }),
       new ResilientInformer<V1PersistentVolumeClaim>(client, '/api/v1/persistentvolumeclaims', () => api.listClaims(), (kind, claim) => {
         if ((claim.metadata?.deletionTimestamp || kind === 'delete') && !this.claimDeleted.has(key(claim))) this.claimDeleted.set(key(claim), performance.now());
       }, log),
     ];
+  }
+
+  /** Runs `then` once the drain pod `namespace/name/uid` has Succeeded (at once if it has already). */
+  whenSucceeded(podKey: string, then: () => void): void {
+    if (this.drainSucceeded.has(podKey)) then();
+    else this.onSucceeded.set(podKey, then);
   }
 
   async start(): Promise<void> {

@@ -16,9 +16,11 @@ export interface SetRef {
   name: string;
   uid: string;
   replicas: number;
+  /** UID of each ordinal's claim, by ordinal. */
+  claimUids: string[];
 }
 
-function setBody(name: string, replicas: number, annotated: boolean): V1StatefulSet {
+export function setBody(name: string, replicas: number, annotated: boolean): V1StatefulSet {
   return {
     metadata: { name, annotations: annotated ? { [TEMPLATE_ANNOTATION]: benchTemplate } : {} },
     spec: {
@@ -54,9 +56,9 @@ export function podBody(set: SetRef, ordinal: number): V1Pod {
 
 export async function createSet(c: ClusterClient, namespace: string, name: string, replicas: number, annotated: boolean): Promise<SetRef> {
   const created = await c.apps.createNamespacedStatefulSet({ namespace, body: setBody(name, replicas, annotated) });
-  const set = { namespace, name, uid: created.metadata!.uid!, replicas };
+  const set: SetRef = { namespace, name, uid: created.metadata!.uid!, replicas, claimUids: [] };
   for (let o = 0; o < replicas; o++) {
-    await c.core.createNamespacedPersistentVolumeClaim({ namespace, body: claimBody(set, o) });
+    set.claimUids[o] = (await c.core.createNamespacedPersistentVolumeClaim({ namespace, body: claimBody(set, o) })).metadata!.uid!;
     await c.core.createNamespacedPod({ namespace, body: podBody(set, o) });
   }
   return set;

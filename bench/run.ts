@@ -19,6 +19,8 @@ import { cpuUse, probeApiServer } from './measure.ts';
 import { scaleDownSamples } from './scenarios/single-scale-downs.ts';
 import { memoryAfterSync, startupWork } from './scenarios/startup.ts';
 import { storm } from './scenarios/storm.ts';
+import { BareWriter } from './scenarios/bare-writer.ts';
+import { bareSync } from './scenarios/bare-sync.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
@@ -53,6 +55,8 @@ async function runSize(size: number): Promise<SizeResult> {
     const t0 = Date.now();
     const sets = await populate(c, size, namespaces, 'bench', 3, (n) => log(`  populated ${n}/${size} annotated (+ as many unannotated) sets`));
     const stormSets = await populate(c, Math.ceil(stormOrdinals / 4), 10, 'storm', 5);
+    // The same storm again, for the bare writer.
+    const bareSets = await populate(c, Math.ceil(stormOrdinals / 4), 10, 'bare', 5);
     const populateSeconds = (Date.now() - t0) / 1000;
     log(`size ${size}: populated in ${populateSeconds.toFixed(0)}s`);
 
@@ -61,6 +65,8 @@ async function runSize(size: number): Promise<SizeResult> {
     log(`size ${size}: first start: ${JSON.stringify(firstStart.requests)} in ${firstStart.seconds.toFixed(0)}s`);
     const fullMemory = await memoryAfterSync(full, idleSeconds);
     await full.stop();
+    const bareConsumer = await bareSync(cp.kubeconfig);
+    log(`size ${size}: the bare consumer parsed ${bareConsumer.objects} objects in ${bareConsumer.ms.toFixed(0)} ms`);
     const controller = await startController(cp.kubeconfig, ['--log-level=info', ...controllerArgs], { compiled: true });
     const restart = await startupWork(controller);
     const idleBefore = await controller.metrics();
@@ -81,7 +87,7 @@ async function runSize(size: number): Promise<SizeResult> {
     log(`size ${size}: storm of ${stormOrdinals} orphaned ordinals`);
     const pids = { ...Object.fromEntries(Object.entries(cp.components).map(([name, comp]) => [name, comp.pid])), controller: controller.process.pid! };
     const benchCpuBefore = process.cpuUsage();
-    const stormCpu = await cpuUse(pids, () => probeApiServer(c, () => storm(c, obs, stormSets)));
+    const stormCpu = await cpuUse(pids, () => probeApiServer(c, () => storm(c, obs, stormSets, 'storm-')));
     const benchCpu = process.cpuUsage(benchCpuBefore);
     const stormProbe = stormCpu.result;
     const stormResult = {
@@ -89,13 +95,20 @@ async function runSize(size: number): Promise<SizeResult> {
       cpuSeconds: { ...stormCpu.cpuSeconds, benchmark: Number(((benchCpu.user + benchCpu.system) / 1e6).toFixed(2)) }, wallSeconds: stormCpu.wallSeconds,
     };
     log(`size ${size}: CPU seconds in the storm (${stormCpu.wallSeconds.toFixed(1)}s of wall time, 2 cores): ${JSON.stringify(stormResult.cpuSeconds)}`);
-    await obs.stop();
     await controller.stop();
+    log(`size ${size}: the same storm, written by the bare writer`);
+    const writer = new BareWriter(cp.kubeconfig, obs, controllerArgs);
+    const bareStorm = await storm(c, obs, bareSets, 'bare-', (s) => writer.orphaned(s));
+    writer.check();
+    await obs.stop();
+    const bare = { storm: bareStorm, sync: bareConsumer };
     const result: SizeResult = {
       size, namespaces, populateSeconds, storm: stormResult, idle, startup: { first: firstStart, restart },
       memory: { trimmed: memory, fullObjects: fullMemory },
-      reactionMs: single.reaction, releaseMs: single.release, requestsPerDrain: single.perDrain,
+      reactionMs: single.reaction, releaseMs: single.release, requestsPerDrain: single.perDrain, bare,
     };
+    log(`size ${size}: against the bare writer and consumer: drain pods created ${(stormResult.allDrainPodsCreatedSeconds / bareStorm.allDrainPodsCreatedSeconds).toFixed(2)}x, ` +
+      `claims released ${(stormResult.allClaimsReleasedSeconds / bareStorm.allClaimsReleasedSeconds).toFixed(2)}x, sync ${(memory.syncMs / bareConsumer.ms).toFixed(2)}x`);
     log(`size ${size}: reaction p50/p90/p99 ${[50, 90, 99].map((p) => percentile(single.reaction, p).toFixed(1)).join('/')} ms; ` +
       `release ${[50, 90, 99].map((p) => percentile(single.release, p).toFixed(1)).join('/')} ms; storm ${stormResult.allDrainPodsCreatedSeconds.toFixed(1)}s / ${stormResult.allClaimsReleasedSeconds.toFixed(1)}s; ` +
       `API server GET p99 ${percentile(idleProbe.latencyMs, 99).toFixed(1)} ms idle, ${percentile(stormProbe.latencyMs, 99).toFixed(1)} ms in the storm`);
@@ -122,8 +135,7 @@ const run = {
 };
 mkdirSync(out, { recursive: true });
 writeFileSync(resultsFile, JSON.stringify(run, null, 2));
-if (!smoke) {
-  await writeCharts(results, out);
-  writeReport(run, path.join(root, 'bench', 'README.md'));
-}
+// The smoke run renders its report next to its results, so CI checks the report too.
+await writeCharts(results, out);
+writeReport(run, smoke ? path.join(out, 'README.md') : path.join(root, 'bench', 'README.md'));
 log(`results written to ${out}`);

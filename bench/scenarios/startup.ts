@@ -1,6 +1,7 @@
 // What a (re)start costs: the start-up writes, the time until the controller is idle, and memory once synced.
 import type { RunningController } from '../../local-cluster/controller-process.ts';
 import { sleep } from '../common.ts';
+import { memorySplit } from '../memory-split.ts';
 import { metricValue, requestCounts } from '../prometheus.ts';
 
 /**
@@ -23,13 +24,15 @@ export async function startupWork(controller: RunningController): Promise<{ seco
   return { seconds: (performance.now() - start) / 1000 - 3, requests };
 }
 
+export interface ControllerMemory { rssMB: number; anonMB: number; fileMB: number; heapMB: number; syncMs: number }
+
 /** Memory once the initial sync and the first reconcile of every set are over (after the idle window). */
-export async function memoryAfterSync(controller: RunningController, idleSeconds: number): Promise<{ rssMB: number; heapMB: number; syncMs: number }> {
+export async function memoryAfterSync(controller: RunningController, idleSeconds: number): Promise<ControllerMemory> {
   await sleep(idleSeconds * 1000);
   const text = await controller.metrics();
   const synced = controller.entries().find((e) => e.message === 'caches synced');
   return {
-    rssMB: metricValue(text, 'process_resident_memory_bytes') / 2 ** 20,
+    ...memorySplit(controller.process.pid!),
     heapMB: metricValue(text, 'nodejs_heap_size_used_bytes') / 2 ** 20,
     syncMs: Number(synced?.ms ?? NaN),
   };

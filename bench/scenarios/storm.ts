@@ -6,9 +6,21 @@ import { mergePatch } from '../common.ts';
 import type { Observer } from '../observe.ts';
 import type { SetRef } from '../populate.ts';
 
-/** Every set of `sets` scaled to 1 at once: how long until every drain pod exists and every claim is released. */
-export async function storm(c: ClusterClient, obs: Observer, sets: SetRef[]) {
+export interface StormResult {
+  ordinals: number;
+  orphaningSeconds: number;
+  allDrainPodsCreatedSeconds: number;
+  allClaimsReleasedSeconds: number;
+}
+
+/**
+ * Every set of `sets` (all in namespaces starting with `prefix`) scaled to 1 at once: how long from the end
+ * of the orphaning until every drain pod exists and every claim is released. `orphaned` is told of each set
+ * as soon as its pods are deleted (the bare writer starts there; the controller learns it from its watches).
+ */
+export async function storm(c: ClusterClient, obs: Observer, sets: SetRef[], prefix: string, orphaned: (set: SetRef) => void = () => {}): Promise<StormResult> {
   const ordinals = sets.flatMap((s) => Array.from({ length: s.replicas - 1 }, (_, i) => ({ set: s, ordinal: i + 1 })));
+  const ours = (key: string) => key.startsWith(prefix);
   const seen = new Set(obs.drainCreated.keys());
   const queue = new PQueue({ concurrency: 64 });
   const start = performance.now();
@@ -16,18 +28,21 @@ export async function storm(c: ClusterClient, obs: Observer, sets: SetRef[]) {
     void queue.add(async () => {
       await c.apps.patchNamespacedStatefulSet({ namespace: s.namespace, name: s.name, body: { spec: { replicas: 1 } } }, mergePatch);
       for (let o = 1; o < s.replicas; o++) await c.core.deleteNamespacedPod({ namespace: s.namespace, name: `${s.name}-${o}`, gracePeriodSeconds: 0 });
+      orphaned(s);
     });
   }
   await queue.onIdle();
-  const orphaned = performance.now();
-  await waitFor('every storm drain pod', async () => ([...obs.drainCreated.keys()].filter((k) => k.startsWith('storm-') && !seen.has(k)).length >= ordinals.length) || undefined, 600_000, 20);
-  const allCreated = Math.max(...[...obs.drainCreated].filter(([k]) => k.startsWith('storm-') && !seen.has(k)).map(([, t]) => t));
-  await waitFor('every storm claim released', async () => ([...obs.claimDeleted.keys()].filter((k) => k.startsWith('storm-')).length >= ordinals.length) || undefined, 900_000, 50);
-  const allReleased = Math.max(...[...obs.claimDeleted].filter(([k]) => k.startsWith('storm-')).map(([, t]) => t));
+  const end = performance.now();
+  const created = () => [...obs.drainCreated].filter(([k]) => ours(k) && !seen.has(k));
+  const released = () => [...obs.claimDeleted].filter(([k]) => ours(k));
+  await waitFor('every storm drain pod', async () => (created().length >= ordinals.length) || undefined, 600_000, 20);
+  const allCreated = Math.max(...created().map(([, t]) => t));
+  await waitFor('every storm claim released', async () => (released().length >= ordinals.length) || undefined, 900_000, 50);
+  const allReleased = Math.max(...released().map(([, t]) => t));
   return {
     ordinals: ordinals.length,
-    orphaningSeconds: (orphaned - start) / 1000,
-    allDrainPodsCreatedSeconds: (allCreated - orphaned) / 1000,
-    allClaimsReleasedSeconds: (allReleased - orphaned) / 1000,
+    orphaningSeconds: (end - start) / 1000,
+    allDrainPodsCreatedSeconds: (allCreated - end) / 1000,
+    allClaimsReleasedSeconds: (allReleased - end) / 1000,
   };
 }

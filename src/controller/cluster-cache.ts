@@ -63,8 +63,8 @@ class NameIndex<T extends KubernetesObject> {
  * volumes). Other pods (Deployments', Jobs') are never sent to the controller. A pod with both labels is
  * a drain pod.
  */
-const STATEFUL_POD_SELECTOR = `${STATEFUL_POD_LABEL},!${ROLE_LABEL}`;
-const DRAIN_POD_SELECTOR = ROLE_LABEL;
+export const STATEFUL_POD_SELECTOR = `${STATEFUL_POD_LABEL},!${ROLE_LABEL}`;
+export const DRAIN_POD_SELECTOR = ROLE_LABEL;
 
 export class ClusterCache {
   private readonly sets = new Map<string, V1StatefulSet>();

@@ -1,0 +1,77 @@
+// The storm's physical limit: the writes the controller makes for a storm, made by a program that does
+// nothing else. It knows every orphaned ordinal up front (no cache, no watch of its own, no planning) and
+// starts on a set the moment the storm has deleted that set's pods. Per ordinal it makes the controller's
+// writes in the controller's order, through the controller's own API client with the same QPS, burst,
+// concurrency and event rate: create the drain pod, record its UID on the claim, and once the pod has
+// Succeeded (any writer has to wait for the drain itself; it learns it from the benchmark's observer)
+// delete the claim and the drain pod, each with a UID precondition, with the same four events.
+import PQueue from 'p-queue';
+import { Command } from 'commander';
+import type { V1PersistentVolumeClaim, V1StatefulSet } from '@kubernetes/client-node';
+import { addRunOptions, type RunOptions } from '../../src/cli/options.ts';
+import { EventRecorder } from '../../src/controller/events.ts';
+import { KubeApi } from '../../src/kube/api.ts';
+import { kubeconfigConfig } from '../../src/kube/connection-config.ts';
+import { KubeHttpClient } from '../../src/kube/http-client.ts';
+import { createLogger } from '../../src/log.ts';
+import { buildDrainPod } from '../../src/planner/drain-pod.ts';
+import { DRAIN_POD_ANNOTATION } from '../../src/planner/keys.ts';
+import { parseDrainerTemplate, type DrainerTemplate } from '../../src/planner/template.ts';
+import type { Observer } from '../observe.ts';
+import { setBody, type SetRef } from '../populate.ts';
+
+export class BareWriter {
+  private readonly api: KubeApi;
+  private readonly events: EventRecorder;
+  private readonly queue: PQueue;
+  private readonly obs: Observer;
+  private readonly failures: unknown[] = [];
+
+  /** `controllerArgs`: the flags the controller runs with in this benchmark, so both use the same limits. */
+  constructor(kubeconfig: string, obs: Observer, controllerArgs: string[]) {
+    const options = addRunOptions(new Command()).parse(controllerArgs, { from: 'user' }).opts<RunOptions>();
+    const api = new KubeApi(new KubeHttpClient(kubeconfigConfig([kubeconfig]), 'benchmark-bare-writer'), { qps: options.qps, burst: options.burst });
+    this.api = api;
+    this.events = new EventRecorder(api, 'benchmark-bare-writer', createLogger('warn'), { qps: options.eventQps, burst: options.eventBurst });
+    this.queue = new PQueue({ concurrency: options.concurrency });
+    this.obs = obs;
+  }
+
+  /** The storm has orphaned ordinals 1.. of `ref`: drain them. */
+  orphaned(ref: SetRef): void {
+    void this.queue.add(() => this.startDrains(ref)).catch((err: unknown) => this.failures.push(err));
+  }
+
+  /** Throws if any write failed: the comparison is only meaningful when both did the same work. */
+  check(): void {
+    if (this.failures.length > 0) throw new Error(`the bare writer failed ${this.failures.length} times, first: ${String(this.failures[0])}`);
+  }
+
+  private async startDrains(ref: SetRef): Promise<void> {
+    const body = setBody(ref.name, ref.replicas, true);
+    const set: V1StatefulSet = { ...body, metadata: { ...body.metadata, namespace: ref.namespace, uid: ref.uid } };
+    const parsed = parseDrainerTemplate(set);
+    if (!parsed.ok) throw new Error(`benchmark template refused: ${parsed.problems.join('; ')}`);
+    // Like the controller, a Parallel set's drain pods are created together.
+    await Promise.all(Array.from({ length: ref.replicas - 1 }, (_, i) => this.startDrain(set, parsed.template, ref, i + 1)));
+  }
+
+  private async startDrain(set: V1StatefulSet, template: DrainerTemplate, ref: SetRef, ordinal: number): Promise<void> {
+    const claim: V1PersistentVolumeClaim = { metadata: { name: `data-${ref.name}-${ordinal}`, uid: ref.claimUids[ordinal] } };
+    const pod = await this.api.createPod(buildDrainPod({ set, template, ordinal, claims: new Map([['data', claim]]), attempt: 1, retryToken: '' }));
+    await this.api.annotateClaim(ref.namespace, claim.metadata!.name!, claim.metadata!.uid!, { [DRAIN_POD_ANNOTATION]: pod.metadata!.uid! });
+    this.events.record(set, { type: 'Normal', reason: 'DrainStarted', action: 'CreateDrainPod', note: `created drain pod ${pod.metadata!.name}`, related: { kind: 'Pod', name: pod.metadata!.name! } });
+    this.obs.whenSucceeded(`${ref.namespace}/${pod.metadata!.name}/${pod.metadata!.uid}`, () => {
+      void this.queue.add(() => this.release(set, claim, pod.metadata!.name!, pod.metadata!.uid!)).catch((err: unknown) => this.failures.push(err));
+    });
+  }
+
+  private async release(set: V1StatefulSet, claim: V1PersistentVolumeClaim, podName: string, podUid: string): Promise<void> {
+    const namespace = set.metadata!.namespace!;
+    this.events.record(set, { type: 'Normal', reason: 'DrainSucceeded', action: 'DeleteClaim', note: `drain pod ${podName} succeeded`, related: { kind: 'Pod', name: podName } });
+    await this.api.deleteClaim(namespace, claim.metadata!.name!, claim.metadata!.uid!);
+    this.events.record(set, { type: 'Normal', reason: 'ClaimReleased', action: 'DeleteClaim', note: `deleted claim ${claim.metadata!.name}`, related: { kind: 'PersistentVolumeClaim', name: claim.metadata!.name! } });
+    await this.api.deletePod(namespace, podName, podUid);
+    this.events.record(set, { type: 'Normal', reason: 'DrainCompleted', action: 'DeleteDrainPod', note: `drain of ${podName} complete`, related: { kind: 'Pod', name: podName } });
+  }
+}
