@@ -1,6 +1,7 @@
 // bench/README.md: the summary table of the latest full run, generated from bench/results/results.json.
 import { writeFileSync } from 'node:fs';
 import { percentile } from './prometheus.ts';
+import type { HeapProfile } from './heap-profile.ts';
 import type { BareSync } from './scenarios/bare-sync.ts';
 import type { ControllerMemory } from './scenarios/startup.ts';
 import type { StormResult } from './scenarios/storm.ts';
@@ -22,7 +23,8 @@ export interface SizeResult {
     wallSeconds: number;
   };
   idle: { seconds: number; cpuPercent: number; requests: Record<string, number> };
-  memory: { trimmed: ControllerMemory; fullObjects: ControllerMemory };
+  /** `heap`: the trimmed controller's live heap after a full GC, by cache (bench/heap-profile.ts). */
+  memory: { trimmed: ControllerMemory; fullObjects: ControllerMemory; heap: HeapProfile };
   /** The same storm made by the bare writer, and the same streams read by the bare consumer: the physical limit. */
   bare: { storm: StormResult; sync: BareSync };
 }
@@ -63,6 +65,12 @@ function perObject(run: Run): string {
   };
   return `Growth per object watched (least-squares slope over the ${points.length} sizes): initial sync ${(slope((p) => p.sync) * 1000).toFixed(0)} ms per 1,000 objects, ` +
     `anonymous memory ${(slope((p) => p.anon) * 1024).toFixed(2)} KiB per object, reaction p99 ${(slope((p) => p.p99) * 1000).toFixed(2)} ms per 1,000 objects.\n`;
+}
+
+function heapTable(run: Run): string {
+  const roots = Object.keys(run.results[0]?.memory.heap.shares ?? {});
+  return [`| sets | live heap | ${roots.join(' | ')} |`, `|---|---|${roots.map(() => '---|').join('')}`,
+    ...run.results.map((r) => `| ${r.size.toLocaleString('en')} | ${r.memory.heap.liveMB.toFixed(1)} | ${roots.map((k) => (r.memory.heap.shares[k] ?? 0).toFixed(1)).join(' | ')} |`)].join('\n');
 }
 
 export function writeReport(run: Run, file: string): void {
@@ -128,6 +136,12 @@ is what Node.js, TLS and the parsing alone cost.
 ${memory.join('\n')}
 
 ![memory](results/memory.svg)
+
+The live heap (after the full GC a heap snapshot makes) and what holds it, MiB: everything reachable from
+each cache and not already counted for one before it, without the hidden classes, prototypes and code all
+objects share ([heap-profile.ts](heap-profile.ts)):
+
+${heapTable(run)}
 
 Where an empty process's memory goes, module by module and page by page:
 [results/memory-breakdown.md](results/memory-breakdown.md) (\`npm run bench:memory\`).

@@ -21,6 +21,7 @@ import { memoryAfterSync, startupWork } from './scenarios/startup.ts';
 import { storm } from './scenarios/storm.ts';
 import { BareWriter } from './scenarios/bare-writer.ts';
 import { bareSync } from './scenarios/bare-sync.ts';
+import { heapSnapshotFlags, profileHeap } from './scenarios/heap.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
@@ -55,8 +56,6 @@ async function runSize(size: number): Promise<SizeResult> {
     const t0 = Date.now();
     const sets = await populate(c, size, namespaces, 'bench', 3, (n) => log(`  populated ${n}/${size} annotated (+ as many unannotated) sets`));
     const stormSets = await populate(c, Math.ceil(stormOrdinals / 4), 10, 'storm', 5);
-    // The same storm again, for the bare writer.
-    const bareSets = await populate(c, Math.ceil(stormOrdinals / 4), 10, 'bare', 5);
     const populateSeconds = (Date.now() - t0) / 1000;
     log(`size ${size}: populated in ${populateSeconds.toFixed(0)}s`);
 
@@ -67,11 +66,14 @@ async function runSize(size: number): Promise<SizeResult> {
     await full.stop();
     const bareConsumer = await bareSync(cp.kubeconfig);
     log(`size ${size}: the bare consumer parsed ${bareConsumer.objects} objects in ${bareConsumer.ms.toFixed(0)} ms`);
-    const controller = await startController(cp.kubeconfig, ['--log-level=info', ...controllerArgs], { compiled: true });
+    const snapshots = heapSnapshotFlags();
+    const controller = await startController(cp.kubeconfig, ['--log-level=info', ...controllerArgs], { compiled: true, nodeFlags: snapshots.flags });
     const restart = await startupWork(controller);
     const idleBefore = await controller.metrics();
     const memory = await memoryAfterSync(controller, idleSeconds);
     const idleAfter = await controller.metrics();
+    const heap = await profileHeap(controller, snapshots.dir);
+    log(`size ${size}: live heap ${heap.liveMB.toFixed(1)} MiB: ${Object.entries(heap.shares).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
     log(`size ${size}: synced in ${memory.syncMs} ms; RSS ${memory.rssMB.toFixed(0)} MB (${fullMemory.rssMB.toFixed(0)} MB caching whole objects)`);
     const idle = {
       seconds: idleSeconds,
@@ -96,6 +98,8 @@ async function runSize(size: number): Promise<SizeResult> {
     };
     log(`size ${size}: CPU seconds in the storm (${stormCpu.wallSeconds.toFixed(1)}s of wall time, 2 cores): ${JSON.stringify(stormResult.cpuSeconds)}`);
     await controller.stop();
+    // The same storm again for the bare writer, made only now so that the controller's cluster was the same as before.
+    const bareSets = await populate(c, Math.ceil(stormOrdinals / 4), 10, 'bare', 5);
     log(`size ${size}: the same storm, written by the bare writer`);
     const writer = new BareWriter(cp.kubeconfig, obs, controllerArgs);
     const bareStorm = await storm(c, obs, bareSets, 'bare-', (s) => writer.orphaned(s));
@@ -104,7 +108,7 @@ async function runSize(size: number): Promise<SizeResult> {
     const bare = { storm: bareStorm, sync: bareConsumer };
     const result: SizeResult = {
       size, namespaces, populateSeconds, storm: stormResult, idle, startup: { first: firstStart, restart },
-      memory: { trimmed: memory, fullObjects: fullMemory },
+      memory: { trimmed: memory, fullObjects: fullMemory, heap },
       reactionMs: single.reaction, releaseMs: single.release, requestsPerDrain: single.perDrain, bare,
     };
     log(`size ${size}: against the bare writer and consumer: drain pods created ${(stormResult.allDrainPodsCreatedSeconds / bareStorm.allDrainPodsCreatedSeconds).toFixed(2)}x, ` +

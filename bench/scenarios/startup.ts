@@ -5,12 +5,14 @@ import { memorySplit } from '../memory-split.ts';
 import { metricValue, requestCounts } from '../prometheus.ts';
 
 /**
- * Waits until the controller's start-up work is done (the queue is empty and it has sent nothing but lease
- * renewals for 3 s): on its first start in a cluster it adds its finalizer to every managed set. Returns
+ * Waits until the controller's start-up work is done (it leads, the queue is empty and it has sent nothing
+ * but lease renewals for 3 s): on its first start in a cluster it adds its finalizer to every managed set. Returns
  * the seconds that took and the writes it made.
  */
 export async function startupWork(controller: RunningController): Promise<{ seconds: number; requests: Record<string, number> }> {
   const start = performance.now();
+  // Only the leader works: wait for the lease before judging the queue.
+  while (metricValue(await controller.metrics(), 'sdc_leader') !== 1) await sleep(200);
   const busy = (text: string) => Object.entries(requestCounts(text)).filter(([k]) => !k.endsWith('leases')).reduce((sum, [, v]) => sum + v, 0);
   let last = -1;
   let text = '';
