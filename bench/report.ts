@@ -16,6 +16,8 @@ export interface SizeResult {
   releaseMs: number[];
   requestsPerDrain: Record<string, number>;
   storm: StormResult & {
+    /** The controller's API requests during the storm (leases excluded). */
+    requests: Record<string, number>;
     /** A GET of one namespace every 100 ms, for 5 s before the storm and throughout it. */
     apiServerProbeMs: { idle: number[]; storm: number[] };
     /** CPU seconds per process (control plane components, controller, the benchmark itself) over the storm. */
@@ -26,7 +28,7 @@ export interface SizeResult {
   /** `heap`: the trimmed controller's live heap after a full GC, by cache (bench/heap-profile.ts). */
   memory: { trimmed: ControllerMemory; fullObjects: ControllerMemory; heap: HeapProfile };
   /** The same storm made by the bare writer, and the same streams read by the bare consumer: the physical limit. */
-  bare: { storm: StormResult; sync: BareSync };
+  bare: { storm: StormResult & { requests: Record<string, number> }; sync: BareSync };
 }
 
 /** The headline figures: the controller's times as multiples of the bare writer's and consumer's. */
@@ -52,6 +54,7 @@ const counts = (c: Record<string, number>) => Object.entries(c).map(([k, v]) => 
 
 const cpuNames = (run: Run) => [...new Set(run.results.flatMap((r) => Object.keys(r.storm.cpuSeconds ?? {})))];
 
+const stormReaction = (s: StormResult) => [s.reactionMs[0], s.reactionMs[2], s.reactionMs[3]].map((v) => v.toFixed(0)).join(' / ');
 const x = (n: number) => `${n.toFixed(2)}x`;
 
 /** What one more object costs, from the smallest size to the largest (least squares over every size). */
@@ -121,6 +124,14 @@ targets: storm within 1.1x, sync within 1.3x.
 | sets | objects watched | storm: every drain pod created | storm: every claim released | initial sync |
 |---|---|---|---|---|
 ${limits.join('\n')}
+
+Where the storm's difference comes from: per ordinal, from its pod's deletion to its drain pod's creation
+(ms, p50 / p99 / max), and the API requests each made in the storm (leases excluded). Both share the
+same QPS budget, so every request the controller makes beyond the bare writer's delays the rest.
+
+| sets | reaction in the storm: controller | bare writer | requests: controller | bare writer |
+|---|---|---|---|---|
+${run.results.map((r) => `| ${r.size.toLocaleString('en')} | ${stormReaction(r.storm)} | ${stormReaction(r.bare.storm)} | ${counts(r.storm.requests)} | ${counts(r.bare.storm.requests)} |`).join('\n')}
 
 ${perObject(run)}
 ## Memory

@@ -88,12 +88,14 @@ async function runSize(size: number): Promise<SizeResult> {
     const idleProbe = await probeApiServer(c, () => sleep(5000));
     log(`size ${size}: storm of ${stormOrdinals} orphaned ordinals`);
     const pids = { ...Object.fromEntries(Object.entries(cp.components).map(([name, comp]) => [name, comp.pid])), controller: controller.process.pid! };
+    const stormRequestsBefore = requestCounts(await controller.metrics());
     const benchCpuBefore = process.cpuUsage();
     const stormCpu = await cpuUse(pids, () => probeApiServer(c, () => storm(c, obs, stormSets, 'storm-')));
     const benchCpu = process.cpuUsage(benchCpuBefore);
     const stormProbe = stormCpu.result;
+    const stormRequests = Object.fromEntries(Object.entries(diffCounts(requestCounts(await controller.metrics()), stormRequestsBefore)).filter(([k]) => !k.endsWith('leases')));
     const stormResult = {
-      ...stormProbe.result, apiServerProbeMs: { idle: idleProbe.latencyMs, storm: stormProbe.latencyMs },
+      ...stormProbe.result, requests: stormRequests, apiServerProbeMs: { idle: idleProbe.latencyMs, storm: stormProbe.latencyMs },
       cpuSeconds: { ...stormCpu.cpuSeconds, benchmark: Number(((benchCpu.user + benchCpu.system) / 1e6).toFixed(2)) }, wallSeconds: stormCpu.wallSeconds,
     };
     log(`size ${size}: CPU seconds in the storm (${stormCpu.wallSeconds.toFixed(1)}s of wall time, 2 cores): ${JSON.stringify(stormResult.cpuSeconds)}`);
@@ -103,16 +105,18 @@ async function runSize(size: number): Promise<SizeResult> {
     log(`size ${size}: the same storm, written by the bare writer`);
     const writer = new BareWriter(cp.kubeconfig, obs, controllerArgs);
     const bareStorm = await storm(c, obs, bareSets, 'bare-', (s) => writer.orphaned(s));
-    writer.check();
+    writer.stop();
     await obs.stop();
-    const bare = { storm: bareStorm, sync: bareConsumer };
+    const bare = { storm: { ...bareStorm, requests: writer.requests }, sync: bareConsumer };
     const result: SizeResult = {
       size, namespaces, populateSeconds, storm: stormResult, idle, startup: { first: firstStart, restart },
       memory: { trimmed: memory, fullObjects: fullMemory, heap },
       reactionMs: single.reaction, releaseMs: single.release, requestsPerDrain: single.perDrain, bare,
     };
     log(`size ${size}: against the bare writer and consumer: drain pods created ${(stormResult.allDrainPodsCreatedSeconds / bareStorm.allDrainPodsCreatedSeconds).toFixed(2)}x, ` +
-      `claims released ${(stormResult.allClaimsReleasedSeconds / bareStorm.allClaimsReleasedSeconds).toFixed(2)}x, sync ${(memory.syncMs / bareConsumer.ms).toFixed(2)}x`);
+      `claims released ${(stormResult.allClaimsReleasedSeconds / bareStorm.allClaimsReleasedSeconds).toFixed(2)}x, sync ${(memory.syncMs / bareConsumer.ms).toFixed(2)}x; ` +
+      `storm reaction p50/p99 ${stormResult.reactionMs[0].toFixed(0)}/${stormResult.reactionMs[2].toFixed(0)} ms (bare ${bareStorm.reactionMs[0].toFixed(0)}/${bareStorm.reactionMs[2].toFixed(0)}); ` +
+      `requests ${JSON.stringify(stormRequests)} (bare ${JSON.stringify(writer.requests)})`);
     log(`size ${size}: reaction p50/p90/p99 ${[50, 90, 99].map((p) => percentile(single.reaction, p).toFixed(1)).join('/')} ms; ` +
       `release ${[50, 90, 99].map((p) => percentile(single.release, p).toFixed(1)).join('/')} ms; storm ${stormResult.allDrainPodsCreatedSeconds.toFixed(1)}s / ${stormResult.allClaimsReleasedSeconds.toFixed(1)}s; ` +
       `API server GET p99 ${percentile(idleProbe.latencyMs, 99).toFixed(1)} ms idle, ${percentile(stormProbe.latencyMs, 99).toFixed(1)} ms in the storm`);

@@ -26,13 +26,23 @@ export class BareWriter {
   private readonly queue: PQueue;
   private readonly obs: Observer;
   private readonly failures: unknown[] = [];
+  private stopped = false;
+  /** Requests sent, by `verb resource`, as the controller's metrics count them. */
+  readonly requests: Record<string, number> = {};
 
   /** `controllerArgs`: the flags the controller runs with in this benchmark, so both use the same limits. */
   constructor(kubeconfig: string, obs: Observer, controllerArgs: string[]) {
     const options = addRunOptions(new Command()).parse(controllerArgs, { from: 'user' }).opts<RunOptions>();
-    const api = new KubeApi(new KubeHttpClient(kubeconfigConfig([kubeconfig]), 'benchmark-bare-writer'), { qps: options.qps, burst: options.burst });
+    const api = new KubeApi(new KubeHttpClient(kubeconfigConfig([kubeconfig]), 'benchmark-bare-writer'), {
+      qps: options.qps, burst: options.burst,
+      observe: (verb, resource) => (this.requests[`${verb} ${resource}`] = (this.requests[`${verb} ${resource}`] ?? 0) + 1),
+      // Events still waiting when the storm is over are not sent (the controller is stopped there too).
+      fence: () => {
+        if (this.stopped) throw new Error('the bare writer has stopped');
+      },
+    });
     this.api = api;
-    this.events = new EventRecorder(api, 'benchmark-bare-writer', createLogger('warn'), { qps: options.eventQps, burst: options.eventBurst });
+    this.events = new EventRecorder(api, 'benchmark-bare-writer', createLogger('error'), { qps: options.eventQps, burst: options.eventBurst });
     this.queue = new PQueue({ concurrency: options.concurrency });
     this.obs = obs;
   }
@@ -42,8 +52,9 @@ export class BareWriter {
     void this.queue.add(() => this.startDrains(ref)).catch((err: unknown) => this.failures.push(err));
   }
 
-  /** Throws if any write failed: the comparison is only meaningful when both did the same work. */
-  check(): void {
+  /** Ends the run; throws if any write failed: the comparison is only meaningful when both did the same work. */
+  stop(): void {
+    this.stopped = true;
     if (this.failures.length > 0) throw new Error(`the bare writer failed ${this.failures.length} times, first: ${String(this.failures[0])}`);
   }
 

@@ -4,6 +4,7 @@ import type { ClusterClient } from '../../local-cluster/cluster-client.ts';
 import { waitFor } from '../../local-cluster/processes.ts';
 import { mergePatch } from '../common.ts';
 import type { Observer } from '../observe.ts';
+import { percentile } from '../prometheus.ts';
 import type { SetRef } from '../populate.ts';
 
 export interface StormResult {
@@ -11,6 +12,8 @@ export interface StormResult {
   orphaningSeconds: number;
   allDrainPodsCreatedSeconds: number;
   allClaimsReleasedSeconds: number;
+  /** Per ordinal, from its pod's deletion (the call returned) to its drain pod's creation (seen on a watch): p50, p90, p99, max. */
+  reactionMs: [number, number, number, number];
 }
 
 /**
@@ -23,11 +26,16 @@ export async function storm(c: ClusterClient, obs: Observer, sets: SetRef[], pre
   const ours = (key: string) => key.startsWith(prefix);
   const seen = new Set(obs.drainCreated.keys());
   const queue = new PQueue({ concurrency: 64 });
+  /** When each ordinal's pod deletion returned, by `namespace/pod name`. */
+  const orphanedAt = new Map<string, number>();
   const start = performance.now();
   for (const s of sets) {
     void queue.add(async () => {
       await c.apps.patchNamespacedStatefulSet({ namespace: s.namespace, name: s.name, body: { spec: { replicas: 1 } } }, mergePatch);
-      for (let o = 1; o < s.replicas; o++) await c.core.deleteNamespacedPod({ namespace: s.namespace, name: `${s.name}-${o}`, gracePeriodSeconds: 0 });
+      for (let o = 1; o < s.replicas; o++) {
+        await c.core.deleteNamespacedPod({ namespace: s.namespace, name: `${s.name}-${o}`, gracePeriodSeconds: 0 });
+        orphanedAt.set(`${s.namespace}/${s.name}-${o}`, performance.now());
+      }
       orphaned(s);
     });
   }
@@ -39,7 +47,9 @@ export async function storm(c: ClusterClient, obs: Observer, sets: SetRef[], pre
   const allCreated = Math.max(...created().map(([, t]) => t));
   await waitFor('every storm claim released', async () => (released().length >= ordinals.length) || undefined, 900_000, 50);
   const allReleased = Math.max(...released().map(([, t]) => t));
+  const reaction = created().map(([key, t]) => t - orphanedAt.get(key.slice(0, key.lastIndexOf('/')))!);
   return {
+    reactionMs: [percentile(reaction, 50), percentile(reaction, 90), percentile(reaction, 99), Math.max(...reaction)],
     ordinals: ordinals.length,
     orphaningSeconds: (end - start) / 1000,
     allDrainPodsCreatedSeconds: (allCreated - end) / 1000,
