@@ -7,7 +7,7 @@ import type { Action, Plan, PlannerSettings, TemplateVerdict } from '../planner/
 import { describeApiError, statusOf } from '../kube/api.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { NotLeaderError, StaleCacheError } from './executor.ts';
+import { NotLeaderError, StaleCacheError, TemplateRefusedError } from './executor.ts';
 import { observeSet, type ClusterReader } from './observe.ts';
 import type { TemplateVerdicts } from './template-verifier.ts';
 import { WorkQueue } from './work-queue.ts';
@@ -148,6 +148,11 @@ export class DrainController {
       });
     } catch (err) {
       if (err instanceof NotLeaderError) return;
+      // The template's first drain pod was refused: plan again at once, with the verdict, to report it.
+      if (err instanceof TemplateRefusedError) {
+        this.queue.add(key);
+        return;
+      }
       // The executor found the cache behind a scale-up (and said so): the watch event that follows re-plans.
       if (err instanceof StaleCacheError) throw err;
       // A conflict only means the cache was a step behind another writer: retry without alarm.

@@ -12,7 +12,7 @@ import type { Metrics } from '../metrics/metrics.ts';
 import { describeApiError, statusOf, type KubeApi } from '../kube/api.ts';
 import type { ActionWriter } from './controller.ts';
 import type { EventRecorder } from './events.ts';
-import { dryRunVerdict, type TemplateVerdicts } from './template-verifier.ts';
+import { dryRunVerdict, refusal, type TemplateVerdicts } from './template-verifier.ts';
 
 /** The writes a drain makes, and the read that guards releases. */
 export type DrainApi = Pick<KubeApi, 'createPod' | 'deletePod' | 'deleteClaim' | 'annotateClaim' | 'setFinalizers' | 'getStatefulSet'>;
@@ -26,6 +26,9 @@ export class NotLeaderError extends Error {
 
 /** The set, read afresh, no longer has the ordinal outside its range (or is another set now): the plan is stale. */
 export class StaleCacheError extends Error {}
+
+/** A drain pod's create was refused because of its template; the verdict is kept and the next plan reports it. */
+export class TemplateRefusedError extends Error {}
 
 /** What one execution of a plan carries from step to step. */
 interface Execution {
@@ -98,7 +101,7 @@ export class Executor implements ActionWriter {
     try {
       await this.perform(set, action, execution);
     } catch (err) {
-      if (err instanceof StaleCacheError || err instanceof NotLeaderError) {
+      if (err instanceof StaleCacheError || err instanceof NotLeaderError || err instanceof TemplateRefusedError) {
         this.log.info(err.message, fields);
         throw err;
       }
@@ -141,10 +144,19 @@ export class Executor implements ActionWriter {
         // 409, the name is taken: our cache is behind (the pod exists already, or the stateful pod is still
         // there). Nothing was created; the watch event that follows triggers a fresh plan.
         let created: V1Pod | undefined;
-        if (!(await unless([409], async () => (created = await this.writes.createPod(action.pod))))) {
-          this.log.info('drain pod name is taken; waiting for the cache to catch up', fields);
-          return;
+        try {
+          if (!(await unless([409], async () => (created = await this.writes.createPod(action.pod))))) {
+            this.log.info('drain pod name is taken; waiting for the cache to catch up', fields);
+            return;
+          }
+        } catch (err) {
+          // A template tried for the first time: its refusal is the template's verdict (reported by the next plan).
+          const verdict = action.templateHash === undefined ? undefined : refusal(err);
+          if (!verdict) throw err;
+          this.verdicts.set(`${namespace}/${setName}`, action.templateHash!, verdict);
+          throw new TemplateRefusedError(`the API server refused the first drain pod of a template found at start-up; nothing was created: ${describeApiError(err)}`);
         }
+        if (action.templateHash !== undefined) this.verdicts.set(`${namespace}/${setName}`, action.templateHash, { state: 'accepted' });
         // The record that makes the pod provably ours. A crash before it leaves a pod that releases nothing
         // and is replaced once it has finished (see the planner's handling of unproven pods).
         const podUid = created?.metadata?.uid ?? '';

@@ -1,6 +1,7 @@
-// The API server's verdict on a drainer template (the planner's VerifyTemplate action): a server-side dry-run
-// create of a sample drain pod, so admission (Pod Security, quotas' shape checks, webhooks) is consulted
-// before any real drain. Verdicts are kept per set and template, and come back in the next observation.
+// The API server's verdict on a drainer template: for a new or changed template a server-side dry-run create
+// of a sample drain pod (the planner's VerifyTemplate action), so admission (Pod Security, quotas' shape
+// checks, webhooks) is consulted before any real drain; for one found at start-up, the answer to its first
+// real drain pod. Verdicts are kept per set and template, and come back in the next observation.
 import type { V1Pod } from '@kubernetes/client-node';
 import type { TemplateVerdict } from '../planner/types.ts';
 import { describeApiError, statusOf, type KubeApi } from '../kube/api.ts';
@@ -23,17 +24,27 @@ export class TemplateVerdicts {
   }
 }
 
-/** Asks the API server to admit `pod` without creating it. Outages and the controller's own RBAC refusal are thrown. */
+/**
+ * The verdict a failed create of a drain pod carries: the template's rejection (invalid, or refused by
+ * admission), or undefined for anything else (outages, and RBAC refusing the controller itself, which is
+ * an installation problem, not the template's: those fail loudly).
+ */
+export function refusal(err: unknown): TemplateVerdict | undefined {
+  const status = statusOf(err);
+  const message = describeApiError(err);
+  if (status === 403 && message.includes('cannot create resource')) return undefined;
+  if (status === 400 || status === 403 || status === 422) return { state: 'rejected', problem: `the API server rejects the drain pod: ${message}` };
+  return undefined;
+}
+
+/** Asks the API server to admit `pod` without creating it. */
 export async function dryRunVerdict(api: Pick<KubeApi, 'createPod'>, pod: V1Pod): Promise<TemplateVerdict> {
   try {
     await api.createPod(pod, true);
     return { state: 'accepted' };
   } catch (err) {
-    const status = statusOf(err);
-    const message = describeApiError(err);
-    // RBAC refusing the controller itself is an installation problem, not the template's: fail loudly.
-    if (status === 403 && message.includes('cannot create resource')) throw err;
-    if (status === 400 || status === 403 || status === 422) return { state: 'rejected', problem: `the API server rejects the drain pod: ${message}` };
-    throw err;
+    const verdict = refusal(err);
+    if (!verdict) throw err;
+    return verdict;
   }
 }

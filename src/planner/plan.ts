@@ -131,9 +131,6 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
     ctx.report('Warning', 'InvalidInheritScheduling', problem, `${ctx.setUid}/inherit/${shortHash(problem)}`);
   }
   const gate = templateGate(ctx, observation);
-  // The finalizer only once drains can start (the template verified): invalid input changes nothing but the
-  // events it causes.
-  if (!ctx.deleting && !hasFinalizer && 'template' in gate) ctx.actions.unshift({ kind: 'AddFinalizer' });
 
   if (!('blocked' in gate)) markOrphans(ctx, views);
 
@@ -156,6 +153,10 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
     busy ||= ordered && started.holdsOrder;
   }
 
+  // The finalizer only once drains can start (the template accepted, or one found at start-up about to be
+  // tried): invalid input changes nothing but the events it causes. It goes before any drain pod is created.
+  const starting = ctx.actions.some((a) => a.kind === 'CreateDrainPod');
+  if (!ctx.deleting && !hasFinalizer && 'template' in gate && (!gate.untried || starting)) ctx.actions.unshift({ kind: 'AddFinalizer' });
   if (ctx.deleting && hasFinalizer && drains.length === 0 && !pending) ctx.actions.push({ kind: 'RemoveFinalizer' });
   return { managed: true, actions: ctx.actions, requeueAfterMs: ctx.requeueAfterMs, ordinals: ctx.ordinals, invalidTemplate: ctx.invalidTemplate };
 }
@@ -196,10 +197,11 @@ function claimNames(v: OrdinalView): string[] {
 }
 
 /**
- * Whether drains may start: with the template (its verdict is in), after asking the API server about it first
- * (`check`), or not at all (the set's configuration forbids it; reported).
+ * Whether drains may start: with the template (its verdict is in; `untried`: found at start-up and never
+ * used, so the first drain pod's create is the API server's check), after asking the API server about it
+ * first (`check`: a new or changed template), or not at all (the set's configuration forbids it; reported).
  */
-type TemplateGate = { template: DrainerTemplate } | { check: Action; asked: boolean } | { blocked: string };
+type TemplateGate = { template: DrainerTemplate; untried?: boolean } | { check: Action } | { blocked: string };
 
 function templateGate(ctx: PlanContext, observation: SetObservation): TemplateGate {
   const { set, setUid } = ctx;
@@ -226,11 +228,13 @@ function templateGate(ctx: PlanContext, observation: SetObservation): TemplateGa
   if (ctx.deleting && foreground) blockers.push('the StatefulSet is being deleted in the foreground');
   if (blockers.length > 0 || !template.ok) return { blocked: `no drain can start: ${blockers.join('; ')}` };
   if (verdict.state !== 'unchecked') return { template: template.template };
+  // One the controller found at start-up is not dry-run (a restart must not ask about every template in the
+  // cluster): the first real create answers the same question, and a refusal is reported the same way.
+  if (!verdict.eager) return { template: template.template, untried: true };
+  // A new or changed template is checked at once, so a mistake is reported before it matters.
   const check: Action = { kind: 'VerifyTemplate', pod: templateCheckPod(set, template.template), templateHash: templateHash(set) };
-  // A new or changed template is checked at once, so a mistake is reported before it matters; one the
-  // controller found at start-up only when a drain is due (a restart must not dry-run every template).
-  if (verdict.eager) ctx.actions.push(check);
-  return { check, asked: verdict.eager };
+  ctx.actions.push(check);
+  return { check };
 }
 
 /** An orphaned ordinal with no pod: start its drain, or say why not. */
@@ -278,14 +282,11 @@ function startDrain(ctx: PlanContext, v: OrdinalView, gate: TemplateGate, busy: 
   }
   if ('check' in gate) {
     status.why = 'the API server is checking the drainer template; the drain starts once it agrees';
-    // The drain starts once the API server's verdict on the template is in.
-    if (!gate.asked) ctx.actions.push(gate.check);
-    gate.asked = true;
     return { pending: true, holdsOrder: true };
   }
   const attempt = failure.failures + 1;
   const pod = buildDrainPod({ set: ctx.set, template: gate.template, ordinal: v.ordinal, claims: v.claims, attempt, retryToken: ctx.retryToken });
-  ctx.actions.push({ kind: 'CreateDrainPod', ordinal: v.ordinal, pod, claims: claims.map(claimRef), attempt });
+  ctx.actions.push({ kind: 'CreateDrainPod', ordinal: v.ordinal, pod, claims: claims.map(claimRef), attempt, ...(gate.untried ? { templateHash: templateHash(ctx.set) } : {}) });
   return { pending: true, holdsOrder: true };
 }
 

@@ -24,7 +24,11 @@ export type EventType = 'Normal' | 'Warning';
 export type Action =
   | { kind: 'AddFinalizer' }
   | { kind: 'RemoveFinalizer' }
-  | { kind: 'CreateDrainPod'; ordinal: number; pod: V1Pod; claims: ClaimRef[]; attempt: number }
+  /**
+   * `templateHash`: set when the template was found at start-up and never tried; the API server's answer to
+   * this create is then its verdict on the template too (a refusal is reported like VerifyTemplate's).
+   */
+  | { kind: 'CreateDrainPod'; ordinal: number; pod: V1Pod; claims: ClaimRef[]; attempt: number; templateHash?: string }
   | { kind: 'DeleteClaim'; ordinal: number; claim: ClaimRef; drainPod: PodRef }
   | { kind: 'DeleteDrainPod'; ordinal: number; pod: PodRef; reason: DeleteReason; /** creation to release, for 'released' */ drainSeconds?: number }
   | { kind: 'RecordFailure'; ordinal: number; claims: ClaimRef[]; failures: number; at: string }
@@ -60,7 +64,10 @@ export interface SetObservation {
 export type TemplateVerdict =
   | { state: 'accepted' }
   | { state: 'rejected'; problem: string }
-  /** Not asked yet. `eager`: ask now (the template is new or changed), else only once a drain is due. */
+  /**
+   * Not asked yet. `eager`: ask now (the template is new or changed); else (found at start-up) never ask:
+   * the first drain pod's create answers (CreateDrainPod's `templateHash`).
+   */
   | { state: 'unchecked'; eager: boolean };
 
 export interface PlannerSettings {

@@ -24,6 +24,27 @@ test('a template rejected by Pod Security admission (privileged in a restricted 
   expect(await claimNames(c, ns)).toEqual(['data-db-0', 'data-db-1']);
 });
 
+test('a template found at start-up is judged by its first drain pod: refused by admission, it is reported and nothing is created', async () => {
+  const { c, ns } = ctx;
+  await c.kubectl(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=baseline']);
+  const privileged = simulatedDrain();
+  (privileged.spec.containers[0] as Record<string, unknown>).securityContext = { privileged: true };
+  // The set and its template exist before the controller starts: no dry run is made for them.
+  await createReadySet(c, ns, { name: 'db', replicas: 2, template: privileged });
+  const controller = await ctx.start();
+  await ctx.reconciled(controller, 'db');
+  expect(await eventNotes(c, ns, 'db', 'InvalidDrainerTemplate')).toEqual([]);
+  await scale(c, ns, 'db', 1);
+  const notes = await eventually('InvalidDrainerTemplate event', async () => {
+    const n = await eventNotes(c, ns, 'db', 'InvalidDrainerTemplate');
+    return n.length > 0 ? n : undefined;
+  });
+  expect(notes[0]).toMatch(/violates PodSecurity "baseline/);
+  await ctx.reconciled(controller, 'db');
+  expect(await podNames(c, ns, 'drain.statefulsets.kubernetes.io/role')).toEqual([]);
+  expect(await claimNames(c, ns)).toEqual(['data-db-0', 'data-db-1']);
+});
+
 test('fixing the template after a scale-down drains the waiting claim', async () => {
   const { c, ns } = ctx;
   await ctx.start();

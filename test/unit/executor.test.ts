@@ -2,7 +2,7 @@
 // the record that proves a drain pod, the fresh read of the set before a release, event dedupe and the
 // leadership check.
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import { Executor, NotLeaderError, StaleCacheError, type DrainApi } from '../../src/controller/executor.ts';
+import { Executor, NotLeaderError, StaleCacheError, TemplateRefusedError, type DrainApi } from '../../src/controller/executor.ts';
 import type { EventInput } from '../../src/controller/events.ts';
 import { TemplateVerdicts } from '../../src/controller/template-verifier.ts';
 import { Metrics } from '../../src/metrics/metrics.ts';
@@ -158,5 +158,41 @@ describe('Executor', () => {
     api.failures.set('createPod (dry run) db-2-template-check', apiError(403, 'pods is forbidden: User "x" cannot create resource "pods"'));
     await expect(executor.execute(set, [{ kind: 'VerifyTemplate', pod: pod('db-2-template-check'), templateHash: 'h1' }])).rejects.toThrow('cannot create resource');
     expect(verdicts.get('ns/db', 'h1')).toBeUndefined();
+  });
+
+  describe('the first drain pod of a template found at start-up is its check', () => {
+    const firstTry: Action = { ...create, templateHash: 'h1' } as Action;
+
+    it('created: the template is accepted', async () => {
+      const { api, verdicts, executor } = setUp();
+      await executor.execute(set, [firstTry]);
+      expect(verdicts.get('ns/db', 'h1')).toEqual({ state: 'accepted' });
+      expect(api.calls[0]).toBe('createPod db-2');
+    });
+
+    it('refused by admission: the template is rejected, nothing else is written', async () => {
+      const { api, verdicts, executor } = setUp();
+      api.failures.set('createPod db-2', apiError(403, 'pods "db-2" is forbidden: violates PodSecurity "baseline:latest": privileged'));
+      await expect(executor.execute(set, [firstTry, release])).rejects.toBeInstanceOf(TemplateRefusedError);
+      expect(verdicts.get('ns/db', 'h1')).toEqual({ state: 'rejected', problem: expect.stringMatching(/^the API server rejects the drain pod: .*violates PodSecurity/) });
+      expect(api.calls).toEqual(['createPod db-2']);
+    });
+
+    it('an outage or the controller\'s own RBAC refusal is no verdict', async () => {
+      for (const failure of [apiError(503, 'unavailable'), apiError(403, 'pods is forbidden: User "x" cannot create resource "pods"')]) {
+        const { api, verdicts, executor } = setUp();
+        api.failures.set('createPod db-2', failure);
+        await expect(executor.execute(set, [firstTry])).rejects.toBe(failure);
+        expect(verdicts.get('ns/db', 'h1')).toBeUndefined();
+      }
+    });
+
+    it('a template already judged: a refused create stays an error to retry, not a verdict', async () => {
+      const { api, verdicts, executor } = setUp();
+      const quota = apiError(403, 'pods "db-2" is forbidden: exceeded quota: pods');
+      api.failures.set('createPod db-2', quota);
+      await expect(executor.execute(set, [create])).rejects.toBe(quota);
+      expect(verdicts.get('ns/db', 'h1')).toBeUndefined();
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { planSet } from '../../src/planner/plan.ts';
+import { planSet, templateHash } from '../../src/planner/plan.ts';
 import { parseDrainerTemplate } from '../../src/planner/template.ts';
 import { CLAIMS_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION, ORDINAL_LABEL, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION } from '../../src/planner/keys.ts';
 import type { Action, SetObservation, TemplateVerdict } from '../../src/planner/types.ts';
@@ -456,7 +456,7 @@ describe('planSet: the API server\'s verdict on the template', () => {
   const cases: Array<[string, () => { claims: V1PersistentVolumeClaim[]; pods: V1Pod[] }, TemplateVerdict, string[], string[]]> = [
     ['accepted: the drain starts', orphan, { state: 'accepted' }, ['create db-1 [data-db-1] attempt 1'], []],
     ['rejected: reported, nothing created', orphan, { state: 'rejected', problem: 'the API server rejects the drain pod: forbidden' }, [], ['InvalidDrainerTemplate']],
-    ['found at start-up, a drain is due: asked first, instead of creating', orphan, { state: 'unchecked', eager: false }, ['verify-template db-1-template-check'], []],
+    ['found at start-up, a drain is due: not asked; the create is the check', orphan, { state: 'unchecked', eager: false }, ['create db-1 [data-db-1] attempt 1'], []],
     ['found at start-up, nothing to drain: not asked', idle, { state: 'unchecked', eager: false }, [], []],
     ['new or changed: asked at once, even with nothing to drain', idle, { state: 'unchecked', eager: true }, ['verify-template db-1-template-check'], []],
     ['new or changed, a drain is due: asked once, nothing created yet', orphan, { state: 'unchecked', eager: true }, ['verify-template db-1-template-check'], []],
@@ -467,6 +467,29 @@ describe('planSet: the API server\'s verdict on the template', () => {
     expect(steps(result.actions)).toEqual(want);
     expect(reports(result.actions)).toEqual(wantReports);
     expect(result.invalidTemplate).toBe(verdict.state === 'rejected');
+  });
+});
+
+describe('planSet: a template found at start-up', () => {
+  const verdict: TemplateVerdict = { state: 'unchecked', eager: false };
+
+  it('adds no finalizer and asks nothing while there is nothing to drain', () => {
+    const set = aSet({ replicas: 1 });
+    expect(steps(plan(set, [aClaim(set, 0)], [aStatefulPod(set, 0)], NOW, verdict).actions)).toEqual([]);
+  });
+
+  it('once a drain is due: the finalizer, then the drain pod, whose create carries the template to be judged', () => {
+    const set = aSet({ replicas: 1 });
+    const actions = plan(set, [aClaim(set, 0), aClaim(set, 1)], [aStatefulPod(set, 0)], NOW, verdict).actions;
+    expect(steps(actions)).toEqual(['add-finalizer', 'create db-1 [data-db-1] attempt 1']);
+    expect(actions[1]).toMatchObject({ kind: 'CreateDrainPod', templateHash: templateHash(set) });
+  });
+
+  it('a template already judged is not judged again by the create', () => {
+    const set = aSet({ replicas: 1, ...fin });
+    const actions = plan(set, [aClaim(set, 0), aClaim(set, 1)], [aStatefulPod(set, 0)], NOW, { state: 'accepted' }).actions;
+    expect(actions[0]).toMatchObject({ kind: 'CreateDrainPod' });
+    expect(actions[0]).not.toHaveProperty('templateHash');
   });
 });
 
