@@ -26,7 +26,7 @@ export interface SizeResult {
   };
   idle: { seconds: number; cpuPercent: number; requests: Record<string, number> };
   /** `heap`: the trimmed controller's live heap after a full GC, by cache (bench/heap-profile.ts). */
-  memory: { trimmed: ControllerMemory; fullObjects: ControllerMemory; heap: HeapProfile };
+  memory: { trimmed: ControllerMemory; fullObjects: ControllerMemory; heap?: HeapProfile };
   /** The same storm made by the bare writer, and the same streams read by the bare consumer: the physical limit. */
   bare: { storm: StormResult & { requests: Record<string, number> }; sync: BareSync };
 }
@@ -40,7 +40,7 @@ export function ratios(r: SizeResult): { created: number; released: number; sync
   };
 }
 
-interface Run {
+export interface Run {
   date: string;
   machine: Record<string, unknown>;
   versions: Record<string, string>;
@@ -71,9 +71,9 @@ function perObject(run: Run): string {
 }
 
 function heapTable(run: Run): string {
-  const roots = Object.keys(run.results[0]?.memory.heap.shares ?? {});
+  const roots = [...new Set(run.results.flatMap((r) => Object.keys(r.memory.heap?.shares ?? {})))];
   return [`| sets | live heap | ${roots.join(' | ')} |`, `|---|---|${roots.map(() => '---|').join('')}`,
-    ...run.results.map((r) => `| ${r.size.toLocaleString('en')} | ${r.memory.heap.liveMB.toFixed(1)} | ${roots.map((k) => (r.memory.heap.shares[k] ?? 0).toFixed(1)).join(' | ')} |`)].join('\n');
+    ...run.results.map((r) => `| ${r.size.toLocaleString('en')} | ${r.memory.heap?.liveMB.toFixed(1) ?? 'not read'} | ${roots.map((k) => r.memory.heap?.shares[k]?.toFixed(1) ?? '').join(' | ')} |`)].join('\n');
 }
 
 export function writeReport(run: Run, file: string): void {

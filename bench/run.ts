@@ -13,7 +13,7 @@ import { populate } from './populate.ts';
 import { Observer } from './observe.ts';
 import { diffCounts, metricValue, percentile, requestCounts } from './prometheus.ts';
 import { writeCharts } from './charts.ts';
-import { writeReport, type SizeResult } from './report.ts';
+import { writeReport, type Run, type SizeResult } from './report.ts';
 import { log, sleep } from './common.ts';
 import { cpuUse, probeApiServer } from './measure.ts';
 import { scaleDownSamples } from './scenarios/single-scale-downs.ts';
@@ -36,6 +36,8 @@ const { values: args } = parseArgs({
     'controller-args': { type: 'string', default: '' },
     /** Add these sizes to the existing results.json instead of replacing it (large sizes take long). */
     append: { type: 'boolean', default: false },
+    /** Only render bench/README.md and the charts again from the existing results.json. */
+    'report-only': { type: 'boolean', default: false },
   },
 });
 const smoke = args.smoke!;
@@ -72,8 +74,8 @@ async function runSize(size: number): Promise<SizeResult> {
     const idleBefore = await controller.metrics();
     const memory = await memoryAfterSync(controller, idleSeconds);
     const idleAfter = await controller.metrics();
-    const heap = await profileHeap(controller, snapshots.dir);
-    log(`size ${size}: live heap ${heap.liveMB.toFixed(1)} MiB: ${Object.entries(heap.shares).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+    const heap = await profileHeap(controller, snapshots.dir, log);
+    if (heap) log(`size ${size}: live heap ${heap.liveMB.toFixed(1)} MiB: ${Object.entries(heap.shares).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
     log(`size ${size}: synced in ${memory.syncMs} ms; RSS ${memory.rssMB.toFixed(0)} MB (${fullMemory.rssMB.toFixed(0)} MB caching whole objects)`);
     const idle = {
       seconds: idleSeconds,
@@ -127,6 +129,12 @@ async function runSize(size: number): Promise<SizeResult> {
 }
 
 const resultsFile = path.join(out, smoke ? 'smoke.json' : 'results.json');
+if (args['report-only']) {
+  const run = JSON.parse(readFileSync(resultsFile, 'utf8')) as Run;
+  await writeCharts(run.results, out);
+  writeReport(run, path.join(root, 'bench', 'README.md'));
+  process.exit(0);
+}
 const earlier: SizeResult[] = args.append && existsSync(resultsFile)
   ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as { results: SizeResult[] }).results.filter((r) => !sizes.includes(r.size))
   : [];

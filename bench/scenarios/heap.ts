@@ -12,7 +12,8 @@ export function heapSnapshotFlags(): { flags: string[]; dir: string } {
   return { flags: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`], dir };
 }
 
-export async function profileHeap(controller: RunningController, dir: string): Promise<HeapProfile> {
+/** Undefined (and said why) when the snapshot cannot be read whole (a JavaScript string holds at most ~512 MiB). */
+export async function profileHeap(controller: RunningController, dir: string, log: (text: string) => void): Promise<HeapProfile | undefined> {
   controller.process.kill('SIGUSR2');
   // Written synchronously by the controller's main thread: complete once the controller answers again.
   const file = await waitFor('the heap snapshot', async () => readdirSync(dir).find((f) => f.endsWith('.heapsnapshot')), 300_000, 500);
@@ -25,6 +26,9 @@ export async function profileHeap(controller: RunningController, dir: string): P
   }, 600_000, 1000);
   try {
     return heapProfile(path.join(dir, file));
+  } catch (err) {
+    log(`the heap snapshot (${(size / 2 ** 20).toFixed(0)} MiB) could not be summarised: ${String(err)}`);
+    return undefined;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
