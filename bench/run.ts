@@ -61,7 +61,9 @@ async function runSize(size: number): Promise<SizeResult> {
     const populateSeconds = (Date.now() - t0) / 1000;
     log(`size ${size}: populated in ${populateSeconds.toFixed(0)}s`);
 
-    const full = await startController(cp.kubeconfig, ['--cache-full-objects', '--log-level=info', ...controllerArgs], { compiled: true });
+    // The initial sync takes about 1.5 ms per set here; /readyz waits for it.
+    const readyTimeoutMs = Math.max(30_000, size * 10);
+    const full = await startController(cp.kubeconfig, ['--cache-full-objects', '--log-level=info', ...controllerArgs], { compiled: true, readyTimeoutMs });
     const firstStart = await startupWork(full);
     log(`size ${size}: first start: ${JSON.stringify(firstStart.requests)} in ${firstStart.seconds.toFixed(0)}s`);
     const fullMemory = await memoryAfterSync(full, idleSeconds);
@@ -69,7 +71,7 @@ async function runSize(size: number): Promise<SizeResult> {
     const bareConsumer = await bareSync(cp.kubeconfig);
     log(`size ${size}: the bare consumer parsed ${bareConsumer.objects} objects in ${bareConsumer.ms.toFixed(0)} ms`);
     const snapshots = heapSnapshotFlags();
-    const controller = await startController(cp.kubeconfig, ['--log-level=info', ...controllerArgs], { compiled: true, nodeFlags: snapshots.flags });
+    const controller = await startController(cp.kubeconfig, ['--log-level=info', ...controllerArgs], { compiled: true, readyTimeoutMs, nodeFlags: snapshots.flags });
     const restart = await startupWork(controller);
     const idleBefore = await controller.metrics();
     const memory = await memoryAfterSync(controller, idleSeconds);

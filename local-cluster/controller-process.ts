@@ -31,7 +31,7 @@ export const NODE_FLAGS = ['--max-semi-space-size=2'];
  * TypeScript sources; the benchmark uses it so that memory and latency are those of production.
  */
 export async function startController(kubeconfig: string, args: string[],
-  options: { waitReady?: boolean; compiled?: boolean; nodeFlags?: string[]; env?: Record<string, string> } = {}): Promise<RunningController> {
+  options: { waitReady?: boolean; readyTimeoutMs?: number; compiled?: boolean; nodeFlags?: string[]; env?: Record<string, string> } = {}): Promise<RunningController> {
   const httpPort = await freePort();
   const logFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'sdc-controller-')), 'controller.log');
   const fd = openSync(logFile, 'a');
@@ -71,7 +71,7 @@ export async function startController(kubeconfig: string, args: string[],
       if (child.exitCode !== null) throw new Error(`controller exited: ${controller.logs()}`);
       const res = await fetch(`http://127.0.0.1:${httpPort}/readyz`).catch(() => undefined);
       return res?.status === 200 ? true : undefined;
-    }, 30_000);
+    }, options.readyTimeoutMs ?? 30_000);
   }
   return controller;
 }
