@@ -21,6 +21,8 @@ export interface HeapProfile {
   liveMB: number;
   /** MiB reachable from each root (summed over instances, e.g. the four informers), then the rest. */
   shares: Record<string, number>;
+  /** The rest by V8's node type (code, strings, objects, arrays, closures, hidden internals...), MiB. */
+  restByType: Record<string, number>;
 }
 
 export function heapProfile(file: string): HeapProfile {
@@ -73,5 +75,7 @@ export function heapProfile(file: string): HeapProfile {
     shares[root] = bytes / 2 ** 20;
   }
   shares.rest = (live - Object.values(shares).reduce((a, b) => a + b * 2 ** 20, 0)) / 2 ** 20;
-  return { liveMB: live / 2 ** 20, shares };
+  const restByType: Record<string, number> = {};
+  for (let i = 0; i < nodeCount; i++) if (!counted[i]) restByType[typeOf(i)] = (restByType[typeOf(i)] ?? 0) + size(i) / 2 ** 20;
+  return { liveMB: live / 2 ** 20, shares, restByType };
 }

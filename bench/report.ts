@@ -73,7 +73,10 @@ function perObject(run: Run): string {
 function heapTable(run: Run): string {
   const roots = [...new Set(run.results.flatMap((r) => Object.keys(r.memory.heap?.shares ?? {})))];
   return [`| sets | live heap | ${roots.join(' | ')} |`, `|---|---|${roots.map(() => '---|').join('')}`,
-    ...run.results.map((r) => `| ${r.size.toLocaleString('en')} | ${r.memory.heap?.liveMB.toFixed(1) ?? 'not read'} | ${roots.map((k) => r.memory.heap?.shares[k]?.toFixed(1) ?? '').join(' | ')} |`)].join('\n');
+    ...run.results.map((r) => `| ${r.size.toLocaleString('en')} | ${r.memory.heap?.liveMB.toFixed(1) ?? 'not read'} | ${roots.map((k) => r.memory.heap?.shares[k]?.toFixed(1) ?? '').join(' | ')} |`),
+    '', 'The rest, by V8\'s kind of heap object (MiB; "hidden" and "object shape" are V8\'s internals: hidden classes, feedback, descriptors):', '',
+    ...run.results.filter((r) => r.memory.heap?.restByType).map((r) => `- ${r.size.toLocaleString('en')} sets: ${Object.entries(r.memory.heap!.restByType)
+      .sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`)].join('\n');
 }
 
 export function writeReport(run: Run, file: string): void {
