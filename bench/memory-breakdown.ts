@@ -19,13 +19,15 @@ const steps: Array<[string, string]> = [
   ['src/metrics and src/cli', dist('cli/run.js')],
 ];
 
-interface Usage { rss: number; heapUsed: number; heapTotal: number; external: number }
+interface Usage { rss: number; heapUsed: number; heapTotal: number; external: number; anon: number }
 
 function measure(modules: string[], flags: string[]): Usage {
   const script = `${modules.map((m) => `await import(${JSON.stringify(m)});`).join('')}
 if (${modules.includes('node:https')}) new (await import('node:https')).Agent({ keepAlive: true });
 await new Promise((r) => setTimeout(r, 300)); globalThis.gc(); const u = process.memoryUsage();
-console.log(JSON.stringify({ rss: u.rss, heapUsed: u.heapUsed, heapTotal: u.heapTotal, external: u.external }));`;
+const rollup = (await import('node:fs')).readFileSync('/proc/self/smaps_rollup', 'utf8');
+const anon = Number(/^Anonymous:\\s+(\\d+) kB/m.exec(rollup)[1]) * 1024;
+console.log(JSON.stringify({ rss: u.rss, heapUsed: u.heapUsed, heapTotal: u.heapTotal, external: u.external, anon }));`;
   const out = execFileSync(process.execPath, [...flags, '--expose-gc', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
   return JSON.parse(out.trim().split('\n').at(-1)!) as Usage;
 }
@@ -38,20 +40,24 @@ const say = (line: string) => {
 };
 say(`# Where an empty controller process's memory goes\n\n\`npm run bench:memory\`, ${new Date().toISOString().slice(0, 10)}: Node.js ${process.version}, ` +
   `flags \`${NODE_FLAGS.join(' ')}\` (the image's); MiB after a full GC, each row a fresh process that loads everything above it.\n`);
-say('| loaded | RSS | + RSS | V8 heap used | + heap |');
-say('|---|---|---|---|---|');
+say('RSS is split into anonymous memory (heaps, the process\'s own) and file-backed pages (almost all of them the `node`');
+say('binary\'s code and data, touched as more of Node.js and V8 is used: shared by every process running the same');
+say('binary, and the first pages the kernel drops under pressure).\n');
+say('| loaded | RSS | + RSS | anonymous | + anonymous | file-backed | + file-backed | V8 heap used | + heap |');
+say('|---|---|---|---|---|---|---|---|---|');
 let previous = measure([], NODE_FLAGS);
-say(`| Node.js alone | ${MiB(previous.rss)} | | ${MiB(previous.heapUsed)} | |`);
+say(`| Node.js alone | ${MiB(previous.rss)} | | ${MiB(previous.anon)} | | ${MiB(previous.rss - previous.anon)} | | ${MiB(previous.heapUsed)} | |`);
 for (let i = 0; i < steps.length; i++) {
   const now = measure(steps.slice(0, i + 1).map(([, m]) => m), NODE_FLAGS);
-  say(`| + ${steps[i]![0]} | ${MiB(now.rss)} | ${MiB(now.rss - previous.rss)} | ${MiB(now.heapUsed)} | ${MiB(now.heapUsed - previous.heapUsed)} |`);
+  say(`| + ${steps[i]![0]} | ${MiB(now.rss)} | ${MiB(now.rss - previous.rss)} | ${MiB(now.anon)} | ${MiB(now.anon - previous.anon)} | ` +
+    `${MiB(now.rss - now.anon)} | ${MiB(now.rss - now.anon - (previous.rss - previous.anon))} | ${MiB(now.heapUsed)} | ${MiB(now.heapUsed - previous.heapUsed)} |`);
   previous = now;
 }
 say('\nEverything loaded, under V8 flags that trade speed for memory:\n');
-say('| flags | RSS | V8 heap used |');
-say('|---|---|---|');
+say('| flags | RSS | anonymous | file-backed | V8 heap used |');
+say('|---|---|---|---|---|');
 for (const extra of [[], ['--lite-mode'], ['--jitless'], ['--no-opt', '--no-sparkplug']]) {
   const u = measure(steps.map(([, m]) => m), [...NODE_FLAGS, ...extra]);
-  say(`| ${[...NODE_FLAGS, ...extra].join(' ')} | ${MiB(u.rss)} | ${MiB(u.heapUsed)} |`);
+  say(`| ${[...NODE_FLAGS, ...extra].join(' ')} | ${MiB(u.rss)} | ${MiB(u.anon)} | ${MiB(u.rss - u.anon)} | ${MiB(u.heapUsed)} |`);
 }
 writeFileSync(path.join(root, 'bench', 'results', 'memory-breakdown.md'), `${lines.join('\n')}\n`);

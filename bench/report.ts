@@ -29,6 +29,8 @@ export interface SizeResult {
   memory: { trimmed: ControllerMemory; fullObjects: ControllerMemory; heap?: HeapProfile };
   /** The same storm made by the bare writer, and the same streams read by the bare consumer: the physical limit. */
   bare: { storm: StormResult & { requests: Record<string, number> }; sync: BareSync; syncSamplesMs: number[] };
+  /** During the single scale-downs: CPU seconds per process, and the controller's garbage collections by kind. */
+  samples?: { wallSeconds: number; cpuSeconds: Record<string, number>; controllerGc: Record<string, { count: number; seconds: number }> };
   /** The controller's initial sync over three starts (ms); compared with the bare consumer's by their medians. */
   syncSamplesMs: number[];
 }
@@ -184,6 +186,13 @@ Where an empty process's memory goes, module by module and page by page:
 | sets | reaction p50 / p90 / p99 (ms) | release p50 / p90 / p99 (ms) | API GET p99 idle / storm (ms) | idle CPU % |
 |---|---|---|---|---|
 ${rows.join('\n')}
+
+While the single scale-downs ran: CPU seconds each process used (of wall time x ${String(run.machine.cpus)}), and the
+controller's garbage collections (count, total seconds) by kind:
+
+| sets | wall s | CPU seconds by process | controller GC |
+|---|---|---|---|
+${run.results.filter((r) => r.samples).map((r) => `| ${r.size.toLocaleString('en')} | ${r.samples!.wallSeconds.toFixed(0)} | ${counts(r.samples!.cpuSeconds)} | ${Object.entries(r.samples!.controllerGc).map(([k, v]) => `${k} ${v.count} (${v.seconds.toFixed(2)} s)`).join(', ')} |`).join('\n')}
 
 ![latency](results/latency.svg)
 ![growth](results/growth.svg)

@@ -97,10 +97,19 @@ async function runSize(size: number): Promise<SizeResult> {
     const obs = new Observer(cp.kubeconfig);
     await obs.start();
     log(`size ${size}: ${samples} single scale-downs`);
-    const single = await scaleDownSamples(c, obs, sets, controller, samples);
+    const pids = { ...Object.fromEntries(Object.entries(cp.components).map(([name, comp]) => [name, comp.pid])), controller: controller.process.pid! };
+    // What else the machine did meanwhile, and the controller's garbage collection: where reaction time goes besides the controller's own work.
+    const gcBefore = await controller.metrics();
+    const samplesCpu = await cpuUse(pids, () => scaleDownSamples(c, obs, sets, controller, samples));
+    const single = samplesCpu.result;
+    const gcAfter = await controller.metrics();
+    const gc = Object.fromEntries(['major', 'minor', 'incremental'].map((kind) => [kind, {
+      count: metricValue(gcAfter, 'nodejs_gc_duration_seconds_count', { kind }) - metricValue(gcBefore, 'nodejs_gc_duration_seconds_count', { kind }),
+      seconds: Number((metricValue(gcAfter, 'nodejs_gc_duration_seconds_sum', { kind }) - metricValue(gcBefore, 'nodejs_gc_duration_seconds_sum', { kind })).toFixed(3)),
+    }]));
+    log(`size ${size}: during the samples (${samplesCpu.wallSeconds.toFixed(0)} s): CPU seconds ${JSON.stringify(samplesCpu.cpuSeconds)}; controller GC ${JSON.stringify(gc)}`);
     const idleProbe = await probeApiServer(c, () => sleep(5000));
     log(`size ${size}: storm of ${stormOrdinals} orphaned ordinals`);
-    const pids = { ...Object.fromEntries(Object.entries(cp.components).map(([name, comp]) => [name, comp.pid])), controller: controller.process.pid! };
     const stormRequestsBefore = requestCounts(await controller.metrics());
     const benchCpuBefore = process.cpuUsage();
     const stormCpu = await cpuUse(pids, () => probeApiServer(c, () => storm(c, obs, stormSets, 'storm-')));
@@ -125,6 +134,7 @@ async function runSize(size: number): Promise<SizeResult> {
       size, namespaces, populateSeconds, storm: stormResult, idle, startup: { first: firstStart, restart },
       memory: { trimmed: memory, fullObjects: fullMemory, heap },
       reactionMs: single.reaction, releaseMs: single.release, requestsPerDrain: single.perDrain, bare, syncSamplesMs,
+      samples: { wallSeconds: samplesCpu.wallSeconds, cpuSeconds: samplesCpu.cpuSeconds, controllerGc: gc },
     };
     const q = ratios(result);
     log(`size ${size}: against the bare writer and consumer: drain pods created ${q.created.toFixed(2)}x, claims released ${q.released.toFixed(2)}x, sync ${q.sync.toFixed(2)}x; ` +
