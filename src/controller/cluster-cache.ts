@@ -74,7 +74,7 @@ export class ClusterCache {
   private readonly informers: Array<ResilientInformer<KubernetesObject>> = [];
   private synced = false;
 
-  /** `onChange` receives the keys (`namespace/name`) of every StatefulSet an event may concern. */
+  /** `onChange` receives the keys (`namespace/name`) of every StatefulSet an event may concern, once synced. */
   constructor(client: KubeHttpClient, api: KubeApi, options: CacheOptions, onChange: (setKey: string) => void, log: Logger) {
     this.claims = new NameIndex(candidateSetNamesOfClaim);
     const podKeys = (name: string) => {
@@ -83,8 +83,14 @@ export class ClusterCache {
     };
     this.statefulPods = new NameIndex(podKeys);
     this.drainPods = new NameIndex(podKeys);
+    // Nothing is told before the first full state is in: the controller then looks at every set once
+    // (its workers start only on a synced cache), and the 145,000 events of a 10,000-set sync would
+    // otherwise each go through the work queue for nothing.
+    const notify = (key: string) => {
+      if (this.synced) onChange(key);
+    };
     const notifyKnown = (keys: string[]) => {
-      for (const key of keys) if (this.sets.has(key)) onChange(key);
+      for (const key of keys) if (this.sets.has(key)) notify(key);
     };
     const trim = <T>(fn: (obj: T) => T) => (options.fullObjects ? undefined : fn);
     const inform = <T extends KubernetesObject>(path: string, list: (opts: ListOptions<T>) => Promise<ListResult<T>>,
@@ -98,7 +104,7 @@ export class ClusterCache {
           const key = `${set.metadata?.namespace}/${set.metadata?.name}`;
           if (kind === 'delete') this.sets.delete(key);
           else this.sets.set(key, set);
-          onChange(key);
+          notify(key);
         });
       inform<V1PersistentVolumeClaim>(`/api/v1${base}/persistentvolumeclaims`, (o) => api.listClaims(ns, o),
         { metadataOnly: true, trim: trim(trimClaim) }, (kind, claim) => notifyKnown(this.claims.apply(kind, claim)));

@@ -1,34 +1,10 @@
 // A watch that goes silent without closing (a half-open connection) is noticed and resumed from the last
 // resourceVersion, against a local HTTP server that plays the API server.
-import http from 'node:http';
-import type net from 'node:net';
 import type { V1Pod } from '@kubernetes/client-node';
-import { KubeHttpClient, WatchIdleError } from '../../src/kube/http-client.ts';
+import { WatchIdleError } from '../../src/kube/http-client.ts';
 import { ResilientInformer } from '../../src/kube/informer.ts';
+import { fakeApiServer, initialEventsEnd } from './fakes/api-server.ts';
 import { quietLogger } from './fakes/cluster.ts';
-
-/** Answers every watch with `script(n)`'s lines for the n-th watch, then keeps the connection open and silent. */
-async function fakeApiServer(script: (n: number, query: URLSearchParams) => object[]) {
-  const watches: URLSearchParams[] = [];
-  const open = new Set<http.ServerResponse>();
-  const server = http.createServer((req, res) => {
-    const query = new URL(req.url ?? '/', 'http://x').searchParams;
-    watches.push(query);
-    res.writeHead(200, { 'Content-Type': 'application/json' });
-    for (const event of script(watches.length, query)) res.write(`${JSON.stringify(event)}\n`);
-    open.add(res);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const client = new KubeHttpClient({ server: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, tls: {}, credentials: async () => ({ headers: {} }) }, 'test');
-  return {
-    client, watches,
-    close: () => {
-      for (const res of open) res.destroy();
-      server.closeAllConnections();
-      server.close();
-    },
-  };
-}
 
 const pod = (name: string, resourceVersion: string) => ({ metadata: { name, namespace: 'ns', resourceVersion } });
 
@@ -46,7 +22,7 @@ describe('watch idle timeout', () => {
 
   it('the informer resumes a silent watch from the last resourceVersion it saw, without a fresh sync, and gets the change', async () => {
     const fake = await fakeApiServer((n) => (n === 1
-      ? [{ type: 'ADDED', object: pod('a', '10') }, { type: 'BOOKMARK', object: { metadata: { resourceVersion: '11', annotations: { 'k8s.io/initial-events-end': 'true' } } } }]
+      ? [{ type: 'ADDED', object: pod('a', '10') }, initialEventsEnd('11')]
       : [{ type: 'ADDED', object: pod('b', '12') }]));
     const seen: string[] = [];
     const informer = new ResilientInformer<V1Pod>(fake.client, '/api/v1/pods', async () => ({ items: [] }), (kind, p) => seen.push(`${kind} ${p.metadata?.name}`),

@@ -1,0 +1,34 @@
+// The cache tells the controller of changes only once its first full state is in: the controller looks at
+// every set once then, so the events of the initial sync need not each go through the work queue.
+import { ClusterCache } from '../../src/controller/cluster-cache.ts';
+import { KubeApi } from '../../src/kube/api.ts';
+import { fakeApiServer, initialEventsEnd } from './fakes/api-server.ts';
+import { quietLogger } from './fakes/cluster.ts';
+
+const meta = (name: string, resourceVersion: string) => ({ name, namespace: 'ns', uid: `uid-${name}`, resourceVersion });
+
+describe('ClusterCache', () => {
+  it('says nothing during the initial sync, then tells of every later change', async () => {
+    // First watch of each stream: the initial state. The claims' second watch (after a forced reconnect) brings a change.
+    const fake = await fakeApiServer((_n, query, path) => {
+      if (query.get('sendInitialEvents') !== 'true') return path.endsWith('persistentvolumeclaims') ? [{ type: 'ADDED', object: { metadata: meta('data-db-2', '7') } }] : [];
+      if (path.endsWith('statefulsets')) return [{ type: 'ADDED', object: { metadata: meta('db', '2'), spec: { replicas: 2 } } }, initialEventsEnd('3')];
+      if (path.endsWith('persistentvolumeclaims')) return [0, 1].map((o) => ({ type: 'ADDED', object: { metadata: meta(`data-db-${o}`, String(4 + o)) } })).concat([initialEventsEnd('6')] as never[]);
+      return [initialEventsEnd('6')];
+    });
+    const told: string[] = [];
+    const cache = new ClusterCache(fake.client, new KubeApi(fake.client, { qps: 0, burst: 1 }), { namespaces: [], watchIdleTimeoutMs: 300 }, (key) => told.push(key), quietLogger());
+    try {
+      await cache.start();
+      expect(cache.claimsFor('ns/db').map((c) => c.metadata?.name).sort()).toEqual(['data-db-0', 'data-db-1']);
+      expect(told).toEqual([]);
+      // The silent claim watch is resumed after its idle timeout and brings a new claim of the set.
+      const deadline = Date.now() + 5_000;
+      while (!told.includes('ns/db') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(told).toContain('ns/db');
+    } finally {
+      await cache.stop();
+      fake.close();
+    }
+  });
+});
