@@ -35,7 +35,10 @@ export class BareWriter {
     const options = addRunOptions(new Command()).parse(controllerArgs, { from: 'user' }).opts<RunOptions>();
     const api = new KubeApi(new KubeHttpClient(kubeconfigConfig([kubeconfig]), 'benchmark-bare-writer'), {
       qps: options.qps, burst: options.burst,
-      observe: (verb, resource) => (this.requests[`${verb} ${resource}`] = (this.requests[`${verb} ${resource}`] ?? 0) + 1),
+      // Counted when answered, as the controller's metrics count them (not the events refused after the stop).
+      observe: (verb, resource, code) => {
+        if (code !== 0) this.requests[`${verb} ${resource}`] = (this.requests[`${verb} ${resource}`] ?? 0) + 1;
+      },
       // Events still waiting when the storm is over are not sent (the controller is stopped there too).
       fence: () => {
         if (this.stopped) throw new Error('the bare writer has stopped');
