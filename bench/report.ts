@@ -28,7 +28,8 @@ export interface SizeResult {
   /** `heap`: the trimmed controller's live heap after a full GC, by cache (bench/heap-profile.ts). */
   memory: { trimmed: ControllerMemory; fullObjects: ControllerMemory; heap?: HeapProfile };
   /** The same storm made by the bare writer, and the same streams read by the bare consumer: the physical limit. */
-  bare: { storm: StormResult & { requests: Record<string, number> }; sync: BareSync; syncSamplesMs: number[] };
+  /** `storm.cpuSeconds`: per process while the bare writer's storm ran ("benchmark" is where the bare writer runs); absent in runs before it was recorded. */
+  bare: { storm: StormResult & { requests: Record<string, number>; wallSeconds?: number; cpuSeconds?: Record<string, number> }; sync: BareSync; syncSamplesMs: number[] };
   /** During the single scale-downs: CPU seconds per process, and the controller's garbage collections by kind. */
   samples?: { wallSeconds: number; cpuSeconds: Record<string, number>; controllerGc: Record<string, { count: number; seconds: number }> };
   /** The controller's initial sync over three starts (ms); compared with the bare consumer's by their medians. */
@@ -217,8 +218,11 @@ ${run.results.map((r) => `| ${r.size.toLocaleString('en')} | ${counts(r.startup.
 What bounds the storm: CPU seconds each process used during it (the machine has ${String(run.machine.cpus)} cores, so
 wall time x ${String(run.machine.cpus)} is all there is):
 
-| sets | storm wall s | ${cpuNames(run).join(' | ')} |
-|---|---|${cpuNames(run).map(() => '---|').join('')}
-${run.results.map((r) => `| ${r.size.toLocaleString('en')} | ${r.storm.wallSeconds.toFixed(1)} | ${cpuNames(run).map((n) => (r.storm.cpuSeconds[n] ?? 0).toFixed(1)).join(' | ')} |`).join('\n')}
+| sets | storm | wall s | ${cpuNames(run).join(' | ')} |
+|---|---|---|${cpuNames(run).map(() => '---|').join('')}
+${run.results.flatMap((r) => [
+    `| ${r.size.toLocaleString('en')} | controller | ${r.storm.wallSeconds.toFixed(1)} | ${cpuNames(run).map((n) => (r.storm.cpuSeconds[n] ?? 0).toFixed(1)).join(' | ')} |`,
+    ...(r.bare.storm.cpuSeconds ? [`| ${r.size.toLocaleString('en')} | bare writer (in "benchmark") | ${r.bare.storm.wallSeconds!.toFixed(1)} | ${cpuNames(run).map((n) => r.bare.storm.cpuSeconds![n]?.toFixed(1) ?? '-').join(' | ')} |`] : []),
+  ]).join('\n')}
 `);
 }
