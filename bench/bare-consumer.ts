@@ -7,9 +7,8 @@ import https from 'node:https';
 import { DRAIN_POD_SELECTOR, STATEFUL_POD_SELECTOR } from '../src/controller/cluster-cache.ts';
 import { kubeconfigConfig } from '../src/kube/connection-config.ts';
 import { METADATA_ONLY } from '../src/kube/http-client.ts';
+import { INITIAL_EVENTS_END } from '../src/kube/informer.ts';
 import { memorySplit } from './memory-split.ts';
-
-const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
 
 /** The controller's streams (src/controller/cluster-cache.ts), cluster-wide. */
 const streams: Array<{ path: string; labelSelector?: string; accept?: string }> = [

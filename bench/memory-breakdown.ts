@@ -25,8 +25,7 @@ function measure(modules: string[], flags: string[]): Usage {
   const script = `${modules.map((m) => `await import(${JSON.stringify(m)});`).join('')}
 if (${modules.includes('node:https')}) new (await import('node:https')).Agent({ keepAlive: true });
 await new Promise((r) => setTimeout(r, 300)); globalThis.gc(); const u = process.memoryUsage();
-const rollup = (await import('node:fs')).readFileSync('/proc/self/smaps_rollup', 'utf8');
-const anon = Number(/^Anonymous:\\s+(\\d+) kB/m.exec(rollup)[1]) * 1024;
+const anon = (await import(${JSON.stringify(path.join(root, 'dist', 'bench', 'memory-split.js'))})).memorySplit(process.pid).anonMB * 2 ** 20;
 console.log(JSON.stringify({ rss: u.rss, heapUsed: u.heapUsed, heapTotal: u.heapTotal, external: u.external, anon }));`;
   const out = execFileSync(process.execPath, [...flags, '--expose-gc', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
   return JSON.parse(out.trim().split('\n').at(-1)!) as Usage;

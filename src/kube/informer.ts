@@ -24,7 +24,7 @@ const MAX_BACKOFF_MS = 30_000;
  * silent for much longer than that is a connection that died without a word.
  */
 export const DEFAULT_WATCH_IDLE_TIMEOUT_MS = 150_000;
-const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
+export const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
 
 /**
  * The names the informer has delivered, by namespace: all a relist needs to tell what disappeared. The

@@ -3,6 +3,7 @@
 import http from 'node:http';
 import type net from 'node:net';
 import { KubeHttpClient } from '../../../src/kube/http-client.ts';
+import { INITIAL_EVENTS_END } from '../../../src/kube/informer.ts';
 
 /** `script(n, query, path)`: the events for the n-th watch (counted over all paths), made with `query` on `path`. */
 export async function fakeApiServer(script: (n: number, query: URLSearchParams, path: string) => object[]) {
@@ -28,4 +29,4 @@ export async function fakeApiServer(script: (n: number, query: URLSearchParams, 
 }
 
 /** The bookmark that ends a watch's initial state (sendInitialEvents). */
-export const initialEventsEnd = (resourceVersion: string) => ({ type: 'BOOKMARK', object: { metadata: { resourceVersion, annotations: { 'k8s.io/initial-events-end': 'true' } } } });
+export const initialEventsEnd = (resourceVersion: string) => ({ type: 'BOOKMARK', object: { metadata: { resourceVersion, annotations: { [INITIAL_EVENTS_END]: 'true' } } } });
