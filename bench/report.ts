@@ -148,10 +148,11 @@ controller makes beyond the bare writer's delays the rest.
 |---|---|---|---|---|---|
 ${run.results.map((r) => `| ${r.size.toLocaleString('en')} | ${stormReaction(r.storm)} | ${stormReaction(r.bare.storm)} | ${counts(budgeted(r.storm.requests))} | ${counts(budgeted(r.bare.storm.requests))} | ${x(budget(r.storm.requests) / budget(r.bare.storm.requests))} |`).join('\n')}
 
-The controller's own requests in the storm are one finalizer patch per set (before its first drain pod, so
-that a set deleted mid-drain is seen through) and one quorum read of the set before its claims are
-released (so that a scale-up the cache has not seen yet keeps its claims); the rest is the bare writer's
-work. Events have their own budget and do not count against the QPS limit.
+The controller's own request in the storm is one quorum read of the set before its claims are released (so
+that a scale-up the cache has not seen yet keeps its claims); the rest is the bare writer's work. The storm's
+sets carry the controller's finalizer already, as any set annotated before it scales down does: the
+controller added it when it first accepted the template, at its first start (table below). Events have
+their own budget and do not count against the QPS limit.
 
 ${perObject(run)}
 ## Memory
@@ -207,9 +208,9 @@ API requests by the controller, per drain (averaged over the single scale-downs)
 |---|---|---|
 ${api.join('\n')}
 
-Start-up: on its first start in a cluster the controller adds its finalizer to every managed set (one
-patch each, within the QPS limit); a restart writes nothing (requests besides leases, and seconds until the
-queue was empty):
+Start-up: on its first start in a cluster the controller checks every managed set's template (one
+server-side dry-run create each) and adds its finalizer (one patch each), within the QPS limit; a restart
+writes nothing (requests besides leases, and seconds until the queue was empty):
 
 | sets | first start | restart |
 |---|---|---|

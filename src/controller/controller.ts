@@ -60,9 +60,9 @@ export class DrainController {
   private readonly options: ControllerOptions;
   private readonly ignored = new Set<string>();
   /**
-   * Template of each set as found by the initial sync. Those are checked with the API server only when a
-   * drain is about to start: a restart of the controller must not dry-run every template in the cluster.
-   * Templates that appear or change while the controller runs are checked at once.
+   * Template of each set as found by the initial sync. On a set carrying our finalizer (accepted before) the
+   * first drain pod's create is the check: a restart of the controller must not dry-run every template in the
+   * cluster. Templates that appear or change while the controller runs are checked at once (planner).
    */
   private readonly startupTemplates = new Map<string, string | undefined>();
   private resyncTimer: NodeJS.Timeout | undefined;

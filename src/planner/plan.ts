@@ -153,10 +153,9 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
     busy ||= ordered && started.holdsOrder;
   }
 
-  // The finalizer only once drains can start (the template accepted, or one found at start-up about to be
-  // tried): invalid input changes nothing but the events it causes. It goes before any drain pod is created.
-  const starting = ctx.actions.some((a) => a.kind === 'CreateDrainPod');
-  if (!ctx.deleting && !hasFinalizer && 'template' in gate && (!gate.untried || starting)) ctx.actions.unshift({ kind: 'AddFinalizer' });
+  // The finalizer only once the API server has accepted the template: invalid input changes nothing but the
+  // events it causes. It goes before any drain pod is created.
+  if (!ctx.deleting && !hasFinalizer && 'template' in gate) ctx.actions.unshift({ kind: 'AddFinalizer' });
   if (ctx.deleting && hasFinalizer && drains.length === 0 && !pending) ctx.actions.push({ kind: 'RemoveFinalizer' });
   return { managed: true, actions: ctx.actions, requeueAfterMs: ctx.requeueAfterMs, ordinals: ctx.ordinals, invalidTemplate: ctx.invalidTemplate };
 }
@@ -197,9 +196,9 @@ function claimNames(v: OrdinalView): string[] {
 }
 
 /**
- * Whether drains may start: with the template (its verdict is in; `untried`: found at start-up and never
- * used, so the first drain pod's create is the API server's check), after asking the API server about it
- * first (`check`: a new or changed template), or not at all (the set's configuration forbids it; reported).
+ * Whether drains may start: with the template (its verdict is in; `untried`: found at start-up on a set that
+ * already carries our finalizer, so the first drain pod's create is the API server's check), after asking the
+ * API server about it first (`check`), or not at all (the set's configuration forbids it; reported).
  */
 type TemplateGate = { template: DrainerTemplate; untried?: boolean } | { check: Action } | { blocked: string };
 
@@ -228,10 +227,13 @@ function templateGate(ctx: PlanContext, observation: SetObservation): TemplateGa
   if (ctx.deleting && foreground) blockers.push('the StatefulSet is being deleted in the foreground');
   if (blockers.length > 0 || !template.ok) return { blocked: `no drain can start: ${blockers.join('; ')}` };
   if (verdict.state !== 'unchecked') return { template: template.template };
-  // One the controller found at start-up is not dry-run (a restart must not ask about every template in the
-  // cluster): the first real create answers the same question, and a refusal is reported the same way.
-  if (!verdict.eager) return { template: template.template, untried: true };
-  // A new or changed template is checked at once, so a mistake is reported before it matters.
+  // One found at start-up on a set with our finalizer was accepted before: it is not dry-run (a restart must
+  // not ask about every template in the cluster); the first real create answers the same question, and a
+  // refusal is reported the same way.
+  if (!verdict.eager && (set.metadata?.finalizers ?? []).includes(FINALIZER)) return { template: template.template, untried: true };
+  // A new or changed template, or one annotated while the controller was away (no finalizer yet), is checked
+  // at once: a mistake is reported before it matters, and the accepted set gets its finalizer before any
+  // scale-down needs it (deleting the set then drains it too, and a storm of drains writes no finalizers).
   const check: Action = { kind: 'VerifyTemplate', pod: templateCheckPod(set, template.template), templateHash: templateHash(set) };
   ctx.actions.push(check);
   return { check };

@@ -65,8 +65,8 @@ export type TemplateVerdict =
   | { state: 'accepted' }
   | { state: 'rejected'; problem: string }
   /**
-   * Not asked yet. `eager`: ask now (the template is new or changed); else (found at start-up) never ask:
-   * the first drain pod's create answers (CreateDrainPod's `templateHash`).
+   * Not asked yet. `eager`: ask now (the template is new or changed); else (found at start-up) ask now only
+   * if the set lacks our finalizer, otherwise the first drain pod's create answers (CreateDrainPod's `templateHash`).
    */
   | { state: 'unchecked'; eager: boolean };
 

@@ -473,16 +473,27 @@ describe('planSet: the API server\'s verdict on the template', () => {
 describe('planSet: a template found at start-up', () => {
   const verdict: TemplateVerdict = { state: 'unchecked', eager: false };
 
-  it('adds no finalizer and asks nothing while there is nothing to drain', () => {
-    const set = aSet({ replicas: 1 });
+  it('on a set with our finalizer (accepted before): nothing asked or written while there is nothing to drain', () => {
+    const set = aSet({ replicas: 1, ...fin });
     expect(steps(plan(set, [aClaim(set, 0)], [aStatefulPod(set, 0)], NOW, verdict).actions)).toEqual([]);
   });
 
-  it('once a drain is due: the finalizer, then the drain pod, whose create carries the template to be judged', () => {
-    const set = aSet({ replicas: 1 });
+  it('on a set with our finalizer, once a drain is due: the drain pod, whose create carries the template to be judged', () => {
+    const set = aSet({ replicas: 1, ...fin });
     const actions = plan(set, [aClaim(set, 0), aClaim(set, 1)], [aStatefulPod(set, 0)], NOW, verdict).actions;
-    expect(steps(actions)).toEqual(['add-finalizer', 'create db-1 [data-db-1] attempt 1']);
-    expect(actions[1]).toMatchObject({ kind: 'CreateDrainPod', templateHash: templateHash(set) });
+    expect(steps(actions)).toEqual(['create db-1 [data-db-1] attempt 1']);
+    expect(actions[0]).toMatchObject({ kind: 'CreateDrainPod', templateHash: templateHash(set) });
+  });
+
+  it('on a set without our finalizer (annotated while the controller was away): asked at once, nothing else yet', () => {
+    const set = aSet({ replicas: 1 });
+    expect(steps(plan(set, [aClaim(set, 0)], [aStatefulPod(set, 0)], NOW, verdict).actions)).toEqual(['verify-template db-1-template-check']);
+    expect(steps(plan(set, [aClaim(set, 0), aClaim(set, 1)], [aStatefulPod(set, 0)], NOW, verdict).actions)).toEqual(['verify-template db-1-template-check']);
+  });
+
+  it('on a set without our finalizer, once accepted: the finalizer before anything needs it', () => {
+    const set = aSet({ replicas: 1 });
+    expect(steps(plan(set, [aClaim(set, 0)], [aStatefulPod(set, 0)], NOW, { state: 'accepted' }).actions)).toEqual(['add-finalizer']);
   });
 
   it('a template already judged is not judged again by the create', () => {
@@ -497,6 +508,7 @@ describe('planSet: invalid input changes nothing but events', () => {
   it.each<[string, TemplateVerdict]>([
     ['rejected by the API server', { state: 'rejected', problem: 'the API server rejects the drain pod: x' }],
     ['not yet checked', { state: 'unchecked', eager: true }],
+    ['found at start-up and not yet checked', { state: 'unchecked', eager: false }],
   ])('no finalizer on a set whose template is %s', (_name, verdict) => {
     const set = aSet({ replicas: 1 });
     expect(steps(plan(set, [aClaim(set, 0), aClaim(set, 1)], [aStatefulPod(set, 0)], NOW, verdict).actions)).not.toContain('add-finalizer');
