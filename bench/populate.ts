@@ -3,6 +3,7 @@
 import PQueue from 'p-queue';
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { ClusterClient } from '../local-cluster/cluster-client.ts';
+import { waitFor } from '../local-cluster/processes.ts';
 import { TEMPLATE_ANNOTATION } from '../local-cluster/workloads.ts';
 
 /** Drain pods go straight to a kwok node (their claims are never Bound here) and finish quickly. */
@@ -69,6 +70,12 @@ export async function populate(c: ClusterClient, count: number, namespaces: numb
   progress: (done: number) => void = () => {}): Promise<SetRef[]> {
   const nsNames = Array.from({ length: namespaces }, (_, i) => `${prefix}-${i}`);
   for (const ns of nsNames) await c.core.createNamespace({ body: { metadata: { name: ns } } }).catch(() => undefined);
+  // Admission refuses pods in a namespace whose default service account is not made yet.
+  await waitFor('default service accounts', async () => {
+    const accounts = await c.core.listServiceAccountForAllNamespaces({ fieldSelector: 'metadata.name=default' });
+    const ready = new Set(accounts.items.map((a) => a.metadata?.namespace));
+    return nsNames.every((ns) => ready.has(ns)) || undefined;
+  }, 60_000);
   const queue = new PQueue({ concurrency: 32 });
   const annotated: SetRef[] = [];
   let done = 0;
