@@ -56,7 +56,7 @@ export async function run(options: RunOptions): Promise<void> {
   isLeader = () => elector?.isLeader() ?? true;
   const verdicts = new TemplateVerdicts();
   const view = new ClusterCache(client, api, { namespaces: options.namespaces, setSelector: options.selector, fullObjects: options.cacheFullObjects, watchIdleTimeoutMs: options.watchIdleTimeout },
-    (key) => controller.queue.add(key), log);
+    (key, urgent) => controller.queue.add(key, urgent), log);
   const writer = new Executor(api, new EventRecorder(api, identity, log, { qps: options.eventQps, burst: options.eventBurst }), verdicts, metrics, log,
     { dryRun: options.dryRun, isLeader });
   const controller: DrainController = new DrainController({ view, writer, verdicts, log, metrics, isLeader }, {

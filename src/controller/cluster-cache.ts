@@ -74,8 +74,12 @@ export class ClusterCache {
   private readonly informers: Array<ResilientInformer<KubernetesObject>> = [];
   private synced = false;
 
-  /** `onChange` receives the keys (`namespace/name`) of every StatefulSet an event may concern, once synced. */
-  constructor(client: KubeHttpClient, api: KubeApi, options: CacheOptions, onChange: (setKey: string) => void, log: Logger) {
+  /**
+   * `onChange` receives the keys (`namespace/name`) of every StatefulSet an event may concern, once synced;
+   * `urgent` when the event may let a drain start (a stateful pod is gone), so that starts go ahead of the
+   * rest (finished drains to release, a resync of every set).
+   */
+  constructor(client: KubeHttpClient, api: KubeApi, options: CacheOptions, onChange: (setKey: string, urgent: boolean) => void, log: Logger) {
     this.claims = new NameIndex(candidateSetNamesOfClaim);
     const podKeys = (name: string) => {
       const set = candidateSetNameOfPod(name);
@@ -86,11 +90,11 @@ export class ClusterCache {
     // Nothing is told before the first full state is in: the controller then looks at every set once
     // (its workers start only on a synced cache), and the 145,000 events of a 10,000-set sync would
     // otherwise each go through the work queue for nothing.
-    const notify = (key: string) => {
-      if (this.synced) onChange(key);
+    const notify = (key: string, urgent = false) => {
+      if (this.synced) onChange(key, urgent);
     };
-    const notifyKnown = (keys: string[]) => {
-      for (const key of keys) if (this.sets.has(key)) notify(key);
+    const notifyKnown = (keys: string[], urgent = false) => {
+      for (const key of keys) if (this.sets.has(key)) notify(key, urgent);
     };
     const trim = <T>(fn: (obj: T) => T) => (options.fullObjects ? undefined : fn);
     const inform = <T extends KubernetesObject>(path: string, list: (opts: ListOptions<T>) => Promise<ListResult<T>>,
@@ -109,7 +113,7 @@ export class ClusterCache {
       inform<V1PersistentVolumeClaim>(`/api/v1${base}/persistentvolumeclaims`, (o) => api.listClaims(ns, o),
         { metadataOnly: true, trim: trim(trimClaim) }, (kind, claim) => notifyKnown(this.claims.apply(kind, claim)));
       inform<V1Pod>(`/api/v1${base}/pods`, (o) => api.listPods(ns, o),
-        { labelSelector: STATEFUL_POD_SELECTOR, metadataOnly: true, trim: trim(trimPod) }, (kind, pod) => notifyKnown(this.statefulPods.apply(kind, pod)));
+        { labelSelector: STATEFUL_POD_SELECTOR, metadataOnly: true, trim: trim(trimPod) }, (kind, pod) => notifyKnown(this.statefulPods.apply(kind, pod), kind === 'delete'));
       inform<V1Pod>(`/api/v1${base}/pods`, (o) => api.listPods(ns, o),
         { labelSelector: DRAIN_POD_SELECTOR, trim: trim(trimPod) }, (kind, pod) => notifyKnown(this.drainPods.apply(kind, pod)));
     }

@@ -1,6 +1,9 @@
 // A keyed work queue on p-queue, with client-go workqueue semantics: a key is processed by one worker at a
 // time, adds while it waits are collapsed, adds while it runs make it run once more, failures back off per key.
+// One addition: an urgent add goes ahead of every key that is not urgent (and promotes that key if it waits).
 import PQueue from 'p-queue';
+
+const URGENT = 1;
 
 export interface WorkQueueOptions {
   concurrency: number;
@@ -23,11 +26,12 @@ const NO_OBSERVER: WorkQueueObserver = { added() {}, retried() {}, waited() {}, 
 
 export class WorkQueue {
   private readonly queue: PQueue;
-  /** Keys waiting, with when they were added. */
-  private readonly waiting = new Map<string, number>();
+  /** Keys waiting, with when they were added and whether they go ahead of the rest. */
+  private readonly waiting = new Map<string, { since: number; urgent: boolean }>();
   /** Keys being processed, with when that started. */
   private readonly running = new Map<string, number>();
-  private readonly dirty = new Set<string>();
+  /** Keys added while being processed, to run once more (urgently, if any of those adds was). */
+  private readonly dirty = new Map<string, boolean>();
   private readonly failures = new Map<string, number>();
   private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly handler: (key: string) => Promise<void>;
@@ -61,16 +65,23 @@ export class WorkQueue {
     return this.waiting.size;
   }
 
-  add(key: string): void {
+  add(key: string, urgent = false): void {
     if (this.shuttingDown) return;
     if (this.running.has(key)) {
-      this.dirty.add(key);
+      this.dirty.set(key, urgent || (this.dirty.get(key) ?? false));
       return;
     }
-    if (this.waiting.has(key)) return;
+    const waiting = this.waiting.get(key);
+    if (waiting) {
+      if (urgent && !waiting.urgent) {
+        waiting.urgent = true;
+        this.queue.setPriority(key, URGENT);
+      }
+      return;
+    }
     this.observer.added();
-    this.waiting.set(key, performance.now());
-    void this.queue.add(() => this.process(key));
+    this.waiting.set(key, { since: performance.now(), urgent });
+    void this.queue.add(() => this.process(key), { id: key, priority: urgent ? URGENT : 0 });
   }
 
   /** Adds the key after a delay; an earlier pending delay for the same key wins. */
@@ -90,7 +101,7 @@ export class WorkQueue {
 
   private async process(key: string): Promise<void> {
     const started = performance.now();
-    this.observer.waited((started - (this.waiting.get(key) ?? started)) / 1000);
+    this.observer.waited((started - (this.waiting.get(key)?.since ?? started)) / 1000);
     this.waiting.delete(key);
     this.running.set(key, started);
     try {
@@ -104,7 +115,11 @@ export class WorkQueue {
     } finally {
       this.observer.worked((performance.now() - started) / 1000);
       this.running.delete(key);
-      if (this.dirty.delete(key)) this.add(key);
+      const again = this.dirty.get(key);
+      if (again !== undefined) {
+        this.dirty.delete(key);
+        this.add(key, again);
+      }
     }
   }
 

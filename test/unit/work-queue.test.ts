@@ -50,6 +50,46 @@ describe('WorkQueue', () => {
     expect(runs).toBe(2);
   });
 
+  it('runs urgent keys ahead of the rest, in the order they came, and promotes a waiting key added urgently', async () => {
+    const seen: string[] = [];
+    const gate = deferred();
+    const q = new WorkQueue(async (key) => {
+      seen.push(key);
+      if (key === 'busy') await gate.promise;
+    }, { concurrency: 1, baseRetryMs: 1, maxRetryMs: 1 });
+    q.add('busy');
+    await flush();
+    q.add('resync-1');
+    q.add('resync-2');
+    q.add('pod-gone-1', true);
+    q.add('resync-3');
+    q.add('resync-2', true);
+    q.add('pod-gone-1');
+    expect(q.depth).toBe(4);
+    gate.resolve();
+    await new Promise((r) => setTimeout(r, 20));
+    await q.shutdown();
+    expect(seen).toEqual(['busy', 'pod-gone-1', 'resync-2', 'resync-1', 'resync-3']);
+  });
+
+  it('a key added urgently while it runs runs again ahead of the rest', async () => {
+    const seen: string[] = [];
+    const gate = deferred();
+    const q = new WorkQueue(async (key) => {
+      seen.push(key);
+      if (seen.length === 1) await gate.promise;
+    }, { concurrency: 1, baseRetryMs: 1, maxRetryMs: 1 });
+    q.add('a');
+    await flush();
+    q.add('b');
+    q.add('a', true);
+    q.add('a');
+    gate.resolve();
+    await new Promise((r) => setTimeout(r, 20));
+    await q.shutdown();
+    expect(seen).toEqual(['a', 'a', 'b']);
+  });
+
   it('retries a failing key with growing delays', async () => {
     const times: number[] = [];
     const q = new WorkQueue(async () => {
