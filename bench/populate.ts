@@ -79,14 +79,16 @@ export async function populate(c: ClusterClient, count: number, namespaces: numb
   const queue = new PQueue({ concurrency: 32 });
   const annotated: SetRef[] = [];
   let done = 0;
+  const created: Array<Promise<void>> = [];
   for (let i = 0; i < count; i++) {
     const ns = nsNames[i % namespaces]!;
-    void queue.add(async () => {
+    created.push(queue.add(async () => {
       annotated[i] = await createSet(c, ns, `s${i}`, replicas, true);
       await createSet(c, ns, `n${i}`, replicas, false);
       if (++done % 500 === 0) progress(done);
-    });
+    }));
   }
-  await queue.onIdle();
+  // A failure reaches the caller (which then stops its control plane) instead of ending the process.
+  await Promise.all(created);
   return annotated;
 }

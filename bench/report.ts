@@ -8,6 +8,8 @@ import type { StormResult } from './scenarios/storm.ts';
 
 export interface SizeResult {
   size: number;
+  /** The commit whose controller was measured (its short hash, `-dirty` with uncommitted changes). */
+  controller: string;
   namespaces: number;
   populateSeconds: number;
   /** Writes and seconds until the controller had nothing left to do: first start in the cluster, and a restart. */
@@ -54,6 +56,13 @@ export interface Run {
   settings: Record<string, unknown>;
   real: string;
   results: SizeResult[];
+}
+
+/** Which commit's controller each size measured (sizes added with --append may come from an earlier one). */
+function measuredControllers(run: Run): string {
+  const bySizes = new Map<string, number[]>();
+  for (const r of run.results) bySizes.set(r.controller, [...(bySizes.get(r.controller) ?? []), r.size]);
+  return `Controller measured: ${[...bySizes].map(([commit, sizes]) => `commit ${commit} (${sizes.map((s) => s.toLocaleString('en')).join(', ')} sets)`).join('; ')}.`;
 }
 
 const p = (values: number[]) => [50, 90, 99].map((q) => percentile(values, q).toFixed(1)).join(' / ');
@@ -109,6 +118,7 @@ plane, fills it, runs the controller as a separate process with its default flag
 flags, and measures. Raw samples, machine and versions: [results/results.json](results/results.json).
 Latest run: ${run.date}, on ${String(run.machine.cpus)} cores, ${String(run.machine.memoryGB)} GiB, Node.js ${String(run.machine.node)};
 Kubernetes ${run.versions.kubernetes}, etcd ${run.versions.etcd}, kwok ${run.versions.kwok}, all on the same machine.
+${measuredControllers(run)}
 
 What is real: ${run.real}
 

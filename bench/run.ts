@@ -1,5 +1,6 @@
 // `npm run bench`: reaction latency, storm throughput, memory and API cost of the controller as the
 // number of StatefulSets grows, on the local control plane. Results go to bench/results/.
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -47,6 +48,7 @@ const stormOrdinals = smoke ? 8 : Number(args.storm);
 const idleSeconds = smoke ? 2 : Number(args.idle);
 const out = args.out!;
 const controllerArgs = args['controller-args']!.split(/\s+/).filter(Boolean);
+const controllerCommit = execFileSync('git', ['describe', '--always', '--dirty', '--exclude=*'], { cwd: root, encoding: 'utf8' }).trim();
 
 async function runSize(size: number): Promise<SizeResult> {
   log(`size ${size}: starting a control plane without the StatefulSet controller`);
@@ -139,7 +141,7 @@ async function runSize(size: number): Promise<SizeResult> {
       sync: bareConsumer, syncSamplesMs: bareRuns.map((r) => r.ms),
     };
     const result: SizeResult = {
-      size, namespaces, populateSeconds, storm: stormResult, idle, startup: { first: firstStart, restart },
+      size, controller: controllerCommit, namespaces, populateSeconds, storm: stormResult, idle, startup: { first: firstStart, restart },
       memory: { trimmed: memory, fullObjects: fullMemory, heap },
       reactionMs: single.reaction, releaseMs: single.release, requestsPerDrain: single.perDrain, bare, syncSamplesMs,
       samples: { wallSeconds: samplesCpu.wallSeconds, cpuSeconds: samplesCpu.cpuSeconds, controllerGc: gc },

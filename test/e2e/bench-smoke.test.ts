@@ -17,11 +17,14 @@ test('npm run bench -- --smoke produces a complete result file and report, with 
   expect(result.reactionMs).toHaveLength(5);
   expect(result.releaseMs).toHaveLength(5);
   expect(result.storm.ordinals).toBe(8);
+  // Which controller was measured: this checkout's commit.
+  expect(result.controller).toMatch(/^[0-9a-f]{7,}(-dirty)?$/);
   // The bare writer made the same storm; the bare consumer read every object the controller watches.
   expect(result.bare.storm.ordinals).toBe(8);
   expect(result.bare.sync.objects).toBeGreaterThanOrEqual(10 * 2 * (1 + 3 + 3));
   for (const ratio of Object.values(ratios(result))) expect(ratio).toBeGreaterThan(0);
   const report = readFileSync(path.join(out, 'README.md'), 'utf8');
   expect(report).toMatch(/\| 10 \| [\d,]+ \| \*\*\d+\.\d\dx\*\*/);
+  expect(report).toContain(`Controller measured: commit ${result.controller} (10 sets).`);
   expect(existsSync(path.join(out, 'growth.svg'))).toBe(true);
 });
