@@ -34,7 +34,7 @@ export interface SizeResult {
   bare: { storm: StormResult & { requests: Record<string, number>; wallSeconds?: number; cpuSeconds?: Record<string, number> }; sync: BareSync; syncSamplesMs: number[] };
   /** During the single scale-downs: CPU seconds per process, and the controller's garbage collections by kind. */
   samples?: { wallSeconds: number; cpuSeconds: Record<string, number>; controllerGc: Record<string, { count: number; seconds: number }> };
-  /** The controller's initial sync over three starts (ms); compared with the bare consumer's by their medians. */
+  /** The controller's initial sync over five starts (ms), in turns with the bare consumer's; compared by their medians. */
   syncSamplesMs: number[];
 }
 
@@ -142,7 +142,8 @@ plane:
   uses it, streamed initial state) over plain \`node:https\` and only parses the events.
 
 Ratio = controller / bare, seconds from the last orphaning deletion (storm) or from the first request until
-every stream's initial state is in (sync: the median of three starts of each); targets: storm within 1.1x,
+every stream's initial state is in (sync: the median of five starts of each, taken in turns; sizes measured
+at commit c04021f or earlier took three of each, one after the other); targets: storm within 1.1x,
 sync within 1.3x.
 
 | sets | objects watched | storm: every drain pod created | storm: every claim released | initial sync |
