@@ -17,7 +17,8 @@ RUN npm run build && npm prune --omit=dev
 # Works with a read-only root filesystem (nothing is written at run time). Node handles SIGTERM itself
 # (the controller finishes in-flight calls and releases its lease), so no init process is needed.
 # --max-semi-space-size=2: a small V8 young generation; the default keeps ~40 MiB of RSS the controller
-# does not need (bench/README.md).
+# does not need. --optimize-for-size: a heap that grows less and is collected sooner, ~45 MiB less RSS
+# after a 10,000-set sync (bench/README.md).
 FROM ${RUN_BASE}
 WORKDIR /app
 COPY --from=build /src/package.json ./package.json
@@ -25,5 +26,5 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/src ./dist/src
 USER 65532:65532
 EXPOSE 8080
-ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=2", "dist/src/cli/main.js"]
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=2", "--optimize-for-size", "dist/src/cli/main.js"]
 CMD ["run"]

@@ -23,8 +23,10 @@ export interface RunningController {
  * V8 flags the image runs the controller with (Dockerfile ENTRYPOINT; test/unit/dockerfile.test.ts keeps
  * the two equal). A 2 MiB young generation instead of V8's default of up to 16 MiB per semi-space: the
  * controller allocates little once synced, and the default keeps ~40 MiB of RSS for nothing.
+ * `--optimize-for-size`: V8 grows the heap less and collects sooner; after the initial sync of 10,000 sets
+ * it held 88 MiB of heap instead of 97-140 (most of it the sync's garbage), 176 MiB of RSS instead of 217-227.
  */
-export const NODE_FLAGS = ['--max-semi-space-size=2'];
+export const NODE_FLAGS = ['--max-semi-space-size=2', '--optimize-for-size'];
 
 /**
  * Starts the controller. `compiled` runs the built JavaScript (dist/, as the image does) instead of the
