@@ -14,6 +14,10 @@ import { observeOrdinals, type DrainPodView, type OrdinalView } from './ordinals
 import type { DrainerTemplate } from './template.ts';
 import type { Action, EventType, OrdinalStatus, Plan, PlannerSettings, SetObservation } from './types.ts';
 
+function hasFinalizer(set: V1StatefulSet): boolean {
+  return (set.metadata?.finalizers ?? []).includes(FINALIZER);
+}
+
 export function isManaged(set: V1StatefulSet): boolean {
   return set.metadata?.annotations?.[TEMPLATE_ANNOTATION] !== undefined && claimTemplateNames(set).length > 0;
 }
@@ -23,7 +27,7 @@ export function isManaged(set: V1StatefulSet): boolean {
  * ordinals that carry the drain role label (drains of a set whose annotation was removed are seen through).
  */
 export function needsPlanning(set: V1StatefulSet, pods: V1Pod[]): boolean {
-  if (isManaged(set) || (set.metadata?.finalizers ?? []).includes(FINALIZER)) return true;
+  if (isManaged(set) || hasFinalizer(set)) return true;
   return pods.some((p) => p.metadata?.labels?.[ROLE_LABEL] === ROLE_DRAINER);
 }
 
@@ -65,6 +69,7 @@ class PlanContext {
   readonly now: Date;
   readonly managed: boolean;
   readonly deleting: boolean;
+  readonly hasFinalizer: boolean;
   readonly retryToken: string;
   readonly attempts: { value: number; problem?: string };
   readonly timeout: { value: number; problem?: string };
@@ -77,6 +82,7 @@ class PlanContext {
     this.nowMs = observation.now.getTime();
     this.managed = isManaged(this.set);
     this.deleting = this.set.metadata?.deletionTimestamp !== undefined;
+    this.hasFinalizer = hasFinalizer(this.set);
     this.retryToken = this.set.metadata?.annotations?.[RETRY_ANNOTATION] ?? '';
     this.attempts = maxAttempts(this.set, settings);
     this.timeout = drainTimeout(this.set, settings);
@@ -104,7 +110,6 @@ class PlanContext {
 export function planSet(observation: SetObservation, settings: PlannerSettings): Plan {
   const ctx = new PlanContext(observation, settings);
   const { set } = ctx;
-  const hasFinalizer = (set.metadata?.finalizers ?? []).includes(FINALIZER);
   const { ordinals: views, contested } = observeOrdinals(set, observation.claims, observation.pods, observation.rivals);
   for (const { claim, rival } of ctx.managed ? contested : []) {
     ctx.report('Warning', 'AmbiguousClaim',
@@ -117,7 +122,7 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
   for (const v of drains) seeDrainThrough(ctx, v, v.drainPod);
 
   if (!ctx.managed) {
-    if (hasFinalizer) ctx.actions.push({ kind: 'RemoveFinalizer' });
+    if (ctx.hasFinalizer) ctx.actions.push({ kind: 'RemoveFinalizer' });
     return { managed: false, actions: ctx.actions, requeueAfterMs: ctx.requeueAfterMs, ordinals: ctx.ordinals, invalidTemplate: false };
   }
 
@@ -155,8 +160,8 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
 
   // The finalizer only once the API server has accepted the template: invalid input changes nothing but the
   // events it causes. It goes before any drain pod is created.
-  if (!ctx.deleting && !hasFinalizer && 'template' in gate) ctx.actions.unshift({ kind: 'AddFinalizer' });
-  if (ctx.deleting && hasFinalizer && drains.length === 0 && !pending) ctx.actions.push({ kind: 'RemoveFinalizer' });
+  if (!ctx.deleting && !ctx.hasFinalizer && 'template' in gate) ctx.actions.unshift({ kind: 'AddFinalizer' });
+  if (ctx.deleting && ctx.hasFinalizer && drains.length === 0 && !pending) ctx.actions.push({ kind: 'RemoveFinalizer' });
   return { managed: true, actions: ctx.actions, requeueAfterMs: ctx.requeueAfterMs, ordinals: ctx.ordinals, invalidTemplate: ctx.invalidTemplate };
 }
 
@@ -230,7 +235,7 @@ function templateGate(ctx: PlanContext, observation: SetObservation): TemplateGa
   // One found at start-up on a set with our finalizer was accepted before: it is not dry-run (a restart must
   // not ask about every template in the cluster); the first real create answers the same question, and a
   // refusal is reported the same way.
-  if (!verdict.eager && (set.metadata?.finalizers ?? []).includes(FINALIZER)) return { template: template.template, untried: true };
+  if (!verdict.eager && ctx.hasFinalizer) return { template: template.template, untried: true };
   // A new or changed template, or one annotated while the controller was away (no finalizer yet), is checked
   // at once: a mistake is reported before it matters, and the accepted set gets its finalizer before any
   // scale-down needs it (deleting the set then drains it too, and a storm of drains writes no finalizers).
