@@ -56,9 +56,10 @@ export class KubeApi {
   private readonly fence: (verb: string, resource: string) => void;
 
   /**
-   * `fence`, when given, is asked right before each attempt is sent (after its rate-limiter token, before every
-   * retry) and stops the request by throwing: a caller that may write only while it holds a lease closes it
-   * when the lease lapses, however long the request has waited.
+   * `fence`, when given, is asked right before each attempt is written to its connection (after its
+   * rate-limiter token and any wait for a connection, before every retry; http-client.ts `beforeSend`) and
+   * stops the request by throwing: a caller that may write only while it holds a lease closes it when the
+   * lease lapses, however long the request has waited.
    */
   constructor(client: KubeHttpClient, options: {
     qps: number; burst: number; observe?: RequestObserver; retry?: RetryPolicy; onRetry?: RetryObserver; fence?: (verb: string, resource: string) => void;
@@ -76,12 +77,12 @@ export class KubeApi {
    * transient failure (429, and for idempotent verbs 5xx or a broken connection) is sent again after the
    * server's Retry-After or a jittered backoff, each attempt with its own token (retry.ts).
    */
-  async call<T>(verb: string, resource: string, send: () => Promise<T>): Promise<T> {
+  async call<T>(verb: string, resource: string, send: (beforeSend: () => void) => Promise<T>): Promise<T> {
+    const beforeSend = () => this.fence(verb, resource);
     for (let attempt = 1; ; attempt++) {
       await this.limiter.take();
-      this.fence(verb, resource);
       try {
-        return await this.counted(verb, resource, send);
+        return await this.counted(verb, resource, () => send(beforeSend));
       } catch (err) {
         const delay = attempt < this.retry.attempts && retryable(verb, err) ? retryDelayMs(attempt, err, this.retry) : undefined;
         if (delay === undefined) throw err;
@@ -103,30 +104,30 @@ export class KubeApi {
   }
 
   createPod(pod: V1Pod, dryRun = false): Promise<V1Pod> {
-    return this.call('create', 'pods', () => this.client.request<V1Pod>('POST', `/api/v1${ns(pod.metadata?.namespace)}/pods`,
-      { body: pod, query: { dryRun: dryRun ? 'All' : undefined } }));
+    return this.call('create', 'pods', (beforeSend) => this.client.request<V1Pod>('POST', `/api/v1${ns(pod.metadata?.namespace)}/pods`,
+      { body: pod, query: { dryRun: dryRun ? 'All' : undefined }, beforeSend }));
   }
 
   async deletePod(namespace: string, name: string, uid: string): Promise<void> {
-    await this.call('delete', 'pods', () => this.client.request('DELETE', `/api/v1${ns(namespace)}/pods/${name}`,
-      { body: { preconditions: { uid } } }));
+    await this.call('delete', 'pods', (beforeSend) => this.client.request('DELETE', `/api/v1${ns(namespace)}/pods/${name}`,
+      { body: { preconditions: { uid } }, beforeSend }));
   }
 
   async deleteClaim(namespace: string, name: string, uid: string): Promise<void> {
-    await this.call('delete', 'persistentvolumeclaims', () => this.client.request('DELETE',
-      `/api/v1${ns(namespace)}/persistentvolumeclaims/${name}`, { body: { preconditions: { uid } } }));
+    await this.call('delete', 'persistentvolumeclaims', (beforeSend) => this.client.request('DELETE',
+      `/api/v1${ns(namespace)}/persistentvolumeclaims/${name}`, { body: { preconditions: { uid } }, beforeSend }));
   }
 
   /** Merge-patches annotations (null removes one); the uid in the patch makes the API server refuse a different object of that name. */
   async annotateClaim(namespace: string, name: string, uid: string, annotations: Record<string, string | null>): Promise<void> {
-    await this.call('patch', 'persistentvolumeclaims', () => this.client.request('PATCH',
-      `/api/v1${ns(namespace)}/persistentvolumeclaims/${name}`, { body: { metadata: { uid, annotations } }, contentType: MERGE_PATCH }));
+    await this.call('patch', 'persistentvolumeclaims', (beforeSend) => this.client.request('PATCH',
+      `/api/v1${ns(namespace)}/persistentvolumeclaims/${name}`, { body: { metadata: { uid, annotations } }, contentType: MERGE_PATCH, beforeSend }));
   }
 
   /** Replaces the finalizer list, guarded by resourceVersion so a concurrent change is never overwritten. */
   async setFinalizers(namespace: string, name: string, resourceVersion: string, finalizers: string[]): Promise<void> {
-    await this.call('patch', 'statefulsets', () => this.client.request('PATCH', `/apis/apps/v1${ns(namespace)}/statefulsets/${name}`,
-      { body: { metadata: { resourceVersion, finalizers } }, contentType: MERGE_PATCH }));
+    await this.call('patch', 'statefulsets', (beforeSend) => this.client.request('PATCH', `/apis/apps/v1${ns(namespace)}/statefulsets/${name}`,
+      { body: { metadata: { resourceVersion, finalizers } }, contentType: MERGE_PATCH, beforeSend }));
   }
 
   /** Events have their own rate limit (see EventRecorder), so this bypasses the request limiter. */
@@ -137,21 +138,21 @@ export class KubeApi {
 
   /** A quorum read of one StatefulSet (no resourceVersion: the API server answers from etcd, never from its cache). */
   getStatefulSet(namespace: string, name: string): Promise<V1StatefulSet> {
-    return this.call('get', 'statefulsets', () => this.client.request<V1StatefulSet>('GET', `/apis/apps/v1${ns(namespace)}/statefulsets/${name}`));
+    return this.call('get', 'statefulsets', (beforeSend) => this.client.request<V1StatefulSet>('GET', `/apis/apps/v1${ns(namespace)}/statefulsets/${name}`, { beforeSend }));
   }
 
   getLease(namespace: string, name: string): Promise<Lease> {
-    return this.call('get', 'leases', () => this.client.request<Lease>('GET', `/apis/coordination.k8s.io/v1${ns(namespace)}/leases/${name}`));
+    return this.call('get', 'leases', (beforeSend) => this.client.request<Lease>('GET', `/apis/coordination.k8s.io/v1${ns(namespace)}/leases/${name}`, { beforeSend }));
   }
 
   createLease(lease: Lease): Promise<Lease> {
-    return this.call('create', 'leases', () => this.client.request<Lease>('POST',
-      `/apis/coordination.k8s.io/v1${ns(lease.metadata?.namespace)}/leases`, { body: lease }));
+    return this.call('create', 'leases', (beforeSend) => this.client.request<Lease>('POST',
+      `/apis/coordination.k8s.io/v1${ns(lease.metadata?.namespace)}/leases`, { body: lease, beforeSend }));
   }
 
   replaceLease(lease: Lease): Promise<Lease> {
-    return this.call('update', 'leases', () => this.client.request<Lease>('PUT',
-      `/apis/coordination.k8s.io/v1${ns(lease.metadata?.namespace)}/leases/${lease.metadata?.name}`, { body: lease }));
+    return this.call('update', 'leases', (beforeSend) => this.client.request<Lease>('PUT',
+      `/apis/coordination.k8s.io/v1${ns(lease.metadata?.namespace)}/leases/${lease.metadata?.name}`, { body: lease, beforeSend }));
   }
 
   // Lists for the informers (watches are long-lived and not rate limited, as in client-go). Paginated, and
@@ -162,8 +163,8 @@ export class KubeApi {
     let cont: string | undefined;
     let metadata: ListMeta | undefined;
     do {
-      const result = await this.call('list', resource, () => this.client.request<{ items?: T[] | null; metadata?: ListMeta }>('GET', path,
-        { query: { labelSelector, limit: PAGE, continue: cont }, accept: options.metadataOnly ? METADATA_ONLY.list : undefined }));
+      const result = await this.call('list', resource, (beforeSend) => this.client.request<{ items?: T[] | null; metadata?: ListMeta }>('GET', path,
+        { query: { labelSelector, limit: PAGE, continue: cont }, accept: options.metadataOnly ? METADATA_ONLY.list : undefined, beforeSend }));
       // A metadata-only list leaves `items` out when it is empty.
       for (const item of result.items ?? []) items.push(trim(item));
       metadata = result.metadata;

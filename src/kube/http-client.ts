@@ -1,6 +1,8 @@
 // JSON over HTTPS to the API server on one keep-alive connection pool: plain requests and watch streams.
 import http from 'node:http';
 import https from 'node:https';
+import type net from 'node:net';
+import tls from 'node:tls';
 import type { ConnectionConfig, CredentialSource, Credentials, Headers } from './connection-config.ts';
 
 /** A refusal from the API server (or a transport failure, code 0). */
@@ -49,6 +51,18 @@ export interface RequestOptions {
   body?: unknown;
   contentType?: string;
   accept?: string;
+  /**
+   * Called right before the request is written, once its connection is open (TLS included), in the same
+   * synchronous stretch as the write: no other callback runs between the two. Throwing stops the request:
+   * nothing is sent, and the request rejects with what was thrown.
+   */
+  beforeSend?: () => void;
+}
+
+/** Whether a socket can carry a request now, or is still connecting (TCP, then the TLS handshake). */
+function established(socket: net.Socket): boolean {
+  if (socket instanceof tls.TLSSocket) return socket.authorized || Boolean(socket.authorizationError);
+  return !socket.connecting;
 }
 
 /**
@@ -155,11 +169,34 @@ export class KubeHttpClient {
         });
       });
       req.on('timeout', () => req.destroy(new ApiError(0, `${what}: no response within ${REQUEST_TIMEOUT_MS / 1000}s`)));
+      let stopped = false;
       req.on('error', (err) => {
+        if (stopped) return;
         observed(0);
         reject(err instanceof ApiError ? err : new ApiError(0, `${what}: ${err.message}`));
       });
-      req.end(data);
+      const { beforeSend } = options;
+      if (!beforeSend) {
+        req.end(data);
+        return;
+      }
+      // Nothing is written until end(): hold it until the connection is open, so the check and the write
+      // are not separated by a connection's set-up or by other callbacks (a stalled process resumes there).
+      const send = () => {
+        try {
+          beforeSend();
+        } catch (err) {
+          stopped = true;
+          req.destroy();
+          reject(err);
+          return;
+        }
+        req.end(data);
+      };
+      req.once('socket', (socket: net.Socket) => {
+        if (established(socket)) send();
+        else socket.once(socket instanceof tls.TLSSocket ? 'secureConnect' : 'connect', send);
+      });
     });
   }
 

@@ -1,5 +1,6 @@
 // How the controller reaches the API server: through a kubeconfig's proxy, and with credentials from an
-// exec plugin (the way EKS, GKE and most managed clusters hand them out).
+// exec plugin (the way EKS, GKE and most managed clusters hand them out); when a write's leadership check
+// is made.
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -7,6 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { claimNames, eventually } from '../../local-cluster/cluster-client.ts';
+import { kubeconfigConfig } from '../../src/kube/connection-config.ts';
+import { KubeHttpClient } from '../../src/kube/http-client.ts';
 import { createReadySet, scale } from '../../local-cluster/workloads.ts';
 import { useE2E } from './e2e-context.ts';
 
@@ -85,4 +88,28 @@ echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","s
   expect(readFileSync(calls, 'utf8').split('\n').filter(Boolean).length).toBeGreaterThan(0);
   expect(controller.logs()).not.toContain(token);
   expect(controller.logs()).not.toMatch(/forbidden|Unauthorized/i);
+});
+
+test('a write asks the fence once its TLS connection is open: leadership lost while connecting stops it, nothing is sent', async () => {
+  const { c, ns } = ctx;
+  const client = new KubeHttpClient(kubeconfigConfig([c.kubeconfig]), 'fence-test');
+  let leading = true;
+  const fence = () => {
+    if (!leading) throw new Error('not the leader');
+  };
+  const create = (name: string) => client.request('POST', `/api/v1/namespaces/${ns}/configmaps`, { body: { metadata: { name } }, beforeSend: fence });
+  // A new connection: TCP and the TLS handshake take longer than this synchronous step.
+  const onNewConnection = create('while-connecting');
+  leading = false;
+  await expect(onNewConnection).rejects.toThrow('not the leader');
+  leading = true;
+  await create('leading');
+  // A pooled connection is handed over on a later tick: the check still comes after this step.
+  const onPooledConnection = create('pooled');
+  leading = false;
+  await expect(onPooledConnection).rejects.toThrow('not the leader');
+  const names = (await c.core.listNamespacedConfigMap({ namespace: ns })).items.map((m) => m.metadata?.name);
+  expect(names).toContain('leading');
+  expect(names).not.toContain('while-connecting');
+  expect(names).not.toContain('pooled');
 });

@@ -48,7 +48,9 @@ describe('KubeApi retries', () => {
       },
     });
     const req = flaky(new ApiError(503, 'unavailable'));
-    const sent = fenced.call('delete', 'persistentvolumeclaims', async () => {
+    // As the HTTP client does: beforeSend right before the request is written.
+    const sent = fenced.call('delete', 'persistentvolumeclaims', async (beforeSend) => {
+      beforeSend();
       open = false; // leadership lapses while the first attempt is out
       return req.send();
     });
