@@ -8,23 +8,32 @@ function deferred() {
 
 const flush = () => new Promise((r) => setImmediate(r));
 
+/** One worker whose first sync waits until `finish()`, which then lets the queue run dry and returns the keys in the order run. */
+function heldQueue() {
+  const seen: string[] = [];
+  const gate = deferred();
+  const q = new WorkQueue(async (key) => {
+    seen.push(key);
+    if (seen.length === 1) await gate.promise;
+  }, { concurrency: 1, baseRetryMs: 1, maxRetryMs: 1 });
+  const finish = async () => {
+    gate.resolve();
+    await new Promise((r) => setTimeout(r, 20));
+    await q.shutdown();
+    return seen;
+  };
+  return { q, finish };
+}
+
 describe('WorkQueue', () => {
   it('collapses duplicate adds of a waiting key', async () => {
-    const seen: string[] = [];
-    const gate = deferred();
-    const q = new WorkQueue(async (key) => {
-      seen.push(key);
-      if (key === 'a') await gate.promise;
-    }, { concurrency: 1, baseRetryMs: 1, maxRetryMs: 1 });
+    const { q, finish } = heldQueue();
     q.add('a');
     q.add('b');
     q.add('b');
     q.add('b');
     expect(q.depth).toBe(1);
-    gate.resolve();
-    await new Promise((r) => setTimeout(r, 20));
-    await q.shutdown();
-    expect(seen).toEqual(['a', 'b']);
+    expect(await finish()).toEqual(['a', 'b']);
   });
 
   it('never runs one key twice at once, and runs it again if it changed meanwhile', async () => {
@@ -51,12 +60,7 @@ describe('WorkQueue', () => {
   });
 
   it('runs urgent keys ahead of the rest, in the order they came, and promotes a waiting key added urgently', async () => {
-    const seen: string[] = [];
-    const gate = deferred();
-    const q = new WorkQueue(async (key) => {
-      seen.push(key);
-      if (key === 'busy') await gate.promise;
-    }, { concurrency: 1, baseRetryMs: 1, maxRetryMs: 1 });
+    const { q, finish } = heldQueue();
     q.add('busy');
     await flush();
     q.add('resync-1');
@@ -66,28 +70,17 @@ describe('WorkQueue', () => {
     q.add('resync-2', true);
     q.add('pod-gone-1');
     expect(q.depth).toBe(4);
-    gate.resolve();
-    await new Promise((r) => setTimeout(r, 20));
-    await q.shutdown();
-    expect(seen).toEqual(['busy', 'pod-gone-1', 'resync-2', 'resync-1', 'resync-3']);
+    expect(await finish()).toEqual(['busy', 'pod-gone-1', 'resync-2', 'resync-1', 'resync-3']);
   });
 
   it('a key added urgently while it runs runs again ahead of the rest', async () => {
-    const seen: string[] = [];
-    const gate = deferred();
-    const q = new WorkQueue(async (key) => {
-      seen.push(key);
-      if (seen.length === 1) await gate.promise;
-    }, { concurrency: 1, baseRetryMs: 1, maxRetryMs: 1 });
+    const { q, finish } = heldQueue();
     q.add('a');
     await flush();
     q.add('b');
     q.add('a', true);
     q.add('a');
-    gate.resolve();
-    await new Promise((r) => setTimeout(r, 20));
-    await q.shutdown();
-    expect(seen).toEqual(['a', 'a', 'b']);
+    expect(await finish()).toEqual(['a', 'a', 'b']);
   });
 
   it('retries a failing key with growing delays', async () => {
