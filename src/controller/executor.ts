@@ -3,9 +3,10 @@
 // reconcile re-plans from scratch. Before the first claim deletion of a plan it reads the set afresh: the
 // plan came from a cache that may not have seen a scale-up yet, and a claim deleted under a returning
 // replica cannot be given back.
-import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import { DRAIN_POD_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, ORPHANED_SINCE_ANNOTATION, LAST_FAILURE_ANNOTATION, RETRY_TOKEN_ANNOTATION } from '../planner/keys.ts';
+import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import { DRAIN_POD_ANNOTATION, DRAIN_POD_CONTAINERS_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, ORPHANED_SINCE_ANNOTATION, LAST_FAILURE_ANNOTATION, RETRY_TOKEN_ANNOTATION } from '../planner/keys.ts';
 import { inRange } from '../planner/identity.ts';
+import { drainPodRecord, whyNotReleasable } from '../planner/release-proof.ts';
 import type { Action } from '../planner/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -14,8 +15,8 @@ import type { ActionWriter } from './controller.ts';
 import type { EventRecorder } from './events.ts';
 import { dryRunVerdict, refusal, type TemplateVerdicts } from './template-verifier.ts';
 
-/** The writes a drain makes, and the read that guards releases. */
-export type DrainApi = Pick<KubeApi, 'createPod' | 'deletePod' | 'deleteClaim' | 'annotateClaim' | 'setFinalizers' | 'getStatefulSet'>;
+/** The writes a drain makes, and the quorum reads that guard releases. */
+export type DrainApi = Pick<KubeApi, 'createPod' | 'deletePod' | 'deleteClaim' | 'annotateClaim' | 'setFinalizers' | 'getStatefulSet' | 'getPod' | 'getClaim'>;
 type Writes = Pick<DrainApi, 'createPod' | 'deletePod' | 'deleteClaim' | 'annotateClaim' | 'setFinalizers'>;
 
 export class NotLeaderError extends Error {
@@ -27,6 +28,9 @@ export class NotLeaderError extends Error {
 /** The set, read afresh, no longer has the ordinal outside its range (or is another set now): the plan is stale. */
 export class StaleCacheError extends Error {}
 
+/** The release proof, read afresh from etcd, does not hold: the plan came from a cache older than the claim's last use. */
+export class ReleaseRefusedError extends StaleCacheError {}
+
 /** A drain pod's create was refused because of its template; the verdict is kept and the next plan reports it. */
 export class TemplateRefusedError extends Error {}
 
@@ -34,6 +38,8 @@ export class TemplateRefusedError extends Error {}
 interface Execution {
   /** The set as the API server has it now, read once per plan, before its first release. */
   fresh?: Promise<V1StatefulSet>;
+  /** Drain pods as the API server has them now (undefined: gone), by name, read once per plan before their first release. */
+  drainPods: Map<string, Promise<V1Pod | undefined>>;
 }
 
 export interface ExecutorOptions {
@@ -75,7 +81,7 @@ export class Executor implements ActionWriter {
   }
 
   async execute(set: V1StatefulSet, actions: Action[]): Promise<void> {
-    const execution: Execution = {};
+    const execution: Execution = { drainPods: new Map() };
     for (let i = 0; i < actions.length; i++) {
       // Drain pods planned together (a Parallel set's scale-down) are created together, as the
       // StatefulSet controller creates a Parallel set's pods; everything else goes in order.
@@ -101,6 +107,11 @@ export class Executor implements ActionWriter {
     try {
       await this.perform(set, action, execution);
     } catch (err) {
+      if (err instanceof ReleaseRefusedError) {
+        this.metrics.releasesRefused.inc();
+        this.log.warn(err.message, fields);
+        throw err;
+      }
       if (err instanceof StaleCacheError || err instanceof NotLeaderError || err instanceof TemplateRefusedError) {
         this.log.info(err.message, fields);
         throw err;
@@ -125,6 +136,23 @@ export class Executor implements ActionWriter {
     });
     if (!fresh || fresh.metadata?.uid !== set.metadata?.uid) throw new StaleCacheError(`the StatefulSet was deleted or replaced before ordinal ${ordinal}'s claims were released; nothing released`);
     if (inRange(fresh, ordinal)) throw new StaleCacheError(`the StatefulSet grew back over ordinal ${ordinal} before its claims were released; nothing released, the claims stay with the replica`);
+  }
+
+  /**
+   * Reads the drain pod and the claim from etcd and asks the release proof again (release-proof.ts): the
+   * plan's pod may be one a silent pod watch still shows after it was deleted and the replica came back.
+   * Returns the claim as read (its resourceVersion preconditions the delete), or undefined when it is gone.
+   */
+  private async confirmProof(set: V1StatefulSet, action: Extract<Action, { kind: 'DeleteClaim' }>, execution: Execution): Promise<V1PersistentVolumeClaim | undefined> {
+    const namespace = set.metadata?.namespace ?? '';
+    const fresh = await execution.fresh!;
+    let pod = execution.drainPods.get(action.drainPod.name);
+    if (!pod) execution.drainPods.set(action.drainPod.name, (pod = orUndefinedIfGone(this.api.getPod(namespace, action.drainPod.name))));
+    const [drainPod, claim] = await Promise.all([pod, orUndefinedIfGone(this.api.getClaim(namespace, action.claim.name))]);
+    if (!claim || claim.metadata?.uid !== action.claim.uid) return undefined;
+    const why = whyNotReleasable(fresh, action.ordinal, { podUid: action.drainPod.uid, claimUid: action.claim.uid }, drainPod, claim);
+    if (why !== undefined) throw new ReleaseRefusedError(`claim ${action.claim.name} is not released: ${why}`);
+    return claim;
   }
 
   private async perform(set: V1StatefulSet, action: Action, execution: Execution): Promise<void> {
@@ -160,8 +188,9 @@ export class Executor implements ActionWriter {
         // The record that makes the pod provably ours. A crash before it leaves a pod that releases nothing
         // and is replaced once it has finished (see the planner's handling of unproven pods).
         const podUid = created?.metadata?.uid ?? '';
+        const record = drainPodRecord(created ?? action.pod);
         for (const claim of action.claims) {
-          await this.writes.annotateClaim(namespace, claim.name, claim.uid, { [DRAIN_POD_ANNOTATION]: podUid });
+          await this.writes.annotateClaim(namespace, claim.name, claim.uid, record);
         }
         this.metrics.drainsStarted.inc();
         this.log.info('created drain pod', { ...fields, podUid });
@@ -174,8 +203,9 @@ export class Executor implements ActionWriter {
       }
       case 'DeleteClaim': {
         await this.confirmOrphaned(set, action.ordinal, execution);
-        // 404: already gone. 409: the name now belongs to another claim (UID precondition): not ours to delete.
-        if (!(await unless([404, 409], () => this.writes.deleteClaim(namespace, action.claim.name, action.claim.uid)))) {
+        const claim = await this.confirmProof(set, action, execution);
+        // 404: already gone. A 409 (changed since it was read) is an error: the plan is tried again from a fresh look.
+        if (!claim || !(await unless([404], () => this.writes.deleteClaim(namespace, action.claim.name, action.claim.uid, claim.metadata?.resourceVersion)))) {
           this.log.info('claim already gone or replaced; not deleting', fields);
           return;
         }
@@ -189,7 +219,12 @@ export class Executor implements ActionWriter {
         return;
       }
       case 'DeleteDrainPod': {
-        if (!(await unless([404, 409], () => this.writes.deletePod(namespace, action.pod.name, action.pod.uid)))) return;
+        const deleted = await unless([404, 409], () => this.writes.deletePod(namespace, action.pod.name, action.pod.uid));
+        // Gone (404) or replaced (409) counts as ended too: the record must not outlive the pod it names.
+        for (const claim of action.forget ?? []) {
+          await unless([404, 409], () => this.writes.annotateClaim(namespace, claim.name, claim.uid, { [DRAIN_POD_ANNOTATION]: null, [DRAIN_POD_CONTAINERS_ANNOTATION]: null }));
+        }
+        if (!deleted) return;
         this.log.info('deleted drain pod', fields);
         if (action.reason === 'released') {
           this.metrics.drainsSucceeded.inc();
@@ -249,6 +284,16 @@ export class Executor implements ActionWriter {
         return;
       }
     }
+  }
+}
+
+/** The object, or undefined when the API server answers 404. */
+async function orUndefinedIfGone<T>(read: Promise<T>): Promise<T | undefined> {
+  try {
+    return await read;
+  } catch (err) {
+    if (statusOf(err) === 404) return undefined;
+    throw err;
   }
 }
 

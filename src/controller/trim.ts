@@ -2,6 +2,7 @@
 // dominate memory in large clusters (managedFields, specs and statuses are most of their size).
 import type { V1ObjectMeta, V1PersistentVolumeClaim, V1Pod, V1PodSpec, V1StatefulSet } from '@kubernetes/client-node';
 import { ROLE_LABEL, TEMPLATE_ANNOTATION } from '../planner/keys.ts';
+import { containerProvenance } from '../planner/release-proof.ts';
 
 const OURS = 'drain.statefulsets.kubernetes.io/';
 const STATEFULSETS_PREFIX = 'statefulsets.kubernetes.io/';
@@ -50,8 +51,11 @@ export function trimPod(pod: V1Pod): V1Pod {
       annotations: pick(pod.metadata?.annotations, (k) => k.startsWith(OURS)),
       ownerReferences: statefulSetOwners(pod.metadata),
     }),
+    // What the containers run, for the release proof's digest (release-proof.ts).
     spec: {
-      containers: [],
+      ...(pod.spec?.initContainers ? { initContainers: pod.spec.initContainers.map(containerProvenance) } : {}),
+      containers: (pod.spec?.containers ?? []).map(containerProvenance),
+      ...(pod.spec?.ephemeralContainers ? { ephemeralContainers: pod.spec.ephemeralContainers.map(containerProvenance) } : {}),
       volumes: pod.spec?.volumes?.filter((v) => v.persistentVolumeClaim).map((v) => ({ name: v.name, persistentVolumeClaim: v.persistentVolumeClaim })),
     },
     status: { phase: pod.status?.phase, startTime: pod.status?.startTime },

@@ -113,9 +113,10 @@ export class KubeApi {
       { body: { preconditions: { uid } }, beforeSend }));
   }
 
-  async deleteClaim(namespace: string, name: string, uid: string): Promise<void> {
+  /** With `resourceVersion`, the API server also refuses (409) a claim changed since it was read. */
+  async deleteClaim(namespace: string, name: string, uid: string, resourceVersion?: string): Promise<void> {
     await this.call('delete', 'persistentvolumeclaims', (beforeSend) => this.client.request('DELETE',
-      `/api/v1${ns(namespace)}/persistentvolumeclaims/${name}`, { body: { preconditions: { uid } }, beforeSend }));
+      `/api/v1${ns(namespace)}/persistentvolumeclaims/${name}`, { body: { preconditions: { uid, resourceVersion } }, beforeSend }));
   }
 
   /** Merge-patches annotations (null removes one); the uid in the patch makes the API server refuse a different object of that name. */
@@ -139,6 +140,17 @@ export class KubeApi {
   /** A quorum read of one StatefulSet (no resourceVersion: the API server answers from etcd, never from its cache). */
   getStatefulSet(namespace: string, name: string): Promise<V1StatefulSet> {
     return this.call('get', 'statefulsets', (beforeSend) => this.client.request<V1StatefulSet>('GET', `/apis/apps/v1${ns(namespace)}/statefulsets/${name}`, { beforeSend }));
+  }
+
+  /** A quorum read of one pod. */
+  getPod(namespace: string, name: string): Promise<V1Pod> {
+    return this.call('get', 'pods', (beforeSend) => this.client.request<V1Pod>('GET', `/api/v1${ns(namespace)}/pods/${name}`, { beforeSend }));
+  }
+
+  /** A quorum read of one claim. */
+  getClaim(namespace: string, name: string): Promise<V1PersistentVolumeClaim> {
+    return this.call('get', 'persistentvolumeclaims', (beforeSend) => this.client.request<V1PersistentVolumeClaim>('GET',
+      `/api/v1${ns(namespace)}/persistentvolumeclaims/${name}`, { beforeSend }));
   }
 
   getLease(namespace: string, name: string): Promise<Lease> {

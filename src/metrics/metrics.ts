@@ -36,6 +36,11 @@ export class Metrics {
   readonly drainsStarted = new Counter({ name: 'sdc_drains_started_total', help: 'Drain pods created.', registers: [this.registry] });
   readonly drainsSucceeded = new Counter({ name: 'sdc_drains_succeeded_total', help: 'Drain pods that succeeded and were cleaned up.', registers: [this.registry] });
   readonly drainTimeouts = new Counter({ name: 'sdc_drain_timeouts_total', help: 'Drain attempts stopped because they passed their drainer-timeout (also counted as failed).', registers: [this.registry] });
+  readonly releasesRefused = new Counter({
+    name: 'sdc_releases_refused_total',
+    help: 'Claim deletions called off because the release proof, read afresh from the API server, did not hold (a stale cache or a changed drain pod).',
+    registers: [this.registry],
+  });
   readonly drainsFailed = new Counter({ name: 'sdc_drains_failed_total', help: 'Drain pods that failed (each failed attempt counts).', registers: [this.registry] });
   readonly claimsReleased = new Counter({ name: 'sdc_claims_released_total', help: 'PersistentVolumeClaims deleted after a successful drain.', registers: [this.registry] });
   readonly drainDuration = new Histogram({

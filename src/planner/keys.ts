@@ -35,6 +35,11 @@ export const ATTEMPT_ANNOTATION = `${prefix}/attempt`;
  * annotations and owner reference, but not write this onto a claim without the right to patch claims.
  */
 export const DRAIN_POD_ANNOTATION = `${prefix}/drain-pod-uid`;
+/**
+ * Digest of what that drain pod's containers run, written with its UID: anyone who may patch pods can change
+ * a running pod's image, and a pod so changed proves nothing (release-proof.ts).
+ */
+export const DRAIN_POD_CONTAINERS_ANNOTATION = `${prefix}/drain-pod-containers`;
 /** When the controller first saw the claim's ordinal orphaned: the drain delay counts from it, across restarts. */
 export const ORPHANED_SINCE_ANNOTATION = `${prefix}/orphaned-since`;
 // Failure bookkeeping that must survive the failed drain pod's deletion.

@@ -1,9 +1,10 @@
 // Step one of planning: the set seen ordinal by ordinal. Which claims of the set each ordinal has, which pod
 // holds its name, and whether a pod that looks like a drain pod is one this controller created for it.
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import { drainPodClaims, mountedClaimNames } from './drain-pod.ts';
+import { drainPodClaims } from './drain-pod.ts';
 import { drainPodOrdinal, identifyClaim, inRange, isDrainPodOf, ordinalOfName } from './identity.ts';
-import { ATTEMPT_ANNOTATION, DRAIN_POD_ANNOTATION } from './keys.ts';
+import { ATTEMPT_ANNOTATION } from './keys.ts';
+import { recordsPod, recordsPodUid, whyNotBound } from './release-proof.ts';
 import type { PodRef } from './types.ts';
 
 export interface DrainPodView {
@@ -14,9 +15,14 @@ export interface DrainPodView {
   terminating: boolean;
   /**
    * Created by this controller for this very ordinal: its name and ordinal label agree and a claim of the
-   * ordinal records its UID. Only a proven pod's outcome counts; a look-alike releases and records nothing.
+   * ordinal records its UID and the containers it was created with. Only a proven pod's outcome counts; a
+   * look-alike, or our own pod whose containers were changed since, releases and records nothing.
    */
   proven: boolean;
+  /** Our own pod (a claim records its UID), but its containers are no longer the ones it was created with. */
+  modified: boolean;
+  /** Live claims of its ordinal whose record names this pod: cleared when its drain ends without a release. */
+  recordedOn: V1PersistentVolumeClaim[];
   /**
    * The claims this pod may release: live claims of its own ordinal that record its UID, that it lists by
    * UID and that it really mounts. Empty for a pod that is not proven.
@@ -84,13 +90,10 @@ export function observeOrdinals(set: V1StatefulSet, claims: V1PersistentVolumeCl
 function drainPodView(pod: V1Pod, set: V1StatefulSet, ordinal: number, claimsOfOrdinal: V1PersistentVolumeClaim[]): DrainPodView {
   const uid = pod.metadata?.uid ?? '';
   const listed = drainPodClaims(pod);
-  const mounted = mountedClaimNames(pod);
-  const recordsPod = (c: V1PersistentVolumeClaim) => uid !== '' && c.metadata?.annotations?.[DRAIN_POD_ANNOTATION] === uid;
-  const proven = drainPodOrdinal(pod, set) === ordinal && claimsOfOrdinal.some(recordsPod);
-  const boundClaims = proven
-    ? claimsOfOrdinal.filter((c) => c.metadata?.deletionTimestamp === undefined && recordsPod(c)
-      && listed.some((ref) => ref.uid === c.metadata?.uid && ref.name === c.metadata?.name) && mounted.has(c.metadata?.name ?? ''))
-    : [];
+  const ours = drainPodOrdinal(pod, set) === ordinal;
+  const recordedOn = claimsOfOrdinal.filter((c) => c.metadata?.deletionTimestamp === undefined && recordsPodUid(c, pod));
+  const proven = ours && claimsOfOrdinal.some((c) => recordsPod(c, pod));
+  const boundClaims = proven ? claimsOfOrdinal.filter((c) => whyNotBound(set, ordinal, pod, c) === undefined) : [];
   return {
     pod,
     ref: { name: pod.metadata?.name ?? '', uid },
@@ -98,6 +101,8 @@ function drainPodView(pod: V1Pod, set: V1StatefulSet, ordinal: number, claimsOfO
     attempt: Number.parseInt(pod.metadata?.annotations?.[ATTEMPT_ANNOTATION] ?? '1', 10) || 1,
     terminating: pod.metadata?.deletionTimestamp !== undefined,
     proven,
+    modified: ours && !proven && recordedOn.length > 0,
+    recordedOn,
     boundClaims,
     listedClaims: listed.map((c) => c.name),
   };

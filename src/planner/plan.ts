@@ -12,7 +12,7 @@ import {
 } from './keys.ts';
 import { observeOrdinals, type DrainPodView, type OrdinalView } from './ordinals.ts';
 import type { DrainerTemplate } from './template.ts';
-import type { Action, EventType, OrdinalStatus, Plan, PlannerSettings, SetObservation } from './types.ts';
+import type { Action, DeleteReason, EventType, OrdinalStatus, Plan, PlannerSettings, SetObservation } from './types.ts';
 
 function hasFinalizer(set: V1StatefulSet): boolean {
   return (set.metadata?.finalizers ?? []).includes(FINALIZER);
@@ -304,6 +304,15 @@ function seeDrainThrough(ctx: PlanContext, v: OrdinalView, d: DrainPodView): voi
     ordinal, claims: d.listedClaims, drainPod: { name: d.ref.name, phase: d.phase, attempt: d.attempt },
     failures: failureState(d.boundClaims).failures, state: 'draining', why: '',
   });
+  if (d.modified) {
+    status.state = 'unproven';
+    status.why = `the containers of drain pod ${d.ref.name} were changed after the controller created it: it releases nothing, and is replaced once it finishes`;
+    ctx.report('Warning', 'DrainPodModified',
+      `the containers of drain pod ${d.ref.name} (images, commands or mounts) are no longer the ones this controller created it with; whatever it does proves no drain: `
+      + 'its claims are kept, and it is replaced by a new drain pod once it has finished', `${d.ref.uid}/modified`, ordinal);
+    if (ctx.managed && !d.terminating && (d.phase === 'Succeeded' || d.phase === 'Failed')) endDrain(ctx, ordinal, d, 'unproven');
+    return;
+  }
   if (!d.proven) {
     status.state = 'unproven';
     status.why = `pod ${d.ref.name} carries the drain labels but no claim records it as this controller's drain pod: it releases nothing, and holds the ordinal until it finishes`;
@@ -317,7 +326,7 @@ function seeDrainThrough(ctx: PlanContext, v: OrdinalView, d: DrainPodView): voi
     status.state = 'blocked';
     status.why = 'the StatefulSet grew back over this ordinal: the drain pod is removed and the claims stay with the replica';
     ctx.report('Normal', 'DrainCancelled', `the StatefulSet grew back over ordinal ${ordinal} before drain pod ${d.ref.name} finished; its claims are kept for the returning replica`, `${d.ref.uid}/cancelled`, ordinal);
-    ctx.actions.push({ kind: 'DeleteDrainPod', ordinal, pod: d.ref, reason: 'scale-up' });
+    endDrain(ctx, ordinal, d, 'scale-up');
     return;
   }
   if (d.phase === 'Succeeded') {
@@ -348,6 +357,15 @@ function seeDrainThrough(ctx: PlanContext, v: OrdinalView, d: DrainPodView): voi
   reportIfStuck(ctx, ordinal, d);
 }
 
+/**
+ * Deletes a drain pod whose drain ends without a release, and forgets it on its claims: a record left behind
+ * would let that pod, seen later in a stale cache, prove a drain of data written since (by a returning replica).
+ */
+function endDrain(ctx: PlanContext, ordinal: number, d: DrainPodView, reason: Exclude<DeleteReason, 'released'>): void {
+  const forget = d.recordedOn.map(claimRef);
+  ctx.actions.push({ kind: 'DeleteDrainPod', ordinal, pod: d.ref, reason, ...(forget.length > 0 ? { forget } : {}) });
+}
+
 /** Whether a Pending or Running attempt has outlived the drain timeout (and when to look again if not). */
 function pastTimeout(ctx: PlanContext, d: DrainPodView): boolean {
   const created = timeMs(d.pod.metadata?.creationTimestamp);
@@ -369,7 +387,7 @@ function timedOut(ctx: PlanContext, ordinal: number, d: DrainPodView): void {
       (last ? `; giving up: set annotation ${RETRY_ANNOTATION} to a new value to retry` : '; it will be retried'),
       `${d.ref.uid}/timeout`, ordinal);
   }
-  ctx.actions.push({ kind: 'DeleteDrainPod', ordinal, pod: d.ref, reason: 'timeout' });
+  endDrain(ctx, ordinal, d, 'timeout');
 }
 
 /**
@@ -387,7 +405,7 @@ function handleUnproven(ctx: PlanContext, v: OrdinalView, d: DrainPodView): void
     ctx.report('Warning', 'UnprovenDrainPod',
       `pod ${d.ref.name} carries this StatefulSet's drain pod labels but no claim of ordinal ${v.ordinal} exists any more; it can never start, and is deleted`,
       `${d.ref.uid}/unproven`, v.ordinal);
-    ctx.actions.push({ kind: 'DeleteDrainPod', ordinal: v.ordinal, pod: d.ref, reason: 'nothing-to-drain' });
+    endDrain(ctx, v.ordinal, d, 'nothing-to-drain');
     return;
   }
   if (d.phase !== 'Succeeded' && d.phase !== 'Failed') return;
@@ -395,7 +413,7 @@ function handleUnproven(ctx: PlanContext, v: OrdinalView, d: DrainPodView): void
     `pod ${d.ref.name} carries this StatefulSet's drain pod labels but no claim of ordinal ${v.ordinal} records it as the drain pod this controller created` +
     ` (a pod made by someone else, or a record lost to a crash); its ${d.phase} releases nothing, and it is deleted`,
     `${d.ref.uid}/unproven`, v.ordinal);
-  ctx.actions.push({ kind: 'DeleteDrainPod', ordinal: v.ordinal, pod: d.ref, reason: 'unproven' });
+  endDrain(ctx, v.ordinal, d, 'unproven');
 }
 
 /** A proven drain pod that Failed: record the failure, then retry after the backoff, or give up. */
@@ -405,11 +423,11 @@ function failedDrain(ctx: PlanContext, ordinal: number, d: DrainPodView): Ordina
   const podToken = d.pod.metadata?.annotations?.[RETRY_TOKEN_ANNOTATION] ?? '';
   if (claims.length === 0) {
     // Its claims were deleted by someone else: there is nothing left to drain or to retry.
-    ctx.actions.push({ kind: 'DeleteDrainPod', ordinal, pod: d.ref, reason: 'nothing-to-drain' });
+    endDrain(ctx, ordinal, d, 'nothing-to-drain');
   } else if (failure.token !== ctx.retryToken) {
     ctx.actions.push({ kind: 'ResetFailures', ordinal, claims: claims.map(claimRef), retryToken: ctx.retryToken });
   } else if (podToken !== ctx.retryToken) {
-    ctx.actions.push({ kind: 'DeleteDrainPod', ordinal, pod: d.ref, reason: 'superseded' });
+    endDrain(ctx, ordinal, d, 'superseded');
   } else if (failure.failures < d.attempt) {
     ctx.actions.push({ kind: 'RecordFailure', ordinal, claims: claims.map(claimRef), failures: d.attempt, at: ctx.now.toISOString() });
     const last = d.attempt >= ctx.attempts.value;
@@ -425,7 +443,7 @@ function failedDrain(ctx: PlanContext, ordinal: number, d: DrainPodView): Ordina
       ctx.wakeIn(due - ctx.nowMs);
       return 'backoff';
     }
-    ctx.actions.push({ kind: 'DeleteDrainPod', ordinal, pod: d.ref, reason: 'retry' });
+    endDrain(ctx, ordinal, d, 'retry');
   }
   return 'failed';
 }

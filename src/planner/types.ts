@@ -15,7 +15,7 @@ export type DeleteReason =
   | 'retry' // it Failed, the failure is recorded and the backoff elapsed
   | 'superseded' // it Failed before a user-requested retry reset the failure count
   | 'scale-up' // the set grew back over its ordinal before the drain started running, or before it was released
-  | 'unproven' // it finished, but no claim records it as a drain pod this controller created: it releases nothing
+  | 'unproven' // it finished, but no claim records it as a drain pod this controller created (or its containers were changed): it releases nothing
   | 'timeout' // the attempt ran past the drain timeout: recorded as failed, and stopped
   | 'nothing-to-drain'; // it Failed and all its claims are gone (deleted by someone else)
 
@@ -30,7 +30,11 @@ export type Action =
    */
   | { kind: 'CreateDrainPod'; ordinal: number; pod: V1Pod; claims: ClaimRef[]; attempt: number; templateHash?: string }
   | { kind: 'DeleteClaim'; ordinal: number; claim: ClaimRef; drainPod: PodRef }
-  | { kind: 'DeleteDrainPod'; ordinal: number; pod: PodRef; reason: DeleteReason; /** creation to release, for 'released' */ drainSeconds?: number }
+  | {
+    kind: 'DeleteDrainPod'; ordinal: number; pod: PodRef; reason: DeleteReason; /** creation to release, for 'released' */ drainSeconds?: number;
+    /** Claims whose record names this pod, cleared once it is deleted (a drain that ends without a release). */
+    forget?: ClaimRef[];
+  }
   | { kind: 'RecordFailure'; ordinal: number; claims: ClaimRef[]; failures: number; at: string }
   | { kind: 'ResetFailures'; ordinal: number; claims: ClaimRef[]; retryToken: string }
   /** Start (at) or end (undefined: the ordinal is in range again) the drain delay of an ordinal's claims. */

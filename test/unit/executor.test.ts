@@ -1,17 +1,28 @@
 // The executor against an in-memory API: order, stopping at the first failure, what 404 and 409 mean,
 // the record that proves a drain pod, the fresh read of the set before a release, event dedupe and the
 // leadership check.
-import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import { Executor, NotLeaderError, StaleCacheError, TemplateRefusedError, type DrainApi } from '../../src/controller/executor.ts';
+import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import { Executor, NotLeaderError, ReleaseRefusedError, StaleCacheError, TemplateRefusedError, type DrainApi } from '../../src/controller/executor.ts';
 import type { EventInput } from '../../src/controller/events.ts';
 import { TemplateVerdicts } from '../../src/controller/template-verifier.ts';
 import { Metrics } from '../../src/metrics/metrics.ts';
-import { DRAIN_POD_ANNOTATION } from '../../src/planner/keys.ts';
+import { CLAIMS_ANNOTATION, DRAIN_POD_ANNOTATION, DRAIN_POD_CONTAINERS_ANNOTATION } from '../../src/planner/keys.ts';
+import { containersDigest } from '../../src/planner/release-proof.ts';
 import type { Action } from '../../src/planner/types.ts';
 import { apiError, emptyQueue, quietLogger } from './fakes/cluster.ts';
-import { aSet } from './fixtures.ts';
+import { aClaim, aDrainPod, aSet } from './fixtures.ts';
 
-const set = aSet({ replicas: 2 });
+const set = aSet({ replicas: 2, templates: ['data', 'wal'] });
+
+/** Ordinal 2 as etcd has it: claims data-db-2 (c2) and wal-db-2 (w2), and their Succeeded drain pod db-2 (p2), recorded on both. */
+function drainedOrdinal(): { pods: Map<string, V1Pod>; claims: Map<string, V1PersistentVolumeClaim> } {
+  const claims = [aClaim(set, 2, { uid: 'c2' }), aClaim(set, 2, { template: 'wal', uid: 'w2' })];
+  claims.forEach((c, i) => (c.metadata!.resourceVersion = String(10 + i)));
+  const drainPod = aDrainPod(set, 2, claims, { phase: 'Succeeded', record: false });
+  drainPod.metadata!.uid = 'p2';
+  for (const c of claims) c.metadata!.annotations = { [DRAIN_POD_ANNOTATION]: 'p2', [DRAIN_POD_CONTAINERS_ANNOTATION]: containersDigest(drainPod) };
+  return { pods: new Map([['db-2', drainPod]]), claims: new Map(claims.map((c) => [c.metadata!.name!, c])) };
+}
 
 class FakeApi implements DrainApi {
   readonly calls: string[] = [];
@@ -19,6 +30,13 @@ class FakeApi implements DrainApi {
   current: V1StatefulSet | undefined = set;
   /** Errors to answer with, by call (e.g. `deleteClaim data-db-2`). */
   readonly failures = new Map<string, Error>();
+  /** Pods and claims as a quorum read finds them. */
+  readonly pods: Map<string, V1Pod>;
+  readonly claims: Map<string, V1PersistentVolumeClaim>;
+
+  constructor() {
+    ({ pods: this.pods, claims: this.claims } = drainedOrdinal());
+  }
 
   private answer(call: string): void {
     this.calls.push(call);
@@ -33,10 +51,10 @@ class FakeApi implements DrainApi {
   async deletePod(_ns: string, name: string, uid: string): Promise<void> {
     this.answer(`deletePod ${name}@${uid}`);
   }
-  async deleteClaim(_ns: string, name: string, uid: string): Promise<void> {
-    this.answer(`deleteClaim ${name}@${uid}`);
+  async deleteClaim(_ns: string, name: string, uid: string, resourceVersion?: string): Promise<void> {
+    this.answer(`deleteClaim ${name}@${uid} rv=${resourceVersion}`);
   }
-  async annotateClaim(_ns: string, name: string, uid: string, annotations: Record<string, string>): Promise<void> {
+  async annotateClaim(_ns: string, name: string, uid: string, annotations: Record<string, string | null>): Promise<void> {
     this.answer(`annotateClaim ${name}@${uid} ${JSON.stringify(annotations)}`);
   }
   async setFinalizers(_ns: string, name: string): Promise<void> {
@@ -46,6 +64,18 @@ class FakeApi implements DrainApi {
     this.answer(`getStatefulSet ${name}`);
     if (!this.current) throw apiError(404);
     return this.current;
+  }
+  async getPod(_ns: string, name: string): Promise<V1Pod> {
+    this.answer(`getPod ${name}`);
+    const found = this.pods.get(name);
+    if (!found) throw apiError(404);
+    return found;
+  }
+  async getClaim(_ns: string, name: string): Promise<V1PersistentVolumeClaim> {
+    this.answer(`getClaim ${name}`);
+    const found = this.claims.get(name);
+    if (!found) throw apiError(404);
+    return found;
   }
 }
 
@@ -69,7 +99,8 @@ describe('Executor', () => {
   it('records the created drain pod\'s UID on each of its claims, right after the create', async () => {
     const { api, executor } = setUp();
     await executor.execute(set, [create]);
-    expect(api.calls).toEqual(['createPod db-2', `annotateClaim data-db-2@c2 ${JSON.stringify({ [DRAIN_POD_ANNOTATION]: 'uid-of-db-2' })}`]);
+    const record = { [DRAIN_POD_ANNOTATION]: 'uid-of-db-2', [DRAIN_POD_CONTAINERS_ANNOTATION]: containersDigest(pod('db-2')) };
+    expect(api.calls).toEqual(['createPod db-2', `annotateClaim data-db-2@c2 ${JSON.stringify(record)}`]);
   });
 
   it('a taken name (409 on create) records nothing and is not an error', async () => {
@@ -82,16 +113,16 @@ describe('Executor', () => {
 
   it('stops at the first failed action: nothing after it is attempted', async () => {
     const { api, executor } = setUp();
-    api.failures.set('deleteClaim data-db-2@c2', apiError(500));
+    api.failures.set('deleteClaim data-db-2@c2 rv=10', apiError(500));
     await expect(executor.execute(set, [release, cleanUp])).rejects.toThrow('HTTP 500');
-    expect(api.calls).toEqual(['getStatefulSet db', 'deleteClaim data-db-2@c2']);
+    expect(api.calls).toEqual(['getStatefulSet db', 'getPod db-2', 'getClaim data-db-2', 'deleteClaim data-db-2@c2 rv=10']);
   });
 
-  it.each([404, 409])('a claim delete answered %i (gone, or another claim now has the name) counts as done, not released', async (code) => {
+  it('a claim delete answered 404 (gone) counts as done, not released', async () => {
     const { api, metrics, events, executor } = setUp();
-    api.failures.set('deleteClaim data-db-2@c2', apiError(code));
+    api.failures.set('deleteClaim data-db-2@c2 rv=10', apiError(404));
     await executor.execute(set, [release, cleanUp]);
-    expect(api.calls).toEqual(['getStatefulSet db', 'deleteClaim data-db-2@c2', 'deletePod db-2@p2']);
+    expect(api.calls).toEqual(['getStatefulSet db', 'getPod db-2', 'getClaim data-db-2', 'deleteClaim data-db-2@c2 rv=10', 'deletePod db-2@p2']);
     expect((await metrics.claimsReleased.get()).values[0]?.value ?? 0).toBe(0);
     expect(events.map((e) => e.reason)).toEqual(['DrainCompleted']);
   });
@@ -100,12 +131,69 @@ describe('Executor', () => {
     const { api, metrics, executor } = setUp();
     const second: Action = { kind: 'DeleteClaim', ordinal: 2, claim: { name: 'wal-db-2', uid: 'w2' }, drainPod: { name: 'db-2', uid: 'p2' } };
     await executor.execute(set, [release, second, cleanUp]);
-    expect(api.calls).toEqual(['getStatefulSet db', 'deleteClaim data-db-2@c2', 'deleteClaim wal-db-2@w2', 'deletePod db-2@p2']);
+    expect(api.calls).toEqual([
+      'getStatefulSet db', 'getPod db-2', 'getClaim data-db-2', 'deleteClaim data-db-2@c2 rv=10', 'getClaim wal-db-2', 'deleteClaim wal-db-2@w2 rv=11', 'deletePod db-2@p2',
+    ]);
     api.calls.length = 0;
-    api.current = aSet({ replicas: 3 });
+    api.current = aSet({ replicas: 3, templates: ['data', 'wal'] });
     await expect(executor.execute(set, [release, cleanUp])).rejects.toBeInstanceOf(StaleCacheError);
     expect(api.calls).toEqual(['getStatefulSet db']);
     expect((await metrics.claimsReleased.get()).values[0]?.value).toBe(2);
+  });
+
+  it('a claim changed since its quorum read (409 on the delete\'s resourceVersion) is an error: the drain pod is kept for the next plan', async () => {
+    const { api, executor } = setUp();
+    api.failures.set('deleteClaim data-db-2@c2 rv=10', apiError(409));
+    await expect(executor.execute(set, [release, cleanUp])).rejects.toThrow('HTTP 409');
+    expect(api.calls.at(-1)).toBe('deleteClaim data-db-2@c2 rv=10');
+  });
+
+  it('a claim that a quorum read finds gone or replaced is not deleted, and is not an error', async () => {
+    const { api, metrics, executor } = setUp();
+    api.claims.delete('data-db-2');
+    await executor.execute(set, [release]);
+    api.claims.set('data-db-2', { ...aClaim(set, 2), metadata: { ...aClaim(set, 2).metadata, uid: 'another' } });
+    await executor.execute(set, [release]);
+    expect(api.calls.filter((c) => c.startsWith('deleteClaim'))).toEqual([]);
+    expect((await metrics.claimsReleased.get()).values[0]?.value ?? 0).toBe(0);
+  });
+
+  describe('the release proof is read afresh from etcd before each claim delete: a cache older than the claim\'s last use releases nothing', () => {
+    const refusals: Array<[string, (api: FakeApi) => void, RegExp]> = [
+      ['the drain pod is gone (deleted after a scale-up; the pod watch was silent)', (api) => api.pods.delete('db-2'), /drain pod no longer exists/],
+      ['another pod holds the name (the returning replica)', (api) => { api.pods.get('db-2')!.metadata!.uid = 'replica'; }, /drain pod no longer exists/],
+      ['the drain pod has not Succeeded', (api) => { api.pods.get('db-2')!.status = { phase: 'Running' }; }, /has not Succeeded \(Running\)/],
+      ['the claim no longer records the pod (its drain ended without a release)', (api) => { api.claims.get('data-db-2')!.metadata!.annotations = {}; }, /does not record pod db-2/],
+      ['the drain pod\'s image was changed after it was created', (api) => { api.pods.get('db-2')!.spec!.containers[0]!.image = 'busybox:evil'; }, /containers of drain pod db-2 were changed/],
+      ['the claim lost the set\'s selector labels', (api) => { api.claims.get('data-db-2')!.metadata!.labels = {}; }, /not the StatefulSet's claim of ordinal 2/],
+      ['the drain pod does not list the claim', (api) => { api.pods.get('db-2')!.metadata!.annotations![CLAIMS_ANNOTATION] = '[]'; }, /does not list claim data-db-2/],
+      ['the drain pod does not mount the claim', (api) => { api.pods.get('db-2')!.spec!.volumes = []; }, /does not mount claim data-db-2/],
+      ['the claim is being deleted', (api) => { api.claims.get('data-db-2')!.metadata!.deletionTimestamp = new Date(); }, /is being deleted/],
+    ];
+    it.each(refusals)('%s', async (_name, change, why) => {
+      const { api, metrics, executor } = setUp();
+      change(api);
+      await expect(executor.execute(set, [release, cleanUp])).rejects.toThrow(ReleaseRefusedError);
+      await expect(executor.execute(set, [release, cleanUp])).rejects.toThrow(why);
+      expect(api.calls.filter((c) => c.startsWith('delete'))).toEqual([]);
+      expect((await metrics.releasesRefused.get()).values[0]?.value).toBe(2);
+    });
+
+    it('the plan\'s pod UID must be the one etcd has: a plan made for an earlier drain pod of the name releases nothing', async () => {
+      const { api, executor } = setUp();
+      const earlier: Action = { ...release, drainPod: { name: 'db-2', uid: 'an-earlier-pod' } } as Action;
+      await expect(executor.execute(set, [earlier])).rejects.toThrow(/drain pod no longer exists/);
+      expect(api.calls.filter((c) => c.startsWith('delete'))).toEqual([]);
+    });
+  });
+
+  it('a drain that ends without a release forgets its record on the claims, after the pod is deleted (also when it was gone already)', async () => {
+    for (const answer of [undefined, apiError(404)]) {
+      const { api, executor } = setUp();
+      if (answer) api.failures.set('deletePod db-2@p2', answer);
+      await executor.execute(set, [{ kind: 'DeleteDrainPod', ordinal: 2, pod: { name: 'db-2', uid: 'p2' }, reason: 'scale-up', forget: [claim] }]);
+      expect(api.calls).toEqual(['deletePod db-2@p2', `annotateClaim data-db-2@c2 ${JSON.stringify({ [DRAIN_POD_ANNOTATION]: null, [DRAIN_POD_CONTAINERS_ANNOTATION]: null })}`]);
+    }
   });
 
   it('a set deleted or replaced (another UID) since the plan: nothing released', async () => {

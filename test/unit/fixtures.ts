@@ -2,6 +2,7 @@
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { buildDrainPod } from '../../src/planner/drain-pod.ts';
 import { DRAIN_POD_ANNOTATION, TEMPLATE_ANNOTATION } from '../../src/planner/keys.ts';
+import { drainPodRecord } from '../../src/planner/release-proof.ts';
 import { parseDrainerTemplate } from '../../src/planner/template.ts';
 import type { PlannerSettings, TemplateVerdict } from '../../src/planner/types.ts';
 
@@ -102,11 +103,13 @@ export function aDrainPod(set: V1StatefulSet, ordinal: number, claims: V1Persist
   pod.metadata!.uid = `uid-drain-${ordinal}-${options.attempt ?? 1}`;
   pod.metadata!.creationTimestamp = options.created ?? new Date(NOW.getTime() - 60_000);
   pod.status = { phase: options.phase ?? 'Running', startTime: options.started };
-  if (options.record ?? true) for (const claim of claims) recordDrainPod(claim, pod.metadata!.uid);
+  if (options.record ?? true) for (const claim of claims) recordDrainPod(claim, pod);
   return pod;
 }
 
-export function recordDrainPod(claim: V1PersistentVolumeClaim, podUid: string): V1PersistentVolumeClaim {
-  claim.metadata!.annotations = { ...claim.metadata!.annotations, [DRAIN_POD_ANNOTATION]: podUid };
+/** The executor's record of a drain pod on a claim: its UID and container digest; a bare UID names a pod not in the test. */
+export function recordDrainPod(claim: V1PersistentVolumeClaim, pod: V1Pod | string): V1PersistentVolumeClaim {
+  const record = typeof pod === 'string' ? { [DRAIN_POD_ANNOTATION]: pod } : drainPodRecord(pod);
+  claim.metadata!.annotations = { ...claim.metadata!.annotations, ...record };
   return claim;
 }

@@ -18,7 +18,7 @@ function steps(actions: Action[]): string[] {
     switch (a.kind) {
       case 'CreateDrainPod': return [`create ${a.pod.metadata!.name} [${a.claims.map((c) => c.name).join(',')}] attempt ${a.attempt}`];
       case 'DeleteClaim': return [`delete-claim ${a.claim.name}@${a.claim.uid}`];
-      case 'DeleteDrainPod': return [`delete-pod ${a.pod.name} (${a.reason})`];
+      case 'DeleteDrainPod': return [`delete-pod ${a.pod.name} (${a.reason})${a.forget ? ` forget ${a.forget.map((c) => c.name).join(',')}` : ''}`];
       case 'RecordFailure': return [`record-failure ${a.claims.map((c) => c.name).join(',')}=${a.failures}`];
       case 'ResetFailures': return [`reset ${a.claims.map((c) => c.name).join(',')}`];
       case 'VerifyTemplate': return [`verify-template ${a.pod.metadata!.name}`];
@@ -201,7 +201,7 @@ describe('planSet: failures and retries', () => {
     expect(steps(waiting.actions)).toEqual([]);
     expect(waiting.requeueAfterMs).toBe(5_000);
     const late = claim(1, 10_000);
-    expect(steps(plan(set, [late], [aDrainPod(set, 2, [late], { phase: 'Failed' })]).actions)).toEqual(['delete-pod db-2 (retry)']);
+    expect(steps(plan(set, [late], [aDrainPod(set, 2, [late], { phase: 'Failed' })]).actions)).toEqual(['delete-pod db-2 (retry) forget data-db-2']);
   });
 
   it('creates the next attempt once the failed pod is gone', () => {
@@ -233,8 +233,8 @@ describe('planSet: failures and retries', () => {
     const exhausted = aClaim(retrying, 2, { annotations: { [FAILURES_ANNOTATION]: '3', [LAST_FAILURE_ANNOTATION]: failedAt(0) } });
     const failedPod = aDrainPod(retrying, 2, [exhausted], { phase: 'Failed', attempt: 3 });
     expect(steps(plan(retrying, [exhausted], [failedPod]).actions)).toEqual(['reset data-db-2']);
-    const reset = recordDrainPod(aClaim(retrying, 2, { annotations: { [FAILURES_ANNOTATION]: '0', [RETRY_TOKEN_ANNOTATION]: 'r1' } }), failedPod.metadata!.uid!);
-    expect(steps(plan(retrying, [reset], [failedPod]).actions)).toEqual(['delete-pod db-2 (superseded)']);
+    const reset = recordDrainPod(aClaim(retrying, 2, { annotations: { [FAILURES_ANNOTATION]: '0', [RETRY_TOKEN_ANNOTATION]: 'r1' } }), failedPod);
+    expect(steps(plan(retrying, [reset], [failedPod]).actions)).toEqual(['delete-pod db-2 (superseded) forget data-db-2']);
     expect(steps(plan(retrying, [reset], []).actions)).toEqual(['create db-2 [data-db-2] attempt 1']);
   });
 });
@@ -243,7 +243,36 @@ describe('planSet: scale-up, deadlines, conflicts, deletion', () => {
   it('scale-up over a drain that has not started: delete the drain pod, keep the claim', () => {
     const set = aSet({ replicas: 3, ...fin });
     const c = aClaim(set, 2);
-    expect(steps(plan(set, [c], [aDrainPod(set, 2, [c], { phase: 'Pending' })]).actions)).toEqual(['delete-pod db-2 (scale-up)']);
+    expect(steps(plan(set, [c], [aDrainPod(set, 2, [c], { phase: 'Pending' })]).actions)).toEqual(['delete-pod db-2 (scale-up) forget data-db-2']);
+  });
+
+  it('a drain that ends in range after a scale-up, Succeeded or Failed: deleted and forgotten on its claim, nothing released', () => {
+    for (const phase of ['Succeeded', 'Failed']) {
+      const set = aSet({ replicas: 3, ...fin });
+      const c = aClaim(set, 2);
+      expect(steps(plan(set, [c], [aDrainPod(set, 2, [c], { phase })]).actions)).toEqual(['delete-pod db-2 (scale-up) forget data-db-2']);
+    }
+  });
+
+  it('a drain pod whose containers were changed after its create (kubectl set image) proves nothing: reported, replaced once finished, nothing released', () => {
+    const set = aSet({ replicas: 2, ...fin });
+    for (const phase of ['Running', 'Succeeded', 'Failed']) {
+      const c = aClaim(set, 2);
+      const pod = aDrainPod(set, 2, [c], { phase });
+      pod.spec!.containers[0]!.image = 'busybox:evil';
+      const result = plan(set, [c], [pod]);
+      expect(reports(result.actions)).toEqual(['DrainPodModified']);
+      expect(steps(result.actions)).toEqual(phase === 'Running' ? [] : ['delete-pod db-2 (unproven) forget data-db-2']);
+      expect(result.ordinals.map((o) => o.state)).toEqual(['unproven']);
+    }
+  });
+
+  it('a drain pod given an ephemeral container (kubectl debug) proves nothing either', () => {
+    const set = aSet({ replicas: 2, ...fin });
+    const c = aClaim(set, 2);
+    const debugged = aDrainPod(set, 2, [c], { phase: 'Succeeded' });
+    debugged.spec!.ephemeralContainers = [{ name: 'debug', image: 'busybox' }];
+    expect(steps(plan(set, [c], [debugged]).actions)).toEqual(['delete-pod db-2 (unproven) forget data-db-2']);
   });
 
   it('scale-up over a running drain: let it finish', () => {
@@ -375,14 +404,14 @@ describe('planSet: only a drain this controller created for that very ordinal re
     const claim = aClaim(set, 2);
     const pod = aDrainPod(set, 2, [claim], { phase: 'Succeeded' });
     pod.metadata!.labels![ORDINAL_LABEL] = '1';
-    expect(steps(plan(set, [claim], [pod]).actions)).toEqual(['delete-pod db-2 (unproven)']);
+    expect(steps(plan(set, [claim], [pod]).actions)).toEqual(['delete-pod db-2 (unproven) forget data-db-2']);
   });
 
   it('a drain that finishes after the set grew back over its ordinal releases nothing: the claim is the replica\'s again', () => {
     const set = aSet({ replicas: 3, ...fin });
     const claim = aClaim(set, 2);
     const result = plan(set, [claim], [aDrainPod(set, 2, [claim], { phase: 'Succeeded' })]);
-    expect(steps(result.actions)).toEqual(['delete-pod db-2 (scale-up)']);
+    expect(steps(result.actions)).toEqual(['delete-pod db-2 (scale-up) forget data-db-2']);
     expect(reports(result.actions)).toEqual(['DrainCancelled']);
   });
 
@@ -524,14 +553,14 @@ describe('planSet: the drain timeout', () => {
     const set = timed('10m');
     const claim = aClaim(set, 2);
     const result = plan(set, [claim], [running(set, claim, 11 * 60_000)]);
-    expect(steps(result.actions)).toEqual(['record-failure data-db-2=1', 'delete-pod db-2 (timeout)']);
+    expect(steps(result.actions)).toEqual(['record-failure data-db-2=1', 'delete-pod db-2 (timeout) forget data-db-2']);
     expect(reports(result.actions)).toEqual(['DrainTimedOut']);
   });
 
   it('after a crash between the record and the stop, only the stop is left to do', () => {
     const set = timed('10m');
     const claim = aClaim(set, 2, { annotations: { [FAILURES_ANNOTATION]: '1', [LAST_FAILURE_ANNOTATION]: failedAt(0) } });
-    expect(steps(plan(set, [claim], [running(set, claim, 11 * 60_000)]).actions)).toEqual(['delete-pod db-2 (timeout)']);
+    expect(steps(plan(set, [claim], [running(set, claim, 11 * 60_000)]).actions)).toEqual(['delete-pod db-2 (timeout) forget data-db-2']);
   });
 
   it('before the timeout nothing happens, and the controller looks again when it passes', () => {

@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import type { V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import { drainPodClaims, mountedClaimNames } from '../../src/planner/drain-pod.ts';
 import { inRange } from '../../src/planner/identity.ts';
-import { DRAIN_POD_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION } from '../../src/planner/keys.ts';
+import { drainPodRecord } from '../../src/planner/release-proof.ts';
+import { DRAIN_POD_ANNOTATION, DRAIN_POD_CONTAINERS_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION } from '../../src/planner/keys.ts';
 import { planSet } from '../../src/planner/plan.ts';
 import { parseDrainerTemplate } from '../../src/planner/template.ts';
 import type { Action } from '../../src/planner/types.ts';
@@ -133,13 +134,14 @@ class Cluster {
         }
         if (this.podAt(a.ordinal)) return; // AlreadyExists
         const uid = this.uid('drain');
-        this.pods.push({ ...a.pod, metadata: { ...a.pod.metadata, uid, creationTimestamp: new Date(this.now) }, status: { phase: 'Pending' } });
+        const created: V1Pod = { ...a.pod, metadata: { ...a.pod.metadata, uid, creationTimestamp: new Date(this.now) }, status: { phase: 'Pending' } };
+        this.pods.push(created);
         this.created.set(uid, { ordinal: a.ordinal, claimUids: new Set(a.claims.map((c) => c.uid)) });
         if (this.crashBeforeRecord) {
           this.crashBeforeRecord = false;
           return;
         }
-        for (const ref of a.claims) this.annotate(ref.uid, { [DRAIN_POD_ANNOTATION]: uid });
+        for (const ref of a.claims) this.annotate(ref.uid, drainPodRecord(created));
         return;
       }
       case 'DeleteClaim': {
@@ -164,6 +166,7 @@ class Cluster {
         const pod = this.pods.find((p) => p.metadata!.uid === a.pod.uid);
         if (pod?.metadata!.labels?.app === 'db') this.violations.push(`stateful pod ${a.pod.name} deleted`);
         this.pods = this.pods.filter((p) => p.metadata!.uid !== a.pod.uid);
+        for (const ref of a.forget ?? []) this.annotate(ref.uid, { [DRAIN_POD_ANNOTATION]: undefined, [DRAIN_POD_CONTAINERS_ANNOTATION]: undefined });
         const mounted = new Set(this.pods.flatMap((p) => [...mountedClaimNames(p)]));
         this.claims = this.claims.filter((c) => !c.metadata!.deletionTimestamp || mounted.has(c.metadata!.name!));
         return;
@@ -178,8 +181,9 @@ class Cluster {
     }
   }
 
-  private annotate(uid: string, annotations: Record<string, string>): void {
-    this.claims = this.claims.map((c) => (c.metadata!.uid === uid ? { ...c, metadata: { ...c.metadata, annotations: { ...c.metadata!.annotations, ...annotations } } } : c));
+  private annotate(uid: string, annotations: Record<string, string | undefined>): void {
+    const merged = (c: V1PersistentVolumeClaim) => Object.fromEntries(Object.entries({ ...c.metadata!.annotations, ...annotations }).filter(([, v]) => v !== undefined)) as Record<string, string>;
+    this.claims = this.claims.map((c) => (c.metadata!.uid === uid ? { ...c, metadata: { ...c.metadata, annotations: merged(c) } } : c));
   }
 
   /** Every pod finishes successfully and time passes: the controller must then release every orphan it may. */

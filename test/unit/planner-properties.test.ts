@@ -74,9 +74,10 @@ function apply(state: ReturnType<typeof materialize>, actions: Action[]) {
   const set = structuredClone(state.set);
   for (const a of actions) {
     if (a.kind === 'CreateDrainPod') {
-      pods = [...pods, { ...a.pod, metadata: { ...a.pod.metadata, uid: `created-${a.ordinal}`, creationTimestamp: NOW }, status: { phase: 'Pending' } }];
+      const created: V1Pod = { ...a.pod, metadata: { ...a.pod.metadata, uid: `created-${a.ordinal}`, creationTimestamp: NOW }, status: { phase: 'Pending' } };
+      pods = [...pods, created];
       const uids = new Set(a.claims.map((c) => c.uid));
-      claims = claims.map((c) => (uids.has(c.metadata!.uid!) ? recordDrainPod(structuredClone(c), `created-${a.ordinal}`) : c));
+      claims = claims.map((c) => (uids.has(c.metadata!.uid!) ? recordDrainPod(structuredClone(c), created) : c));
     }
     if (a.kind === 'DeleteClaim') claims = claims.map((c) => (c.metadata!.uid === a.claim.uid ? { ...c, metadata: { ...c.metadata, deletionTimestamp: NOW } } : c));
     if (a.kind === 'DeleteDrainPod') pods = pods.filter((p) => p.metadata!.uid !== a.pod.uid);
