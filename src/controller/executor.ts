@@ -267,6 +267,12 @@ export class Executor implements ActionWriter {
         this.log.info('checked the drainer template with the API server', { ...fields, verdict: verdict.state });
         return;
       }
+      case 'CorrectTime': {
+        for (const claim of action.claims) {
+          await unless([404, 409], () => this.writes.annotateClaim(namespace, claim.name, claim.uid, { [action.annotation]: action.at }));
+        }
+        return;
+      }
       case 'MarkOrphaned': {
         // 404/409: the claim is gone or replaced; the next plan sees that.
         for (const claim of action.claims) {
@@ -318,6 +324,7 @@ function describe(action: Action): Record<string, unknown> {
       return { ordinal: action.ordinal, pod: action.pod.name, reason: action.reason };
     case 'RecordFailure':
     case 'ResetFailures':
+    case 'CorrectTime':
     case 'MarkOrphaned':
       return { ordinal: action.ordinal, claims: action.claims.map((c) => c.name) };
     case 'Report':

@@ -4,6 +4,8 @@
 import PQueue from 'p-queue';
 
 const URGENT = 1;
+/** The longest delay a Node.js timer keeps (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface WorkQueueOptions {
   concurrency: number;
@@ -85,8 +87,10 @@ export class WorkQueue {
   }
 
   /** Adds the key after a delay; an earlier pending delay for the same key wins. */
-  addAfter(key: string, delayMs: number): void {
+  addAfter(key: string, requestedMs: number): void {
     if (this.shuttingDown) return;
+    // Node fires a timer of more than 2^31 - 1 ms after 1 ms: a far-off wake-up would become a hot loop.
+    const delayMs = Math.min(requestedMs, MAX_TIMER_MS);
     const at = performance.now() + delayMs;
     const existing = this.timers.get(key);
     if (existing && existing.at <= at) return;

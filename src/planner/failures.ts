@@ -37,9 +37,17 @@ export function backoffMs(failures: number, settings: PlannerSettings): number {
   return Math.min(settings.backoffMaxMs, settings.backoffBaseMs * 2 ** Math.max(0, failures - 1));
 }
 
+/**
+ * A time read from an annotation, never later than now: the controller writes them from its own clock, so a
+ * future one was written by hand (or by a replica whose clock ran ahead) and would postpone work for ever.
+ */
+export function notAfter(ms: number | undefined, nowMs: number): number {
+  return Math.min(ms ?? nowMs, nowMs);
+}
+
 /** When the next attempt after `state`'s last failure may start. */
 export function retryDueMs(state: FailureState, settings: PlannerSettings, nowMs: number): number {
-  return (state.lastFailure ?? nowMs) + backoffMs(state.failures, settings);
+  return notAfter(state.lastFailure, nowMs) + backoffMs(state.failures, settings);
 }
 
 /** The longest a timeout annotation may ask for: a week; beyond that it is surely a typo. */

@@ -4,14 +4,15 @@
 import { createHash } from 'node:crypto';
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { buildDrainPod, claimRef } from './drain-pod.ts';
-import { drainDelay, drainTimeout, failureState, maxAttempts, retryDueMs, timeMs } from './failures.ts';
+import { drainDelay, drainTimeout, failureState, maxAttempts, notAfter, retryDueMs, timeMs } from './failures.ts';
 import { claimLabels, claimName, claimTemplateNames, ordinalRange } from './identity.ts';
 import {
-  DELAY_ANNOTATION, FINALIZER, INHERIT_SCHEDULING_ANNOTATION, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_DRAINER, ROLE_LABEL, TEMPLATE_ANNOTATION,
+  DELAY_ANNOTATION, FINALIZER, INHERIT_SCHEDULING_ANNOTATION, LAST_FAILURE_ANNOTATION, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_DRAINER, ROLE_LABEL, TEMPLATE_ANNOTATION,
   TIMEOUT_ANNOTATION,
 } from './keys.ts';
 import { observeOrdinals, type DrainPodView, type OrdinalView } from './ordinals.ts';
 import type { DrainerTemplate } from './template.ts';
+import { wellFormedClaim, wellFormedPod } from './well-formed.ts';
 import type { Action, DeleteReason, EventType, OrdinalStatus, Plan, PlannerSettings, SetObservation } from './types.ts';
 
 function hasFinalizer(set: V1StatefulSet): boolean {
@@ -110,7 +111,7 @@ class PlanContext {
 export function planSet(observation: SetObservation, settings: PlannerSettings): Plan {
   const ctx = new PlanContext(observation, settings);
   const { set } = ctx;
-  const { ordinals: views, contested } = observeOrdinals(set, observation.claims, observation.pods, observation.rivals);
+  const { ordinals: views, contested } = observeOrdinals(set, observation.claims.filter(wellFormedClaim), observation.pods.filter(wellFormedPod), observation.rivals);
   for (const { claim, rival } of ctx.managed ? contested : []) {
     ctx.report('Warning', 'AmbiguousClaim',
       `claim ${claim.metadata?.name} matches this StatefulSet and StatefulSet ${rival} by name and selector labels; it is never drained or released: give the sets distinct selector labels`,
@@ -137,7 +138,10 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
   }
   const gate = templateGate(ctx, observation);
 
-  if (!('blocked' in gate)) markOrphans(ctx, views);
+  if (!('blocked' in gate)) {
+    correctFutureTimes(ctx, views);
+    markOrphans(ctx, views);
+  }
 
   const ordered = (set.spec?.podManagementPolicy ?? 'OrderedReady') === 'OrderedReady';
   // OrderedReady: one drain at a time, as the StatefulSet removes one pod at a time.
@@ -190,9 +194,28 @@ function markOrphans(ctx: PlanContext, views: OrdinalView[]): void {
   }
 }
 
+/**
+ * A time on a claim later than now was not written by this controller's clock (by hand, or by a replica whose
+ * clock ran ahead): read as now in this plan, and rewritten as now so that the wait it starts ends.
+ */
+function correctFutureTimes(ctx: PlanContext, views: OrdinalView[]): void {
+  for (const v of views) {
+    if (v.inRange) continue;
+    for (const key of [ORPHANED_SINCE_ANNOTATION, LAST_FAILURE_ANNOTATION]) {
+      const future = [...v.claims.values()].filter((c) => (timeMs(c.metadata?.annotations?.[key]) ?? 0) > ctx.nowMs);
+      if (future.length === 0) continue;
+      const at = ctx.now.toISOString();
+      ctx.actions.push({ kind: 'CorrectTime', ordinal: v.ordinal, claims: future.map(claimRef), annotation: key, at });
+      ctx.report('Warning', 'TimeInFuture',
+        `${key} on claim(s) ${future.map((c) => c.metadata?.name).join(', ')} is later than now; it is rewritten as ${at}`,
+        `${ctx.setUid}/future/${future.map((c) => `${c.metadata?.uid}=${c.metadata?.annotations?.[key]}`).join(',')}`, v.ordinal);
+    }
+  }
+}
+
 /** When a delayed drain may start: the delay after the latest mark (now, for claims being marked in this plan). */
 function delayedUntil(ctx: PlanContext, claims: V1PersistentVolumeClaim[]): number {
-  const marks = claims.map((c) => orphanedSince(c) ?? ctx.nowMs);
+  const marks = claims.map((c) => notAfter(orphanedSince(c), ctx.nowMs));
   return Math.max(...marks) + ctx.delay.value;
 }
 

@@ -1,5 +1,28 @@
-// JSON schema for the parts of a drainer pod template the controller reads or rewrites.
-// Everything else in `spec` is passed through and judged by the API server (dry-run).
+// JSON schema for the parts of a drainer pod template the controller reads or rewrites: the type of every
+// field the planner touches is fixed here, so an odd value is refused with a Warning instead of reaching the
+// planner. Everything else in `spec` is passed through and judged by the API server (dry-run).
+const stringList = { type: 'array', items: { type: 'string' } } as const;
+
+const container = {
+  type: 'object',
+  required: ['name', 'image'],
+  properties: {
+    name: { type: 'string', minLength: 1 },
+    image: { type: 'string', minLength: 1 },
+    command: stringList,
+    args: stringList,
+    workingDir: { type: 'string' },
+    volumeMounts: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['name', 'mountPath'],
+        properties: { name: { type: 'string' }, mountPath: { type: 'string' }, subPath: { type: 'string' }, subPathExpr: { type: 'string' }, readOnly: { type: 'boolean' } },
+      },
+    },
+  },
+} as const;
+
 export const drainerTemplateSchema = {
   type: 'object',
   required: ['spec'],
@@ -18,24 +41,25 @@ export const drainerTemplateSchema = {
       required: ['containers'],
       properties: {
         restartPolicy: { enum: ['OnFailure', 'Never'] },
-        containers: {
+        containers: { type: 'array', minItems: 1, items: container },
+        initContainers: { type: 'array', items: container },
+        volumes: {
           type: 'array',
-          minItems: 1,
           items: {
             type: 'object',
-            required: ['name', 'image'],
+            required: ['name'],
             properties: {
-              name: { type: 'string', minLength: 1 },
-              image: { type: 'string', minLength: 1 },
-              volumeMounts: {
-                type: 'array',
-                items: { type: 'object', required: ['name', 'mountPath'], properties: { name: { type: 'string' } } },
-              },
+              name: { type: 'string' },
+              persistentVolumeClaim: { type: 'object', required: ['claimName'], properties: { claimName: { type: 'string' }, readOnly: { type: 'boolean' } } },
             },
           },
         },
-        initContainers: { type: 'array', items: { type: 'object', required: ['name'] } },
-        volumes: { type: 'array', items: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } },
+        // Read when drain pods take the set's scheduling constraints (drain-pod.ts).
+        affinity: { type: 'object', properties: { nodeAffinity: { type: 'object' } } },
+        tolerations: { type: 'array', items: { type: 'object' } },
+        nodeSelector: { type: 'object', additionalProperties: { type: 'string' } },
+        priorityClassName: { type: 'string' },
+        imagePullSecrets: { type: 'array', items: { type: 'object' } },
       },
     },
   },

@@ -37,6 +37,8 @@ export type Action =
   }
   | { kind: 'RecordFailure'; ordinal: number; claims: ClaimRef[]; failures: number; at: string }
   | { kind: 'ResetFailures'; ordinal: number; claims: ClaimRef[]; retryToken: string }
+  /** Rewrite a claim's time annotation that lies in the future as `at` (now). */
+  | { kind: 'CorrectTime'; ordinal: number; claims: ClaimRef[]; annotation: string; at: string }
   /** Start (at) or end (undefined: the ordinal is in range again) the drain delay of an ordinal's claims. */
   | { kind: 'MarkOrphaned'; ordinal: number; claims: ClaimRef[]; at?: string }
   /**

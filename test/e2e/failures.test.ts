@@ -115,6 +115,18 @@ test('drainer-delay: once the delay has passed, the drain runs', async () => {
   expect(reasons.indexOf('DrainDelayed')).toBeLessThan(reasons.indexOf('DrainStarted'));
 });
 
+test('drainer-delay: an orphaned-since mark from the future (written by hand, or by a clock that ran ahead) is rewritten as now, and the drain still runs', async () => {
+  const { c, ns } = ctx;
+  await ctx.start();
+  await createReadySet(c, ns, { name: 'db', replicas: 2, template: simulatedDrain({ after: '1s' }), annotations: { 'statefulsets.kubernetes.io/drainer-delay': '5s' } });
+  await scale(c, ns, 'db', 1);
+  const mark = 'drain.statefulsets.kubernetes.io/orphaned-since';
+  await eventually('the claim marked orphaned', async () => (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-1')?.metadata?.annotations?.[mark]);
+  await c.kubectl(['-n', ns, 'annotate', '--overwrite', 'pvc', 'data-db-1', `${mark}=2100-01-01T00:00:00Z`]);
+  await eventually('TimeInFuture reported', async () => (await eventReasons(c, ns, 'db')).includes('TimeInFuture'));
+  await eventually('released after the delay', async () => !(await claimNames(c, ns)).includes('data-db-1'), 60_000);
+});
+
 test('a drain that outlives drainer-timeout has failed: reported, stopped, the claim kept, counted against max attempts', async () => {
   const { c, ns } = ctx;
   const controller = await ctx.start();

@@ -1,6 +1,6 @@
 import { planSet, templateHash } from '../../src/planner/plan.ts';
 import { parseDrainerTemplate } from '../../src/planner/template.ts';
-import { CLAIMS_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION, ORDINAL_LABEL, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION } from '../../src/planner/keys.ts';
+import { CLAIMS_ANNOTATION, DELAY_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION, ORDINAL_LABEL, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION } from '../../src/planner/keys.ts';
 import type { Action, SetObservation, TemplateVerdict } from '../../src/planner/types.ts';
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { ACCEPTED, NOW, aClaim, aDrainPod, aSet, aStatefulPod, recordDrainPod, settings, type SetShape } from './fixtures.ts';
@@ -23,6 +23,7 @@ function steps(actions: Action[]): string[] {
       case 'ResetFailures': return [`reset ${a.claims.map((c) => c.name).join(',')}`];
       case 'VerifyTemplate': return [`verify-template ${a.pod.metadata!.name}`];
       case 'MarkOrphaned': return [`${a.at ? 'mark' : 'unmark'} ${a.claims.map((c) => c.name).join(',')}`];
+      case 'CorrectTime': return [`correct ${a.annotation.split('/')[1]} ${a.claims.map((c) => c.name).join(',')}=${a.at}`];
       case 'AddFinalizer': return ['add-finalizer'];
       case 'RemoveFinalizer': return ['remove-finalizer'];
       case 'Report': return [];
@@ -273,6 +274,29 @@ describe('planSet: scale-up, deadlines, conflicts, deletion', () => {
     const debugged = aDrainPod(set, 2, [c], { phase: 'Succeeded' });
     debugged.spec!.ephemeralContainers = [{ name: 'debug', image: 'busybox' }];
     expect(steps(plan(set, [c], [debugged]).actions)).toEqual(['delete-pod db-2 (unproven) forget data-db-2']);
+  });
+
+  it('a time from the future on a claim is read as now and rewritten as now: the backoff and the delay end, the wake-up is no later than they are', () => {
+    const future = '2100-01-01T00:00:00Z';
+    const set = aSet({ replicas: 2, ...fin });
+    const failed = aClaim(set, 2, { annotations: { [FAILURES_ANNOTATION]: '1', [LAST_FAILURE_ANNOTATION]: future } });
+    const backoff = plan(set, [failed], []);
+    expect(steps(backoff.actions)).toEqual([`correct last-failure data-db-2=${NOW.toISOString()}`]);
+    expect(reports(backoff.actions)).toEqual(['TimeInFuture']);
+    expect(backoff.ordinals.map((o) => o.state)).toEqual(['backoff']);
+    expect(backoff.requeueAfterMs).toBe(settings.backoffBaseMs);
+
+    const delayed = aSet({ replicas: 2, ...fin, annotations: { [DELAY_ANNOTATION]: '1m' } });
+    const marked = aClaim(delayed, 2, { annotations: { [ORPHANED_SINCE_ANNOTATION]: future } });
+    const waiting = plan(delayed, [marked], []);
+    expect(steps(waiting.actions)).toEqual([`correct orphaned-since data-db-2=${NOW.toISOString()}`]);
+    expect(waiting.requeueAfterMs).toBe(60_000);
+  });
+
+  it('a time from the future on a claim of a live replica is left alone (it is not read)', () => {
+    const set = aSet({ replicas: 3, ...fin });
+    const claim = aClaim(set, 2, { annotations: { [LAST_FAILURE_ANNOTATION]: '2100-01-01T00:00:00Z' } });
+    expect(plan(set, [claim], [aStatefulPod(set, 2)]).actions).toEqual([]);
   });
 
   it('scale-up over a running drain: let it finish', () => {

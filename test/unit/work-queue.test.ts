@@ -26,6 +26,17 @@ function heldQueue() {
 }
 
 describe('WorkQueue', () => {
+  it('a wake-up further off than a Node.js timer can wait is not run at once (a timer past 2^31 - 1 ms fires after 1 ms)', async () => {
+    const seen: string[] = [];
+    const q = new WorkQueue(async (key) => {
+      seen.push(key);
+    }, { concurrency: 1, baseRetryMs: 1, maxRetryMs: 1 });
+    q.addAfter('far', 2 ** 33);
+    await new Promise((r) => setTimeout(r, 30));
+    await q.shutdown();
+    expect(seen).toEqual([]);
+  });
+
   it('collapses duplicate adds of a waiting key', async () => {
     const { q, finish } = heldQueue();
     q.add('a');

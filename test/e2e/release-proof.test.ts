@@ -1,0 +1,90 @@
+// The release proof, end to end: what a pod patcher or a stale cache could once turn into a deleted claim.
+// Each test failed on the code before the proof was read afresh and bound to the drain pod's containers.
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { readAudit } from '../../local-cluster/audit.ts';
+import { eventReasons, eventually, listClaims, listPods } from '../../local-cluster/cluster-client.ts';
+import { FaultProxy } from '../../local-cluster/fault-proxy.ts';
+import { createReadySet, scale, simulatedDrain } from '../../local-cluster/workloads.ts';
+import { ROLE_LABEL } from '../../src/planner/keys.ts';
+import { sharedControlPlane } from '../jest/shared-control-plane.ts';
+import { useE2E } from './e2e-context.ts';
+
+const ctx = useE2E('proof');
+
+async function pod(name: string) {
+  return (await listPods(ctx.c, ctx.ns)).find((p) => p.metadata!.name === name);
+}
+
+async function liveClaimUid(name: string): Promise<string | undefined> {
+  const claim = (await listClaims(ctx.c, ctx.ns)).find((p) => p.metadata!.name === name);
+  return claim && !claim.metadata!.deletionTimestamp ? claim.metadata!.uid : undefined;
+}
+
+function claimDeletes(name: string) {
+  return readAudit(sharedControlPlane().auditLog)
+    .filter((e) => e.verb === 'delete' && e.resource === 'persistentvolumeclaims' && e.namespace === ctx.ns && e.name === name && e.code < 300);
+}
+
+const drainsStarted = async (metrics: string) => Number(metrics.match(/^sdc_drains_started_total (\d+)$/m)?.[1]);
+
+test('someone who may patch pods points a running drain pod at another image: its Succeeded releases nothing, and a new drain does the work', async () => {
+  const { c, ns } = ctx;
+  const controller = await ctx.start();
+  await createReadySet(c, ns, { name: 'vault', replicas: 2, template: simulatedDrain({ after: '8s' }) });
+  await scale(c, ns, 'vault', 1);
+  const first = await eventually('drain pod vault-1 running', async () => {
+    const p = await pod('vault-1');
+    return p?.metadata?.labels?.[ROLE_LABEL] && p.status?.phase === 'Running' ? p : undefined;
+  });
+  await c.kubectl(['-n', ns, 'set', 'image', 'pod/vault-1', 'drain=busybox:evil']);
+  await eventually('the changed drain pod reported', async () => (await eventReasons(c, ns, 'vault')).includes('DrainPodModified'));
+  await eventually('the changed drain pod Succeeded and removed', async () => (await pod('vault-1'))?.metadata?.uid !== first.metadata!.uid);
+  // Not released by the changed pod: only once a second, unchanged drain pod has run.
+  await eventually('claim released by a second drain', async () => (await liveClaimUid('data-vault-1')) === undefined, 90_000);
+  expect(await drainsStarted(await controller.metrics())).toBe(2);
+  expect(claimDeletes('data-vault-1')).toHaveLength(1);
+});
+
+describe('behind a proxy', () => {
+  let proxy: FaultProxy;
+  beforeEach(async () => {
+    proxy = await FaultProxy.start(ctx.c.kubeconfig, mkdtempSync(path.join(os.tmpdir(), 'sdc-proxy-')));
+  });
+  afterEach(async () => {
+    await proxy.stop();
+  });
+
+  test('a drain pod that ended after a scale-up, still Succeeded in a silent pod watch, does not release the claim the returning replica wrote to', async () => {
+    const { c, ns } = ctx;
+    const controller = await ctx.start([`--kubeconfig=${proxy.kubeconfig}`, '--watch-idle-timeout=45s']);
+    await createReadySet(c, ns, { name: 'vault', replicas: 3, template: simulatedDrain({ after: '6s' }) });
+    await scale(c, ns, 'vault', 2);
+    await eventually('drain pod vault-2 running', async () => (await pod('vault-2'))?.status?.phase === 'Running');
+    // When the controller deletes the finished drain pod (the set grew back over it), its pod watches go quiet first.
+    proxy.rules = [{
+      match: (req) => req.method === 'DELETE' && req.path.endsWith('/pods/vault-2'),
+      fault: { kind: 'delay', ms: 0 },
+      times: 1,
+      onMatch: () => {
+        proxy.silenceOpenWatches((p) => p.endsWith('/pods'));
+      },
+    }];
+    await scale(c, ns, 'vault', 3);
+    await eventually('replica vault-2 back and running', async () => {
+      const p = await pod('vault-2');
+      return p && !p.metadata?.labels?.[ROLE_LABEL] && p.status?.phase === 'Running';
+    }, 90_000);
+    expect(proxy.injected.silenced).toBeGreaterThan(0);
+    const uid = await liveClaimUid('data-vault-2');
+    await scale(c, ns, 'vault', 2);
+    await eventually('replica vault-2 gone', async () => (await pod('vault-2')) === undefined);
+    await ctx.reconciled(controller, 'vault');
+    expect(await liveClaimUid('data-vault-2')).toBe(uid);
+    expect(claimDeletes('data-vault-2')).toEqual([]);
+    // Once the pod watch is resumed, the data the replica wrote is drained like any other.
+    await eventually('claim released by a new drain', async () => (await liveClaimUid('data-vault-2')) === undefined, 120_000);
+    expect(await drainsStarted(await controller.metrics())).toBe(2);
+  });
+});
