@@ -43,12 +43,21 @@ export interface ClaimIdentity {
  * (`data` + set `a-b` and `data-a` + set `b` give the same name), so the set's selector labels must be present too.
  */
 export function identifyClaim(set: V1StatefulSet, claim: V1PersistentVolumeClaim): ClaimIdentity | undefined {
-  const name = claim.metadata?.name ?? '';
-  const setName = set.metadata?.name ?? '';
-  if (claim.metadata?.namespace !== set.metadata?.namespace) return undefined;
   if (!hasLabels(claim.metadata?.labels, claimLabels(set))) return undefined;
   // whenDeleted: Delete makes the set the claim's owner: an owner that is another set settles it.
   if ((claim.metadata?.ownerReferences ?? []).some((ref) => ref.kind === 'StatefulSet' && ref.uid !== set.metadata?.uid)) return undefined;
+  return spellsClaim(set, claim);
+}
+
+/**
+ * The template and ordinal under which the set's name and claim templates spell the claim's name, whatever
+ * its labels: a set whose selector changed (deleted with --cascade=orphan, recreated with new labels) still
+ * spells its old claims' names, and still has a replica on them.
+ */
+export function spellsClaim(set: V1StatefulSet, claim: V1PersistentVolumeClaim): ClaimIdentity | undefined {
+  const name = claim.metadata?.name ?? '';
+  const setName = set.metadata?.name ?? '';
+  if (claim.metadata?.namespace !== set.metadata?.namespace) return undefined;
   for (const template of claimTemplateNames(set)) {
     const head = `${template}-${setName}-`;
     if (!name.startsWith(head)) continue;
@@ -65,17 +74,24 @@ export function ordinalOfName(name: string, prefix: string): number | undefined 
   return ORDINAL.test(tail) ? Number(tail) : undefined;
 }
 
-function ownedBy(meta: V1ObjectMeta | undefined, set: V1StatefulSet): boolean {
-  return (meta?.ownerReferences ?? []).some((ref) => ref.uid === set.metadata?.uid && ref.kind === 'StatefulSet');
+/**
+ * The pod's StatefulSet owner reference names this set, or it has none: `kubectl delete sts --cascade=orphan`
+ * (how users change a set's claim templates or selector) makes the garbage collector strip it, and the drain
+ * must still finish, for the set being deleted or for the one recreated under its name.
+ */
+function ownedByOrOrphaned(meta: V1ObjectMeta | undefined, set: V1StatefulSet): boolean {
+  const owners = (meta?.ownerReferences ?? []).filter((ref) => ref.kind === 'StatefulSet');
+  return owners.every((ref) => ref.uid === set.metadata?.uid);
 }
 
 /**
- * Looks like a drain pod of this set: our role label, our set label, and a (non-controller) owner reference to
- * the set. Anyone who may create pods can make such a pod, so this alone proves nothing (see ordinals.ts).
+ * Looks like a drain pod of this set: our role label, our set label, and an owner reference to the set (or
+ * none left). Anyone who may create pods can make such a pod, so this alone proves nothing: only the record
+ * on the claim does (release-proof.ts).
  */
 export function isDrainPodOf(pod: V1Pod, set: V1StatefulSet): boolean {
   const labels = pod.metadata?.labels ?? {};
-  return labels[ROLE_LABEL] === ROLE_DRAINER && labels[SET_LABEL] === set.metadata?.name && ownedBy(pod.metadata, set);
+  return labels[ROLE_LABEL] === ROLE_DRAINER && labels[SET_LABEL] === set.metadata?.name && ownedByOrOrphaned(pod.metadata, set);
 }
 
 /** The pod's ordinal when its name and its ordinal label agree. */

@@ -2,7 +2,7 @@
 // holds its name, and whether a pod that looks like a drain pod is one this controller created for it.
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { drainPodClaims } from './drain-pod.ts';
-import { drainPodOrdinal, identifyClaim, inRange, isDrainPodOf, ordinalOfName } from './identity.ts';
+import { drainPodOrdinal, identifyClaim, inRange, isDrainPodOf, ordinalOfName, spellsClaim } from './identity.ts';
 import { ATTEMPT_ANNOTATION } from './keys.ts';
 import { recordsPod, recordsPodUid, whyNotBound } from './release-proof.ts';
 import type { PodRef } from './types.ts';
@@ -46,7 +46,7 @@ export interface OrdinalView {
 export interface SetView {
   /** Every ordinal that has a claim of the set or a pod holding its name, highest first. */
   ordinals: OrdinalView[];
-  /** Claims that this set and another one both identify as theirs: neither may touch them. */
+  /** Claims of this set whose names another set of the namespace spells too: neither may touch them. */
   contested: Array<{ claim: V1PersistentVolumeClaim; rival: string }>;
 }
 
@@ -63,7 +63,8 @@ export function observeOrdinals(set: V1StatefulSet, claims: V1PersistentVolumeCl
   for (const claim of claims) {
     const id = identifyClaim(set, claim);
     if (!id) continue;
-    const rival = rivals.find((other) => identifyClaim(other, claim) !== undefined);
+    // By name alone: labels tell two sets apart only while both keep the labels their claims were made with.
+    const rival = rivals.find((other) => spellsClaim(other, claim) !== undefined);
     if (rival) {
       contested.push({ claim, rival: rival.metadata?.name ?? '' });
       continue;

@@ -114,7 +114,7 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
   const { ordinals: views, contested } = observeOrdinals(set, observation.claims.filter(wellFormedClaim), observation.pods.filter(wellFormedPod), observation.rivals);
   for (const { claim, rival } of ctx.managed ? contested : []) {
     ctx.report('Warning', 'AmbiguousClaim',
-      `claim ${claim.metadata?.name} matches this StatefulSet and StatefulSet ${rival} by name and selector labels; it is never drained or released: give the sets distinct selector labels`,
+      `claim ${claim.metadata?.name} could belong to this StatefulSet or to StatefulSet ${rival} (both spell its name); it is never drained or released: rename one set or its claim template`,
       `${ctx.setUid}/ambiguous/${claim.metadata?.uid}`);
   }
 

@@ -42,6 +42,8 @@ const cases: Case[] = [
   { name: 'no-image', template: { spec: { containers: [{ name: 'x' }] } }, reason: 'InvalidDrainerTemplate', note: /required property 'image'/ },
   { name: 'mount-no-path', template: withContainer({ volumeMounts: [{ name: 'data' }] }), reason: 'InvalidDrainerTemplate', note: /required property 'mountPath'/ },
   { name: 'volumes-not-list', template: withSpec({ volumes: { name: 'x' } }), reason: 'InvalidDrainerTemplate', note: /volumes must be array/ },
+  { name: 'claim-name-number', template: withSpec({ volumes: [{ name: 'archive', persistentVolumeClaim: { claimName: 5 } }] }), reason: 'InvalidDrainerTemplate', note: /claimName must be string/ },
+  { name: 'init-mounts-string', template: withSpec({ initContainers: [{ name: 'init', image: 'busybox', volumeMounts: 'data' }] }), reason: 'InvalidDrainerTemplate', note: /initContainers.0.volumeMounts must be array/ },
   { name: 'restart-always', template: withSpec({ restartPolicy: 'Always' }), reason: 'InvalidDrainerTemplate', note: /restartPolicy Always is not allowed/ },
   { name: 'restart-bogus', template: withSpec({ restartPolicy: 'Sometimes' }), reason: 'InvalidDrainerTemplate', note: /allowed values/ },
   { name: 'adopted-labels', template: withMeta({ labels: { app: 'adopted-labels' } }), reason: 'InvalidDrainerTemplate', note: /would adopt the drain pod/ },

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { claimNames, eventReasons, eventually, listClaims, listPods, podNames } from '../../local-cluster/cluster-client.ts';
-import { annotateSet, createReadySet, scale, simulatedDrain, TEMPLATE_ANNOTATION } from '../../local-cluster/workloads.ts';
+import { annotateSet, createReadySet, scale, simulatedDrain, statefulSet, TEMPLATE_ANNOTATION } from '../../local-cluster/workloads.ts';
 import { controllerReplica, readAudit } from '../../local-cluster/audit.ts';
 import { DRAIN_POD_ANNOTATION, FINALIZER } from '../../src/planner/keys.ts';
 import { sharedControlPlane } from '../jest/shared-control-plane.ts';
@@ -35,6 +35,21 @@ test('a controller killed with SIGKILL mid-drain and restarted finishes the drai
   const creates = readAudit(sharedControlPlane().auditLog).filter((e) => e.namespace === ns && e.verb === 'create' && e.resource === 'pods'
     && e.name === 'db-2' && controllerReplica(e) !== undefined && e.code < 300);
   expect(creates).toHaveLength(1);
+});
+
+test('a set deleted with --cascade=orphan mid-drain (to change its claim templates) and recreated: the drain finishes, the claim is released, the set grows back over the ordinal', async () => {
+  const { c, ns } = ctx;
+  await ctx.start();
+  await createReadySet(c, ns, { name: 're', replicas: 3, template: simulatedDrain({ after: '6s' }) });
+  await scale(c, ns, 're', 2);
+  await eventually('drain running', async () => (await drainPhase('re-2')) === 'Running');
+  // The garbage collector strips the drain pod's owner reference; the finalizer holds the set until the drain is over.
+  await c.kubectl(['-n', ns, 'delete', 'statefulset', 're', '--cascade=orphan', '--timeout=90s']);
+  await c.apps.createNamespacedStatefulSet({ namespace: ns, body: statefulSet({ name: 're', replicas: 2, template: simulatedDrain({ after: '1s' }) }) });
+  await eventually('data-re-2 released', async () => !(await claimNames(c, ns)).includes('data-re-2'), 90_000);
+  await eventually('drain pod gone', async () => (await podNames(c, ns, DRAINERS)).length === 0);
+  await scale(c, ns, 're', 3);
+  await eventually('replica re-2 back', async () => (await listPods(c, ns)).some((p) => p.metadata!.name === 're-2' && !p.metadata!.labels?.['drain.statefulsets.kubernetes.io/role'] && p.status?.phase === 'Running'), 90_000);
 });
 
 test('two replicas with leader election: only the leader acts; when it is killed the other takes over', async () => {

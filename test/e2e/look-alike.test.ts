@@ -52,6 +52,29 @@ test('someone who may create StatefulSets: a set whose claim names and selector 
   expect(claimDeletes('data-a-b-0')).toEqual([]);
 });
 
+test('someone who may create StatefulSets, beside a set recreated with a new selector (its claims keep the old labels): none of its claims is drained', async () => {
+  const { c, ns } = ctx;
+  const controller = await ctx.start();
+  await createReadySet(c, ns, { name: 'a-b', replicas: 2, template: null });
+  const uid = await claimUid('data-a-b-0');
+  // How users change a set's selector or claim templates: delete it, keep its pods and claims, create it anew.
+  await c.kubectl(['-n', ns, 'delete', 'statefulset', 'a-b', '--cascade=orphan']);
+  const recreated = statefulSet({ name: 'a-b', replicas: 2, template: null });
+  recreated.spec!.selector = { matchLabels: { app: 'a-b-v2' } };
+  recreated.spec!.template.metadata!.labels = { app: 'a-b-v2' };
+  await c.apps.createNamespacedStatefulSet({ namespace: ns, body: recreated });
+  // Set "b" with claim template "data-a" spells a-b's claim names, and takes the labels those claims still carry.
+  const rival = statefulSet({ name: 'b', replicas: 0, claims: ['data-a'] });
+  rival.spec!.selector = { matchLabels: { app: 'a-b' } };
+  rival.spec!.template.metadata!.labels = { app: 'a-b' };
+  await c.apps.createNamespacedStatefulSet({ namespace: ns, body: rival });
+  await eventually('AmbiguousClaim reported', async () => (await eventReasons(c, ns, 'b')).includes('AmbiguousClaim'));
+  await ctx.reconciled(controller, 'b');
+  expect((await listPods(c, ns)).map((p) => p.metadata!.name).filter((n) => n!.startsWith('b-'))).toEqual([]);
+  expect(await claimUid('data-a-b-0')).toBe(uid);
+  expect(claimDeletes('data-a-b-0')).toEqual([]);
+});
+
 test('beside a StatefulSet without the annotation, a crafted pod changes nothing at all', async () => {
   const { c, ns } = ctx;
   const controller = await ctx.start();

@@ -459,6 +459,41 @@ describe('planSet: only a drain this controller created for that very ordinal re
     expect(reports(seen.actions)).toEqual(['AmbiguousClaim']);
   });
 
+  it('a claim whose name another set spells is never drained, even when that set\'s selector changed since (recreated with new labels)', () => {
+    const ab = aSet({ name: 'a-b', replicas: 2, ...fin });
+    const live = aClaim(ab, 0); // made with labels app: a-b
+    ab.spec!.selector = { matchLabels: { app: 'a-b-v2' } };
+    const b = aSet({ name: 'b', replicas: 0, templates: ['data-a'], ...fin });
+    b.spec!.selector = { matchLabels: { app: 'a-b' } };
+    const seen = planSet({ set: b, claims: [live], pods: [], rivals: [ab], template: parseDrainerTemplate(b), templateVerdict: ACCEPTED, now: NOW }, settings);
+    expect(steps(seen.actions)).toEqual([]);
+    expect(reports(seen.actions)).toEqual(['AmbiguousClaim']);
+  });
+
+  it('a drain pod whose owner reference the garbage collector stripped (the set deleted with --cascade=orphan) is still seen through, by the set recreated under that name too', () => {
+    const old = aSet({ replicas: 2, ...fin });
+    const claim = aClaim(old, 2);
+    const pod = aDrainPod(old, 2, [claim], { phase: 'Succeeded' });
+    pod.metadata!.ownerReferences = undefined;
+    const recreated = aSet({ replicas: 2, ...fin });
+    recreated.metadata!.uid = 'uid-db-recreated';
+    expect(steps(plan(recreated, [claim], [pod]).actions)).toEqual(['delete-claim data-db-2@uid-data-db-2', 'delete-pod db-2 (released)']);
+    const deleting = aSet({ replicas: 2, ...fin, deleting: true });
+    const running = aDrainPod(old, 2, [claim], { phase: 'Running', started: NOW });
+    running.metadata!.ownerReferences = undefined;
+    expect(steps(plan(deleting, [claim], [running]).actions)).toEqual([]); // the finalizer stays until the drain is over
+  });
+
+  it('a pod with the drain labels whose owner reference names another StatefulSet is not this set\'s drain pod: it only holds the name', () => {
+    const set = aSet({ replicas: 2, ...fin });
+    const claim = aClaim(set, 2);
+    const pod = aDrainPod(set, 2, [claim], { phase: 'Succeeded' });
+    pod.metadata!.ownerReferences![0]!.uid = 'uid-of-an-earlier-db';
+    const result = plan(set, [claim], [pod]);
+    expect(steps(result.actions)).toEqual([]);
+    expect(result.ordinals.map((o) => o.state)).toEqual(['waiting-for-pod']);
+  });
+
   it('a claim owned by another StatefulSet is not this set\'s, whatever its name and labels', () => {
     const set = aSet({ replicas: 1, ...fin });
     const claim = aClaim(set, 1);
