@@ -182,8 +182,10 @@ export class DrainController {
     let delayed = 0;
     for (const o of plan.ordinals) {
       if (o.state === 'delayed') delayed += 1;
-      // A look-alike's claims list is whatever its author wrote; a terminating stateful pod's claim is not yet orphaned.
-      if (o.state !== 'succeeded' && o.state !== 'unproven' && o.state !== 'waiting-for-pod') orphanedClaims += o.claims.length;
+      // A look-alike's claims list is whatever its author wrote; a terminating stateful pod's claim is not yet
+      // orphaned; a replica on a released claim is in range.
+      const notOrphaned = ['succeeded', 'unproven', 'waiting-for-pod', 'replica-on-released-claim'];
+      if (!notOrphaned.includes(o.state)) orphanedClaims += o.claims.length;
       if (o.state === 'gave-up') gaveUp += 1;
     }
     for (const a of plan.actions) if (a.kind === 'Report' && a.reason === 'DrainStuck') stuckDrains += 1;

@@ -41,6 +41,8 @@ export interface OrdinalView {
   holder?: V1Pod;
   /** A pod with this set's drain pod labels and owner reference, proven or not. */
   drainPod?: DrainPodView;
+  /** Claims of the set at this ordinal that are being deleted (a release the API server has not finished). */
+  deletingClaims: V1PersistentVolumeClaim[];
 }
 
 export interface SetView {
@@ -56,7 +58,7 @@ export function observeOrdinals(set: V1StatefulSet, claims: V1PersistentVolumeCl
   const allClaims = new Map<number, V1PersistentVolumeClaim[]>();
   const view = (ordinal: number) => {
     let v = views.get(ordinal);
-    if (!v) views.set(ordinal, (v = { ordinal, inRange: inRange(set, ordinal), claims: new Map() }));
+    if (!v) views.set(ordinal, (v = { ordinal, inRange: inRange(set, ordinal), claims: new Map(), deletingClaims: [] }));
     return v;
   };
 
@@ -72,6 +74,7 @@ export function observeOrdinals(set: V1StatefulSet, claims: V1PersistentVolumeCl
     allClaims.set(id.ordinal, [...(allClaims.get(id.ordinal) ?? []), claim]);
     // Claims being deleted are never drained again.
     if (claim.metadata?.deletionTimestamp === undefined) view(id.ordinal).claims.set(id.template, claim);
+    else view(id.ordinal).deletingClaims.push(claim);
   }
 
   const podsByOrdinal = new Map<number, V1Pod>();

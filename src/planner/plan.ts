@@ -7,7 +7,7 @@ import { buildDrainPod, claimRef } from './drain-pod.ts';
 import { drainDelay, drainTimeout, failureState, maxAttempts, notAfter, retryDueMs, timeMs } from './failures.ts';
 import { claimLabels, claimName, claimTemplateNames, ordinalRange } from './identity.ts';
 import {
-  DELAY_ANNOTATION, FINALIZER, INHERIT_SCHEDULING_ANNOTATION, LAST_FAILURE_ANNOTATION, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_DRAINER, ROLE_LABEL, TEMPLATE_ANNOTATION,
+  DELAY_ANNOTATION, DRAIN_POD_ANNOTATION, FINALIZER, INHERIT_SCHEDULING_ANNOTATION, LAST_FAILURE_ANNOTATION, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_DRAINER, ROLE_LABEL, TEMPLATE_ANNOTATION,
   TIMEOUT_ANNOTATION,
 } from './keys.ts';
 import { observeOrdinals, type DrainPodView, type OrdinalView } from './ordinals.ts';
@@ -121,6 +121,7 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
   // 1. Drain pods that exist are seen through, managed set or not: that only finishes work already begun.
   const drains = views.filter((v): v is OrdinalView & { drainPod: DrainPodView } => v.drainPod !== undefined);
   for (const v of drains) seeDrainThrough(ctx, v, v.drainPod);
+  for (const v of views) reportReplicaOnReleasedClaim(ctx, v);
 
   if (!ctx.managed) {
     if (ctx.hasFinalizer) ctx.actions.push({ kind: 'RemoveFinalizer' });
@@ -320,6 +321,28 @@ function startDrain(ctx: PlanContext, v: OrdinalView, gate: TemplateGate, busy: 
   return { pending: true, holdsOrder: true };
 }
 
+/**
+ * A replica of an ordinal in range while a claim of that ordinal, released by this controller after a drain, is
+ * still being deleted: the StatefulSet controller decided on a cache that still showed the claim (kubernetes
+ * #74374) and started the replica on it. The claim goes when the pod next stops, with whatever it wrote.
+ */
+function reportReplicaOnReleasedClaim(ctx: PlanContext, v: OrdinalView): void {
+  if (!v.inRange || !v.holder) return;
+  const released = v.deletingClaims.filter((c) => c.metadata?.annotations?.[DRAIN_POD_ANNOTATION] !== undefined);
+  if (released.length === 0) return;
+  const names = released.map((c) => c.metadata?.name ?? '');
+  const pod = v.holder.metadata?.name;
+  ctx.status({
+    ordinal: v.ordinal, claims: names, failures: 0, state: 'replica-on-released-claim',
+    why: `pod ${pod} runs on claim(s) ${names.join(', ')}, released after a drain and still being deleted: what it writes is lost when it stops; `
+      + `delete pod ${pod} so that the StatefulSet recreates it on a fresh claim`,
+  });
+  ctx.report('Warning', 'ReplicaOnReleasedClaim',
+    `pod ${pod} started on claim(s) ${names.join(', ')}, which this controller released after a drain and which are still being deleted; `
+    + `they disappear when the pod next stops, with anything written since: delete pod ${pod} now so that the StatefulSet recreates it on a fresh claim`,
+    `${ctx.setUid}/replica-on-released/${released.map((c) => c.metadata?.uid).join(',')}/${v.holder.metadata?.uid ?? pod}`, v.ordinal);
+}
+
 /** A pod with this set's drain labels: finish, retry, cancel or report it. */
 function seeDrainThrough(ctx: PlanContext, v: OrdinalView, d: DrainPodView): void {
   const { ordinal } = v;
@@ -431,7 +454,13 @@ function handleUnproven(ctx: PlanContext, v: OrdinalView, d: DrainPodView): void
     endDrain(ctx, v.ordinal, d, 'nothing-to-drain');
     return;
   }
-  if (d.phase !== 'Succeeded' && d.phase !== 'Failed') return;
+  if (d.phase !== 'Succeeded' && d.phase !== 'Failed') {
+    ctx.report('Warning', 'UnprovenDrainPod',
+      `pod ${d.ref.name} carries this StatefulSet's drain pod labels but no claim of ordinal ${v.ordinal} records it as the drain pod this controller created;`
+      + ` while it is ${d.phase} it holds ordinal ${v.ordinal} (no drain can start, and the StatefulSet cannot use the name); nothing it does releases anything`,
+      `${d.ref.uid}/holding`, v.ordinal);
+    return;
+  }
   ctx.report('Warning', 'UnprovenDrainPod',
     `pod ${d.ref.name} carries this StatefulSet's drain pod labels but no claim of ordinal ${v.ordinal} records it as the drain pod this controller created` +
     ` (a pod made by someone else, or a record lost to a crash); its ${d.phase} releases nothing, and it is deleted`,

@@ -104,9 +104,12 @@ export interface OrdinalStatus {
    * pending-drain: a drain pod is about to be created or is Pending; draining: Running; succeeded: being released;
    * failed / backoff / gave-up: after a failed attempt; blocked: the set's configuration or OrderedReady holds it;
    * unproven: a pod with drain labels that this controller did not create holds the ordinal;
-   * delayed: orphaned, waiting out the drain delay (a scale-up meanwhile gets the claim back untouched).
+   * delayed: orphaned, waiting out the drain delay (a scale-up meanwhile gets the claim back untouched);
+   * replica-on-released-claim: a replica of the ordinal runs on a claim this controller released, still being
+   * deleted (the StatefulSet controller raced the release): what it writes is lost when it stops.
    */
-  state: 'delayed' | 'waiting-for-pod' | 'pending-drain' | 'draining' | 'succeeded' | 'failed' | 'backoff' | 'gave-up' | 'blocked' | 'unproven';
+  state: 'delayed' | 'waiting-for-pod' | 'pending-drain' | 'draining' | 'succeeded' | 'failed' | 'backoff' | 'gave-up' | 'blocked' | 'unproven'
+    | 'replica-on-released-claim';
 }
 
 export interface Plan {

@@ -47,6 +47,32 @@ test('someone who may patch pods points a running drain pod at another image: it
   expect(claimDeletes('data-vault-1')).toHaveLength(1);
 });
 
+test('a replica started on a claim the controller released, still Terminating (the StatefulSet controller raced the release), is reported', async () => {
+  const { c, ns } = ctx;
+  await ctx.start();
+  await createReadySet(c, ns, { name: 'db', replicas: 3, template: simulatedDrain({ after: '1s' }) });
+  // A finalizer of the test's own keeps the released claim Terminating, as a slow storage plugin's would.
+  await c.kubectl(['-n', ns, 'patch', 'pvc', 'data-db-2', '--type=merge', '-p', '{"metadata":{"finalizers":["e2e.test/hold","kubernetes.io/pvc-protection"]}}']);
+  await scale(c, ns, 'db', 2);
+  await eventually('claim released (Terminating) and drain pod gone', async () => {
+    const claim = (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-2');
+    return claim?.metadata?.deletionTimestamp && (await pod('db-2')) === undefined;
+  });
+  // What the race leaves behind: a replica of ordinal 2 on the Terminating claim (made here by hand, adopted by the set).
+  await scale(c, ns, 'db', 3);
+  const replica = structuredClone((await pod('db-1'))!);
+  await c.core.createNamespacedPod({ namespace: ns, body: {
+    metadata: { name: 'db-2', labels: { ...replica.metadata!.labels, 'statefulset.kubernetes.io/pod-name': 'db-2', 'apps.kubernetes.io/pod-index': '2' } },
+    spec: {
+      nodeName: replica.spec!.nodeName, tolerations: replica.spec!.tolerations,
+      containers: [{ name: 'app', image: 'busybox', volumeMounts: [{ name: 'data', mountPath: '/data' }] }],
+      volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data-db-2' } }],
+    },
+  } }).catch(() => undefined); // the StatefulSet controller may have made it first, on the same claim
+  await eventually('ReplicaOnReleasedClaim reported', async () => (await eventReasons(c, ns, 'db')).includes('ReplicaOnReleasedClaim'));
+  await c.kubectl(['-n', ns, 'patch', 'pvc', 'data-db-2', '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers/0"}]']);
+});
+
 describe('behind a proxy', () => {
   let proxy: FaultProxy;
   beforeEach(async () => {

@@ -385,13 +385,30 @@ describe('planSet: only a drain this controller created for that very ordinal re
     expect(steps(plan(live, claims, [...livePods, lookAlike(live, 99, [claims[0]!])]).actions)).toEqual(['delete-pod db-99 (unproven)']);
   });
 
-  it('a look-alike of an orphaned ordinal that has not finished holds the ordinal, releases nothing and is not reported yet', () => {
+  it('a look-alike of an orphaned ordinal that has not finished holds the ordinal and releases nothing; the operator is told what holds it', () => {
     const set = aSet({ replicas: 1, ...fin });
     const claims = [0, 1, 2].map((o) => aClaim(set, o));
-    const result = plan(set, claims, [aStatefulPod(set, 0), lookAlike(set, 2, [claims[2]!], 'Running')]);
-    // OrderedReady: ordinal 1 waits behind the pod holding ordinal 2, as behind any drain.
+    for (const phase of ['Running', 'Pending']) {
+      const result = plan(set, claims, [aStatefulPod(set, 0), lookAlike(set, 2, [claims[2]!], phase)]);
+      // OrderedReady: ordinal 1 waits behind the pod holding ordinal 2, as behind any drain.
+      expect(steps(result.actions)).toEqual([]);
+      expect(result.ordinals.map((o) => `${o.ordinal}:${o.state}`)).toEqual(['2:unproven', '1:blocked']);
+      const warning = result.actions.find((a) => a.kind === 'Report');
+      expect(warning).toMatchObject({ type: 'Warning', reason: 'UnprovenDrainPod', ordinal: 2 });
+      expect(warning!.kind === 'Report' && warning!.message).toMatch(new RegExp(`while it is ${phase} it holds ordinal 2`));
+    }
+  });
+
+  it('a replica started on a claim this controller released, still being deleted (the StatefulSet controller raced the release): reported, nothing written', () => {
+    const set = aSet({ replicas: 3, ...fin });
+    const released = recordDrainPod(aClaim(set, 2, { deleting: true }), 'uid-of-the-drain-pod');
+    const result = plan(set, [aClaim(set, 0), aClaim(set, 1), released], [0, 1, 2].map((o) => aStatefulPod(set, o)));
     expect(steps(result.actions)).toEqual([]);
-    expect(result.ordinals.map((o) => `${o.ordinal}:${o.state}`)).toEqual(['2:unproven', '1:blocked']);
+    expect(reports(result.actions)).toEqual(['ReplicaOnReleasedClaim']);
+    expect(result.ordinals.map((o) => `${o.ordinal}:${o.state}`)).toEqual(['2:replica-on-released-claim']);
+    // A claim someone else is deleting (no record of ours) is not reported.
+    const theirs = aClaim(set, 2, { deleting: true });
+    expect(reports(plan(set, [theirs], [aStatefulPod(set, 2)]).actions)).toEqual([]);
   });
 
   it('a crash between creating a drain pod and recording it: the finished pod is replaced by a recorded attempt', () => {
