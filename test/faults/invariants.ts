@@ -14,9 +14,9 @@ export interface CheckOptions {
   /** OrderedReady sets (`namespace/name`): never two of their drain pods at once. */
   orderedReady?: string[];
   /**
-   * How stale the controller's cache may be when it decides to create a drain pod or to release: a scale-up
-   * that lands within this long before the write may not have reached it yet (the drain pod holds the name,
-   * so no replica can use the claim meanwhile).
+   * How stale the controller's cache may be when it decides to create a drain pod: a scale-up that lands
+   * within this long before the create may not have reached it yet (the drain pod holds the name, so no
+   * replica can use the claim meanwhile). Releases get no such window: the set is read from etcd first.
    */
   decisionLagMs?: number;
   /** Sets (`namespace/name`) whose input the controller must refuse: it may write nothing for them but events. */
@@ -151,16 +151,36 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
     const succeeded = audit.some((s) => ok(s) && s.resource === 'pods/status' && s.namespace === e.namespace && s.name === holder.name
       && s.requestObject?.status?.phase === 'Succeeded' && committedBefore(holder, s) && committedBefore(s, e));
     if (!succeeded) violations.push(`${where}: drain pod ${holder.name} had not Succeeded`);
-    if (!ranges.outOfRangeNear(id.set, id.ordinal, e.time, options.decisionLagMs ?? 2000)) violations.push(`${where}: ordinal ${id.ordinal} was in range`);
+    // No lag for releases: the executor reads the set from etcd right before the delete.
+    if (ranges.inRange(id.set, id.ordinal, e.time)) violations.push(`${where}: ordinal ${id.ordinal} was in range`);
+  }
+
+  // 10. No replica starts on a claim the controller released while that claim still exists (being deleted):
+  // its last create or delete before the pod's create must not be the controller's delete.
+  for (const e of podCreates.filter((p) => controllerReplica(p) === undefined)) {
+    const pod = podIdentity(e.namespace, e.name, sets);
+    for (const claim of pod ? mountedClaims(e) : []) {
+      const id = claimIdentity(e.namespace, claim, sets, options.claimTemplates);
+      if (!id || id.set !== pod!.set || id.ordinal !== pod!.ordinal) continue;
+      const last = audit.filter((x) => ok(x) && x.resource === 'persistentvolumeclaims' && x.namespace === e.namespace && x.name === claim
+        && (x.verb === 'create' || x.verb === 'delete') && committedBefore(x, e)).at(-1);
+      if (last?.verb === 'delete' && controllerReplica(last) !== undefined) {
+        violations.push(`pod ${e.namespace}/${e.name} created at ${new Date(e.time).toISOString()} on claim ${claim}, which the controller had released and which was still being deleted`);
+      }
+    }
   }
 
   // 4. The controller deletes only pods it created itself (by UID), never a stateful or foreign pod; a
-  // finished look-alike drain pod of a managed set is the one exception (see README, threat model).
+  // look-alike drain pod that is not running (finished, or Pending on claims that are gone) is the one
+  // exception (see README, threat model): one last seen Running before the delete was still holding its ordinal.
   const created = new Set(ourCreates.map((e) => e.responseObject?.metadata?.uid));
-  const lookAlikes = new Set(sightings.filter((s) => s.drain).map((s) => s.uid));
   for (const e of ours.filter((x) => x.verb === 'delete' && x.resource === 'pods')) {
     const uid = e.requestObject?.preconditions?.uid;
-    if (!uid || (!created.has(uid) && !lookAlikes.has(uid))) violations.push(`pod ${e.namespace}/${e.name} deleted by the controller is neither its own drain pod nor a drain look-alike (uid ${uid ?? 'none'})`);
+    const seen = sightings.filter((s) => s.uid === uid && s.drain && s.time <= e.time && s.kind !== 'delete').at(-1);
+    const lookAlike = seen !== undefined && seen.phase !== 'Running';
+    if (!uid || (!created.has(uid) && !lookAlike)) {
+      violations.push(`pod ${e.namespace}/${e.name} deleted by the controller is neither its own drain pod nor a drain look-alike that had stopped (uid ${uid ?? 'none'})`);
+    }
   }
 
   // 2 and 3. At any time one pod per name: never two drain pods of one ordinal, never a drain pod beside its stateful pod.
