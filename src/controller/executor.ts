@@ -150,7 +150,7 @@ export class Executor implements ActionWriter {
     if (!pod) execution.drainPods.set(action.drainPod.name, (pod = orUndefinedIfGone(this.api.getPod(namespace, action.drainPod.name))));
     const [drainPod, claim] = await Promise.all([pod, orUndefinedIfGone(this.api.getClaim(namespace, action.claim.name))]);
     if (!claim || claim.metadata?.uid !== action.claim.uid) return undefined;
-    const why = whyNotReleasable(fresh, action.ordinal, { podUid: action.drainPod.uid, claimUid: action.claim.uid }, drainPod, claim);
+    const why = whyNotReleasable(fresh, action.ordinal, action.drainPod.uid, drainPod, claim);
     if (why !== undefined) throw new ReleaseRefusedError(`claim ${action.claim.name} is not released: ${why}`);
     return claim;
   }

@@ -65,14 +65,12 @@ export function whyNotBound(set: V1StatefulSet, ordinal: number, pod: V1Pod, cla
 }
 
 /**
- * The executor's last check before deleting a claim, on objects read from etcd just now: `whyNotBound`, and
- * the pod is the very one the plan saw (same UID) and has Succeeded.
+ * The executor's last check before deleting a claim, on objects read from etcd just now (the claim has the
+ * plan's UID; the executor does not delete one that is gone or replaced): `whyNotBound`, and the pod is the
+ * very one the plan saw (same UID) and has Succeeded.
  */
-export function whyNotReleasable(
-  set: V1StatefulSet, ordinal: number, expected: { podUid: string; claimUid: string }, pod: V1Pod | undefined, claim: V1PersistentVolumeClaim | undefined,
-): string | undefined {
-  if (!claim || claim.metadata?.uid !== expected.claimUid) return 'the claim is gone or replaced';
-  if (!pod || pod.metadata?.uid !== expected.podUid) return 'its drain pod no longer exists';
+export function whyNotReleasable(set: V1StatefulSet, ordinal: number, podUid: string, pod: V1Pod | undefined, claim: V1PersistentVolumeClaim): string | undefined {
+  if (!pod || pod.metadata?.uid !== podUid) return 'its drain pod no longer exists';
   if (pod.status?.phase !== 'Succeeded') return `drain pod ${pod.metadata?.name} has not Succeeded (${pod.status?.phase ?? 'no phase'})`;
   return whyNotBound(set, ordinal, pod, claim);
 }
