@@ -35,32 +35,36 @@ export function drainPodRecord(pod: V1Pod): Record<string, string> {
 
 /** The claim records the pod's UID: the controller created this pod for this claim (whatever it runs now). */
 export function recordsPodUid(claim: V1PersistentVolumeClaim, pod: V1Pod): boolean {
-  const uid = pod.metadata?.uid ?? '';
-  return uid !== '' && claim.metadata?.annotations?.[DRAIN_POD_ANNOTATION] === uid;
+  const uid = pod.metadata?.uid;
+  return uid !== undefined && uid !== '' && claim.metadata?.annotations?.[DRAIN_POD_ANNOTATION] === uid;
 }
 
 /** The claim records the pod's UID and the pod still runs the containers it was created with. */
 export function recordsPod(claim: V1PersistentVolumeClaim, pod: V1Pod): boolean {
+  // Stryker disable next-line OptionalChaining: recordsPodUid has just read both, so they exist here.
   return recordsPodUid(claim, pod) && claim.metadata?.annotations?.[DRAIN_POD_CONTAINERS_ANNOTATION] === containersDigest(pod);
 }
 
 /**
  * Why `pod`'s success cannot release `claim` for ordinal `ordinal` of `set`, or undefined when it can: the
- * claim is the set's at that ordinal and alive, the pod is a drain pod of the set for that ordinal, the claim
- * records the pod (UID and containers), and the pod lists the claim by name and UID and really mounts it.
+ * claim is the set's at that ordinal and alive, the pod is a drain pod of the set for that ordinal in the
+ * claim's namespace, the claim records the pod (UID and containers), and the pod lists the claim by name and
+ * UID and really mounts it.
  */
 export function whyNotBound(set: V1StatefulSet, ordinal: number, pod: V1Pod, claim: V1PersistentVolumeClaim): string | undefined {
-  const claimName = claim.metadata?.name ?? '';
-  const podName = pod.metadata?.name ?? '';
+  const claimName = claim.metadata?.name;
+  const podName = pod.metadata?.name;
   if (claim.metadata?.deletionTimestamp !== undefined) return `claim ${claimName} is being deleted`;
   if (identifyClaim(set, claim)?.ordinal !== ordinal) return `claim ${claimName} is not the StatefulSet's claim of ordinal ${ordinal}`;
+  // Stryker disable next-line OptionalChaining: identifyClaim found the claim in the set's namespace, so the set has metadata.
   if (pod.metadata?.namespace !== set.metadata?.namespace || !isDrainPodOf(pod, set) || drainPodOrdinal(pod, set) !== ordinal) {
     return `pod ${podName} is not a drain pod of ordinal ${ordinal}`;
   }
   if (!recordsPodUid(claim, pod)) return `claim ${claimName} does not record pod ${podName} as its drain pod`;
   if (!recordsPod(claim, pod)) return `the containers of drain pod ${podName} were changed after it was created`;
+  // Stryker disable next-line OptionalChaining: identifyClaim matched the claim's name, so it has metadata.
   if (!drainPodClaims(pod).some((ref) => ref.uid === claim.metadata?.uid && ref.name === claimName)) return `drain pod ${podName} does not list claim ${claimName}`;
-  if (!mountedClaimNames(pod).has(claimName)) return `drain pod ${podName} does not mount claim ${claimName}`;
+  if (!mountedClaimNames(pod).has(claimName!)) return `drain pod ${podName} does not mount claim ${claimName}`;
   return undefined;
 }
 
@@ -71,6 +75,7 @@ export function whyNotBound(set: V1StatefulSet, ordinal: number, pod: V1Pod, cla
  */
 export function whyNotReleasable(set: V1StatefulSet, ordinal: number, podUid: string, pod: V1Pod | undefined, claim: V1PersistentVolumeClaim): string | undefined {
   if (!pod || pod.metadata?.uid !== podUid) return 'its drain pod no longer exists';
+  // Stryker disable next-line OptionalChaining: the line above read the pod's UID, so it has metadata.
   if (pod.status?.phase !== 'Succeeded') return `drain pod ${pod.metadata?.name} has not Succeeded (${pod.status?.phase ?? 'no phase'})`;
   return whyNotBound(set, ordinal, pod, claim);
 }

@@ -2,7 +2,7 @@
 // refused rather than thrown on. (StrykerJS mutates this module in CI: npm run test:mutation:proof.)
 import type { V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import { CLAIMS_ANNOTATION, DRAIN_POD_ANNOTATION, DRAIN_POD_CONTAINERS_ANNOTATION, ORDINAL_LABEL, ROLE_LABEL, SET_LABEL } from '../../src/planner/keys.ts';
-import { containersDigest, drainPodRecord, recordsPod, whyNotBound, whyNotReleasable } from '../../src/planner/release-proof.ts';
+import { containersDigest, drainPodRecord, recordsPod, recordsPodUid, whyNotBound, whyNotReleasable } from '../../src/planner/release-proof.ts';
 import { aClaim, aDrainPod, aSet } from './fixtures.ts';
 
 const set = aSet({ replicas: 2 });
@@ -70,6 +70,10 @@ describe('the release proof', () => {
     claim.metadata!.annotations = drainPodRecord(pod);
     expect(recordsPod(claim, pod)).toBe(false);
     expect(whyNotBound(set, 2, pod, claim)).toMatch(/does not record pod db-2/);
+    pod.metadata!.uid = '';
+    claim.metadata!.annotations = drainPodRecord(pod);
+    expect(whyNotBound(set, 2, pod, claim)).toMatch(/does not record pod db-2/);
+    expect(recordsPodUid({ metadata: {} }, { metadata: {} })).toBe(false);
   });
 
   it('objects without metadata, annotations or status are refused, not thrown on', () => {
@@ -84,6 +88,10 @@ describe('the release proof', () => {
     expect(whyNotBound(set, 2, pod, { metadata: { ...claim.metadata, annotations: undefined } })).toMatch(/does not record/);
     const unrecordedButNamed = { metadata: { ...claim.metadata, annotations: { [DRAIN_POD_ANNOTATION]: pod.metadata!.uid! } } };
     expect(recordsPod(unrecordedButNamed, pod)).toBe(false);
+    expect(recordsPod(bareClaim, pod)).toBe(false);
+    expect(recordsPod(claim, bare)).toBe(false);
+    expect(recordsPod({ metadata: {} }, { metadata: {} })).toBe(false);
+    expect(drainPodRecord(bare)[DRAIN_POD_ANNOTATION]).toBe('');
   });
 
   describe('the container digest', () => {
