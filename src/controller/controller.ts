@@ -7,7 +7,8 @@ import type { Action, Plan, PlannerSettings, TemplateVerdict } from '../planner/
 import { describeApiError, statusOf } from '../kube/api.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { NotLeaderError, StaleCacheError, TemplateRefusedError } from './executor.ts';
+import { NotLeaderError, TemplateRefusedError } from './executor.ts';
+import { StaleCacheError } from './release-guard.ts';
 import { observeSet, type ClusterReader } from './observe.ts';
 import type { TemplateVerdicts } from './template-verifier.ts';
 import { WorkQueue } from './work-queue.ts';

@@ -1,12 +1,11 @@
 // The side effects: performs a plan's actions in order (a run of drain pod creations at once) through the
 // API, with UID preconditions, and records an event for each step. Stops at the first failure; the next
-// reconcile re-plans from scratch. Before the first claim deletion of a plan it reads the set afresh: the
-// plan came from a cache that may not have seen a scale-up yet, and a claim deleted under a returning
-// replica cannot be given back.
-import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+// reconcile re-plans from scratch. Before each claim deletion the release guard reads the set, the drain
+// pod and the claim from etcd and asks the release proof again (release-guard.ts): a claim deleted on a
+// stale cache's word cannot be given back.
+import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { DRAIN_POD_ANNOTATION, DRAIN_POD_CONTAINERS_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, ORPHANED_SINCE_ANNOTATION, LAST_FAILURE_ANNOTATION, RETRY_TOKEN_ANNOTATION } from '../planner/keys.ts';
-import { inRange } from '../planner/identity.ts';
-import { drainPodRecord, whyNotReleasable } from '../planner/release-proof.ts';
+import { drainPodRecord } from '../planner/release-proof.ts';
 import type { Action } from '../planner/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -14,6 +13,7 @@ import { describeApiError, statusOf, type KubeApi } from '../kube/api.ts';
 import type { ActionWriter } from './controller.ts';
 import type { EventRecorder } from './events.ts';
 import { dryRunVerdict, refusal, type TemplateVerdicts } from './template-verifier.ts';
+import { ReleaseGuard, ReleaseRefusedError, StaleCacheError } from './release-guard.ts';
 
 /** The writes a drain makes, and the quorum reads that guard releases. */
 export type DrainApi = Pick<KubeApi, 'createPod' | 'deletePod' | 'deleteClaim' | 'annotateClaim' | 'setFinalizers' | 'getStatefulSet' | 'getPod' | 'getClaim'>;
@@ -25,21 +25,13 @@ export class NotLeaderError extends Error {
   }
 }
 
-/** The set, read afresh, no longer has the ordinal outside its range (or is another set now): the plan is stale. */
-export class StaleCacheError extends Error {}
-
-/** The release proof, read afresh from etcd, does not hold: the plan came from a cache older than the claim's last use. */
-export class ReleaseRefusedError extends StaleCacheError {}
 
 /** A drain pod's create was refused because of its template; the verdict is kept and the next plan reports it. */
 export class TemplateRefusedError extends Error {}
 
-/** What one execution of a plan carries from step to step. */
+/** What one execution of a plan carries from step to step: the reads that guard its releases. */
 interface Execution {
-  /** The set as the API server has it now, read once per plan, before its first release. */
-  fresh?: Promise<V1StatefulSet>;
-  /** Drain pods as the API server has them now (undefined: gone), by name, read once per plan before their first release. */
-  drainPods: Map<string, Promise<V1Pod | undefined>>;
+  guard: ReleaseGuard;
 }
 
 export interface ExecutorOptions {
@@ -81,7 +73,7 @@ export class Executor implements ActionWriter {
   }
 
   async execute(set: V1StatefulSet, actions: Action[]): Promise<void> {
-    const execution: Execution = { drainPods: new Map() };
+    const execution: Execution = { guard: new ReleaseGuard(this.api, set) };
     for (let i = 0; i < actions.length; i++) {
       // Drain pods planned together (a Parallel set's scale-down) are created together, as the
       // StatefulSet controller creates a Parallel set's pods; everything else goes in order.
@@ -125,34 +117,6 @@ export class Executor implements ActionWriter {
   private remember(key: string): void {
     if (this.reported.size >= REPORTED_LIMIT) this.reported.clear();
     this.reported.add(key);
-  }
-
-  /** Throws StaleCacheError unless the set, read afresh, is the same set with `ordinal` still outside its range. */
-  private async confirmOrphaned(set: V1StatefulSet, ordinal: number, execution: Execution): Promise<void> {
-    execution.fresh ??= this.api.getStatefulSet(set.metadata?.namespace ?? '', set.metadata?.name ?? '');
-    const fresh = await execution.fresh.catch((err: unknown) => {
-      if (statusOf(err) === 404) return undefined;
-      throw err;
-    });
-    if (!fresh || fresh.metadata?.uid !== set.metadata?.uid) throw new StaleCacheError(`the StatefulSet was deleted or replaced before ordinal ${ordinal}'s claims were released; nothing released`);
-    if (inRange(fresh, ordinal)) throw new StaleCacheError(`the StatefulSet grew back over ordinal ${ordinal} before its claims were released; nothing released, the claims stay with the replica`);
-  }
-
-  /**
-   * Reads the drain pod and the claim from etcd and asks the release proof again (release-proof.ts): the
-   * plan's pod may be one a silent pod watch still shows after it was deleted and the replica came back.
-   * Returns the claim as read (its resourceVersion preconditions the delete), or undefined when it is gone.
-   */
-  private async confirmProof(set: V1StatefulSet, action: Extract<Action, { kind: 'DeleteClaim' }>, execution: Execution): Promise<V1PersistentVolumeClaim | undefined> {
-    const namespace = set.metadata?.namespace ?? '';
-    const fresh = await execution.fresh!;
-    let pod = execution.drainPods.get(action.drainPod.name);
-    if (!pod) execution.drainPods.set(action.drainPod.name, (pod = orUndefinedIfGone(this.api.getPod(namespace, action.drainPod.name))));
-    const [drainPod, claim] = await Promise.all([pod, orUndefinedIfGone(this.api.getClaim(namespace, action.claim.name))]);
-    if (!claim || claim.metadata?.uid !== action.claim.uid) return undefined;
-    const why = whyNotReleasable(fresh, action.ordinal, action.drainPod.uid, drainPod, claim);
-    if (why !== undefined) throw new ReleaseRefusedError(`claim ${action.claim.name} is not released: ${why}`);
-    return claim;
   }
 
   private async perform(set: V1StatefulSet, action: Action, execution: Execution): Promise<void> {
@@ -202,8 +166,7 @@ export class Executor implements ActionWriter {
         return;
       }
       case 'DeleteClaim': {
-        await this.confirmOrphaned(set, action.ordinal, execution);
-        const claim = await this.confirmProof(set, action, execution);
+        const claim = await execution.guard.confirm(action.ordinal, action.claim, action.drainPod);
         // 404: already gone. A 409 (changed since it was read) is an error: the plan is tried again from a fresh look.
         if (!claim || !(await unless([404], () => this.writes.deleteClaim(namespace, action.claim.name, action.claim.uid, claim.metadata?.resourceVersion)))) {
           this.log.info('claim already gone or replaced; not deleting', fields);
@@ -290,16 +253,6 @@ export class Executor implements ActionWriter {
         return;
       }
     }
-  }
-}
-
-/** The object, or undefined when the API server answers 404. */
-async function orUndefinedIfGone<T>(read: Promise<T>): Promise<T | undefined> {
-  try {
-    return await read;
-  } catch (err) {
-    if (statusOf(err) === 404) return undefined;
-    throw err;
   }
 }
 

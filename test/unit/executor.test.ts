@@ -2,7 +2,8 @@
 // the record that proves a drain pod, the fresh read of the set before a release, event dedupe and the
 // leadership check.
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import { Executor, NotLeaderError, ReleaseRefusedError, StaleCacheError, TemplateRefusedError, type DrainApi } from '../../src/controller/executor.ts';
+import { Executor, NotLeaderError, TemplateRefusedError, type DrainApi } from '../../src/controller/executor.ts';
+import { ReleaseRefusedError, StaleCacheError } from '../../src/controller/release-guard.ts';
 import type { EventInput } from '../../src/controller/events.ts';
 import { TemplateVerdicts } from '../../src/controller/template-verifier.ts';
 import { Metrics } from '../../src/metrics/metrics.ts';

@@ -1,0 +1,11 @@
+// The release proof's mutation run (npm run test:mutation:proof, in CI): every mutant of the code that
+// decides a claim may be deleted must be killed by the unit tests named in package.json, or marked
+// equivalent beside it with a reason.
+import base from './stryker.config.mjs';
+
+export default {
+  ...base,
+  mutate: ['src/planner/release-proof.ts', 'src/controller/release-guard.ts'],
+  reporters: ['clear-text', 'progress'],
+  thresholds: { high: 100, low: 100, break: 100 },
+};
