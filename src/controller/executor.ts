@@ -4,7 +4,7 @@
 // pod and the claim from etcd and asks the release proof again (release-guard.ts): a claim deleted on a
 // stale cache's word cannot be given back.
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import { DRAIN_POD_ANNOTATION, DRAIN_POD_CONTAINERS_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, ORPHANED_SINCE_ANNOTATION, LAST_FAILURE_ANNOTATION, RETRY_TOKEN_ANNOTATION } from '../planner/keys.ts';
+import { DRAIN_POD_ANNOTATION, DRAIN_POD_CONTAINERS_ANNOTATION, ENDED_DRAIN_POD_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, ORPHANED_SINCE_ANNOTATION, LAST_FAILURE_ANNOTATION, RETRY_TOKEN_ANNOTATION } from '../planner/keys.ts';
 import { drainPodRecord } from '../planner/release-proof.ts';
 import type { Action } from '../planner/types.ts';
 import type { Logger } from '../log.ts';
@@ -185,7 +185,9 @@ export class Executor implements ActionWriter {
         const deleted = await unless([404, 409], () => this.writes.deletePod(namespace, action.pod.name, action.pod.uid));
         // Gone (404) or replaced (409) counts as ended too: the record must not outlive the pod it names.
         for (const claim of action.forget ?? []) {
-          await unless([404, 409], () => this.writes.annotateClaim(namespace, claim.name, claim.uid, { [DRAIN_POD_ANNOTATION]: null, [DRAIN_POD_CONTAINERS_ANNOTATION]: null }));
+          await unless([404, 409], () => this.writes.annotateClaim(namespace, claim.name, claim.uid, {
+            [DRAIN_POD_ANNOTATION]: null, [DRAIN_POD_CONTAINERS_ANNOTATION]: null, [ENDED_DRAIN_POD_ANNOTATION]: action.pod.uid,
+          }));
         }
         if (!deleted) return;
         this.log.info('deleted drain pod', fields);

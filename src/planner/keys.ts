@@ -40,6 +40,11 @@ export const DRAIN_POD_ANNOTATION = `${prefix}/drain-pod-uid`;
  * a running pod's image, and a pod so changed proves nothing (release-proof.ts).
  */
 export const DRAIN_POD_CONTAINERS_ANNOTATION = `${prefix}/drain-pod-containers`;
+/**
+ * UID of the last drain pod whose drain ended without a release (its record above is removed then): a cache
+ * that still shows that pod knows it for the controller's own, ended, and neither trusts nor reports it.
+ */
+export const ENDED_DRAIN_POD_ANNOTATION = `${prefix}/ended-drain-pod-uid`;
 /** When the controller first saw the claim's ordinal orphaned: the drain delay counts from it, across restarts. */
 export const ORPHANED_SINCE_ANNOTATION = `${prefix}/orphaned-since`;
 // Failure bookkeeping that must survive the failed drain pod's deletion.

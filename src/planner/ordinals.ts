@@ -3,7 +3,7 @@
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { drainPodClaims } from './drain-pod.ts';
 import { drainPodOrdinal, identifyClaim, inRange, isDrainPodOf, ordinalOfName, spellsClaim } from './identity.ts';
-import { ATTEMPT_ANNOTATION } from './keys.ts';
+import { ATTEMPT_ANNOTATION, ENDED_DRAIN_POD_ANNOTATION } from './keys.ts';
 import { recordsPod, recordsPodUid, whyNotBound } from './release-proof.ts';
 import type { PodRef } from './types.ts';
 
@@ -23,6 +23,8 @@ export interface DrainPodView {
   modified: boolean;
   /** Live claims of its ordinal whose record names this pod: cleared when its drain ends without a release. */
   recordedOn: V1PersistentVolumeClaim[];
+  /** The controller ended this pod's drain without a release (a claim keeps its UID as ended); a cache may still show it. */
+  ended: boolean;
   /**
    * The claims this pod may release: live claims of its own ordinal that record its UID, that it lists by
    * UID and that it really mounts. Empty for a pod that is not proven.
@@ -106,6 +108,7 @@ function drainPodView(pod: V1Pod, set: V1StatefulSet, ordinal: number, claimsOfO
     terminating: pod.metadata?.deletionTimestamp !== undefined,
     proven,
     modified: ours && !proven && recordedOn.length > 0,
+    ended: uid !== '' && claimsOfOrdinal.some((c) => c.metadata?.annotations?.[ENDED_DRAIN_POD_ANNOTATION] === uid),
     recordedOn,
     boundClaims,
     listedClaims: listed.map((c) => c.name),

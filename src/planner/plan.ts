@@ -350,6 +350,14 @@ function seeDrainThrough(ctx: PlanContext, v: OrdinalView, d: DrainPodView): voi
     ordinal, claims: d.listedClaims, drainPod: { name: d.ref.name, phase: d.phase, attempt: d.attempt },
     failures: failureState(d.boundClaims).failures, state: 'draining', why: '',
   });
+  if (!d.proven && d.ended) {
+    // Our own pod, whose drain this controller ended (a scale-up, a failure, a timeout); the pod cache has
+    // not seen its deletion yet. Nothing to report: delete it again (404 if it is gone).
+    status.state = 'blocked';
+    status.why = `the drain of pod ${d.ref.name} ended without a release; the pod is being removed`;
+    if (ctx.managed && !d.terminating) ctx.actions.push({ kind: 'DeleteDrainPod', ordinal, pod: d.ref, reason: 'ended' });
+    return;
+  }
   if (d.modified) {
     status.state = 'unproven';
     status.why = `the containers of drain pod ${d.ref.name} were changed after the controller created it: it releases nothing, and is replaced once it finishes`;

@@ -17,7 +17,8 @@ export type DeleteReason =
   | 'scale-up' // the set grew back over its ordinal before the drain started running, or before it was released
   | 'unproven' // it finished, but no claim records it as a drain pod this controller created (or its containers were changed): it releases nothing
   | 'timeout' // the attempt ran past the drain timeout: recorded as failed, and stopped
-  | 'nothing-to-drain'; // it Failed and all its claims are gone (deleted by someone else)
+  | 'nothing-to-drain' // it Failed and all its claims are gone (deleted by someone else)
+  | 'ended'; // its drain was ended without a release already (its UID kept as ended); a stale cache still shows it
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -32,7 +33,10 @@ export type Action =
   | { kind: 'DeleteClaim'; ordinal: number; claim: ClaimRef; drainPod: PodRef }
   | {
     kind: 'DeleteDrainPod'; ordinal: number; pod: PodRef; reason: DeleteReason; /** creation to release, for 'released' */ drainSeconds?: number;
-    /** Claims whose record names this pod, cleared once it is deleted (a drain that ends without a release). */
+    /**
+     * Claims whose record names this pod: once it is deleted, the record is removed and the pod's UID kept as
+     * ended (a drain that ends without a release).
+     */
     forget?: ClaimRef[];
   }
   | { kind: 'RecordFailure'; ordinal: number; claims: ClaimRef[]; failures: number; at: string }

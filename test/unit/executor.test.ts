@@ -7,7 +7,7 @@ import { ReleaseRefusedError, StaleCacheError } from '../../src/controller/relea
 import type { EventInput } from '../../src/controller/events.ts';
 import { TemplateVerdicts } from '../../src/controller/template-verifier.ts';
 import { Metrics } from '../../src/metrics/metrics.ts';
-import { CLAIMS_ANNOTATION, DRAIN_POD_ANNOTATION, DRAIN_POD_CONTAINERS_ANNOTATION } from '../../src/planner/keys.ts';
+import { CLAIMS_ANNOTATION, DRAIN_POD_ANNOTATION, DRAIN_POD_CONTAINERS_ANNOTATION, ENDED_DRAIN_POD_ANNOTATION } from '../../src/planner/keys.ts';
 import { containersDigest } from '../../src/planner/release-proof.ts';
 import type { Action } from '../../src/planner/types.ts';
 import { apiError, emptyQueue, quietLogger } from './fakes/cluster.ts';
@@ -193,7 +193,8 @@ describe('Executor', () => {
       const { api, executor } = setUp();
       if (answer) api.failures.set('deletePod db-2@p2', answer);
       await executor.execute(set, [{ kind: 'DeleteDrainPod', ordinal: 2, pod: { name: 'db-2', uid: 'p2' }, reason: 'scale-up', forget: [claim] }]);
-      expect(api.calls).toEqual(['deletePod db-2@p2', `annotateClaim data-db-2@c2 ${JSON.stringify({ [DRAIN_POD_ANNOTATION]: null, [DRAIN_POD_CONTAINERS_ANNOTATION]: null })}`]);
+      const forgotten = { [DRAIN_POD_ANNOTATION]: null, [DRAIN_POD_CONTAINERS_ANNOTATION]: null, [ENDED_DRAIN_POD_ANNOTATION]: 'p2' };
+      expect(api.calls).toEqual(['deletePod db-2@p2', `annotateClaim data-db-2@c2 ${JSON.stringify(forgotten)}`]);
     }
   });
 

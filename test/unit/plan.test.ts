@@ -1,6 +1,6 @@
 import { planSet, templateHash } from '../../src/planner/plan.ts';
 import { parseDrainerTemplate } from '../../src/planner/template.ts';
-import { CLAIMS_ANNOTATION, DELAY_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION, ORDINAL_LABEL, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION } from '../../src/planner/keys.ts';
+import { CLAIMS_ANNOTATION, DELAY_ANNOTATION, ENDED_DRAIN_POD_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION, ORDINAL_LABEL, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION } from '../../src/planner/keys.ts';
 import type { Action, SetObservation, TemplateVerdict } from '../../src/planner/types.ts';
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { ACCEPTED, NOW, aClaim, aDrainPod, aSet, aStatefulPod, recordDrainPod, settings, type SetShape } from './fixtures.ts';
@@ -252,6 +252,17 @@ describe('planSet: scale-up, deadlines, conflicts, deletion', () => {
       const set = aSet({ replicas: 3, ...fin });
       const c = aClaim(set, 2);
       expect(steps(plan(set, [c], [aDrainPod(set, 2, [c], { phase })]).actions)).toEqual(['delete-pod db-2 (scale-up) forget data-db-2']);
+    }
+  });
+
+  it('a drain pod the controller ended, still shown by a pod cache behind the claim cache: deleted again, not reported as unproven, nothing released', () => {
+    for (const replicas of [2, 3]) {
+      const set = aSet({ replicas, ...fin });
+      const pod = aDrainPod(set, 2, [aClaim(set, 2)], { phase: 'Succeeded', record: false });
+      const claim = aClaim(set, 2, { annotations: { [ENDED_DRAIN_POD_ANNOTATION]: pod.metadata!.uid! } });
+      const result = plan(set, [claim], [pod]);
+      expect(steps(result.actions)).toEqual(['delete-pod db-2 (ended)']);
+      expect(reports(result.actions)).toEqual([]);
     }
   });
 
