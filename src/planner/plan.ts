@@ -444,6 +444,9 @@ function timedOut(ctx: PlanContext, ordinal: number, d: DrainPodView): void {
   endDrain(ctx, ordinal, d, 'timeout');
 }
 
+/** How long a pod with drain labels may go unproven before it is reported as holding its ordinal. */
+const UNPROVEN_GRACE_MS = 30_000;
+
 /**
  * A pod that looks like a drain pod of the set but is not proven to be one this controller created for the
  * ordinal: a look-alike anyone who may create pods can make, or the controller's own pod whose record a crash
@@ -463,6 +466,12 @@ function handleUnproven(ctx: PlanContext, v: OrdinalView, d: DrainPodView): void
     return;
   }
   if (d.phase !== 'Succeeded' && d.phase !== 'Failed') {
+    // Our own new drain pod looks like this until its record reaches the claim cache: wait a little first.
+    const age = ctx.nowMs - (timeMs(d.pod.metadata?.creationTimestamp) ?? ctx.nowMs);
+    if (age < UNPROVEN_GRACE_MS) {
+      ctx.wakeIn(UNPROVEN_GRACE_MS - age);
+      return;
+    }
     ctx.report('Warning', 'UnprovenDrainPod',
       `pod ${d.ref.name} carries this StatefulSet's drain pod labels but no claim of ordinal ${v.ordinal} records it as the drain pod this controller created;`
       + ` while it is ${d.phase} it holds ordinal ${v.ordinal} (no drain can start, and the StatefulSet cannot use the name); nothing it does releases anything`,

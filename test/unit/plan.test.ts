@@ -408,6 +408,10 @@ describe('planSet: only a drain this controller created for that very ordinal re
       expect(warning).toMatchObject({ type: 'Warning', reason: 'UnprovenDrainPod', ordinal: 2 });
       expect(warning!.kind === 'Report' && warning!.message).toMatch(new RegExp(`while it is ${phase} it holds ordinal 2`));
     }
+    // Not in its first 30 s: the controller's own new drain pod looks like this until its record is seen.
+    const fresh = plan(set, claims, [aStatefulPod(set, 0), aDrainPod(set, 2, [claims[2]!], { phase: 'Pending', record: false, created: new Date(NOW.getTime() - 10_000) })]);
+    expect(reports(fresh.actions)).toEqual([]);
+    expect(fresh.requeueAfterMs).toBe(20_000);
   });
 
   it('a replica started on a claim this controller released, still being deleted (the StatefulSet controller raced the release): reported, nothing written', () => {
