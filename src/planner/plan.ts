@@ -456,6 +456,14 @@ const UNPROVEN_GRACE_MS = 30_000;
  */
 function handleUnproven(ctx: PlanContext, v: OrdinalView, d: DrainPodView): void {
   if (!ctx.managed || d.terminating) return;
+  // A pod not yet finished is judged only once it is past its first seconds: the controller's own new drain
+  // pod is unproven until its record reaches the claim cache, and a pod that will start is Pending at first.
+  const age = ctx.nowMs - (timeMs(d.pod.metadata?.creationTimestamp) ?? ctx.nowMs);
+  const young = d.phase !== 'Succeeded' && d.phase !== 'Failed' && age < UNPROVEN_GRACE_MS;
+  if (young) {
+    ctx.wakeIn(UNPROVEN_GRACE_MS - age);
+    return;
+  }
   if (d.phase === 'Pending' && v.claims.size === 0) {
     // No claim of its ordinal exists (it was made for claims already released, on a cache behind the
     // release): its volumes can never be mounted, so it would hold the ordinal's name for ever.
@@ -466,12 +474,6 @@ function handleUnproven(ctx: PlanContext, v: OrdinalView, d: DrainPodView): void
     return;
   }
   if (d.phase !== 'Succeeded' && d.phase !== 'Failed') {
-    // Our own new drain pod looks like this until its record reaches the claim cache: wait a little first.
-    const age = ctx.nowMs - (timeMs(d.pod.metadata?.creationTimestamp) ?? ctx.nowMs);
-    if (age < UNPROVEN_GRACE_MS) {
-      ctx.wakeIn(UNPROVEN_GRACE_MS - age);
-      return;
-    }
     ctx.report('Warning', 'UnprovenDrainPod',
       `pod ${d.ref.name} carries this StatefulSet's drain pod labels but no claim of ordinal ${v.ordinal} records it as the drain pod this controller created;`
       + ` while it is ${d.phase} it holds ordinal ${v.ordinal} (no drain can start, and the StatefulSet cannot use the name); nothing it does releases anything`,

@@ -172,12 +172,15 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
 
   // 4. The controller deletes only pods it created itself (by UID), never a stateful or foreign pod; a
   // look-alike drain pod that is not running (finished, or Pending on claims that are gone) is the one
-  // exception (see README, threat model): one last seen Running before the delete was still holding its ordinal.
+  // exception (see README, threat model): one whose last phase written before the delete (audit log, not the
+  // pod timeline, whose watch may lag behind the controller's) was Running still held its ordinal.
   const created = new Set(ourCreates.map((e) => e.responseObject?.metadata?.uid));
+  const lookAlikes = new Set(sightings.filter((s) => s.drain).map((s) => s.uid));
   for (const e of ours.filter((x) => x.verb === 'delete' && x.resource === 'pods')) {
     const uid = e.requestObject?.preconditions?.uid;
-    const seen = sightings.filter((s) => s.uid === uid && s.drain && s.time <= e.time && s.kind !== 'delete').at(-1);
-    const lookAlike = seen !== undefined && seen.phase !== 'Running';
+    const lastPhase = audit.filter((s) => ok(s) && s.resource === 'pods/status' && s.namespace === e.namespace && s.name === e.name
+      && s.responseObject?.metadata?.uid === uid && s.requestObject?.status?.phase !== undefined && committedBefore(s, e)).at(-1)?.requestObject?.status?.phase;
+    const lookAlike = uid !== undefined && lookAlikes.has(uid) && lastPhase !== 'Running';
     if (!uid || (!created.has(uid) && !lookAlike)) {
       violations.push(`pod ${e.namespace}/${e.name} deleted by the controller is neither its own drain pod nor a drain look-alike that had stopped (uid ${uid ?? 'none'})`);
     }

@@ -443,6 +443,9 @@ describe('planSet: only a drain this controller created for that very ordinal re
     expect(reports(result.actions)).toEqual(['UnprovenDrainPod']);
     // Running, it mounts what it mounts until it ends: it is left to finish, as any unproven pod.
     expect(steps(plan(set, claims, [aStatefulPod(set, 0), lookAlike(set, 3, [gone], 'Running')]).actions)).toEqual([]);
+    // In its first 30 s it is left alone: a cache can show a pod Pending that has started already.
+    const young = aDrainPod(set, 3, [gone], { phase: 'Pending', record: false, created: new Date(NOW.getTime() - 5_000) });
+    expect(steps(plan(set, claims, [aStatefulPod(set, 0), young]).actions)).toEqual([]);
   });
 
   it('a drain pod whose claims list was edited to name another ordinal\'s claim releases only its own claim', () => {
