@@ -6,7 +6,7 @@
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { DRAIN_POD_ANNOTATION, DRAIN_POD_CONTAINERS_ANNOTATION, ENDED_DRAIN_POD_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, ORPHANED_SINCE_ANNOTATION, LAST_FAILURE_ANNOTATION, RETRY_TOKEN_ANNOTATION } from '../planner/keys.ts';
 import { drainPodRecord } from '../planner/release-proof.ts';
-import type { Action } from '../planner/types.ts';
+import type { Action, ClaimAt } from '../planner/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { describeApiError, statusOf, type KubeApi } from '../kube/api.ts';
@@ -29,9 +29,14 @@ export class NotLeaderError extends Error {
 /** A drain pod's create was refused because of its template; the verdict is kept and the next plan reports it. */
 export class TemplateRefusedError extends Error {}
 
-/** What one execution of a plan carries from step to step: the reads that guard its releases. */
+/**
+ * What one execution of a plan carries from step to step: the reads that guard its releases, and each claim's
+ * resourceVersion after this execution's own writes (a plan may write a claim twice, as a timed-out drain's
+ * failure and then its forgetting; the second write is conditional on the first, not on the cache).
+ */
 interface Execution {
   guard: ReleaseGuard;
+  versions: Map<string, string>;
 }
 
 export interface ExecutorOptions {
@@ -73,7 +78,7 @@ export class Executor implements ActionWriter {
   }
 
   async execute(set: V1StatefulSet, actions: Action[]): Promise<void> {
-    const execution: Execution = { guard: new ReleaseGuard(this.api, set) };
+    const execution: Execution = { guard: new ReleaseGuard(this.api, set), versions: new Map() };
     for (let i = 0; i < actions.length; i++) {
       // Drain pods planned together (a Parallel set's scale-down) are created together, as the
       // StatefulSet controller creates a Parallel set's pods; everything else goes in order.
@@ -112,6 +117,16 @@ export class Executor implements ActionWriter {
       this.log[level]('action failed', { ...fields, status: statusOf(err), error: describeApiError(err) });
       throw err;
     }
+  }
+
+  /**
+   * Annotates a claim as the plan saw it: refused (409) if it changed since, or is another claim of that name.
+   * A 409 is thrown as the plan being stale: the next reconcile decides again from the claim as it is now.
+   */
+  private async annotate(namespace: string, claim: ClaimAt, annotations: Record<string, string | null>, execution: Execution): Promise<void> {
+    const version = execution.versions.get(claim.uid) ?? claim.resourceVersion;
+    const next = await this.writes.annotateClaim(namespace, claim.name, claim.uid, annotations, version);
+    if (next) execution.versions.set(claim.uid, next);
   }
 
   private remember(key: string): void {
@@ -153,8 +168,13 @@ export class Executor implements ActionWriter {
         // and is replaced once it has finished (see the planner's handling of unproven pods).
         const podUid = created?.metadata?.uid ?? '';
         const record = drainPodRecord(created ?? action.pod);
-        for (const claim of action.claims) {
-          await this.writes.annotateClaim(namespace, claim.name, claim.uid, record);
+        try {
+          for (const claim of action.claims) await this.annotate(namespace, claim, record, execution);
+        } catch (err) {
+          // A claim changed since the plan (409): the drain was decided on a stale view. The pod is withdrawn
+          // rather than left unproven (it would drain, prove nothing and be drained again); the next plan decides afresh.
+          if (statusOf(err) === 409 && podUid !== '') await unless([404, 409], () => this.writes.deletePod(namespace, action.pod.metadata?.name ?? '', podUid));
+          throw err;
         }
         this.metrics.drainsStarted.inc();
         this.log.info('created drain pod', { ...fields, podUid });
@@ -183,11 +203,13 @@ export class Executor implements ActionWriter {
       }
       case 'DeleteDrainPod': {
         const deleted = await unless([404, 409], () => this.writes.deletePod(namespace, action.pod.name, action.pod.uid));
-        // Gone (404) or replaced (409) counts as ended too: the record must not outlive the pod it names.
+        // Gone (404) or replaced (409) counts as ended too: the record must not outlive the pod it names. A
+        // claim gone needs no forgetting; one changed since the plan (409) is forgotten by the next plan, which
+        // sees the pod's deletion (and the release guard reads the pod from etcd before any release meanwhile).
         for (const claim of action.forget ?? []) {
-          await unless([404, 409], () => this.writes.annotateClaim(namespace, claim.name, claim.uid, {
+          await unless([404], () => this.annotate(namespace, claim, {
             [DRAIN_POD_ANNOTATION]: null, [DRAIN_POD_CONTAINERS_ANNOTATION]: null, [ENDED_DRAIN_POD_ANNOTATION]: action.pod.uid,
-          }));
+          }, execution));
         }
         if (!deleted) return;
         this.log.info('deleted drain pod', fields);
@@ -210,18 +232,14 @@ export class Executor implements ActionWriter {
       }
       case 'RecordFailure': {
         for (const claim of action.claims) {
-          await this.writes.annotateClaim(namespace, claim.name, claim.uid, {
-            [FAILURES_ANNOTATION]: String(action.failures), [LAST_FAILURE_ANNOTATION]: action.at,
-          });
+          await this.annotate(namespace, claim, { [FAILURES_ANNOTATION]: String(action.failures), [LAST_FAILURE_ANNOTATION]: action.at }, execution);
         }
         this.metrics.drainsFailed.inc();
         return;
       }
       case 'ResetFailures': {
         for (const claim of action.claims) {
-          await this.writes.annotateClaim(namespace, claim.name, claim.uid, {
-            [FAILURES_ANNOTATION]: '0', [RETRY_TOKEN_ANNOTATION]: action.retryToken,
-          });
+          await this.annotate(namespace, claim, { [FAILURES_ANNOTATION]: '0', [RETRY_TOKEN_ANNOTATION]: action.retryToken }, execution);
         }
         this.log.info('reset drain failure count', fields);
         return;
@@ -233,16 +251,13 @@ export class Executor implements ActionWriter {
         return;
       }
       case 'CorrectTime': {
-        for (const claim of action.claims) {
-          await unless([404, 409], () => this.writes.annotateClaim(namespace, claim.name, claim.uid, { [action.annotation]: action.at }));
-        }
+        // 404: the claim is gone, nothing to correct.
+        for (const claim of action.claims) await unless([404], () => this.annotate(namespace, claim, { [action.annotation]: action.at }, execution));
         return;
       }
       case 'MarkOrphaned': {
-        // 404/409: the claim is gone or replaced; the next plan sees that.
-        for (const claim of action.claims) {
-          await unless([404, 409], () => this.writes.annotateClaim(namespace, claim.name, claim.uid, { [ORPHANED_SINCE_ANNOTATION]: action.at ?? null }));
-        }
+        // 404: the claim is gone; the next plan sees that.
+        for (const claim of action.claims) await unless([404], () => this.annotate(namespace, claim, { [ORPHANED_SINCE_ANNOTATION]: action.at ?? null }, execution));
         return;
       }
       case 'Report': {

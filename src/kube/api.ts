@@ -119,10 +119,16 @@ export class KubeApi {
       `/api/v1${ns(namespace)}/persistentvolumeclaims/${name}`, { body: { preconditions: { uid, resourceVersion } }, beforeSend }));
   }
 
-  /** Merge-patches annotations (null removes one); the uid in the patch makes the API server refuse a different object of that name. */
-  async annotateClaim(namespace: string, name: string, uid: string, annotations: Record<string, string | null>): Promise<void> {
-    await this.call('patch', 'persistentvolumeclaims', (beforeSend) => this.client.request('PATCH',
-      `/api/v1${ns(namespace)}/persistentvolumeclaims/${name}`, { body: { metadata: { uid, annotations } }, contentType: MERGE_PATCH, beforeSend }));
+  /**
+   * Merge-patches annotations (null removes one); the uid in the patch makes the API server refuse a different
+   * object of that name, and a resourceVersion one changed since it was read (409 either way). Resolves to the
+   * claim's new resourceVersion.
+   */
+  async annotateClaim(namespace: string, name: string, uid: string, annotations: Record<string, string | null>, resourceVersion?: string): Promise<string | undefined> {
+    const patched = await this.call('patch', 'persistentvolumeclaims', (beforeSend) => this.client.request<V1PersistentVolumeClaim>('PATCH',
+      `/api/v1${ns(namespace)}/persistentvolumeclaims/${name}`,
+      { body: { metadata: { uid, annotations, ...(resourceVersion ? { resourceVersion } : {}) } }, contentType: MERGE_PATCH, beforeSend }));
+    return patched?.metadata?.resourceVersion;
   }
 
   /** Replaces the finalizer list, guarded by resourceVersion so a concurrent change is never overwritten. */

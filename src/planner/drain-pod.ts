@@ -5,7 +5,7 @@ import { claimTemplateNames, podName } from './identity.ts';
 import {
   ATTEMPT_ANNOTATION, CLAIMS_ANNOTATION, INHERIT_SCHEDULING_ANNOTATION, ORDINAL_LABEL, RETRY_TOKEN_ANNOTATION, ROLE_DRAINER, ROLE_LABEL, SET_LABEL,
 } from './keys.ts';
-import type { ClaimRef } from './types.ts';
+import type { ClaimAt, ClaimRef } from './types.ts';
 
 export interface DrainPodInput {
   set: V1StatefulSet;
@@ -19,6 +19,12 @@ export interface DrainPodInput {
 
 export function claimRef(claim: V1PersistentVolumeClaim): ClaimRef {
   return { name: claim.metadata?.name ?? '', uid: claim.metadata?.uid ?? '' };
+}
+
+/** The claim and the version the plan decided on (see ClaimAt). */
+export function claimAt(claim: V1PersistentVolumeClaim): ClaimAt {
+  const version = claim.metadata?.resourceVersion;
+  return { ...claimRef(claim), ...(version ? { resourceVersion: version } : {}) };
 }
 
 /** Reads back the claims a drain pod was created for (the only claims its success may release). */

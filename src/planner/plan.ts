@@ -3,7 +3,7 @@
 // Three steps: observe the set ordinal by ordinal (ordinals.ts), see drains that exist through, start new ones.
 import { createHash } from 'node:crypto';
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import { buildDrainPod, claimRef } from './drain-pod.ts';
+import { buildDrainPod, claimAt, claimRef } from './drain-pod.ts';
 import { drainDelay, drainTimeout, failureState, maxAttempts, notAfter, retryDueMs, timeMs } from './failures.ts';
 import { claimLabels, claimName, claimTemplateNames, ordinalRange } from './identity.ts';
 import {
@@ -186,12 +186,12 @@ function markOrphans(ctx: PlanContext, views: OrdinalView[]): void {
     const claims = [...v.claims.values()];
     if (v.inRange) {
       const marked = claims.filter((c) => orphanedSince(c) !== undefined);
-      if (marked.length > 0) ctx.actions.push({ kind: 'MarkOrphaned', ordinal: v.ordinal, claims: marked.map(claimRef) });
+      if (marked.length > 0) ctx.actions.push({ kind: 'MarkOrphaned', ordinal: v.ordinal, claims: marked.map(claimAt) });
       continue;
     }
     if (ctx.delay.value <= 0 || v.drainPod || v.holder || failureState(claims).failures > 0) continue;
     const unmarked = claims.filter((c) => orphanedSince(c) === undefined);
-    if (unmarked.length > 0) ctx.actions.push({ kind: 'MarkOrphaned', ordinal: v.ordinal, claims: unmarked.map(claimRef), at: ctx.now.toISOString() });
+    if (unmarked.length > 0) ctx.actions.push({ kind: 'MarkOrphaned', ordinal: v.ordinal, claims: unmarked.map(claimAt), at: ctx.now.toISOString() });
   }
 }
 
@@ -206,7 +206,7 @@ function correctFutureTimes(ctx: PlanContext, views: OrdinalView[]): void {
       const future = [...v.claims.values()].filter((c) => (timeMs(c.metadata?.annotations?.[key]) ?? 0) > ctx.nowMs);
       if (future.length === 0) continue;
       const at = ctx.now.toISOString();
-      ctx.actions.push({ kind: 'CorrectTime', ordinal: v.ordinal, claims: future.map(claimRef), annotation: key, at });
+      ctx.actions.push({ kind: 'CorrectTime', ordinal: v.ordinal, claims: future.map(claimAt), annotation: key, at });
       ctx.report('Warning', 'TimeInFuture',
         `${key} on claim(s) ${future.map((c) => c.metadata?.name).join(', ')} is later than now; it is rewritten as ${at}`,
         `${ctx.setUid}/future/${future.map((c) => `${c.metadata?.uid}=${c.metadata?.annotations?.[key]}`).join(',')}`, v.ordinal);
@@ -280,7 +280,7 @@ function startDrain(ctx: PlanContext, v: OrdinalView, gate: TemplateGate, busy: 
   }
   if (failure.token !== ctx.retryToken) {
     status.why = 'a retry was requested: the failure count is being reset';
-    ctx.actions.push({ kind: 'ResetFailures', ordinal: v.ordinal, claims: claims.map(claimRef), retryToken: ctx.retryToken });
+    ctx.actions.push({ kind: 'ResetFailures', ordinal: v.ordinal, claims: claims.map(claimAt), retryToken: ctx.retryToken });
     return { pending: true, holdsOrder: true };
   }
   if (ctx.delay.value > 0 && failure.failures === 0) {
@@ -317,7 +317,7 @@ function startDrain(ctx: PlanContext, v: OrdinalView, gate: TemplateGate, busy: 
   }
   const attempt = failure.failures + 1;
   const pod = buildDrainPod({ set: ctx.set, template: gate.template, ordinal: v.ordinal, claims: v.claims, attempt, retryToken: ctx.retryToken });
-  ctx.actions.push({ kind: 'CreateDrainPod', ordinal: v.ordinal, pod, claims: claims.map(claimRef), attempt, ...(gate.untried ? { templateHash: templateHash(ctx.set) } : {}) });
+  ctx.actions.push({ kind: 'CreateDrainPod', ordinal: v.ordinal, pod, claims: claims.map(claimAt), attempt, ...(gate.untried ? { templateHash: templateHash(ctx.set) } : {}) });
   return { pending: true, holdsOrder: true };
 }
 
@@ -416,7 +416,7 @@ function seeDrainThrough(ctx: PlanContext, v: OrdinalView, d: DrainPodView): voi
  * would let that pod, seen later in a stale cache, prove a drain of data written since (by a returning replica).
  */
 function endDrain(ctx: PlanContext, ordinal: number, d: DrainPodView, reason: Exclude<DeleteReason, 'released'>): void {
-  const forget = d.recordedOn.map(claimRef);
+  const forget = d.recordedOn.map(claimAt);
   ctx.actions.push({ kind: 'DeleteDrainPod', ordinal, pod: d.ref, reason, ...(forget.length > 0 ? { forget } : {}) });
 }
 
@@ -434,7 +434,7 @@ function pastTimeout(ctx: PlanContext, d: DrainPodView): boolean {
 function timedOut(ctx: PlanContext, ordinal: number, d: DrainPodView): void {
   const claims = d.boundClaims;
   if (claims.length > 0 && failureState(claims).failures < d.attempt) {
-    ctx.actions.push({ kind: 'RecordFailure', ordinal, claims: claims.map(claimRef), failures: d.attempt, at: ctx.now.toISOString() });
+    ctx.actions.push({ kind: 'RecordFailure', ordinal, claims: claims.map(claimAt), failures: d.attempt, at: ctx.now.toISOString() });
     const last = d.attempt >= ctx.attempts.value;
     ctx.report('Warning', 'DrainTimedOut',
       `drain pod ${d.ref.name} passed its deadline of ${describeDuration(ctx.timeout.value)} (attempt ${d.attempt} of ${ctx.attempts.value}); it is stopped and its claims are kept` +
@@ -496,11 +496,11 @@ function failedDrain(ctx: PlanContext, ordinal: number, d: DrainPodView): Ordina
     // Its claims were deleted by someone else: there is nothing left to drain or to retry.
     endDrain(ctx, ordinal, d, 'nothing-to-drain');
   } else if (failure.token !== ctx.retryToken) {
-    ctx.actions.push({ kind: 'ResetFailures', ordinal, claims: claims.map(claimRef), retryToken: ctx.retryToken });
+    ctx.actions.push({ kind: 'ResetFailures', ordinal, claims: claims.map(claimAt), retryToken: ctx.retryToken });
   } else if (podToken !== ctx.retryToken) {
     endDrain(ctx, ordinal, d, 'superseded');
   } else if (failure.failures < d.attempt) {
-    ctx.actions.push({ kind: 'RecordFailure', ordinal, claims: claims.map(claimRef), failures: d.attempt, at: ctx.now.toISOString() });
+    ctx.actions.push({ kind: 'RecordFailure', ordinal, claims: claims.map(claimAt), failures: d.attempt, at: ctx.now.toISOString() });
     const last = d.attempt >= ctx.attempts.value;
     ctx.report('Warning', 'DrainFailed',
       `drain pod ${d.ref.name} failed (attempt ${d.attempt} of ${ctx.attempts.value}); its claims are kept` +

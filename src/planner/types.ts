@@ -9,6 +9,15 @@ export interface ClaimRef {
 
 export type PodRef = ClaimRef;
 
+/**
+ * A claim as the plan saw it: every annotation write is conditional on this resourceVersion, so a write decided
+ * on a stale view (or sent late by a replica that has since lost the lease) is refused (409) when the claim has
+ * changed since, instead of overwriting what another write decided.
+ */
+export interface ClaimAt extends ClaimRef {
+  resourceVersion?: string;
+}
+
 /** Why a drain pod is deleted; each reason has its own precondition in the planner. */
 export type DeleteReason =
   | 'released' // it Succeeded and its claims were deleted
@@ -29,7 +38,7 @@ export type Action =
    * `templateHash`: set when the template was found at start-up and never tried; the API server's answer to
    * this create is then its verdict on the template too (a refusal is reported like VerifyTemplate's).
    */
-  | { kind: 'CreateDrainPod'; ordinal: number; pod: V1Pod; claims: ClaimRef[]; attempt: number; templateHash?: string }
+  | { kind: 'CreateDrainPod'; ordinal: number; pod: V1Pod; claims: ClaimAt[]; attempt: number; templateHash?: string }
   | { kind: 'DeleteClaim'; ordinal: number; claim: ClaimRef; drainPod: PodRef }
   | {
     kind: 'DeleteDrainPod'; ordinal: number; pod: PodRef; reason: DeleteReason; /** creation to release, for 'released' */ drainSeconds?: number;
@@ -37,14 +46,14 @@ export type Action =
      * Claims whose record names this pod: once it is deleted, the record is removed and the pod's UID kept as
      * ended (a drain that ends without a release).
      */
-    forget?: ClaimRef[];
+    forget?: ClaimAt[];
   }
-  | { kind: 'RecordFailure'; ordinal: number; claims: ClaimRef[]; failures: number; at: string }
-  | { kind: 'ResetFailures'; ordinal: number; claims: ClaimRef[]; retryToken: string }
+  | { kind: 'RecordFailure'; ordinal: number; claims: ClaimAt[]; failures: number; at: string }
+  | { kind: 'ResetFailures'; ordinal: number; claims: ClaimAt[]; retryToken: string }
   /** Rewrite a claim's time annotation that lies in the future as `at` (now). */
-  | { kind: 'CorrectTime'; ordinal: number; claims: ClaimRef[]; annotation: string; at: string }
+  | { kind: 'CorrectTime'; ordinal: number; claims: ClaimAt[]; annotation: string; at: string }
   /** Start (at) or end (undefined: the ordinal is in range again) the drain delay of an ordinal's claims. */
-  | { kind: 'MarkOrphaned'; ordinal: number; claims: ClaimRef[]; at?: string }
+  | { kind: 'MarkOrphaned'; ordinal: number; claims: ClaimAt[]; at?: string }
   /**
    * Ask the API server whether it would admit a drain pod built from the template (a server-side dry-run
    * create of `pod`). The verdict comes back in the next observation as `templateVerdict`.

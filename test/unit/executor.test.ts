@@ -55,8 +55,10 @@ class FakeApi implements DrainApi {
   async deleteClaim(_ns: string, name: string, uid: string, resourceVersion?: string): Promise<void> {
     this.answer(`deleteClaim ${name}@${uid} rv=${resourceVersion}`);
   }
-  async annotateClaim(_ns: string, name: string, uid: string, annotations: Record<string, string | null>): Promise<void> {
-    this.answer(`annotateClaim ${name}@${uid} ${JSON.stringify(annotations)}`);
+  /** Answers each accepted patch with the claim's next resourceVersion (`<sent or 0>+1`). */
+  async annotateClaim(_ns: string, name: string, uid: string, annotations: Record<string, string | null>, resourceVersion?: string): Promise<string> {
+    this.answer(`annotateClaim ${name}@${uid}${resourceVersion ? ` rv=${resourceVersion}` : ''} ${JSON.stringify(annotations)}`);
+    return `${resourceVersion ?? '0'}+1`;
   }
   async setFinalizers(_ns: string, name: string): Promise<void> {
     this.answer(`setFinalizers ${name}`);
@@ -196,6 +198,46 @@ describe('Executor', () => {
       const forgotten = { [DRAIN_POD_ANNOTATION]: null, [DRAIN_POD_CONTAINERS_ANNOTATION]: null, [ENDED_DRAIN_POD_ANNOTATION]: 'p2' };
       expect(api.calls).toEqual(['deletePod db-2@p2', `annotateClaim data-db-2@c2 ${JSON.stringify(forgotten)}`]);
     }
+  });
+
+  describe('every claim write is conditional on the resourceVersion the plan decided on', () => {
+    const seen = { ...claim, resourceVersion: '41' };
+    const writes: Action[] = [
+      { ...create, claims: [seen] } as Action,
+      { kind: 'RecordFailure', ordinal: 2, claims: [seen], failures: 1, at: '2026-12-02T00:00:00Z' },
+      { kind: 'ResetFailures', ordinal: 2, claims: [seen], retryToken: 't' },
+      { kind: 'CorrectTime', ordinal: 2, claims: [seen], annotation: 'a', at: '2026-12-02T00:00:00Z' },
+      { kind: 'MarkOrphaned', ordinal: 2, claims: [seen], at: '2026-12-02T00:00:00Z' },
+      { kind: 'DeleteDrainPod', ordinal: 2, pod: { name: 'db-2', uid: 'p2' }, reason: 'scale-up', forget: [seen] },
+    ];
+    it.each(writes.map((a) => [a.kind, a] as const))('%s sends the version it saw, and a claim changed since (409) fails the plan', async (_kind, action) => {
+      const { api, executor } = setUp();
+      await executor.execute(set, [action]);
+      const patches = api.calls.filter((c) => c.startsWith('annotateClaim'));
+      expect(patches).toHaveLength(1);
+      expect(patches[0]).toMatch(/^annotateClaim data-db-2@c2 rv=41 /);
+
+      const stale = setUp();
+      stale.api.failures.set(patches[0]!, apiError(409));
+      await expect(stale.executor.execute(set, [action])).rejects.toMatchObject({ code: 409 });
+    });
+
+    it('a drain pod whose record is refused (the claim changed since the plan) is withdrawn, not left to drain unproven', async () => {
+      const { api, executor } = setUp();
+      const record = { [DRAIN_POD_ANNOTATION]: 'uid-of-db-2', [DRAIN_POD_CONTAINERS_ANNOTATION]: containersDigest(pod('db-2')) };
+      api.failures.set(`annotateClaim data-db-2@c2 rv=41 ${JSON.stringify(record)}`, apiError(409));
+      await expect(executor.execute(set, [{ ...create, claims: [seen] } as Action])).rejects.toMatchObject({ code: 409 });
+      expect(api.calls).toEqual(['createPod db-2', `annotateClaim data-db-2@c2 rv=41 ${JSON.stringify(record)}`, 'deletePod db-2@uid-of-db-2']);
+    });
+
+    it('a second write of one claim in a plan is conditional on the first (the version it answered), not on the cache', async () => {
+      const { api, executor } = setUp();
+      await executor.execute(set, [
+        { kind: 'RecordFailure', ordinal: 2, claims: [seen], failures: 1, at: '2026-12-02T00:00:00Z' },
+        { kind: 'DeleteDrainPod', ordinal: 2, pod: { name: 'db-2', uid: 'p2' }, reason: 'timeout', forget: [seen] },
+      ]);
+      expect(api.calls.filter((c) => c.startsWith('annotateClaim')).map((c) => c.split(' ')[2])).toEqual(['rv=41', 'rv=41+1']);
+    });
   });
 
   it('a set deleted or replaced (another UID) since the plan: nothing released', async () => {
