@@ -181,8 +181,10 @@ export class DrainController {
     let stuckDrains = 0;
     let gaveUp = 0;
     let delayed = 0;
+    let held = 0;
     for (const o of plan.ordinals) {
       if (o.state === 'delayed') delayed += 1;
+      if (o.state === 'unproven') held += 1;
       // A look-alike's claims list is whatever its author wrote; a terminating stateful pod's claim is not yet
       // orphaned; a replica on a released claim is in range.
       const notOrphaned = ['succeeded', 'unproven', 'waiting-for-pod', 'replica-on-released-claim'];
@@ -190,6 +192,6 @@ export class DrainController {
       if (o.state === 'gave-up') gaveUp += 1;
     }
     for (const a of plan.actions) if (a.kind === 'Report' && a.reason === 'DrainStuck') stuckDrains += 1;
-    this.deps.metrics.setSummary(key, { orphanedClaims, delayed, stuckDrains, gaveUp, invalid: plan.invalidTemplate });
+    this.deps.metrics.setSummary(key, { orphanedClaims, delayed, stuckDrains, gaveUp, held, invalid: plan.invalidTemplate });
   }
 }

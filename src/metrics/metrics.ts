@@ -8,6 +8,8 @@ export interface SetSummary {
   delayed: number;
   stuckDrains: number;
   gaveUp: number;
+  /** Ordinals held by a pod this controller cannot prove is its drain pod as created (see sdc_held_ordinals). */
+  held: number;
   invalid: boolean;
 }
 
@@ -95,6 +97,9 @@ export class Metrics {
     gauge('sdc_stuck_drains', 'Drain pods Pending or Running past their deadline.', (s) => s.stuckDrains);
     gauge('sdc_delayed_drains', 'Orphaned ordinals waiting out their drain delay (drainer-delay).', (s) => s.delayed);
     gauge('sdc_abandoned_drains', 'Ordinals whose drain failed on every attempt (waiting for a retry request).', (s) => s.gaveUp);
+    gauge('sdc_held_ordinals',
+      'Ordinals held by a pod with drain labels that this controller cannot prove it created as it is (a look-alike, or its own drain pod relabelled or with changed containers): no drain runs there until it is gone.',
+      (s) => s.held);
     gauge('sdc_invalid_templates', 'Managed StatefulSets whose drainer template is invalid.', (s) => (s.invalid ? 1 : 0));
     gauge('sdc_managed_statefulsets', 'StatefulSets with a drainer template, or with drains still finishing.', () => 1);
     new Gauge({

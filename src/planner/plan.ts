@@ -122,6 +122,7 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
   const drains = views.filter((v): v is OrdinalView & { drainPod: DrainPodView } => v.drainPod !== undefined);
   for (const v of drains) seeDrainThrough(ctx, v, v.drainPod);
   for (const v of views) reportReplicaOnReleasedClaim(ctx, v);
+  const relabelled = views.filter((v) => seeRelabelledDrainPod(ctx, v));
 
   if (!ctx.managed) {
     if (ctx.hasFinalizer) ctx.actions.push({ kind: 'RemoveFinalizer' });
@@ -146,10 +147,10 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
 
   const ordered = (set.spec?.podManagementPolicy ?? 'OrderedReady') === 'OrderedReady';
   // OrderedReady: one drain at a time, as the StatefulSet removes one pod at a time.
-  let busy = ordered && drains.length > 0;
+  let busy = ordered && (drains.length > 0 || relabelled.length > 0);
   let pending = false;
   for (const v of views) {
-    if (v.drainPod || v.inRange || v.claims.size === 0) continue;
+    if (v.drainPod || v.inRange || v.claims.size === 0 || relabelled.includes(v)) continue;
     if (v.holder) {
       // The stateful pod is still terminating (or a stranger holds the name): the claim may still be in use.
       ctx.status({
@@ -166,7 +167,7 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
   // The finalizer only once the API server has accepted the template: invalid input changes nothing but the
   // events it causes. It goes before any drain pod is created.
   if (!ctx.deleting && !ctx.hasFinalizer && 'template' in gate) ctx.actions.unshift({ kind: 'AddFinalizer' });
-  if (ctx.deleting && ctx.hasFinalizer && drains.length === 0 && !pending) ctx.actions.push({ kind: 'RemoveFinalizer' });
+  if (ctx.deleting && ctx.hasFinalizer && drains.length === 0 && relabelled.length === 0 && !pending) ctx.actions.push({ kind: 'RemoveFinalizer' });
   return { managed: true, actions: ctx.actions, requeueAfterMs: ctx.requeueAfterMs, ordinals: ctx.ordinals, invalidTemplate: ctx.invalidTemplate };
 }
 
@@ -341,6 +342,34 @@ function reportReplicaOnReleasedClaim(ctx: PlanContext, v: OrdinalView): void {
     `pod ${pod} started on claim(s) ${names.join(', ')}, which this controller released after a drain and which are still being deleted; `
     + `they disappear when the pod next stops, with anything written since: delete pod ${pod} now so that the StatefulSet recreates it on a fresh claim`,
     `${ctx.setUid}/replica-on-released/${released.map((c) => c.metadata?.uid).join(',')}/${v.holder.metadata?.uid ?? pod}`, v.ordinal);
+}
+
+/**
+ * A pod holding the ordinal's name without the drain labels, whose UID a claim of the ordinal records: this
+ * controller's drain pod, relabelled since by someone who may patch pods (role or set label, or the owner
+ * reference, changed). Left alone it would look like a terminating replica for ever. It proves nothing: it is
+ * reported, holds the ordinal while it runs, and once finished is deleted and forgotten, so a new drain starts.
+ */
+function seeRelabelledDrainPod(ctx: PlanContext, v: OrdinalView): boolean {
+  const pod = v.holder;
+  const uid = pod?.metadata?.uid;
+  if (!pod || !uid) return false;
+  const recordedOn = [...v.claims.values()].filter((c) => c.metadata?.annotations?.[DRAIN_POD_ANNOTATION] === uid);
+  if (recordedOn.length === 0) return false;
+  const name = pod.metadata?.name ?? '';
+  const phase = pod.status?.phase ?? 'Pending';
+  ctx.status({
+    ordinal: v.ordinal, claims: claimNames(v), drainPod: { name, phase, attempt: 0 }, failures: failureState(recordedOn).failures, state: 'unproven',
+    why: `drain pod ${name} no longer carries its drain labels or owner reference: it releases nothing, holds the ordinal while it runs, and is replaced once it has finished`,
+  });
+  ctx.report('Warning', 'DrainPodRelabelled',
+    `drain pod ${name}, created by this controller for ordinal ${v.ordinal}, no longer carries its drain labels or its owner reference (someone changed them); `
+    + `whatever it does proves no drain: its claims are kept, it holds ordinal ${v.ordinal} while it is ${phase}, and it is replaced once it has finished`,
+    `${uid}/relabelled`, v.ordinal);
+  if (ctx.managed && pod.metadata?.deletionTimestamp === undefined && (phase === 'Succeeded' || phase === 'Failed')) {
+    ctx.actions.push({ kind: 'DeleteDrainPod', ordinal: v.ordinal, pod: { name, uid }, reason: 'unproven', forget: recordedOn.map(claimAt) });
+  }
+  return true;
 }
 
 /** A pod with this set's drain labels: finish, retry, cancel or report it. */

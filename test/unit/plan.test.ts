@@ -1,6 +1,6 @@
 import { planSet, templateHash } from '../../src/planner/plan.ts';
 import { parseDrainerTemplate } from '../../src/planner/template.ts';
-import { CLAIMS_ANNOTATION, DELAY_ANNOTATION, ENDED_DRAIN_POD_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION, ORDINAL_LABEL, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION } from '../../src/planner/keys.ts';
+import { CLAIMS_ANNOTATION, DELAY_ANNOTATION, ENDED_DRAIN_POD_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION, ORDINAL_LABEL, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_LABEL, SET_LABEL } from '../../src/planner/keys.ts';
 import type { Action, SetObservation, TemplateVerdict } from '../../src/planner/types.ts';
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { ACCEPTED, NOW, aClaim, aDrainPod, aSet, aStatefulPod, recordDrainPod, settings, type SetShape } from './fixtures.ts';
@@ -396,6 +396,27 @@ describe('planSet: only a drain this controller created for that very ordinal re
     expect(steps(plan(live, claims, [...livePods, lookAlike(live, 99, [claims[0]!])]).actions)).toEqual(['delete-pod db-99 (unproven)']);
   });
 
+  describe('a drain pod relabelled by someone who may patch pods (its UID still recorded on the claims)', () => {
+    const set = aSet({ replicas: 1, ...fin });
+    const relabel: Array<[string, (p: V1Pod) => void]> = [
+      ['role label removed', (p) => delete p.metadata!.labels![ROLE_LABEL]],
+      ['set label changed', (p) => (p.metadata!.labels![SET_LABEL] = 'another')],
+      ['owner reference to another set', (p) => (p.metadata!.ownerReferences![0]!.uid = 'another')],
+    ];
+    it.each(relabel)('%s: reported as holding its ordinal, releases nothing, and is deleted and forgotten once finished', (_how, change) => {
+      for (const phase of ['Running', 'Succeeded']) {
+        const claims = [0, 1, 2].map((o) => aClaim(set, o));
+        const pod = aDrainPod(set, 2, [claims[2]!], { phase });
+        change(pod);
+        const result = plan(set, claims, [aStatefulPod(set, 0), pod]);
+        expect(reports(result.actions)).toEqual(['DrainPodRelabelled']);
+        expect(result.ordinals.find((o) => o.ordinal === 2)).toMatchObject({ state: 'unproven', drainPod: { name: 'db-2', phase } });
+        // OrderedReady: ordinal 1 waits behind it; never a claim deleted, never a second pod of its name.
+        expect(steps(result.actions)).toEqual(phase === 'Running' ? [] : ['delete-pod db-2 (unproven) forget data-db-2']);
+      }
+    });
+  });
+
   it('a look-alike of an orphaned ordinal that has not finished holds the ordinal and releases nothing; the operator is told what holds it', () => {
     const set = aSet({ replicas: 1, ...fin });
     const claims = [0, 1, 2].map((o) => aClaim(set, o));
@@ -519,14 +540,17 @@ describe('planSet: only a drain this controller created for that very ordinal re
     expect(steps(plan(deleting, [claim], [running]).actions)).toEqual([]); // the finalizer stays until the drain is over
   });
 
-  it('a pod with the drain labels whose owner reference names another StatefulSet is not this set\'s drain pod: it only holds the name', () => {
+  it('a pod with the drain labels whose owner reference names another StatefulSet is not this set\'s drain pod: it releases nothing', () => {
     const set = aSet({ replicas: 2, ...fin });
     const claim = aClaim(set, 2);
-    const pod = aDrainPod(set, 2, [claim], { phase: 'Succeeded' });
+    const pod = aDrainPod(set, 2, [claim], { phase: 'Succeeded', record: false });
     pod.metadata!.ownerReferences![0]!.uid = 'uid-of-an-earlier-db';
     const result = plan(set, [claim], [pod]);
     expect(steps(result.actions)).toEqual([]);
     expect(result.ordinals.map((o) => o.state)).toEqual(['waiting-for-pod']);
+    // Recorded on the claim, it is this controller's own pod, re-owned since: reported, deleted and forgotten, never a release.
+    recordDrainPod(claim, pod);
+    expect(steps(plan(set, [claim], [pod]).actions)).toEqual(['delete-pod db-2 (unproven) forget data-db-2']);
   });
 
   it('a claim owned by another StatefulSet is not this set\'s, whatever its name and labels', () => {
