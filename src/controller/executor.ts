@@ -4,8 +4,8 @@
 // pod and the claim from etcd and asks the release proof again (release-guard.ts): a claim deleted on a
 // stale cache's word cannot be given back.
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import { DRAIN_POD_ANNOTATION, DRAIN_POD_CONTAINERS_ANNOTATION, ENDED_DRAIN_POD_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, ORPHANED_SINCE_ANNOTATION, LAST_FAILURE_ANNOTATION, RETRY_TOKEN_ANNOTATION } from '../planner/keys.ts';
-import { drainPodRecord } from '../planner/release-proof.ts';
+import { DRAIN_POD_ANNOTATION, DRAIN_POD_CONTAINERS_ANNOTATION, DRAINED_ANNOTATION, ENDED_DRAIN_POD_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, ORPHANED_SINCE_ANNOTATION, LAST_FAILURE_ANNOTATION, RETRY_TOKEN_ANNOTATION } from '../planner/keys.ts';
+import { drainedRecord, drainPodRecord } from '../planner/release-proof.ts';
 import type { Action, ClaimAt } from '../planner/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -185,8 +185,28 @@ export class Executor implements ActionWriter {
         });
         return;
       }
+      case 'RecordDrained': {
+        for (const ref of action.claims) {
+          // Written on the claim as etcd has it, after the release proof held for it there (404: gone, nothing to record).
+          const claim = await execution.guard.confirmDrained(action.ordinal, ref, action.drainPod);
+          if (!claim) continue;
+          const next = await this.writes.annotateClaim(namespace, ref.name, ref.uid, drainedRecord(action.drainPod.uid, action.generation), claim.metadata?.resourceVersion);
+          if (next) execution.versions.set(ref.uid, next);
+        }
+        this.log.info('recorded the drain\'s success on its claims', fields);
+        return;
+      }
+      case 'CreatePlaceholder': {
+        // 409: the name is taken (the drain pod not gone yet, or a returning replica); the next plan sees which.
+        if (!(await unless([409], () => this.writes.createPod(action.pod)))) {
+          this.log.info('placeholder name is taken; waiting for the cache to catch up', fields);
+          return;
+        }
+        this.log.info('created placeholder', fields);
+        return;
+      }
       case 'DeleteClaim': {
-        const claim = await execution.guard.confirm(action.ordinal, action.claim, action.drainPod);
+        const claim = await execution.guard.confirmDeletable(action.ordinal, action.claim, action.placeholder);
         // 404: already gone. A 409 (changed since it was read) is an error: the plan is tried again from a fresh look.
         if (!claim || !(await unless([404], () => this.writes.deleteClaim(namespace, action.claim.name, action.claim.uid, claim.metadata?.resourceVersion)))) {
           this.log.info('claim already gone or replaced; not deleting', fields);
@@ -196,16 +216,38 @@ export class Executor implements ActionWriter {
         this.log.info('released claim', fields);
         this.events.record(set, {
           type: 'Normal', reason: 'ClaimReleased', action: 'DeleteClaim',
-          note: `deleted claim ${action.claim.name} after drain pod ${action.drainPod.name} succeeded`,
+          note: `deleted claim ${action.claim.name}, drained by a drain pod that succeeded`,
           related: { kind: 'PersistentVolumeClaim', name: action.claim.name, uid: action.claim.uid },
         });
+        return;
+      }
+      case 'DeletePlaceholder': {
+        await execution.guard.confirmNameMayBeFreed(action.ordinal);
+        if (!(await unless([404, 409], () => this.writes.deletePod(namespace, action.pod.name, action.pod.uid)))) return;
+        this.log.info('deleted placeholder', fields);
+        if (action.reason === 'released') {
+          this.events.record(set, {
+            type: 'Normal', reason: 'DrainCompleted', action: 'DeletePlaceholder',
+            note: `drain of ordinal ${action.ordinal} complete: its claims are released and the name ${action.pod.name} is free`,
+            related: { kind: 'Pod', name: action.pod.name, uid: action.pod.uid },
+          });
+        }
+        return;
+      }
+      case 'ForgetDrained': {
+        for (const claim of action.claims) {
+          const drained = claim.drainedPodUid;
+          await unless([404], () => this.annotate(namespace, claim, {
+            [DRAINED_ANNOTATION]: null, [DRAIN_POD_ANNOTATION]: null, [DRAIN_POD_CONTAINERS_ANNOTATION]: null, ...(drained ? { [ENDED_DRAIN_POD_ANNOTATION]: drained } : {}),
+          }, execution));
+        }
+        this.log.info('called off a release: the claims are kept', fields);
         return;
       }
       case 'DeleteDrainPod': {
         const deleted = await unless([404, 409], () => this.writes.deletePod(namespace, action.pod.name, action.pod.uid));
         // Gone (404) or replaced (409) counts as ended too: the record must not outlive the pod it names. A
-        // claim gone needs no forgetting; one changed since the plan (409) is forgotten by the next plan, which
-        // sees the pod's deletion (and the release guard reads the pod from etcd before any release meanwhile).
+        // claim gone needs no forgetting; one changed since the plan (409) fails the plan, and the next forgets again.
         for (const claim of action.forget ?? []) {
           await unless([404], () => this.annotate(namespace, claim, {
             [DRAIN_POD_ANNOTATION]: null, [DRAIN_POD_CONTAINERS_ANNOTATION]: null, [ENDED_DRAIN_POD_ANNOTATION]: action.pod.uid,
@@ -213,14 +255,9 @@ export class Executor implements ActionWriter {
         }
         if (!deleted) return;
         this.log.info('deleted drain pod', fields);
-        if (action.reason === 'released') {
+        if (action.reason === 'drained') {
           this.metrics.drainsSucceeded.inc();
           if (action.drainSeconds !== undefined) this.metrics.drainDuration.observe(action.drainSeconds);
-          this.events.record(set, {
-            type: 'Normal', reason: 'DrainCompleted', action: 'DeleteDrainPod',
-            note: `drain of ordinal ${action.ordinal} complete: claims released and drain pod ${action.pod.name} deleted`,
-            related: { kind: 'Pod', name: action.pod.name, uid: action.pod.uid },
-          });
         } else if (action.reason === 'retry' || action.reason === 'superseded') {
           this.events.record(set, {
             type: 'Normal', reason: 'DrainRetrying', action: 'DeleteDrainPod',
@@ -289,7 +326,15 @@ function describe(action: Action): Record<string, unknown> {
     case 'CreateDrainPod':
       return { ordinal: action.ordinal, pod: action.pod.metadata?.name, claims: action.claims.map((c) => c.name), attempt: action.attempt };
     case 'DeleteClaim':
-      return { ordinal: action.ordinal, claim: action.claim.name, claimUid: action.claim.uid, drainPod: action.drainPod.name };
+      return { ordinal: action.ordinal, claim: action.claim.name, claimUid: action.claim.uid, placeholder: action.placeholder.name };
+    case 'RecordDrained':
+      return { ordinal: action.ordinal, claims: action.claims.map((c) => c.name), drainPod: action.drainPod.name };
+    case 'CreatePlaceholder':
+      return { ordinal: action.ordinal, pod: action.pod.metadata?.name };
+    case 'DeletePlaceholder':
+      return { ordinal: action.ordinal, pod: action.pod.name, reason: action.reason };
+    case 'ForgetDrained':
+      return { ordinal: action.ordinal, claims: action.claims.map((c) => c.name) };
     case 'DeleteDrainPod':
       return { ordinal: action.ordinal, pod: action.pod.name, reason: action.reason };
     case 'RecordFailure':

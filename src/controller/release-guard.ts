@@ -3,8 +3,8 @@
 // plan comes from a cache that may be older than the claim's last use: a scale-up not seen yet, a pod watch
 // gone silent after a drain pod was deleted and its replica came back.
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import { inRange } from '../planner/identity.ts';
-import { whyNotReleasable } from '../planner/release-proof.ts';
+import { claimName, claimTemplateNames, inRange } from '../planner/identity.ts';
+import { whyNotDeletable, whyNotReleasable } from '../planner/release-proof.ts';
 import type { ClaimRef, PodRef } from '../planner/types.ts';
 import { statusOf, type KubeApi } from '../kube/api.ts';
 
@@ -26,38 +26,83 @@ export async function orUndefinedIfGone<T>(read: Promise<T>): Promise<T | undefi
   }
 }
 
-/** One plan's releases: the set is read once, each drain pod once, each claim right before its delete. */
+/** One plan's releases: the set is read once, each pod once, each claim right before its write. */
 export class ReleaseGuard {
   private readonly api: GuardReads;
   private readonly set: V1StatefulSet;
   private fresh?: Promise<V1StatefulSet | undefined>;
-  private readonly drainPods = new Map<string, Promise<V1Pod | undefined>>();
+  private readonly pods = new Map<string, Promise<V1Pod | undefined>>();
 
   constructor(api: GuardReads, set: V1StatefulSet) {
     this.api = api;
     this.set = set;
   }
 
-  /**
-   * The claim as etcd has it now, when `drainPod`'s success may release it: its resourceVersion preconditions
-   * the delete. Undefined when the claim is gone or replaced (nothing to delete). Throws StaleCacheError when
-   * the set was deleted, replaced or grew back over the ordinal, ReleaseRefusedError when the proof fails.
-   */
-  async confirm(ordinal: number, claimRef: ClaimRef, drainPod: PodRef): Promise<V1PersistentVolumeClaim | undefined> {
-    const namespace = this.set.metadata?.namespace ?? '';
-    const set = await (this.fresh ??= orUndefinedIfGone(this.api.getStatefulSet(namespace, this.set.metadata?.name ?? '')));
+  /** The set as etcd has it, once per plan; throws StaleCacheError when it was deleted or replaced, or grew back over the ordinal. */
+  private async freshSet(ordinal: number): Promise<V1StatefulSet> {
+    const set = await (this.fresh ??= orUndefinedIfGone(this.api.getStatefulSet(this.namespace, this.set.metadata?.name ?? '')));
     if (!set || set.metadata?.uid !== this.set.metadata?.uid) {
       throw new StaleCacheError(`the StatefulSet was deleted or replaced before ordinal ${ordinal}'s claims were released; nothing released`);
     }
     if (inRange(set, ordinal)) {
       throw new StaleCacheError(`the StatefulSet grew back over ordinal ${ordinal} before its claims were released; nothing released, the claims stay with the replica`);
     }
-    let podRead = this.drainPods.get(drainPod.name);
-    if (!podRead) this.drainPods.set(drainPod.name, (podRead = orUndefinedIfGone(this.api.getPod(namespace, drainPod.name))));
-    const [pod, claim] = await Promise.all([podRead, orUndefinedIfGone(this.api.getClaim(namespace, claimRef.name))]);
-    if (!claim || claim.metadata?.uid !== claimRef.uid) return undefined;
+    return set;
+  }
+
+  private get namespace(): string {
+    return this.set.metadata?.namespace ?? '';
+  }
+
+  /** A pod as etcd has it, read once per plan. */
+  private pod(name: string): Promise<V1Pod | undefined> {
+    let read = this.pods.get(name);
+    if (!read) this.pods.set(name, (read = orUndefinedIfGone(this.api.getPod(this.namespace, name))));
+    return read;
+  }
+
+  /** The claim as etcd has it now, or undefined when it is gone or replaced (another UID). */
+  private async claim(ref: ClaimRef): Promise<V1PersistentVolumeClaim | undefined> {
+    const claim = await orUndefinedIfGone(this.api.getClaim(this.namespace, ref.name));
+    return claim?.metadata?.uid === ref.uid ? claim : undefined;
+  }
+
+  /**
+   * The claim as etcd has it now, when `drainPod`'s success may be recorded on it (whyNotReleasable): its
+   * resourceVersion preconditions the write. Undefined when the claim is gone or replaced. Throws
+   * StaleCacheError when the set was deleted, replaced or grew back over the ordinal, ReleaseRefusedError when
+   * the proof fails.
+   */
+  async confirmDrained(ordinal: number, claimRef: ClaimRef, drainPod: PodRef): Promise<V1PersistentVolumeClaim | undefined> {
+    const set = await this.freshSet(ordinal);
+    const [pod, claim] = await Promise.all([this.pod(drainPod.name), this.claim(claimRef)]);
+    if (!claim) return undefined;
     const why = whyNotReleasable(set, ordinal, drainPod.uid, pod, claim);
     if (why !== undefined) throw new ReleaseRefusedError(`claim ${claimRef.name} is not released: ${why}`);
     return claim;
+  }
+
+  /**
+   * The claim as etcd has it now, when it may be deleted (whyNotDeletable: drained, the set unchanged since, and
+   * `placeholder` holding the name): its resourceVersion preconditions the delete. Undefined when it is gone or
+   * replaced; throws as confirmDrained does.
+   */
+  async confirmDeletable(ordinal: number, claimRef: ClaimRef, placeholder: PodRef): Promise<V1PersistentVolumeClaim | undefined> {
+    const set = await this.freshSet(ordinal);
+    const [pod, claim] = await Promise.all([this.pod(placeholder.name), this.claim(claimRef)]);
+    if (!claim) return undefined;
+    const why = whyNotDeletable(set, ordinal, placeholder.uid, pod, claim);
+    if (why !== undefined) throw new ReleaseRefusedError(`claim ${claimRef.name} is not released: ${why}`);
+    return claim;
+  }
+
+  /** Before a placeholder frees the name: no claim of the ordinal is being deleted (else StaleCacheError). */
+  async confirmNameMayBeFreed(ordinal: number): Promise<void> {
+    const setName = this.set.metadata?.name ?? '';
+    const claims = await Promise.all(claimTemplateNames(this.set).map((t) => orUndefinedIfGone(this.api.getClaim(this.namespace, claimName(t, setName, ordinal)))));
+    const deleting = claims.filter((c) => c?.metadata?.deletionTimestamp !== undefined && c !== undefined);
+    if (deleting.length > 0) {
+      throw new StaleCacheError(`claim(s) ${deleting.map((c) => c!.metadata?.name).join(', ')} of ordinal ${ordinal} are still being deleted; the placeholder keeps the name`);
+    }
   }
 }

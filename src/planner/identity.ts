@@ -79,7 +79,7 @@ export function ordinalOfName(name: string, prefix: string): number | undefined 
  * (how users change a set's claim templates or selector) makes the garbage collector strip it, and the drain
  * must still finish, for the set being deleted or for the one recreated under its name.
  */
-function ownedByOrOrphaned(meta: V1ObjectMeta | undefined, set: V1StatefulSet): boolean {
+export function ownedByOrOrphaned(meta: V1ObjectMeta | undefined, set: V1StatefulSet): boolean {
   const owners = (meta?.ownerReferences ?? []).filter((ref) => ref.kind === 'StatefulSet');
   return owners.every((ref) => ref.uid === set.metadata?.uid);
 }

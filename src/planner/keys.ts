@@ -22,6 +22,8 @@ export const ROLE_LABEL = `${prefix}/role`;
 /** Set by the StatefulSet controller on every pod it creates. */
 export const STATEFUL_POD_LABEL = 'statefulset.kubernetes.io/pod-name';
 export const ROLE_DRAINER = 'drainer';
+/** Role of the pod that holds `<set>-<ordinal>` (no volumes, never scheduled) while a drained ordinal's claims are deleted. */
+export const ROLE_PLACEHOLDER = 'placeholder';
 export const SET_LABEL = `${prefix}/statefulset`;
 export const ORDINAL_LABEL = `${prefix}/ordinal`;
 /** JSON list of {name, uid} of the claims the drain pod mounts: the only claims its success can release. */
@@ -45,6 +47,12 @@ export const DRAIN_POD_CONTAINERS_ANNOTATION = `${prefix}/drain-pod-containers`;
  * that still shows that pod knows it for the controller's own, ended, and neither trusts nor reports it.
  */
 export const ENDED_DRAIN_POD_ANNOTATION = `${prefix}/ended-drain-pod-uid`;
+/**
+ * `<drain pod UID>/<set generation>`: that drain pod Succeeded (checked against etcd) while the set was at that
+ * generation; written before the drain pod is deleted. The claim is deleted only while a placeholder holds the
+ * ordinal's name and the set is still at that generation (no scale since: no replica can have used the claim).
+ */
+export const DRAINED_ANNOTATION = `${prefix}/drained`;
 /** When the controller first saw the claim's ordinal orphaned: the drain delay counts from it, across restarts. */
 export const ORPHANED_SINCE_ANNOTATION = `${prefix}/orphaned-since`;
 // Failure bookkeeping that must survive the failed drain pod's deletion.

@@ -4,6 +4,7 @@ import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/
 import { drainPodClaims } from './drain-pod.ts';
 import { drainPodOrdinal, identifyClaim, inRange, isDrainPodOf, ordinalOfName, spellsClaim } from './identity.ts';
 import { ATTEMPT_ANNOTATION, ENDED_DRAIN_POD_ANNOTATION } from './keys.ts';
+import { isPlaceholderOf } from './placeholder.ts';
 import { recordsPod, recordsPodUid, whyNotBound } from './release-proof.ts';
 import type { PodRef } from './types.ts';
 
@@ -43,6 +44,8 @@ export interface OrdinalView {
   holder?: V1Pod;
   /** A pod with this set's drain pod labels and owner reference, proven or not. */
   drainPod?: DrainPodView;
+  /** This set's placeholder, holding the name while the ordinal's drained claims are deleted (placeholder.ts). */
+  placeholder?: V1Pod;
   /** Claims of the set at this ordinal that are being deleted (a release the API server has not finished). */
   deletingClaims: V1PersistentVolumeClaim[];
 }
@@ -87,7 +90,8 @@ export function observeOrdinals(set: V1StatefulSet, claims: V1PersistentVolumeCl
   }
   for (const [ordinal, pod] of podsByOrdinal) {
     const v = view(ordinal);
-    if (isDrainPodOf(pod, set)) v.drainPod = drainPodView(pod, set, ordinal, allClaims.get(ordinal) ?? []);
+    if (isPlaceholderOf(pod, set, ordinal)) v.placeholder = pod;
+    else if (isDrainPodOf(pod, set)) v.drainPod = drainPodView(pod, set, ordinal, allClaims.get(ordinal) ?? []);
     else v.holder = pod;
   }
   return { ordinals: [...views.values()].sort((a, b) => b.ordinal - a.ordinal), contested };

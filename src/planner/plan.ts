@@ -7,13 +7,15 @@ import { buildDrainPod, claimAt, claimRef } from './drain-pod.ts';
 import { drainDelay, drainTimeout, failureState, maxAttempts, notAfter, retryDueMs, timeMs } from './failures.ts';
 import { claimLabels, claimName, claimTemplateNames, ordinalRange } from './identity.ts';
 import {
-  DELAY_ANNOTATION, DRAIN_POD_ANNOTATION, FINALIZER, INHERIT_SCHEDULING_ANNOTATION, LAST_FAILURE_ANNOTATION, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_DRAINER, ROLE_LABEL, TEMPLATE_ANNOTATION,
+  DELAY_ANNOTATION, DRAIN_POD_ANNOTATION, FINALIZER, INHERIT_SCHEDULING_ANNOTATION, LAST_FAILURE_ANNOTATION, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_DRAINER, ROLE_LABEL, ROLE_PLACEHOLDER, TEMPLATE_ANNOTATION,
   TIMEOUT_ANNOTATION,
 } from './keys.ts';
 import { observeOrdinals, type DrainPodView, type OrdinalView } from './ordinals.ts';
+import { buildPlaceholder, FALLBACK_PLACEHOLDER_IMAGE } from './placeholder.ts';
+import { drainedBy, generationOf, whyNotDrained } from './release-proof.ts';
 import type { DrainerTemplate } from './template.ts';
 import { wellFormedClaim, wellFormedPod } from './well-formed.ts';
-import type { Action, DeleteReason, EventType, OrdinalStatus, Plan, PlannerSettings, SetObservation } from './types.ts';
+import type { Action, ClaimAt, DeleteReason, EventType, OrdinalStatus, Plan, PlannerSettings, SetObservation } from './types.ts';
 
 function hasFinalizer(set: V1StatefulSet): boolean {
   return (set.metadata?.finalizers ?? []).includes(FINALIZER);
@@ -29,7 +31,7 @@ export function isManaged(set: V1StatefulSet): boolean {
  */
 export function needsPlanning(set: V1StatefulSet, pods: V1Pod[]): boolean {
   if (isManaged(set) || hasFinalizer(set)) return true;
-  return pods.some((p) => p.metadata?.labels?.[ROLE_LABEL] === ROLE_DRAINER);
+  return pods.some((p) => [ROLE_DRAINER, ROLE_PLACEHOLDER].includes(p.metadata?.labels?.[ROLE_LABEL] ?? ''));
 }
 
 /** Identifies what a template verdict was given for: the set, its template text and its claim templates. */
@@ -75,8 +77,11 @@ class PlanContext {
   readonly attempts: { value: number; problem?: string };
   readonly timeout: { value: number; problem?: string };
   readonly delay: { value: number; problem?: string };
+  readonly placeholderImage: string;
 
   constructor(observation: SetObservation, settings: PlannerSettings) {
+    const { template } = observation;
+    this.placeholderImage = (template.ok ? template.template.spec.containers[0]?.image : undefined) ?? FALLBACK_PLACEHOLDER_IMAGE;
     this.set = observation.set;
     this.settings = settings;
     this.now = observation.now;
@@ -123,6 +128,7 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
   for (const v of drains) seeDrainThrough(ctx, v, v.drainPod);
   for (const v of views) reportReplicaOnReleasedClaim(ctx, v);
   const relabelled = views.filter((v) => seeRelabelledDrainPod(ctx, v));
+  const releasing = views.filter((v) => !v.drainPod && seeReleaseThrough(ctx, v));
 
   if (!ctx.managed) {
     if (ctx.hasFinalizer) ctx.actions.push({ kind: 'RemoveFinalizer' });
@@ -147,10 +153,10 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
 
   const ordered = (set.spec?.podManagementPolicy ?? 'OrderedReady') === 'OrderedReady';
   // OrderedReady: one drain at a time, as the StatefulSet removes one pod at a time.
-  let busy = ordered && (drains.length > 0 || relabelled.length > 0);
+  let busy = ordered && (drains.length > 0 || relabelled.length > 0 || releasing.length > 0);
   let pending = false;
   for (const v of views) {
-    if (v.drainPod || v.inRange || v.claims.size === 0 || relabelled.includes(v)) continue;
+    if (v.drainPod || v.inRange || v.claims.size === 0 || relabelled.includes(v) || releasing.includes(v)) continue;
     if (v.holder) {
       // The stateful pod is still terminating (or a stranger holds the name): the claim may still be in use.
       ctx.status({
@@ -167,7 +173,9 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
   // The finalizer only once the API server has accepted the template: invalid input changes nothing but the
   // events it causes. It goes before any drain pod is created.
   if (!ctx.deleting && !ctx.hasFinalizer && 'template' in gate) ctx.actions.unshift({ kind: 'AddFinalizer' });
-  if (ctx.deleting && ctx.hasFinalizer && drains.length === 0 && relabelled.length === 0 && !pending) ctx.actions.push({ kind: 'RemoveFinalizer' });
+  if (ctx.deleting && ctx.hasFinalizer && drains.length === 0 && relabelled.length === 0 && releasing.length === 0 && !pending) {
+    ctx.actions.push({ kind: 'RemoveFinalizer' });
+  }
   return { managed: true, actions: ctx.actions, requeueAfterMs: ctx.requeueAfterMs, ordinals: ctx.ordinals, invalidTemplate: ctx.invalidTemplate };
 }
 
@@ -372,6 +380,72 @@ function seeRelabelledDrainPod(ctx: PlanContext, v: OrdinalView): boolean {
   return true;
 }
 
+/**
+ * An ordinal whose drain succeeded and whose drain pod is gone: its claims carry the drained record, and a
+ * placeholder takes the name before they are deleted, so that no replica can start on a claim being deleted;
+ * it goes once they are gone. A set that grew back or changed meanwhile calls the release off (the claims
+ * stay, a new drain follows if the ordinal is still orphaned). False when the ordinal has neither.
+ */
+function seeReleaseThrough(ctx: PlanContext, v: OrdinalView): boolean {
+  const { ordinal, placeholder } = v;
+  const drained = [...v.claims.values()].filter((c) => drainedBy(c) !== undefined);
+  if (!placeholder && drained.length === 0) return false;
+  const names = [...drained, ...v.deletingClaims].map((c) => c.metadata?.name ?? '');
+  const status = ctx.status({ ordinal, claims: names, failures: 0, state: 'releasing', why: '' });
+  if (v.holder) {
+    // Another pod took the name before the placeholder did (the returning replica, or a stranger): whatever
+    // it does with the claims now is not drained. They stay; a new drain follows once the pod is gone.
+    status.state = 'blocked';
+    status.why = `pod ${v.holder.metadata?.name} took the name before the claims were released; they are kept`;
+    if (drained.length > 0) ctx.actions.push({ kind: 'ForgetDrained', ordinal, claims: drained.map(forgettable) });
+    return true;
+  }
+  const placeholderRef = placeholder && { name: placeholder.metadata?.name ?? '', uid: placeholder.metadata?.uid ?? '' };
+  if (v.deletingClaims.length > 0) {
+    // Released claims still being deleted: the name stays taken until they are gone, whatever the set does.
+    status.why = `claim(s) ${v.deletingClaims.map((c) => c.metadata?.name).join(', ')} are being deleted; `
+      + `${placeholder ? `placeholder ${placeholder.metadata?.name} holds` : 'nothing holds'} the name until they are gone`;
+    return true;
+  }
+  const stale = drained.filter((c) => whyNotDrained(ctx.set, ordinal, c) !== undefined);
+  if (drained.length > 0 && (v.inRange || stale.length > 0)) {
+    // The set grew back over the ordinal, or changed since the drain succeeded: the release is called off.
+    status.state = 'blocked';
+    status.why = v.inRange ? 'the StatefulSet grew back over this ordinal before its claims were released; they stay with the replica'
+      : 'the StatefulSet changed after the drain succeeded; the claims are kept and drained again';
+    if (v.inRange) {
+      ctx.report('Normal', 'DrainCancelled', `the StatefulSet grew back over ordinal ${ordinal} before its drained claims were released; they are kept for the returning replica`,
+        `${drained.map((c) => c.metadata?.uid).join(',')}/cancelled-release`, ordinal);
+    }
+    ctx.actions.push({ kind: 'ForgetDrained', ordinal, claims: drained.map(forgettable) });
+    if (placeholderRef && placeholder?.metadata?.deletionTimestamp === undefined) {
+      ctx.actions.push({ kind: 'DeletePlaceholder', ordinal, pod: placeholderRef, reason: 'cancelled' });
+    }
+    return true;
+  }
+  if (!placeholderRef) {
+    status.why = 'the drain succeeded; a placeholder takes the name before its claims are released';
+    ctx.actions.push({ kind: 'CreatePlaceholder', ordinal, pod: buildPlaceholder(ctx.set, ctx.placeholderImage, ordinal) });
+    return true;
+  }
+  // Being deleted by someone else: no claim is deleted without it; a new one takes the name once it is gone.
+  if (placeholder?.metadata?.deletionTimestamp !== undefined) return true;
+  if (drained.length > 0) {
+    status.why = `placeholder ${placeholderRef.name} holds the name; claim(s) ${names.join(', ')} are being released`;
+    for (const claim of drained) ctx.actions.push({ kind: 'DeleteClaim', ordinal, claim: claimRef(claim), placeholder: placeholderRef });
+    return true;
+  }
+  status.why = `the claims are released; placeholder ${placeholderRef.name} is being removed`;
+  ctx.actions.push({ kind: 'DeletePlaceholder', ordinal, pod: placeholderRef, reason: 'released' });
+  return true;
+}
+
+/** A drained claim, and the drain pod to keep as ended once its record is removed. */
+function forgettable(claim: V1PersistentVolumeClaim): ClaimAt & { drainedPodUid?: string } {
+  const podUid = drainedBy(claim)?.podUid;
+  return { ...claimAt(claim), ...(podUid ? { drainedPodUid: podUid } : {}) };
+}
+
 /** A pod with this set's drain labels: finish, retry, cancel or report it. */
 function seeDrainThrough(ctx: PlanContext, v: OrdinalView, d: DrainPodView): void {
   const { ordinal } = v;
@@ -413,12 +487,17 @@ function seeDrainThrough(ctx: PlanContext, v: OrdinalView, d: DrainPodView): voi
     return;
   }
   if (d.phase === 'Succeeded') {
+    // Its success is written on its claims, then it goes (a claim is deleted only once no pod uses it); the
+    // claims are released next, under a placeholder (seeReleaseThrough).
     status.state = 'succeeded';
-    status.why = `drain pod ${d.ref.name} succeeded; its claims are being released`;
+    status.why = `drain pod ${d.ref.name} succeeded; its claims are released next`;
     ctx.report('Normal', 'DrainSucceeded', `drain pod ${d.ref.name} succeeded; releasing its claims`, `${d.ref.uid}/succeeded`, ordinal);
-    for (const claim of d.boundClaims) ctx.actions.push({ kind: 'DeleteClaim', ordinal, claim: claimRef(claim), drainPod: d.ref });
+    const unrecorded = d.boundClaims.filter((c) => drainedBy(c)?.podUid !== d.ref.uid);
+    if (unrecorded.length > 0) {
+      ctx.actions.push({ kind: 'RecordDrained', ordinal, claims: unrecorded.map(claimAt), drainPod: d.ref, generation: generationOf(ctx.set) });
+    }
     const created = timeMs(d.pod.metadata?.creationTimestamp);
-    ctx.actions.push({ kind: 'DeleteDrainPod', ordinal, pod: d.ref, reason: 'released', drainSeconds: created === undefined ? undefined : (ctx.nowMs - created) / 1000 });
+    ctx.actions.push({ kind: 'DeleteDrainPod', ordinal, pod: d.ref, reason: 'drained', drainSeconds: created === undefined ? undefined : (ctx.nowMs - created) / 1000 });
     return;
   }
   if (d.phase === 'Failed') {
@@ -444,7 +523,7 @@ function seeDrainThrough(ctx: PlanContext, v: OrdinalView, d: DrainPodView): voi
  * Deletes a drain pod whose drain ends without a release, and forgets it on its claims: a record left behind
  * would let that pod, seen later in a stale cache, prove a drain of data written since (by a returning replica).
  */
-function endDrain(ctx: PlanContext, ordinal: number, d: DrainPodView, reason: Exclude<DeleteReason, 'released'>): void {
+function endDrain(ctx: PlanContext, ordinal: number, d: DrainPodView, reason: Exclude<DeleteReason, 'drained'>): void {
   const forget = d.recordedOn.map(claimAt);
   ctx.actions.push({ kind: 'DeleteDrainPod', ordinal, pod: d.ref, reason, ...(forget.length > 0 ? { forget } : {}) });
 }

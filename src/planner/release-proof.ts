@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import type { V1Container, V1EphemeralContainer, V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { drainPodClaims, mountedClaimNames } from './drain-pod.ts';
 import { drainPodOrdinal, identifyClaim, isDrainPodOf } from './identity.ts';
-import { DRAIN_POD_ANNOTATION, DRAIN_POD_CONTAINERS_ANNOTATION } from './keys.ts';
+import { DRAIN_POD_ANNOTATION, DRAIN_POD_CONTAINERS_ANNOTATION, DRAINED_ANNOTATION } from './keys.ts';
+import { isPlaceholderOf } from './placeholder.ts';
 
 type ContainerLike = V1Container | V1EphemeralContainer;
 
@@ -78,4 +79,53 @@ export function whyNotReleasable(set: V1StatefulSet, ordinal: number, podUid: st
   // Stryker disable next-line OptionalChaining: the line above read the pod's UID, so it has metadata.
   if (pod.status?.phase !== 'Succeeded') return `drain pod ${pod.metadata?.name} has not Succeeded (${pod.status?.phase ?? 'no phase'})`;
   return whyNotBound(set, ordinal, pod, claim);
+}
+
+/** The set's generation (the API server counts every change of its spec from 1; 0 for a set without one). */
+export function generationOf(set: V1StatefulSet): number {
+  return set.metadata?.generation ?? 0;
+}
+
+/** The record of a drain's success, written on each of its claims (after whyNotReleasable) before its pod is deleted. */
+export function drainedRecord(podUid: string, generation: number): Record<string, string> {
+  return { [DRAINED_ANNOTATION]: `${podUid}/${generation}` };
+}
+
+/** A claim's record of a successful drain: the drain pod's UID and the set's generation then. */
+export function drainedBy(claim: V1PersistentVolumeClaim): { podUid: string; generation: number } | undefined {
+  const match = /^([^/]+)\/(0|[1-9][0-9]*)$/.exec(claim.metadata?.annotations?.[DRAINED_ANNOTATION] ?? '');
+  return match ? { podUid: match[1]!, generation: Number(match[2]) } : undefined;
+}
+
+/**
+ * Why a claim's drained record no longer allows its release, or undefined when it does: the claim is the set's
+ * at that ordinal and alive, it records a drained pod that is also its recorded drain pod, and the set has not
+ * changed since (same generation: no scale, so no replica has used the claim since the drain).
+ */
+export function whyNotDrained(set: V1StatefulSet, ordinal: number, claim: V1PersistentVolumeClaim): string | undefined {
+  const claimName = claim.metadata?.name;
+  if (claim.metadata?.deletionTimestamp !== undefined) return `claim ${claimName} is being deleted`;
+  if (identifyClaim(set, claim)?.ordinal !== ordinal) return `claim ${claimName} is not the StatefulSet's claim of ordinal ${ordinal}`;
+  const drained = drainedBy(claim);
+  if (!drained) return `claim ${claimName} records no successful drain`;
+  // Stryker disable next-line OptionalChaining: drainedBy read the claim's annotations, so they exist.
+  if (drained.podUid !== claim.metadata?.annotations?.[DRAIN_POD_ANNOTATION]) return `the drain recorded on claim ${claimName} is not its recorded drain pod`;
+  if (drained.generation !== generationOf(set)) {
+    return `the StatefulSet changed since the drain of claim ${claimName} succeeded (generation ${drained.generation}, now ${generationOf(set)})`;
+  }
+  return undefined;
+}
+
+/**
+ * Why a drained claim cannot be deleted now, or undefined when it can: `whyNotDrained`, and this set's
+ * placeholder (`placeholderUid`, as the plan saw it) holds the ordinal's name, so that no replica can start
+ * on the claim while it is being deleted. The executor asks it of quorum reads right before the delete.
+ */
+export function whyNotDeletable(set: V1StatefulSet, ordinal: number, placeholderUid: string, placeholder: V1Pod | undefined,
+  claim: V1PersistentVolumeClaim): string | undefined {
+  const why = whyNotDrained(set, ordinal, claim);
+  if (why !== undefined) return why;
+  if (!placeholder || placeholder.metadata?.uid !== placeholderUid || !isPlaceholderOf(placeholder, set, ordinal)
+    || placeholder.metadata?.deletionTimestamp !== undefined) return `no placeholder holds ordinal ${ordinal}'s name`;
+  return undefined;
 }

@@ -20,7 +20,7 @@ export interface ClaimAt extends ClaimRef {
 
 /** Why a drain pod is deleted; each reason has its own precondition in the planner. */
 export type DeleteReason =
-  | 'released' // it Succeeded and its claims were deleted
+  | 'drained' // it Succeeded, and its success is recorded on its claims (released next, under a placeholder)
   | 'retry' // it Failed, the failure is recorded and the backoff elapsed
   | 'superseded' // it Failed before a user-requested retry reset the failure count
   | 'scale-up' // the set grew back over its ordinal before the drain started running, or before it was released
@@ -39,9 +39,21 @@ export type Action =
    * this create is then its verdict on the template too (a refusal is reported like VerifyTemplate's).
    */
   | { kind: 'CreateDrainPod'; ordinal: number; pod: V1Pod; claims: ClaimAt[]; attempt: number; templateHash?: string }
-  | { kind: 'DeleteClaim'; ordinal: number; claim: ClaimRef; drainPod: PodRef }
+  /**
+   * Write the success of `drainPod` (Succeeded, checked against etcd as for a release) on its claims, with the
+   * set's generation: the claims may be released once the pod is gone and a placeholder holds the name.
+   */
+  | { kind: 'RecordDrained'; ordinal: number; claims: ClaimAt[]; drainPod: PodRef; generation: number }
+  /** Take the ordinal's name with a placeholder (placeholder.ts) before its drained claims are deleted. */
+  | { kind: 'CreatePlaceholder'; ordinal: number; pod: V1Pod }
+  /** Delete a drained claim, while `placeholder` holds the name (each condition read again from etcd first). */
+  | { kind: 'DeleteClaim'; ordinal: number; claim: ClaimRef; placeholder: PodRef }
+  /** Free the name: the ordinal's released claims are gone (checked against etcd), or the release was called off. */
+  | { kind: 'DeletePlaceholder'; ordinal: number; pod: PodRef; reason: 'released' | 'cancelled' }
+  /** Call off a release not yet made: the drained record is removed (and its pod kept as ended); the claims stay. */
+  | { kind: 'ForgetDrained'; ordinal: number; claims: Array<ClaimAt & { drainedPodUid?: string }> }
   | {
-    kind: 'DeleteDrainPod'; ordinal: number; pod: PodRef; reason: DeleteReason; /** creation to release, for 'released' */ drainSeconds?: number;
+    kind: 'DeleteDrainPod'; ordinal: number; pod: PodRef; reason: DeleteReason; /** creation to success, for 'drained' */ drainSeconds?: number;
     /**
      * Claims whose record names this pod: once it is deleted, the record is removed and the pod's UID kept as
      * ended (a drain that ends without a release).
@@ -114,14 +126,15 @@ export interface OrdinalStatus {
   failures: number;
   /**
    * waiting-for-pod: orphaned, but a pod of its name (the stateful pod, terminating) still exists;
-   * pending-drain: a drain pod is about to be created or is Pending; draining: Running; succeeded: being released;
+   * pending-drain: a drain pod is about to be created or is Pending; draining: Running; succeeded: its success is
+ * being recorded; releasing: a placeholder holds the name while the drained claims are deleted;
    * failed / backoff / gave-up: after a failed attempt; blocked: the set's configuration or OrderedReady holds it;
    * unproven: a pod with drain labels that this controller did not create holds the ordinal;
    * delayed: orphaned, waiting out the drain delay (a scale-up meanwhile gets the claim back untouched);
    * replica-on-released-claim: a replica of the ordinal runs on a claim this controller released, still being
    * deleted (the StatefulSet controller raced the release): what it writes is lost when it stops.
    */
-  state: 'delayed' | 'waiting-for-pod' | 'pending-drain' | 'draining' | 'succeeded' | 'failed' | 'backoff' | 'gave-up' | 'blocked' | 'unproven'
+  state: 'delayed' | 'waiting-for-pod' | 'pending-drain' | 'draining' | 'succeeded' | 'releasing' | 'failed' | 'backoff' | 'gave-up' | 'blocked' | 'unproven'
     | 'replica-on-released-claim';
 }
 

@@ -35,6 +35,7 @@ export async function runBatch(options: BatchOptions): Promise<LedgerEntry[]> {
   const date = new Date().toISOString();
   const commit = currentCommit();
   const faults: Record<string, number> = {};
+  const withoutEffect: Record<string, number> = {};
   const cp: ControlPlane = await startControlPlane({ log: () => {} });
   const c = clusterClient(cp.kubeconfig);
   // The replicas reach the API server through the proxy, which passes everything on except during api-faults.
@@ -46,7 +47,7 @@ export async function runBatch(options: BatchOptions): Promise<LedgerEntry[]> {
   ]);
   const history = new PodHistory(c.kubeconfig);
   const entry = (w: World, index: number, fields: Partial<LedgerEntry>): LedgerEntry => ({
-    date, commit, batchSeed: seed, worlds: options.worlds, world: index, seed: w.seed, steps, faults, proxyFaults: { ...proxy.injected },
+    date, commit, batchSeed: seed, worlds: options.worlds, world: index, seed: w.seed, steps, faults, faultsWithoutEffect: { ...withoutEffect }, proxyFaults: { ...proxy.injected },
     drainsCompleted: 0, claimsReleased: 0, violations: [], recoverySeconds: null, ...fields,
   });
   let keep = false;
@@ -63,9 +64,10 @@ export async function runBatch(options: BatchOptions): Promise<LedgerEntry[]> {
       await Promise.all(worlds.map((w) => w.step()));
       if (random() < 0.6) {
         const fault: FaultKind = pick(options.faults ?? FAULTS);
-        faults[fault] = (faults[fault] ?? 0) + 1;
         log(`  step ${step + 1}/${steps}: ${fault}`);
-        await inject(fault, ctx);
+        // Counted only when it took effect (see inject); one that did not is listed apart.
+        if (await inject(fault, ctx)) faults[fault] = (faults[fault] ?? 0) + 1;
+        else withoutEffect[fault] = (withoutEffect[fault] ?? 0) + 1;
         lastFault = Date.now();
       }
       await sleep(1000 + random() * 3000);

@@ -46,8 +46,11 @@ async function loseNode(ctx: FaultContext): Promise<void> {
   await addFakeNode(ctx.cp, `kwok-node-r${++replacementNodes}`);
 }
 
-/** Injects `fault` and waits until it is over (a restarted component or replica, a healed proxy). */
-export async function inject(fault: FaultKind, ctx: FaultContext): Promise<void> {
+/**
+ * Injects `fault` and waits until it is over (a restarted component or replica, a healed proxy). False when
+ * it had no effect: the squeezed leader never reached its limit, or this machine cannot jump a clock.
+ */
+export async function inject(fault: FaultKind, ctx: FaultContext): Promise<boolean> {
   const { replicas, random } = ctx;
   const i = Math.floor(random() * 2);
   switch (fault) {
@@ -55,31 +58,31 @@ export async function inject(fault: FaultKind, ctx: FaultContext): Promise<void>
       await replicas.kill(i);
       await sleep(random() * 3000);
       await replicas.start(i);
-      return;
+      return true;
     case 'pause-controller':
       // Paused for longer than the lease: the other replica must take over, this one must not act on waking.
       replicas.pause(i);
       await sleep(5000 + random() * 2000);
       replicas.resume(i);
-      return;
+      return true;
     case 'api-faults':
       // A bad spell: a third of all requests fail or stall, and the watches open now go silent.
       ctx.proxy.randomFaults = { rate: 0.3, faults: API_FAULTS, random };
       ctx.proxy.silenceOpenWatches();
       await sleep(4000 + random() * 4000);
       ctx.proxy.randomFaults = undefined;
-      return;
+      return true;
     case 'restart-apiserver':
     case 'restart-etcd': {
       const component = fault === 'restart-apiserver' ? 'kube-apiserver' : 'etcd';
       await stopComponent(ctx.cp, component, 2000);
       await sleep(random() * 2000);
       await startComponent(ctx.cp, component);
-      return;
+      return true;
     }
     case 'node-loss':
       await loseNode(ctx);
-      return;
+      return true;
     case 'oom-kill': {
       // The kernel's OOM killer, as for a container at its memory limit, on the replica doing the work, when
       // memory peaks: its watches go silent, so it re-lists everything. Then a restart, as the kubelet does.
@@ -92,13 +95,13 @@ export async function inject(fault: FaultKind, ctx: FaultContext): Promise<void>
         await sleep(random() * 2000);
         await replicas.start(leader);
       }
-      return;
+      return killed;
     }
     case 'clock-jump': {
       const to = Math.round(-CLOCK_RANGE.behind + random() * (CLOCK_RANGE.behind + CLOCK_RANGE.ahead));
       const jumped = replicas.jumpClock(i, to - replicas.clockOffsets[i]!);
       ctx.log(`    clock-jump: replica ${i} ${jumped ? `now ${to >= 0 ? '+' : ''}${to}s off` : 'not jumped: libfaketime is not installed'}`);
-      return;
+      return jumped;
     }
   }
 }

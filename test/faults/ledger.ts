@@ -21,6 +21,11 @@ export interface LedgerEntry {
   steps: number;
   /** The faults of the batch, which every world shared, by kind. */
   faults: Record<string, number>;
+  /**
+   * Faults drawn that had no effect, by kind, not counted in `faults`: an oom-kill whose leader stayed under
+   * its limit, a clock-jump on a machine without libfaketime. Absent in entries written before it was kept.
+   */
+  faultsWithoutEffect?: Record<string, number>;
   /** What the fault-injecting proxy injected during api-faults steps, by kind. */
   proxyFaults: Record<string, number>;
   drainsCompleted: number;

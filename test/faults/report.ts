@@ -30,11 +30,11 @@ function percentile(values: number[], p: number): number {
 }
 
 /** Fault injections by kind, each batch counted once (its worlds shared them). */
-function injections(entries: LedgerEntry[]): Record<string, number> {
+function injections(entries: LedgerEntry[], pick: (e: LedgerEntry) => Record<string, number> | undefined = (e) => e.faults): Record<string, number> {
   const byBatch = new Map<string, LedgerEntry>();
   for (const e of entries) byBatch.set(`${e.date}/${e.batchSeed}`, e);
   const totals: Record<string, number> = {};
-  for (const e of byBatch.values()) for (const [k, v] of Object.entries(e.faults)) totals[k] = (totals[k] ?? 0) + v;
+  for (const e of byBatch.values()) for (const [k, v] of Object.entries(pick(e) ?? {})) totals[k] = (totals[k] ?? 0) + v;
   return totals;
 }
 
@@ -46,6 +46,7 @@ const completed = entries.filter((e) => e.error === undefined);
 const violations = entries.reduce((s, e) => s + e.violations.length, 0);
 const recovery = completed.flatMap((e) => (e.recoverySeconds === null ? [] : [e.recoverySeconds]));
 const faults = injections(entries);
+const withoutEffect = injections(entries, (e) => e.faultsWithoutEffect);
 const exposed = (kind: string) => entries.filter((e) => (e.faults[kind] ?? 0) > 0).length;
 const commits = [...new Set(entries.map((e) => e.commit))];
 
@@ -59,7 +60,11 @@ const rows = [
   `| claims released | ${entries.reduce((s, e) => s + e.claimsReleased, 0)} |`,
   `| recovery after the last fault (p50 / p90 / max) | ${percentile(recovery, 50)} s / ${percentile(recovery, 90)} s / ${Math.max(...recovery)} s |`,
 ];
-const faultRows = Object.entries(faults).sort((a, b) => b[1] - a[1]).map(([kind, n]) => `| ${kind} | ${n} | ${exposed(kind)} |`);
+const faultRows = Object.entries(faults).sort((a, b) => b[1] - a[1]).map(([kind, n]) => `| ${kind} | ${n} | ${exposed(kind)} | ${withoutEffect[kind] ?? 0} |`);
+const commitRows = commits.map((commit) => {
+  const of = entries.filter((e) => e.commit === commit);
+  return `| ${commit} | ${of[0]?.date.slice(0, 10)} | ${of.length} | ${of.reduce((s, e) => s + e.violations.length, 0)} | ${of.filter((e) => e.error !== undefined).length} |`;
+});
 // Failed runs grouped by batch and finding: a batch-wide failure is one line, not one per world.
 const grouped = new Map<string, number[]>();
 for (const e of entries.filter(failed)) {
@@ -75,8 +80,12 @@ const section = [
   '|---|---|',
   ...rows,
   '',
-  '| fault | injections (each batch counted once) | runs exposed |',
-  '|---|---|---|',
+  '| commit | first run | runs | violations | not completed |',
+  '|---|---|---|---|---|',
+  ...commitRows,
+  '',
+  '| fault | injections that took effect (each batch counted once) | runs exposed | drawn without effect (not counted) |',
+  '|---|---|---|---|',
   ...faultRows,
   '',
   '![fault injections by kind](fault-injections.svg)',

@@ -7,13 +7,15 @@ import { ReleaseRefusedError, StaleCacheError } from '../../src/controller/relea
 import type { EventInput } from '../../src/controller/events.ts';
 import { TemplateVerdicts } from '../../src/controller/template-verifier.ts';
 import { Metrics } from '../../src/metrics/metrics.ts';
-import { CLAIMS_ANNOTATION, DRAIN_POD_ANNOTATION, DRAIN_POD_CONTAINERS_ANNOTATION, ENDED_DRAIN_POD_ANNOTATION } from '../../src/planner/keys.ts';
-import { containersDigest } from '../../src/planner/release-proof.ts';
+import { CLAIMS_ANNOTATION, DRAIN_POD_ANNOTATION, DRAIN_POD_CONTAINERS_ANNOTATION, DRAINED_ANNOTATION, ENDED_DRAIN_POD_ANNOTATION } from '../../src/planner/keys.ts';
+import { buildPlaceholder } from '../../src/planner/placeholder.ts';
+import { containersDigest, drainedRecord } from '../../src/planner/release-proof.ts';
 import type { Action } from '../../src/planner/types.ts';
 import { apiError, emptyQueue, quietLogger } from './fakes/cluster.ts';
 import { aClaim, aDrainPod, aSet } from './fixtures.ts';
 
 const set = aSet({ replicas: 2, templates: ['data', 'wal'] });
+set.metadata!.generation = 7;
 
 /** Ordinal 2 as etcd has it: claims data-db-2 (c2) and wal-db-2 (w2), and their Succeeded drain pod db-2 (p2), recorded on both. */
 function drainedOrdinal(): { pods: Map<string, V1Pod>; claims: Map<string, V1PersistentVolumeClaim> } {
@@ -23,6 +25,14 @@ function drainedOrdinal(): { pods: Map<string, V1Pod>; claims: Map<string, V1Per
   drainPod.metadata!.uid = 'p2';
   for (const c of claims) c.metadata!.annotations = { [DRAIN_POD_ANNOTATION]: 'p2', [DRAIN_POD_CONTAINERS_ANNOTATION]: containersDigest(drainPod) };
   return { pods: new Map([['db-2', drainPod]]), claims: new Map(claims.map((c) => [c.metadata!.name!, c])) };
+}
+
+/** The same ordinal one step on: the success recorded on both claims, the drain pod gone, placeholder db-2 (h2) holding the name. */
+function releasableOrdinal(api: FakeApi): void {
+  for (const c of api.claims.values()) Object.assign(c.metadata!.annotations!, drainedRecord('p2', 7));
+  const placeholder = buildPlaceholder(set, 'drainer', 2);
+  placeholder.metadata!.uid = 'h2';
+  api.pods.set('db-2', placeholder);
 }
 
 class FakeApi implements DrainApi {
@@ -95,8 +105,11 @@ function setUp(options: { dryRun?: boolean; leader?: boolean } = {}) {
 const pod = (name: string): V1Pod => ({ metadata: { name, namespace: 'ns' } });
 const claim = { name: 'data-db-2', uid: 'c2' };
 const create: Action = { kind: 'CreateDrainPod', ordinal: 2, pod: pod('db-2'), claims: [claim], attempt: 1 };
-const release: Action = { kind: 'DeleteClaim', ordinal: 2, claim, drainPod: { name: 'db-2', uid: 'p2' } };
-const cleanUp: Action = { kind: 'DeleteDrainPod', ordinal: 2, pod: { name: 'db-2', uid: 'p2' }, reason: 'released' };
+const record: Action = { kind: 'RecordDrained', ordinal: 2, claims: [claim], drainPod: { name: 'db-2', uid: 'p2' }, generation: 7 };
+const cleanUp: Action = { kind: 'DeleteDrainPod', ordinal: 2, pod: { name: 'db-2', uid: 'p2' }, reason: 'drained' };
+const release: Action = { kind: 'DeleteClaim', ordinal: 2, claim, placeholder: { name: 'db-2', uid: 'h2' } };
+const freeName: Action = { kind: 'DeletePlaceholder', ordinal: 2, pod: { name: 'db-2', uid: 'h2' }, reason: 'released' };
+const drained = JSON.stringify(drainedRecord('p2', 7));
 
 describe('Executor', () => {
   it('records the created drain pod\'s UID on each of its claims, right after the create', async () => {
@@ -116,52 +129,31 @@ describe('Executor', () => {
 
   it('stops at the first failed action: nothing after it is attempted', async () => {
     const { api, executor } = setUp();
-    api.failures.set('deleteClaim data-db-2@c2 rv=10', apiError(500));
-    await expect(executor.execute(set, [release, cleanUp])).rejects.toThrow('HTTP 500');
-    expect(api.calls).toEqual(['getStatefulSet db', 'getPod db-2', 'getClaim data-db-2', 'deleteClaim data-db-2@c2 rv=10']);
+    api.failures.set(`annotateClaim data-db-2@c2 rv=10 ${drained}`, apiError(500));
+    await expect(executor.execute(set, [record, cleanUp])).rejects.toThrow('HTTP 500');
+    expect(api.calls).toEqual(['getStatefulSet db', 'getPod db-2', 'getClaim data-db-2', `annotateClaim data-db-2@c2 rv=10 ${drained}`]);
   });
 
-  it('a claim delete answered 404 (gone) counts as done, not released', async () => {
-    const { api, metrics, events, executor } = setUp();
-    api.failures.set('deleteClaim data-db-2@c2 rv=10', apiError(404));
-    await executor.execute(set, [release, cleanUp]);
-    expect(api.calls).toEqual(['getStatefulSet db', 'getPod db-2', 'getClaim data-db-2', 'deleteClaim data-db-2@c2 rv=10', 'deletePod db-2@p2']);
-    expect((await metrics.claimsReleased.get()).values[0]?.value ?? 0).toBe(0);
-    expect(events.map((e) => e.reason)).toEqual(['DrainCompleted']);
-  });
-
-  it('reads the set afresh once per plan before releasing: a scale-up the cache had not seen releases nothing', async () => {
+  it('records a drain\'s success on its claims as etcd has them (their resourceVersion), then deletes the drain pod', async () => {
     const { api, metrics, executor } = setUp();
-    const second: Action = { kind: 'DeleteClaim', ordinal: 2, claim: { name: 'wal-db-2', uid: 'w2' }, drainPod: { name: 'db-2', uid: 'p2' } };
-    await executor.execute(set, [release, second, cleanUp]);
+    const both: Action = { ...record, claims: [claim, { name: 'wal-db-2', uid: 'w2' }] } as Action;
+    await executor.execute(set, [both, cleanUp]);
     expect(api.calls).toEqual([
-      'getStatefulSet db', 'getPod db-2', 'getClaim data-db-2', 'deleteClaim data-db-2@c2 rv=10', 'getClaim wal-db-2', 'deleteClaim wal-db-2@w2 rv=11', 'deletePod db-2@p2',
+      'getStatefulSet db', 'getPod db-2', 'getClaim data-db-2', `annotateClaim data-db-2@c2 rv=10 ${drained}`,
+      'getClaim wal-db-2', `annotateClaim wal-db-2@w2 rv=11 ${drained}`, 'deletePod db-2@p2',
     ]);
-    api.calls.length = 0;
-    api.current = aSet({ replicas: 3, templates: ['data', 'wal'] });
-    await expect(executor.execute(set, [release, cleanUp])).rejects.toBeInstanceOf(StaleCacheError);
-    expect(api.calls).toEqual(['getStatefulSet db']);
-    expect((await metrics.claimsReleased.get()).values[0]?.value).toBe(2);
-  });
-
-  it('a claim changed since its quorum read (409 on the delete\'s resourceVersion) is an error: the drain pod is kept for the next plan', async () => {
-    const { api, executor } = setUp();
-    api.failures.set('deleteClaim data-db-2@c2 rv=10', apiError(409));
-    await expect(executor.execute(set, [release, cleanUp])).rejects.toThrow('HTTP 409');
-    expect(api.calls.at(-1)).toBe('deleteClaim data-db-2@c2 rv=10');
-  });
-
-  it('a claim that a quorum read finds gone or replaced is not deleted, and is not an error', async () => {
-    const { api, metrics, executor } = setUp();
-    api.claims.delete('data-db-2');
-    await executor.execute(set, [release]);
-    api.claims.set('data-db-2', { ...aClaim(set, 2), metadata: { ...aClaim(set, 2).metadata, uid: 'another' } });
-    await executor.execute(set, [release]);
-    expect(api.calls.filter((c) => c.startsWith('deleteClaim'))).toEqual([]);
+    expect((await metrics.drainsSucceeded.get()).values[0]?.value).toBe(1);
     expect((await metrics.claimsReleased.get()).values[0]?.value ?? 0).toBe(0);
   });
 
-  describe('the release proof is read afresh from etcd before each claim delete: a cache older than the claim\'s last use releases nothing', () => {
+  it('reads the set afresh once per plan before recording a success: a scale-up the cache had not seen records nothing', async () => {
+    const { api, executor } = setUp();
+    api.current = aSet({ replicas: 3, templates: ['data', 'wal'] });
+    await expect(executor.execute(set, [record, cleanUp])).rejects.toBeInstanceOf(StaleCacheError);
+    expect(api.calls).toEqual(['getStatefulSet db']);
+  });
+
+  describe('the release proof is read afresh from etcd before a success is recorded: a cache older than the claim\'s last use records nothing', () => {
     const refusals: Array<[string, (api: FakeApi) => void, RegExp]> = [
       ['the drain pod is gone (deleted after a scale-up; the pod watch was silent)', (api) => api.pods.delete('db-2'), /drain pod no longer exists/],
       ['another pod holds the name (the returning replica)', (api) => { api.pods.get('db-2')!.metadata!.uid = 'replica'; }, /drain pod no longer exists/],
@@ -176,18 +168,84 @@ describe('Executor', () => {
     it.each(refusals)('%s', async (_name, change, why) => {
       const { api, metrics, executor } = setUp();
       change(api);
-      await expect(executor.execute(set, [release, cleanUp])).rejects.toThrow(ReleaseRefusedError);
-      await expect(executor.execute(set, [release, cleanUp])).rejects.toThrow(why);
-      expect(api.calls.filter((c) => c.startsWith('delete'))).toEqual([]);
+      await expect(executor.execute(set, [record, cleanUp])).rejects.toThrow(ReleaseRefusedError);
+      await expect(executor.execute(set, [record, cleanUp])).rejects.toThrow(why);
+      expect(api.calls.filter((c) => c.startsWith('delete') || c.startsWith('annotate'))).toEqual([]);
       expect((await metrics.releasesRefused.get()).values[0]?.value).toBe(2);
     });
 
-    it('the plan\'s pod UID must be the one etcd has: a plan made for an earlier drain pod of the name releases nothing', async () => {
+    it('the plan\'s pod UID must be the one etcd has: a plan made for an earlier drain pod of the name records nothing', async () => {
       const { api, executor } = setUp();
-      const earlier: Action = { ...release, drainPod: { name: 'db-2', uid: 'an-earlier-pod' } } as Action;
+      const earlier: Action = { ...record, drainPod: { name: 'db-2', uid: 'an-earlier-pod' } } as Action;
       await expect(executor.execute(set, [earlier])).rejects.toThrow(/drain pod no longer exists/);
+      expect(api.calls.filter((c) => c.startsWith('delete') || c.startsWith('annotate'))).toEqual([]);
+    });
+  });
+
+  describe('a drained claim is deleted only while the placeholder holds the name, each condition read again from etcd', () => {
+    it('deletes each claim by UID and resourceVersion; the placeholder goes once no claim of the ordinal is being deleted', async () => {
+      const { api, metrics, events, executor } = setUp();
+      releasableOrdinal(api);
+      const wal: Action = { ...release, claim: { name: 'wal-db-2', uid: 'w2' } } as Action;
+      await executor.execute(set, [release, wal]);
+      expect(api.calls).toEqual([
+        'getStatefulSet db', 'getPod db-2', 'getClaim data-db-2', 'deleteClaim data-db-2@c2 rv=10', 'getClaim wal-db-2', 'deleteClaim wal-db-2@w2 rv=11',
+      ]);
+      expect((await metrics.claimsReleased.get()).values[0]?.value).toBe(2);
+
+      api.calls.length = 0;
+      api.claims.get('data-db-2')!.metadata!.deletionTimestamp = new Date();
+      await expect(executor.execute(set, [freeName])).rejects.toThrow(/data-db-2 of ordinal 2 are still being deleted/);
+      expect(api.calls.filter((c) => c.startsWith('delete'))).toEqual([]);
+      api.claims.clear();
+      await executor.execute(set, [freeName]);
+      expect(api.calls.filter((c) => c.startsWith('delete'))).toEqual(['deletePod db-2@h2']);
+      expect(events.map((e) => e.reason)).toEqual(['ClaimReleased', 'ClaimReleased', 'DrainCompleted']);
+    });
+
+    const refusals: Array<[string, (api: FakeApi) => void, RegExp]> = [
+      ['no placeholder: the name is free', (api) => api.pods.delete('db-2'), /no placeholder holds ordinal 2's name/],
+      ['another pod holds the name (the returning replica)', (api) => { api.pods.get('db-2')!.metadata!.uid = 'replica'; }, /no placeholder holds/],
+      ['the placeholder is being deleted', (api) => { api.pods.get('db-2')!.metadata!.deletionTimestamp = new Date(); }, /no placeholder holds/],
+      ['the set changed since the drain succeeded', (api) => { api.current = { ...set, metadata: { ...set.metadata, generation: 8 } }; }, /changed since the drain .* \(generation 7, now 8\)/],
+      ['the claim records no successful drain', (api) => { delete api.claims.get('data-db-2')!.metadata!.annotations![DRAINED_ANNOTATION]; }, /records no successful drain/],
+      ['the recorded drain is not the claim\'s drain pod', (api) => { api.claims.get('data-db-2')!.metadata!.annotations![DRAIN_POD_ANNOTATION] = 'p3'; }, /is not its recorded drain pod/],
+    ];
+    it.each(refusals)('refused: %s', async (_name, change, why) => {
+      const { api, executor } = setUp();
+      releasableOrdinal(api);
+      change(api);
+      await expect(executor.execute(set, [release])).rejects.toThrow(why);
       expect(api.calls.filter((c) => c.startsWith('delete'))).toEqual([]);
     });
+
+    it('a claim delete answered 404 (gone) counts as done, not released; 409 (changed since read) is an error', async () => {
+      const { api, metrics, executor } = setUp();
+      releasableOrdinal(api);
+      api.failures.set('deleteClaim data-db-2@c2 rv=10', apiError(404));
+      await executor.execute(set, [release]);
+      expect((await metrics.claimsReleased.get()).values[0]?.value ?? 0).toBe(0);
+      api.failures.set('deleteClaim data-db-2@c2 rv=10', apiError(409));
+      await expect(executor.execute(set, [release])).rejects.toThrow('HTTP 409');
+    });
+
+    it('a claim that a quorum read finds gone or replaced is not deleted, and is not an error', async () => {
+      const { api, executor } = setUp();
+      releasableOrdinal(api);
+      const replaced = api.claims.get('data-db-2')!;
+      api.claims.delete('data-db-2');
+      await executor.execute(set, [release]);
+      api.claims.set('data-db-2', { ...replaced, metadata: { ...replaced.metadata, uid: 'another' } });
+      await executor.execute(set, [release]);
+      expect(api.calls.filter((c) => c.startsWith('deleteClaim'))).toEqual([]);
+    });
+  });
+
+  it('a called-off release removes the drained record and the drain pod record, and keeps that pod as ended', async () => {
+    const { api, executor } = setUp();
+    await executor.execute(set, [{ kind: 'ForgetDrained', ordinal: 2, claims: [{ ...claim, resourceVersion: '41', drainedPodUid: 'p2' }] }]);
+    const forgotten = { [DRAINED_ANNOTATION]: null, [DRAIN_POD_ANNOTATION]: null, [DRAIN_POD_CONTAINERS_ANNOTATION]: null, [ENDED_DRAIN_POD_ANNOTATION]: 'p2' };
+    expect(api.calls).toEqual([`annotateClaim data-db-2@c2 rv=41 ${JSON.stringify(forgotten)}`]);
   });
 
   it('a drain that ends without a release forgets its record on the claims, after the pod is deleted (also when it was gone already)', async () => {

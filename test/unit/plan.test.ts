@@ -3,6 +3,8 @@ import { parseDrainerTemplate } from '../../src/planner/template.ts';
 import { CLAIMS_ANNOTATION, DELAY_ANNOTATION, ENDED_DRAIN_POD_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION, ORDINAL_LABEL, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_LABEL, SET_LABEL } from '../../src/planner/keys.ts';
 import type { Action, SetObservation, TemplateVerdict } from '../../src/planner/types.ts';
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import { buildPlaceholder, isPlaceholderOf } from '../../src/planner/placeholder.ts';
+import { drainedRecord } from '../../src/planner/release-proof.ts';
 import { ACCEPTED, NOW, aClaim, aDrainPod, aSet, aStatefulPod, recordDrainPod, settings, type SetShape } from './fixtures.ts';
 
 type SetShapeExtra = Partial<SetShape>;
@@ -17,7 +19,11 @@ function steps(actions: Action[]): string[] {
   return actions.flatMap((a) => {
     switch (a.kind) {
       case 'CreateDrainPod': return [`create ${a.pod.metadata!.name} [${a.claims.map((c) => c.name).join(',')}] attempt ${a.attempt}`];
+      case 'RecordDrained': return [`record-drained ${a.claims.map((c) => c.name).join(',')} by ${a.drainPod.name}`];
+      case 'CreatePlaceholder': return [`create-placeholder ${a.pod.metadata!.name}`];
       case 'DeleteClaim': return [`delete-claim ${a.claim.name}@${a.claim.uid}`];
+      case 'DeletePlaceholder': return [`delete-placeholder ${a.pod.name} (${a.reason})`];
+      case 'ForgetDrained': return [`forget-drained ${a.claims.map((c) => c.name).join(',')}`];
       case 'DeleteDrainPod': return [`delete-pod ${a.pod.name} (${a.reason})${a.forget ? ` forget ${a.forget.map((c) => c.name).join(',')}` : ''}`];
       case 'RecordFailure': return [`record-failure ${a.claims.map((c) => c.name).join(',')}=${a.failures}`];
       case 'ResetFailures': return [`reset ${a.claims.map((c) => c.name).join(',')}`];
@@ -138,13 +144,89 @@ describe('planSet: which ordinals get a drain pod', () => {
 });
 
 describe('planSet: finishing drains', () => {
-  it('releases the claims of a Succeeded drain pod by UID, then deletes the pod', () => {
+  describe('a release: the success recorded, the drain pod gone, a placeholder holding the name while the claims are deleted', () => {
     const set = aSet({ replicas: 2, ...fin });
-    const claim = aClaim(set, 2);
-    const pod = aDrainPod(set, 2, [claim], { phase: 'Succeeded' });
-    const result = plan(set, [aClaim(set, 0), aClaim(set, 1), claim], [aStatefulPod(set, 0), aStatefulPod(set, 1), pod]);
-    expect(steps(result.actions)).toEqual(['delete-claim data-db-2@uid-data-db-2', 'delete-pod db-2 (released)']);
-    expect(reports(result.actions)).toEqual(['DrainSucceeded']);
+    set.metadata!.generation = 7;
+    const live = () => [aClaim(set, 0), aClaim(set, 1)];
+    const replicas = [aStatefulPod(set, 0), aStatefulPod(set, 1)];
+    const drained = (claim = aClaim(set, 2), pod = aDrainPod(set, 2, [claim], { phase: 'Succeeded' }), generation = 7) => {
+      claim.metadata!.annotations = { ...claim.metadata!.annotations, ...drainedRecord(pod.metadata!.uid!, generation) };
+      return claim;
+    };
+    const placeholder = () => {
+      const p = buildPlaceholder(set, 'drainer:1', 2);
+      p.metadata!.uid = 'uid-placeholder-2';
+      return p;
+    };
+
+    it('1. the Succeeded pod: its success is recorded on its claims (with the set\'s generation), then it is deleted', () => {
+      const claim = aClaim(set, 2);
+      const pod = aDrainPod(set, 2, [claim], { phase: 'Succeeded' });
+      const result = plan(set, [...live(), claim], [...replicas, pod]);
+      expect(steps(result.actions)).toEqual(['record-drained data-db-2 by db-2', 'delete-pod db-2 (drained)']);
+      expect(result.actions.find((a) => a.kind === 'RecordDrained')).toMatchObject({ generation: 7, drainPod: { uid: pod.metadata!.uid } });
+      expect(reports(result.actions)).toEqual(['DrainSucceeded']);
+      // A crash after the record: only the pod is deleted.
+      expect(steps(plan(set, [...live(), drained(claim, pod)], [...replicas, pod]).actions)).toEqual(['delete-pod db-2 (drained)']);
+    });
+
+    it('2. the pod gone: a placeholder takes the name; no claim is deleted while the name is free', () => {
+      const result = plan(set, [...live(), drained()], replicas);
+      expect(steps(result.actions)).toEqual(['create-placeholder db-2']);
+      const created = result.actions.find((a) => a.kind === 'CreatePlaceholder');
+      expect(created?.kind === 'CreatePlaceholder' && isPlaceholderOf({ ...created.pod, metadata: { ...created.pod.metadata, uid: 'x' } }, set, 2)).toBe(true);
+      expect(result.ordinals).toEqual([expect.objectContaining({ ordinal: 2, state: 'releasing' })]);
+    });
+
+    it('3. under the placeholder, the claims are deleted (by UID, naming the placeholder)', () => {
+      const result = plan(set, [...live(), drained()], [...replicas, placeholder()]);
+      expect(steps(result.actions)).toEqual(['delete-claim data-db-2@uid-data-db-2']);
+      expect(result.actions[0]).toMatchObject({ placeholder: { name: 'db-2', uid: 'uid-placeholder-2' } });
+    });
+
+    it('4. the placeholder keeps the name while a claim is still being deleted, then goes, also if the set grew back meanwhile', () => {
+      for (const replicasNow of [2, 3]) {
+        const now = aSet({ replicas: replicasNow, ...fin });
+        now.metadata!.generation = 7 + replicasNow - 2;
+        const deleting = aClaim(now, 2, { deleting: true });
+        expect(steps(plan(now, [...live(), deleting], [...replicas, placeholder()]).actions)).toEqual([]);
+        expect(steps(plan(now, live(), [...replicas, placeholder()]).actions)).toEqual(['delete-placeholder db-2 (released)']);
+      }
+    });
+
+    it('a set that grew back, or changed, before the claims were deleted calls the release off: the claims are kept', () => {
+      const grown = aSet({ replicas: 3, ...fin });
+      grown.metadata!.generation = 8;
+      for (const pods of [replicas, [...replicas, placeholder()]]) {
+        const result = plan(grown, [...live(), drained()], pods);
+        expect(steps(result.actions)).toEqual(['forget-drained data-db-2', ...(pods.length > 2 ? ['delete-placeholder db-2 (cancelled)'] : [])]);
+        expect(reports(result.actions)).toEqual(['DrainCancelled']);
+      }
+      // Scaled up and back down since (another generation): a replica may have written; drained again.
+      const changed = aSet({ replicas: 2, ...fin });
+      changed.metadata!.generation = 9;
+      expect(steps(plan(changed, [...live(), drained()], replicas).actions)).toEqual(['forget-drained data-db-2']);
+      expect(steps(plan(changed, [...live(), drained()], [...replicas, placeholder()]).actions)).toEqual(['forget-drained data-db-2', 'delete-placeholder db-2 (cancelled)']);
+    });
+
+    it('another pod holding the name (the returning replica, a stranger) calls the release off', () => {
+      const stranger: V1Pod = { metadata: { name: 'db-2', namespace: 'ns', uid: 'stranger' } };
+      expect(steps(plan(set, [...live(), drained()], [...replicas, stranger]).actions)).toEqual(['forget-drained data-db-2']);
+    });
+
+    it('a pod that only looks like the placeholder (volumes, another ordinal, another set) does not count', () => {
+      const lookalikes = [
+        (p: V1Pod) => (p.spec!.volumes = [{ name: 'd', persistentVolumeClaim: { claimName: 'data-db-2' } }]),
+        (p: V1Pod) => (p.metadata!.labels![ORDINAL_LABEL] = '3'),
+        (p: V1Pod) => (p.metadata!.labels![SET_LABEL] = 'other'),
+        (p: V1Pod) => (p.metadata!.ownerReferences![0]!.uid = 'other'),
+      ];
+      for (const change of lookalikes) {
+        const p = placeholder();
+        change(p);
+        expect(steps(plan(set, [...live(), drained()], [...replicas, p]).actions)).toEqual(['forget-drained data-db-2']);
+      }
+    });
   });
 
   it('never deletes a claim of the same name but another UID (recreated since the drain started)', () => {
@@ -156,11 +238,11 @@ describe('planSet: finishing drains', () => {
     expect(steps(plan(set, [fresh], [pod]).actions)).toEqual(['delete-pod db-2 (unproven)']);
   });
 
-  it('after a crash between claim deletion and pod deletion, only the pod is deleted', () => {
+  it('a drain pod whose claim is being deleted (by someone else) records nothing, and is deleted', () => {
     const set = aSet({ replicas: 2, ...fin });
     const claim = aClaim(set, 2, { deleting: true });
     const pod = aDrainPod(set, 2, [claim], { phase: 'Succeeded' });
-    expect(steps(plan(set, [claim], [pod]).actions)).toEqual(['delete-pod db-2 (released)']);
+    expect(steps(plan(set, [claim], [pod]).actions)).toEqual(['delete-pod db-2 (drained)']);
   });
 
   it('does not release a claim the pod lists but does not mount', () => {
@@ -168,7 +250,7 @@ describe('planSet: finishing drains', () => {
     const claim = aClaim(set, 2);
     const pod = aDrainPod(set, 2, [claim], { phase: 'Succeeded' });
     pod.spec!.volumes = [];
-    expect(steps(plan(set, [claim], [pod]).actions)).toEqual(['delete-pod db-2 (released)']);
+    expect(steps(plan(set, [claim], [pod]).actions)).toEqual(['delete-pod db-2 (drained)']);
   });
 
   it('a pod already being deleted gets no further action', () => {
@@ -356,7 +438,7 @@ describe('planSet: scale-up, deadlines, conflicts, deletion', () => {
     const pod = aDrainPod(aSet({ replicas: 1, ...fin }), 1, [c], { phase: 'Succeeded' });
     const result = plan(set, [c], [pod]);
     expect(result.managed).toBe(false);
-    expect(steps(result.actions)).toEqual(['delete-claim data-db-1@uid-data-db-1', 'delete-pod db-1 (released)', 'remove-finalizer']);
+    expect(steps(result.actions)).toEqual(['record-drained data-db-1 by db-1', 'delete-pod db-1 (drained)', 'remove-finalizer']);
   });
 
   it('a deleted set keeps its finalizer while a drain runs and drops it when none is left', () => {
@@ -476,7 +558,7 @@ describe('planSet: only a drain this controller created for that very ordinal re
     pod.metadata!.annotations![CLAIMS_ANNOTATION] = JSON.stringify(claims.map((c) => ({ name: c.metadata!.name, uid: c.metadata!.uid })));
     pod.spec!.volumes = claims.map((c) => ({ name: c.metadata!.name!, persistentVolumeClaim: { claimName: c.metadata!.name! } }));
     expect(steps(plan(set, claims, [aStatefulPod(set, 0), aStatefulPod(set, 1), pod]).actions))
-      .toEqual(['delete-claim data-db-2@uid-data-db-2', 'delete-pod db-2 (released)']);
+      .toEqual(['record-drained data-db-2 by db-2', 'delete-pod db-2 (drained)']);
   });
 
   it('a pod whose name and ordinal label disagree is not proven', () => {
@@ -533,7 +615,7 @@ describe('planSet: only a drain this controller created for that very ordinal re
     pod.metadata!.ownerReferences = undefined;
     const recreated = aSet({ replicas: 2, ...fin });
     recreated.metadata!.uid = 'uid-db-recreated';
-    expect(steps(plan(recreated, [claim], [pod]).actions)).toEqual(['delete-claim data-db-2@uid-data-db-2', 'delete-pod db-2 (released)']);
+    expect(steps(plan(recreated, [claim], [pod]).actions)).toEqual(['record-drained data-db-2 by db-2', 'delete-pod db-2 (drained)']);
     const deleting = aSet({ replicas: 2, ...fin, deleting: true });
     const running = aDrainPod(old, 2, [claim], { phase: 'Running', started: NOW });
     running.metadata!.ownerReferences = undefined;

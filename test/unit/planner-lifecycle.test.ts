@@ -1,14 +1,16 @@
 // The planner driven through whole lifecycles against a small model of the cluster: the StatefulSet controller
-// scales, a kubelet runs drain pods to Succeeded or Failed, the controller may crash between creating a drain pod
-// and recording it, and an attacker who may create pods adds look-alike drain pods at any moment. The safety
+// scales (and, as its cache allows, starts a replica on a claim still being deleted whenever the name is free),
+// a kubelet runs drain pods to Succeeded or Failed, a deleted claim may stay Terminating for a while, the
+// controller may crash between creating a drain pod and recording it, and an attacker who may create pods adds
+// look-alike drain pods at any moment. The safety
 // invariants are stated from the model's ground truth (which pods the controller really created, for which
 // ordinal, while it was outside the range), never from the planner's own conditions.
 import fc from 'fast-check';
 import type { V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import { drainPodClaims, mountedClaimNames } from '../../src/planner/drain-pod.ts';
 import { inRange } from '../../src/planner/identity.ts';
-import { drainPodRecord } from '../../src/planner/release-proof.ts';
-import { DRAIN_POD_ANNOTATION, DRAIN_POD_CONTAINERS_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION } from '../../src/planner/keys.ts';
+import { drainedRecord, drainPodRecord } from '../../src/planner/release-proof.ts';
+import { DRAIN_POD_ANNOTATION, DRAIN_POD_CONTAINERS_ANNOTATION, DRAINED_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION } from '../../src/planner/keys.ts';
 import { planSet } from '../../src/planner/plan.ts';
 import { parseDrainerTemplate } from '../../src/planner/template.ts';
 import type { Action } from '../../src/planner/types.ts';
@@ -17,11 +19,15 @@ import { ACCEPTED, NOW, aClaim, aDrainPod, aSet, aStatefulPod, settings } from '
 const ORDINALS = 6;
 
 const command = fc.oneof(
-  fc.constant({ kind: 'reconcile' as const }),
-  fc.record({ kind: fc.constant('scale' as const), replicas: fc.integer({ min: 0, max: ORDINALS }) }),
+  { arbitrary: fc.constant({ kind: 'reconcile' as const }), weight: 4 },
+  { arbitrary: fc.record({ kind: fc.constant('scale' as const), replicas: fc.integer({ min: 0, max: ORDINALS }) }), weight: 2 },
   fc.record({ kind: fc.constant('kubelet' as const), ordinal: fc.integer({ min: 0, max: ORDINALS - 1 }), phase: fc.constantFrom('Running', 'Succeeded', 'Failed') }),
+  // Every drain pod at once (most drains succeed together in a Parallel scale-down).
+  { arbitrary: fc.record({ kind: fc.constant('kubelet-all' as const), phase: fc.constantFrom('Running', 'Succeeded') }), weight: 2 },
   fc.record({ kind: fc.constant('pod-gone' as const), ordinal: fc.integer({ min: 0, max: ORDINALS - 1 }) }),
   fc.constant({ kind: 'crash-before-record' as const }),
+  // Claims deleted and no longer used by any pod finish their deletion (a storage finalizer may delay it).
+  fc.constant({ kind: 'claims-finalized' as const }),
   fc.record({
     kind: fc.constant('craft' as const), ordinal: fc.integer({ min: 0, max: ORDINALS + 2 }), target: fc.integer({ min: 0, max: ORDINALS - 1 }),
     phase: fc.constantFrom('Pending', 'Running', 'Succeeded', 'Failed'), copyRecord: fc.boolean(),
@@ -38,6 +44,7 @@ interface Created {
   ordinal: number;
   /** The claim UIDs of the ordinal when the controller created the pod. */
   claimUids: Set<string>;
+  placeholder?: boolean;
 }
 
 class Cluster {
@@ -48,6 +55,9 @@ class Cluster {
   readonly created = new Map<string, Created>();
   readonly violations: string[] = [];
   released = 0;
+  /** Ground truth: when a replica last started on each claim (by UID), and when each drain pod's success was recorded on it. */
+  private readonly replicaStarted = new Map<string, number>();
+  private readonly drainedAt = new Map<string, { pod: string; at: number }>();
   private crashBeforeRecord = false;
   private nextUid = 0;
   private now = NOW.getTime();
@@ -65,17 +75,27 @@ class Cluster {
     return this.pods.find((p) => p.metadata!.name === `db-${ordinal}`);
   }
 
-  /** The StatefulSet controller: a pod (and, if missing, a claim) for every ordinal in range whose name is free; out-of-range stateful pods removed. */
+  /**
+   * The StatefulSet controller: a pod (and, if missing, a claim) for every ordinal in range whose name is free;
+   * out-of-range stateful pods removed. Its check of a claim being deleted reads a cache (kubernetes #74374), so
+   * here it starts the replica whenever the name is free, on the claim as it is: Terminating or not.
+   */
   statefulController(): void {
     this.pods = this.pods.filter((p) => p.metadata!.labels?.app !== 'db' || inRange(this.set, Number(p.metadata!.name!.slice(3))));
     for (let o = 0; o < ORDINALS; o++) {
-      if (!inRange(this.set, o)) continue;
-      if (!this.claims.some((c) => c.metadata!.name === `data-db-${o}` && !c.metadata!.deletionTimestamp)) {
-        this.claims = this.claims.filter((c) => c.metadata!.name !== `data-db-${o}`);
-        this.claims.push(aClaim(this.set, o, { uid: this.uid(`claim-${o}`) }));
-      }
-      if (!this.podAt(o)) this.pods.push({ ...aStatefulPod(this.set, o), metadata: { ...aStatefulPod(this.set, o).metadata, uid: this.uid('stateful') } });
+      if (!inRange(this.set, o) || this.podAt(o)) continue;
+      let claim = this.claims.find((c) => c.metadata!.name === `data-db-${o}`);
+      if (!claim) this.claims.push((claim = aClaim(this.set, o, { uid: this.uid(`claim-${o}`) })));
+      if (claim.metadata!.deletionTimestamp) this.violations.push(`replica db-${o} started on claim ${claim.metadata!.uid}, which is being deleted`);
+      this.replicaStarted.set(claim.metadata!.uid!, this.now);
+      this.pods.push({ ...aStatefulPod(this.set, o), metadata: { ...aStatefulPod(this.set, o).metadata, uid: this.uid('stateful') } });
     }
+  }
+
+  /** Claims being deleted that no pod mounts any more are gone. */
+  private finalizeClaims(): void {
+    const mounted = new Set(this.pods.flatMap((p) => [...mountedClaimNames(p)]));
+    this.claims = this.claims.filter((c) => !c.metadata!.deletionTimestamp || mounted.has(c.metadata!.name!));
   }
 
   apply(cmd: { kind: string; replicas?: number; ordinal?: number; phase?: string; target?: number; copyRecord?: boolean }): void {
@@ -83,16 +103,27 @@ class Cluster {
     switch (cmd.kind) {
       case 'reconcile': return this.reconcile();
       case 'scale':
-        this.set = { ...this.set, spec: { ...this.set.spec!, replicas: cmd.replicas } };
+        if (cmd.replicas === this.set.spec!.replicas) return;
+        this.set = { ...this.set, metadata: { ...this.set.metadata, generation: (this.set.metadata!.generation ?? 1) + 1 }, spec: { ...this.set.spec!, replicas: cmd.replicas } };
+        return this.statefulController();
+      case 'claims-finalized':
+        this.finalizeClaims();
         return this.statefulController();
       case 'kubelet': {
         const pod = this.podAt(cmd.ordinal!);
         if (pod?.status?.phase === 'Pending' || pod?.status?.phase === 'Running') pod.status = { ...pod.status, phase: cmd.phase };
         return;
       }
+      case 'kubelet-all':
+        for (const pod of this.pods) {
+          const drainPod = pod.metadata!.labels?.app !== 'db' && !this.created.get(pod.metadata!.uid!)?.placeholder;
+          if (drainPod && (pod.status?.phase === 'Pending' || pod.status?.phase === 'Running')) pod.status = { ...pod.status, phase: cmd.phase };
+        }
+        return;
       case 'pod-gone':
-        // A drain pod deleted by someone else (eviction, a user): the StatefulSet may then take the name back.
-        this.pods = this.pods.filter((p) => p.metadata!.name !== `db-${cmd.ordinal}` || p.metadata!.labels?.app === 'db');
+        // A drain pod deleted by someone else (eviction, a user): the StatefulSet may then take the name back. Not a
+        // placeholder: it is never scheduled, so nothing evicts it (deleting it by hand is a known limit, README).
+        this.pods = this.pods.filter((p) => p.metadata!.name !== `db-${cmd.ordinal}` || p.metadata!.labels?.app === 'db' || this.created.get(p.metadata!.uid!)?.placeholder);
         return this.statefulController();
       case 'crash-before-record':
         this.crashBeforeRecord = true;
@@ -144,31 +175,68 @@ class Cluster {
         for (const ref of a.claims) this.annotate(ref.uid, drainPodRecord(created));
         return;
       }
-      case 'DeleteClaim': {
+      case 'RecordDrained': {
+        // The executor checks this against etcd (release-guard.ts); the model checks the planner's word against the truth.
         const pod = this.pods.find((p) => p.metadata!.uid === a.drainPod.uid);
         const created = this.created.get(a.drainPod.uid);
-        const claim = this.claims.find((c) => c.metadata!.uid === a.claim.uid);
-        const ordinal = claim ? this.ordinalOfClaim(a.claim.uid) : undefined;
-        if (!created) this.violations.push(`claim ${a.claim.name} released for pod ${a.drainPod.name}, which the controller did not create`);
-        else if (created.ordinal !== ordinal) this.violations.push(`claim ${a.claim.name} (ordinal ${ordinal}) released for a drain of ordinal ${created.ordinal}`);
-        else if (!created.claimUids.has(a.claim.uid)) this.violations.push(`claim ${a.claim.name} released, but it is not the claim the drain was created for`);
-        if (ordinal !== undefined && inRange(this.set, ordinal)) this.violations.push(`claim ${a.claim.name} released while its ordinal is in range`);
-        if (pod?.status?.phase !== 'Succeeded') this.violations.push(`claim ${a.claim.name} released for a drain pod in phase ${pod?.status?.phase}`);
-        if (pod && (!mountedClaimNames(pod).has(a.claim.name) || !drainPodClaims(pod).some((c) => c.uid === a.claim.uid))) {
-          this.violations.push(`claim ${a.claim.name} released for a pod that did not mount it`);
+        for (const ref of a.claims) {
+          const claim = this.claims.find((c) => c.metadata!.uid === ref.uid);
+          const ordinal = claim ? this.ordinalOfClaim(ref.uid) : undefined;
+          if (!created || created.placeholder) this.violations.push(`drain of ${ref.name} recorded for pod ${a.drainPod.name}, which the controller did not create as a drain pod`);
+          else if (created.ordinal !== ordinal) this.violations.push(`drain of ${ref.name} (ordinal ${ordinal}) recorded for a drain of ordinal ${created.ordinal}`);
+          else if (!created.claimUids.has(ref.uid)) this.violations.push(`drain of ${ref.name} recorded, but it is not the claim the drain was created for`);
+          if (ordinal !== undefined && inRange(this.set, ordinal)) this.violations.push(`drain of ${ref.name} recorded while its ordinal is in range`);
+          if (pod?.status?.phase !== 'Succeeded') this.violations.push(`drain of ${ref.name} recorded for a drain pod in phase ${pod?.status?.phase}`);
+          if (pod && (!mountedClaimNames(pod).has(ref.name) || !drainPodClaims(pod).some((c) => c.uid === ref.uid))) {
+            this.violations.push(`drain of ${ref.name} recorded for a pod that did not mount it`);
+          }
+          if (claim) this.drainedAt.set(ref.uid, { pod: a.drainPod.uid, at: this.now });
+          this.annotate(ref.uid, drainedRecord(a.drainPod.uid, a.generation));
         }
-        // Kept Terminating while a pod that lists it exists (pvc-protection), then gone.
+        return;
+      }
+      case 'CreatePlaceholder': {
+        if (this.podAt(a.ordinal)) return; // AlreadyExists
+        const uid = this.uid('placeholder');
+        this.pods.push({ ...a.pod, metadata: { ...a.pod.metadata, uid, creationTimestamp: new Date(this.now) }, status: { phase: 'Pending' } });
+        this.created.set(uid, { ordinal: a.ordinal, claimUids: new Set(), placeholder: true });
+        return;
+      }
+      case 'DeleteClaim': {
+        const claim = this.claims.find((c) => c.metadata!.uid === a.claim.uid);
+        if (!claim) return;
+        const ordinal = this.ordinalOfClaim(a.claim.uid);
+        const drained = this.drainedAt.get(a.claim.uid);
+        const holder = this.podAt(ordinal);
+        if (!drained) this.violations.push(`claim ${a.claim.name} released without a recorded drain`);
+        else if ((this.replicaStarted.get(a.claim.uid) ?? -1) >= drained.at) this.violations.push(`claim ${a.claim.name} released after a replica used it since its drain`);
+        if (inRange(this.set, ordinal)) this.violations.push(`claim ${a.claim.name} released while its ordinal is in range`);
+        if (!holder || !this.created.get(holder.metadata!.uid!)?.placeholder) this.violations.push(`claim ${a.claim.name} released while no placeholder holds db-${ordinal}`);
+        // Kept Terminating while a pod that lists it exists (pvc-protection), or a storage finalizer holds it.
         this.claims = this.claims.map((c) => (c.metadata!.uid === a.claim.uid ? { ...c, metadata: { ...c.metadata, deletionTimestamp: new Date(this.now) } } : c));
         this.released += 1;
         return;
       }
+      case 'DeletePlaceholder': {
+        if (this.claims.some((c) => c.metadata!.deletionTimestamp && this.ordinalOfClaim(c.metadata!.uid!) === a.ordinal)) {
+          return; // the executor reads the claims from etcd first and keeps the placeholder (release-guard.ts)
+        }
+        if (!this.created.get(a.pod.uid)?.placeholder) this.violations.push(`pod ${a.pod.name} deleted as a placeholder`);
+        this.pods = this.pods.filter((p) => p.metadata!.uid !== a.pod.uid);
+        return;
+      }
+      case 'ForgetDrained':
+        for (const ref of a.claims) {
+          this.drainedAt.delete(ref.uid);
+          this.annotate(ref.uid, { [DRAINED_ANNOTATION]: undefined, [DRAIN_POD_ANNOTATION]: undefined, [DRAIN_POD_CONTAINERS_ANNOTATION]: undefined });
+        }
+        return;
       case 'DeleteDrainPod': {
         const pod = this.pods.find((p) => p.metadata!.uid === a.pod.uid);
         if (pod?.metadata!.labels?.app === 'db') this.violations.push(`stateful pod ${a.pod.name} deleted`);
         this.pods = this.pods.filter((p) => p.metadata!.uid !== a.pod.uid);
+        if (this.created.get(a.pod.uid)?.placeholder) this.violations.push(`placeholder ${a.pod.name} deleted as a drain pod`);
         for (const ref of a.forget ?? []) this.annotate(ref.uid, { [DRAIN_POD_ANNOTATION]: undefined, [DRAIN_POD_CONTAINERS_ANNOTATION]: undefined });
-        const mounted = new Set(this.pods.flatMap((p) => [...mountedClaimNames(p)]));
-        this.claims = this.claims.filter((c) => !c.metadata!.deletionTimestamp || mounted.has(c.metadata!.name!));
         return;
       }
       case 'RecordFailure':
@@ -190,7 +258,11 @@ class Cluster {
   settle(): void {
     for (let round = 0; round < 40; round++) {
       this.now += settings.backoffMaxMs;
-      for (const p of this.pods) if (p.metadata!.labels?.app !== 'db' && (p.status?.phase === 'Pending' || p.status?.phase === 'Running')) p.status = { ...p.status, phase: 'Succeeded' };
+      for (const p of this.pods) {
+        const drainPod = p.metadata!.labels?.app !== 'db' && !this.created.get(p.metadata!.uid!)?.placeholder;
+        if (drainPod && (p.status?.phase === 'Pending' || p.status?.phase === 'Running')) p.status = { ...p.status, phase: 'Succeeded' };
+      }
+      this.finalizeClaims();
       this.reconcile();
     }
   }
@@ -222,8 +294,9 @@ describe('planner lifecycles with crashes and an attacker who may create pods', 
 
   it('the model really exercises create, Succeeded and release of the controller\'s own drain pods', () => {
     const cluster = new Cluster('OrderedReady', 3);
-    for (const cmd of [{ kind: 'scale', replicas: 1 }, { kind: 'reconcile' }, { kind: 'kubelet', ordinal: 2, phase: 'Succeeded' }, { kind: 'reconcile' }]) cluster.apply(cmd);
+    for (const cmd of [{ kind: 'scale', replicas: 1 }, { kind: 'reconcile' }, { kind: 'kubelet', ordinal: 2, phase: 'Succeeded' }, { kind: 'reconcile' }, { kind: 'reconcile' }, { kind: 'reconcile' }]) cluster.apply(cmd);
     expect(cluster.released).toBe(1);
-    expect(cluster.created.size).toBe(1);
+    expect([...cluster.created.values()].filter((c) => c.placeholder)).toHaveLength(1);
+    expect(cluster.created.size).toBe(2);
   });
 });

@@ -2,6 +2,9 @@
 // set is read once per plan. (The conditions themselves: release-proof.test.ts; in the executor: executor.test.ts.)
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { ReleaseGuard, ReleaseRefusedError, StaleCacheError, type GuardReads } from '../../src/controller/release-guard.ts';
+import { DRAIN_POD_ANNOTATION } from '../../src/planner/keys.ts';
+import { buildPlaceholder } from '../../src/planner/placeholder.ts';
+import { drainedRecord } from '../../src/planner/release-proof.ts';
 import { apiError } from './fakes/cluster.ts';
 import { aClaim, aDrainPod, aSet } from './fixtures.ts';
 
@@ -30,47 +33,86 @@ function reads(answers: { set?: V1StatefulSet | Error; pod?: V1Pod | Error; clai
 describe('ReleaseGuard', () => {
   it('reads the set, the drain pod and the claim of the set\'s namespace, and returns the claim as read', async () => {
     const { api, calls } = reads();
-    await expect(new ReleaseGuard(api, set).confirm(2, claimRef, podRef)).resolves.toBe(claim);
+    await expect(new ReleaseGuard(api, set).confirmDrained(2, claimRef, podRef)).resolves.toBe(claim);
     expect(calls).toEqual(['set ns/db', 'pod ns/db-2', 'claim ns/data-db-2']);
   });
 
   it('reads the set and each drain pod once per plan, each claim every time', async () => {
     const { api, calls } = reads();
     const guard = new ReleaseGuard(api, set);
-    await guard.confirm(2, claimRef, podRef);
-    await guard.confirm(2, claimRef, podRef);
+    await guard.confirmDrained(2, claimRef, podRef);
+    await guard.confirmDrained(2, claimRef, podRef);
     expect(calls).toEqual(['set ns/db', 'pod ns/db-2', 'claim ns/data-db-2', 'claim ns/data-db-2']);
   });
 
   it('the set grew back over the ordinal, was deleted or was replaced: stale, nothing released', async () => {
-    await expect(new ReleaseGuard(reads({ set: aSet({ replicas: 3 }) }).api, set).confirm(2, claimRef, podRef)).rejects.toThrow(/grew back over ordinal 2/);
-    await expect(new ReleaseGuard(reads({ set: apiError(404) }).api, set).confirm(2, claimRef, podRef)).rejects.toThrow(/deleted or replaced/);
+    await expect(new ReleaseGuard(reads({ set: aSet({ replicas: 3 }) }).api, set).confirmDrained(2, claimRef, podRef)).rejects.toThrow(/grew back over ordinal 2/);
+    await expect(new ReleaseGuard(reads({ set: apiError(404) }).api, set).confirmDrained(2, claimRef, podRef)).rejects.toThrow(/deleted or replaced/);
     const replaced = { ...set, metadata: { ...set.metadata, uid: 'another' } };
-    await expect(new ReleaseGuard(reads({ set: replaced }).api, set).confirm(2, claimRef, podRef)).rejects.toThrow(StaleCacheError);
+    await expect(new ReleaseGuard(reads({ set: replaced }).api, set).confirmDrained(2, claimRef, podRef)).rejects.toThrow(StaleCacheError);
   });
 
   it('a claim gone (404) or replaced under its name: nothing to delete, no error', async () => {
-    await expect(new ReleaseGuard(reads({ claim: apiError(404) }).api, set).confirm(2, claimRef, podRef)).resolves.toBeUndefined();
-    await expect(new ReleaseGuard(reads({ claim: aClaim(set, 2, { uid: 'recreated' }) }).api, set).confirm(2, claimRef, podRef)).resolves.toBeUndefined();
+    await expect(new ReleaseGuard(reads({ claim: apiError(404) }).api, set).confirmDrained(2, claimRef, podRef)).resolves.toBeUndefined();
+    await expect(new ReleaseGuard(reads({ claim: aClaim(set, 2, { uid: 'recreated' }) }).api, set).confirmDrained(2, claimRef, podRef)).resolves.toBeUndefined();
   });
 
   it('a drain pod gone (404): refused', async () => {
-    await expect(new ReleaseGuard(reads({ pod: apiError(404) }).api, set).confirm(2, claimRef, podRef)).rejects.toThrow(ReleaseRefusedError);
+    await expect(new ReleaseGuard(reads({ pod: apiError(404) }).api, set).confirmDrained(2, claimRef, podRef)).rejects.toThrow(ReleaseRefusedError);
   });
 
   it('an outage on any read is an error to retry, never a 404', async () => {
     for (const failing of ['set', 'pod', 'claim'] as const) {
       const outage = apiError(503);
-      await expect(new ReleaseGuard(reads({ [failing]: outage }).api, set).confirm(2, claimRef, podRef)).rejects.toBe(outage);
+      await expect(new ReleaseGuard(reads({ [failing]: outage }).api, set).confirmDrained(2, claimRef, podRef)).rejects.toBe(outage);
     }
   });
 
   it('odd answers (objects without metadata) and a set without metadata are refused, not thrown on', async () => {
-    await expect(new ReleaseGuard(reads({ set: {} }).api, set).confirm(2, claimRef, podRef)).rejects.toThrow(StaleCacheError);
-    await expect(new ReleaseGuard(reads({ claim: {} }).api, set).confirm(2, claimRef, podRef)).resolves.toBeUndefined();
+    await expect(new ReleaseGuard(reads({ set: {} }).api, set).confirmDrained(2, claimRef, podRef)).rejects.toThrow(StaleCacheError);
+    await expect(new ReleaseGuard(reads({ claim: {} }).api, set).confirmDrained(2, claimRef, podRef)).resolves.toBeUndefined();
     const { api, calls } = reads({ set: apiError(404) });
-    await expect(new ReleaseGuard(api, {}).confirm(2, claimRef, podRef)).rejects.toThrow(StaleCacheError);
+    await expect(new ReleaseGuard(api, {}).confirmDrained(2, claimRef, podRef)).rejects.toThrow(StaleCacheError);
     expect(calls).toEqual(['set /']);
-    await expect(new ReleaseGuard(reads().api, {}).confirm(2, claimRef, podRef)).rejects.toThrow(/deleted or replaced/);
+    await expect(new ReleaseGuard(reads().api, {}).confirmDrained(2, claimRef, podRef)).rejects.toThrow(/deleted or replaced/);
+  });
+});
+
+describe('ReleaseGuard before a drained claim is deleted, and before the placeholder frees the name', () => {
+  const drainedSet = aSet({ replicas: 2 });
+  drainedSet.metadata!.generation = 4;
+  const drainedClaim = aClaim(drainedSet, 2, { annotations: { [DRAIN_POD_ANNOTATION]: 'p', ...drainedRecord('p', 4) } });
+  const placeholder = buildPlaceholder(drainedSet, 'drainer', 2);
+  placeholder.metadata!.uid = 'h';
+  const ref = { name: 'data-db-2', uid: drainedClaim.metadata!.uid! };
+  const guard = (answers: Parameters<typeof reads>[0] = {}) => {
+    const r = reads({ set: drainedSet, pod: placeholder, claim: drainedClaim, ...answers });
+    return { guard: new ReleaseGuard(r.api, drainedSet), calls: r.calls };
+  };
+
+  it('reads the set, the placeholder and the claim, and returns the claim as read', async () => {
+    const { guard: g, calls } = guard();
+    await expect(g.confirmDeletable(2, ref, { name: 'db-2', uid: 'h' })).resolves.toBe(drainedClaim);
+    expect(calls).toEqual(['set ns/db', 'pod ns/db-2', 'claim ns/data-db-2']);
+  });
+
+  it('refused without the placeholder as the plan saw it, or for a set changed since the drain', async () => {
+    await expect(guard({ pod: apiError(404) }).guard.confirmDeletable(2, ref, { name: 'db-2', uid: 'h' })).rejects.toThrow(/no placeholder holds ordinal 2's name/);
+    await expect(guard().guard.confirmDeletable(2, ref, { name: 'db-2', uid: 'another' })).rejects.toThrow(ReleaseRefusedError);
+    const changed = { ...drainedSet, metadata: { ...drainedSet.metadata, generation: 5 } };
+    await expect(guard({ set: changed }).guard.confirmDeletable(2, ref, { name: 'db-2', uid: 'h' })).rejects.toThrow(/generation 4, now 5/);
+    await expect(guard({ set: aSet({ replicas: 3 }) }).guard.confirmDeletable(2, ref, { name: 'db-2', uid: 'h' })).rejects.toThrow(/grew back over ordinal 2/);
+    await expect(guard({ claim: apiError(404) }).guard.confirmDeletable(2, ref, { name: 'db-2', uid: 'h' })).resolves.toBeUndefined();
+  });
+
+  it('the name is freed only once no claim of the ordinal is being deleted (gone or live claims are fine)', async () => {
+    const deleting = aClaim(drainedSet, 2, { deleting: true });
+    const { guard: held, calls } = guard({ claim: deleting });
+    await expect(held.confirmNameMayBeFreed(2)).rejects.toThrow(/data-db-2 of ordinal 2 are still being deleted/);
+    expect(calls).toEqual(['claim ns/data-db-2']);
+    await expect(guard({ claim: apiError(404) }).guard.confirmNameMayBeFreed(2)).resolves.toBeUndefined();
+    await expect(guard({ claim: aClaim(drainedSet, 2) }).guard.confirmNameMayBeFreed(2)).resolves.toBeUndefined();
+    const outage = apiError(503);
+    await expect(guard({ claim: outage }).guard.confirmNameMayBeFreed(2)).rejects.toBe(outage);
   });
 });
