@@ -187,7 +187,7 @@ export class DrainController {
       if (o.state === 'unproven') held += 1;
       // A look-alike's claims list is whatever its author wrote; a terminating stateful pod's claim is not yet
       // orphaned; a replica on a released claim is in range.
-      const notOrphaned = ['succeeded', 'unproven', 'waiting-for-pod', 'replica-on-released-claim'];
+      const notOrphaned = ['succeeded', 'releasing', 'unproven', 'waiting-for-pod', 'replica-on-released-claim'];
       if (!notOrphaned.includes(o.state)) orphanedClaims += o.claims.length;
       if (o.state === 'gave-up') gaveUp += 1;
     }

@@ -25,7 +25,8 @@ function namespaceOf(m: V1ObjectMeta | undefined): string | undefined {
 
 // Only defined fields are set (each property costs memory per object), always in the same order, so the
 // trimmed objects share V8 hidden classes instead of falling back to dictionaries.
-// resourceVersion is kept only where a write needs it (the StatefulSet's finalizer patch).
+// resourceVersion is kept only where a write needs it: the StatefulSet's finalizer patch, and every claim
+// annotation write (conditional on the version the plan saw).
 function meta(m: V1ObjectMeta | undefined, extra: Partial<V1ObjectMeta> = {}): V1ObjectMeta {
   const fields: Partial<V1ObjectMeta> = {
     name: m?.name, namespace: namespaceOf(m), uid: m?.uid, deletionTimestamp: m?.deletionTimestamp, ...extra,
@@ -42,8 +43,9 @@ function statefulSetOwners(m: V1ObjectMeta | undefined): V1ObjectMeta['ownerRefe
 
 export function trimPod(pod: V1Pod): V1Pod {
   const isDrainPod = pod.metadata?.labels?.[ROLE_LABEL] !== undefined;
-  // Any other pod only holds its ordinal: its name is all the planner reads.
-  if (!isDrainPod) return { metadata: { name: pod.metadata?.name, namespace: namespaceOf(pod.metadata) } };
+  // Any other pod only holds its ordinal: its name, and its UID and phase (a drain pod of ours whose labels
+  // were stripped is known by the UID on its claims, and replaced once it has finished).
+  if (!isDrainPod) return { metadata: meta(pod.metadata), ...(pod.status?.phase ? { status: { phase: pod.status.phase } } : {}) };
   return {
     metadata: meta(pod.metadata, {
       creationTimestamp: pod.metadata?.creationTimestamp,
@@ -65,6 +67,7 @@ export function trimPod(pod: V1Pod): V1Pod {
 export function trimClaim(claim: V1PersistentVolumeClaim): V1PersistentVolumeClaim {
   return {
     metadata: meta(claim.metadata, {
+      resourceVersion: claim.metadata?.resourceVersion,
       labels: claim.metadata?.labels,
       annotations: pick(claim.metadata?.annotations, (k) => k.startsWith(OURS)),
       ownerReferences: statefulSetOwners(claim.metadata),

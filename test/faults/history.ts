@@ -7,7 +7,7 @@ import { KubeHttpClient } from '../../src/kube/http-client.ts';
 import { ResilientInformer } from '../../src/kube/informer.ts';
 import { createLogger } from '../../src/log.ts';
 import { drainPodClaims } from '../../src/planner/drain-pod.ts';
-import { ROLE_LABEL } from '../../src/planner/keys.ts';
+import { ROLE_DRAINER, ROLE_LABEL } from '../../src/planner/keys.ts';
 
 export interface PodSighting {
   time: number;
@@ -30,7 +30,7 @@ export class PodHistory {
     this.informer = new ResilientInformer<V1Pod>(client, '/api/v1/pods', () => api.listPods(), (kind, pod) => {
       this.sightings.push({
         time: Date.now(), kind, namespace: pod.metadata?.namespace ?? '', name: pod.metadata?.name ?? '', uid: pod.metadata?.uid ?? '',
-        drain: pod.metadata?.labels?.[ROLE_LABEL] !== undefined, phase: pod.status?.phase, claimUids: drainPodClaims(pod).map((c) => c.uid),
+        drain: pod.metadata?.labels?.[ROLE_LABEL] === ROLE_DRAINER, phase: pod.status?.phase, claimUids: drainPodClaims(pod).map((c) => c.uid),
       });
     }, createLogger('error'));
   }

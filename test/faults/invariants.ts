@@ -2,7 +2,7 @@
 // audit log (who created which pod with which volumes, who wrote which phase, how each set was scaled, who
 // deleted what with which preconditions) and a pod timeline from a watch. Nothing here trusts what a pod says
 // about itself: a pod proves a drain only if the audit log shows the controller created it.
-import { CLAIMS_ANNOTATION } from '../../src/planner/keys.ts';
+import { CLAIMS_ANNOTATION, ROLE_LABEL, ROLE_PLACEHOLDER } from '../../src/planner/keys.ts';
 import { committedBefore, controllerReplica, type AuditEvent } from '../../local-cluster/audit.ts';
 import type { PodSighting } from './history.ts';
 
@@ -96,6 +96,8 @@ function listedClaimUids(e: AuditEvent): string[] {
   }
 }
 
+const isPlaceholder = (e: AuditEvent) => e.requestObject?.metadata?.labels?.[ROLE_LABEL] === ROLE_PLACEHOLDER;
+
 const mountedClaims = (e: AuditEvent) => (e.requestObject?.spec?.volumes ?? []).flatMap((v) => v.persistentVolumeClaim?.claimName ?? []);
 
 export function checkInvariants(everything: AuditEvent[], allSightings: PodSighting[], options: CheckOptions): string[] {
@@ -110,10 +112,15 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
   const ourCreates = podCreates.filter((e) => controllerReplica(e) !== undefined);
 
   // 7. A drain pod mounts only claims of its own ordinal, and is created only while that ordinal is out of range.
+  // A placeholder mounts no claim (it only holds the name, wherever the range is).
   for (const e of ourCreates) {
     const pod = podIdentity(e.namespace, e.name, sets);
     if (!pod) {
       violations.push(`the controller created pod ${e.namespace}/${e.name}, which is no ordinal of a known set`);
+      continue;
+    }
+    if (isPlaceholder(e)) {
+      if (mountedClaims(e).length > 0) violations.push(`placeholder ${e.namespace}/${e.name} mounts ${mountedClaims(e).join(', ')}`);
       continue;
     }
     // As for releases, a scale-up the controller's cache cannot have seen yet is tolerated: the drain pod then
@@ -126,7 +133,9 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
   }
 
   // 1. A claim is deleted only after a drain pod that the controller created for that claim's own ordinal,
-  // while it was out of range, mounting that very claim (name and UID), reached Succeeded: all from the audit log.
+  // while it was out of range, mounting that very claim (name and UID), reached Succeeded, and only while the
+  // controller's placeholder, created right after that drain pod (no pod of that name between them: no replica
+  // used the claim since), held the ordinal's name: all from the audit log.
   for (const e of ours.filter((x) => x.verb === 'delete' && x.resource === 'persistentvolumeclaims')) {
     const uid = e.requestObject?.preconditions?.uid;
     const where = `claim ${e.namespace}/${e.name} (${uid ?? 'no uid'}) deleted at ${new Date(e.time).toISOString()}`;
@@ -139,10 +148,18 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
       violations.push(`${where}: not a claim of a known set`);
       continue;
     }
-    // The pod holding the ordinal's name when the claim was deleted: the last one created under it.
-    const holder = podCreates.filter((p) => p.namespace === e.namespace && p.name === `${id.set.split('/')[1]}-${id.ordinal}` && committedBefore(p, e)).at(-1);
-    if (!holder || controllerReplica(holder) === undefined) {
-      violations.push(`${where}: the last pod of ordinal ${id.ordinal} was not created by the controller (${holder?.userAgent ?? 'none'})`);
+    // The pods that last held the ordinal's name: the placeholder holding it at the delete, and the drain pod before it.
+    const underName = podCreates.filter((p) => p.namespace === e.namespace && p.name === `${id.set.split('/')[1]}-${id.ordinal}` && committedBefore(p, e));
+    const [holder, placeholder] = underName.slice(-2);
+    if (!placeholder || controllerReplica(placeholder) === undefined || !isPlaceholder(placeholder)) {
+      violations.push(`${where}: no placeholder of the controller held ordinal ${id.ordinal}'s name (${placeholder?.userAgent ?? 'none'})`);
+      continue;
+    }
+    const placeholderUid = placeholder.responseObject?.metadata?.uid;
+    const freed = audit.find((x) => ok(x) && x.verb === 'delete' && x.resource === 'pods' && x.requestObject?.preconditions?.uid === placeholderUid && committedBefore(x, e));
+    if (freed) violations.push(`${where}: placeholder ${placeholder.name} had been deleted before`);
+    if (!holder || controllerReplica(holder) === undefined || isPlaceholder(holder)) {
+      violations.push(`${where}: the pod of ordinal ${id.ordinal} before the placeholder was not a drain pod of the controller (${holder?.userAgent ?? 'none'})`);
       continue;
     }
     if (!listedClaimUids(holder).includes(uid) || !mountedClaims(holder).includes(e.name ?? '')) {

@@ -6,7 +6,7 @@ import { waitFor } from '../../local-cluster/processes.ts';
 import { createLookAlikeDrainPod, createReadySet, scale, simulatedDrain } from '../../local-cluster/workloads.ts';
 import type { AuditEvent } from '../../local-cluster/audit.ts';
 import { controllerReplica } from '../../local-cluster/audit.ts';
-import { ROLE_LABEL } from '../../src/planner/keys.ts';
+import { ROLE_DRAINER, ROLE_LABEL } from '../../src/planner/keys.ts';
 import type { PodSighting } from './history.ts';
 import { checkInvariants } from './invariants.ts';
 import { rng } from './random.ts';
@@ -113,11 +113,13 @@ export class World {
     if (!(await eventReasons(c, namespace, 'gamma')).includes('DrainFailed') || gammaClaims.length !== 3) {
       violations.push(`gamma's failed drain was not reported or its claims were touched (claims: ${gammaClaims.join(', ')})`);
     }
-    const ours = audit.filter((e) => e.namespace === namespace && controllerReplica(e) !== undefined && e.code >= 200 && e.code < 300 && e.verb === 'delete');
+    const ours = audit.filter((e) => e.namespace === namespace && controllerReplica(e) !== undefined && e.code >= 200 && e.code < 300);
+    const drainPods = new Set(ours.filter((e) => e.verb === 'create' && e.resource === 'pods' && e.requestObject?.metadata?.labels?.[ROLE_LABEL] === ROLE_DRAINER)
+      .map((e) => e.responseObject?.metadata?.uid));
     return {
       violations,
-      drainsCompleted: ours.filter((e) => e.resource === 'pods').length,
-      claimsReleased: ours.filter((e) => e.resource === 'persistentvolumeclaims').length,
+      drainsCompleted: ours.filter((e) => e.verb === 'delete' && e.resource === 'pods' && drainPods.has(e.requestObject?.preconditions?.uid)).length,
+      claimsReleased: ours.filter((e) => e.verb === 'delete' && e.resource === 'persistentvolumeclaims').length,
     };
   }
 }

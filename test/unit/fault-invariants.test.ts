@@ -17,6 +17,11 @@ const podCreate = (name: string, uid: string, claims: Array<{ name: string; uid:
   },
   responseObject: { metadata: { name, uid } },
 });
+const placeholderCreate = (name: string, uid: string, time: number, userAgent = CONTROLLER()) => event({
+  verb: 'create', resource: 'pods', name, time, code: 201, userAgent,
+  requestObject: { metadata: { name, labels: { 'drain.statefulsets.kubernetes.io/role': 'placeholder' } }, spec: {} },
+  responseObject: { metadata: { name, uid } },
+});
 const phase = (name: string, value: string, time: number) => event({ verb: 'patch', resource: 'pods/status', name, time, userAgent: 'kwok/v0.8.0', requestObject: { status: { phase: value } } });
 const del = (resource: string, name: string, uid: string | undefined, time: number, replica = 'a') => event({
   verb: 'delete', resource, name, time, userAgent: CONTROLLER(replica), requestObject: uid ? { preconditions: { uid } } : {},
@@ -25,12 +30,13 @@ const sighting = (time: number, kind: PodSighting['kind'], name: string, uid: st
   time, kind, namespace: 'ns', name, uid, drain, phase: 'Running', claimUids: [],
 });
 
-/** 3 -> 2, the controller drains ordinal 2 and releases data-db-2. */
-const goodDrain = [
+/** 3 -> 2, the controller drains ordinal 2: Succeeded, drain pod deleted, placeholder db-2 created; then data-db-2 released (3100). */
+const drained = [
   created(3), scaled(2, 1000),
   podCreate('db-2', 'pod-1', [{ name: 'data-db-2', uid: 'c2' }], 2000), phase('db-2', 'Succeeded', 3000),
-  del('persistentvolumeclaims', 'data-db-2', 'c2', 3100), del('pods', 'db-2', 'pod-1', 3200),
+  del('pods', 'db-2', 'pod-1', 3050), placeholderCreate('db-2', 'ph-1', 3080),
 ];
+const goodDrain = [...drained, del('persistentvolumeclaims', 'data-db-2', 'c2', 3100), del('pods', 'db-2', 'ph-1', 3200)];
 
 describe('fault-suite invariant checker', () => {
   it('accepts a claim deletion after a Succeeded drain the controller created for that ordinal while out of range', () => {
@@ -44,17 +50,29 @@ describe('fault-suite invariant checker', () => {
       del('persistentvolumeclaims', 'data-db-0', 'c0', 2100),
     ];
     const found = checkInvariants(audit, [], options);
-    expect(found).toEqual([expect.stringMatching(/data-db-0 .*the last pod of ordinal 0 was not created by the controller/)]);
+    expect(found).toEqual([expect.stringMatching(/data-db-0 .*no placeholder of the controller held ordinal 0's name/)]);
+  });
+
+  it('flags a release while the name was free or held by anyone else, or after a replica came back between the drain and the placeholder', () => {
+    // The order before the placeholder: the claim deleted under the drain pod, whose deletion then freed the name.
+    const underDrainPod = [...drained.slice(0, 4), del('persistentvolumeclaims', 'data-db-2', 'c2', 3010), del('pods', 'db-2', 'pod-1', 3050)];
+    expect(checkInvariants(underDrainPod, [], options)).toEqual([expect.stringMatching(/no placeholder of the controller held ordinal 2's name/)]);
+    const freedFirst = [...drained, del('pods', 'db-2', 'ph-1', 3090), del('persistentvolumeclaims', 'data-db-2', 'c2', 3100)];
+    expect(checkInvariants(freedFirst, [], options)).toEqual([expect.stringMatching(/placeholder db-2 had been deleted before/)]);
+    const kcm = 'kube-controller-manager/v1.34.4';
+    const replicaBetween = [...drained.slice(0, 5), scaled(3, 3055), podCreate('db-2', 'replica', [{ name: 'data-db-2', uid: 'c2' }], 3060, kcm),
+      scaled(2, 3065), { ...del('pods', 'db-2', 'replica', 3070), userAgent: kcm }, placeholderCreate('db-2', 'ph-1', 3080), del('persistentvolumeclaims', 'data-db-2', 'c2', 3100)];
+    expect(checkInvariants(replicaBetween, [], options)).toEqual([expect.stringMatching(/the pod of ordinal 2 before the placeholder was not a drain pod of the controller/)]);
   });
 
   it('flags a release before Succeeded, with no UID precondition, of another claim, or while in range', () => {
-    const early = [created(3), scaled(2, 1000), podCreate('db-2', 'pod-1', [{ name: 'data-db-2', uid: 'c2' }], 2000), del('persistentvolumeclaims', 'data-db-2', 'c2', 2500), phase('db-2', 'Succeeded', 3000)];
+    const early = [created(3), scaled(2, 1000), podCreate('db-2', 'pod-1', [{ name: 'data-db-2', uid: 'c2' }], 2000), del('pods', 'db-2', 'pod-1', 2300),
+      placeholderCreate('db-2', 'ph-1', 2400), del('persistentvolumeclaims', 'data-db-2', 'c2', 2500), phase('db-2', 'Succeeded', 3000)];
     expect(checkInvariants(early, [], options)).toEqual([expect.stringMatching(/had not Succeeded/)]);
     const noUid = goodDrain.map((e) => (e.resource === 'persistentvolumeclaims' ? { ...e, requestObject: {} } : e));
     expect(checkInvariants(noUid, [], options)[0]).toMatch(/without a UID precondition/);
     const otherUid = goodDrain.map((e) => (e.resource === 'persistentvolumeclaims' ? { ...e, requestObject: { preconditions: { uid: 'recreated' } } } : e));
     expect(checkInvariants(otherUid, [], options)[0]).toMatch(/was not created for that claim/);
-    const drained = goodDrain.slice(0, 4);
     const releaseAt = (time: number) => [del('persistentvolumeclaims', 'data-db-2', 'c2', time)];
     // No window for releases, however recent the scale-up: the executor reads the set from etcd first.
     expect(checkInvariants([...drained, scaled(3, 3099), ...releaseAt(3100)], [], options)).toEqual([expect.stringMatching(/ordinal 2 was in range/)]);
@@ -67,9 +85,10 @@ describe('fault-suite invariant checker', () => {
     // claim, before the status write's own response completed; the timestamps say the opposite of etcd.
     const rv = <E extends AuditEvent>(e: E, resourceVersion: string): E => ({ ...e, responseObject: { ...e.responseObject, metadata: { ...e.responseObject?.metadata, resourceVersion } } });
     const base = [created(3), scaled(2, 1000), rv(podCreate('db-2', 'pod-1', [{ name: 'data-db-2', uid: 'c2' }], 2000), '10')];
-    const loggedLate = [...base, rv(phase('db-2', 'Succeeded', 3003), '11'), rv(del('persistentvolumeclaims', 'data-db-2', 'c2', 3000), '12')];
+    const held = [rv(placeholderCreate('db-2', 'ph-1', 2500), '12')];
+    const loggedLate = [...base, rv(phase('db-2', 'Succeeded', 3003), '11'), ...held, rv(del('persistentvolumeclaims', 'data-db-2', 'c2', 3000), '14')];
     expect(checkInvariants(loggedLate, [], options)).toEqual([]);
-    const committedLate = [...base, rv(phase('db-2', 'Succeeded', 2990), '13'), rv(del('persistentvolumeclaims', 'data-db-2', 'c2', 3000), '12')];
+    const committedLate = [...base, ...held, rv(phase('db-2', 'Succeeded', 2990), '15'), rv(del('persistentvolumeclaims', 'data-db-2', 'c2', 3000), '14')];
     expect(checkInvariants(committedLate, [], options)).toEqual([expect.stringMatching(/had not Succeeded/)]);
   });
 
@@ -105,9 +124,12 @@ describe('fault-suite invariant checker', () => {
     const kcm = 'kube-controller-manager/v1.34.4';
     const replica = (time: number) => ({ ...podCreate('db-2', 'replica', [{ name: 'data-db-2', uid: 'c2' }], time, kcm) });
     const recreatedClaim = event({ verb: 'create', resource: 'persistentvolumeclaims', name: 'data-db-2', time: 4000, userAgent: kcm, code: 201 });
-    const grown = [...goodDrain, scaled(3, 3300)];
-    expect(checkInvariants([...grown, replica(3500)], [], options)).toEqual([expect.stringMatching(/pod ns\/db-2 created .* on claim data-db-2, which the controller had released/)]);
-    expect(checkInvariants([...grown, recreatedClaim, replica(4100)], [], options)).toEqual([]);
+    // Only a placeholder deleted by hand (or a release of the old order) lets this happen now.
+    const grown = [...drained.slice(0, 4), del('persistentvolumeclaims', 'data-db-2', 'c2', 3010), del('pods', 'db-2', 'pod-1', 3050), scaled(3, 3300)];
+    expect(checkInvariants([...grown, replica(3500)], [], options)).toEqual([
+      expect.stringMatching(/no placeholder of the controller held ordinal 2's name/), expect.stringMatching(/pod ns\/db-2 created .* on claim data-db-2, which the controller had released/),
+    ]);
+    expect(checkInvariants([...grown, recreatedClaim, replica(4100)], [], options)).toEqual([expect.stringMatching(/no placeholder of the controller held ordinal 2's name/)]);
   });
 
   it('a delete found by a resync carries no UID, and still ends the pod that held the name', () => {
@@ -125,7 +147,7 @@ describe('fault-suite invariant checker', () => {
     expect(checkInvariants([created(3)], twin, options)[0]).toMatch(/two pods named ns\/db-2/);
     const two = [created(3), scaled(1, 500), podCreate('db-2', 'p2', [], 1000), podCreate('db-1', 'p1', [], 1100)];
     expect(checkInvariants(two, [sighting(1000, 'add', 'db-2', 'p2'), sighting(1100, 'add', 'db-1', 'p1')], options)).toEqual([expect.stringMatching(/two drain pods of OrderedReady set ns\/db/)]);
-    const writes = [...goodDrain.slice(0, 5), del('pods', 'db-2', 'pod-1', 3500, 'b')];
+    const writes = [...goodDrain.slice(0, 7), del('pods', 'db-2', 'ph-1', 3500, 'b')];
     expect(checkInvariants(writes, [], options).some((v) => /wrote 400 ms apart/.test(v))).toBe(true);
   });
 });
