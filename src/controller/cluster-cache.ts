@@ -3,7 +3,7 @@
 import type { KubernetesObject, V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { candidateSetNameOfPod, candidateSetNamesOfClaim } from '../planner/identity.ts';
 import type { Logger } from '../log.ts';
-import { ROLE_LABEL, STATEFUL_POD_LABEL } from '../planner/keys.ts';
+import { ROLE_LABEL, SET_LABEL, STATEFUL_POD_LABEL } from '../planner/keys.ts';
 import type { KubeApi, ListOptions } from '../kube/api.ts';
 import type { KubeHttpClient } from '../kube/http-client.ts';
 import { ResilientInformer, type ChangeHandler, type ListResult } from '../kube/informer.ts';
@@ -65,12 +65,19 @@ class NameIndex<T extends KubernetesObject> {
  */
 export const STATEFUL_POD_SELECTOR = `${STATEFUL_POD_LABEL},!${ROLE_LABEL}`;
 export const DRAIN_POD_SELECTOR = ROLE_LABEL;
+/**
+ * Pods that kept our set label but lost the role label: a drain pod relabelled by someone who may patch pods.
+ * Watched (whole, trimmed to UID and phase) so that it is reported and replaced once finished, instead of
+ * holding its ordinal unseen. A pod stripped of every label of ours is not watched (README, known limits).
+ */
+export const RELABELLED_POD_SELECTOR = `${SET_LABEL},!${ROLE_LABEL}`;
 
 export class ClusterCache {
   private readonly sets = new Map<string, V1StatefulSet>();
   private readonly claims: NameIndex<V1PersistentVolumeClaim>;
   private readonly statefulPods: NameIndex<V1Pod>;
   private readonly drainPods: NameIndex<V1Pod>;
+  private readonly relabelledPods: NameIndex<V1Pod>;
   private readonly informers: Array<ResilientInformer<KubernetesObject>> = [];
   private synced = false;
 
@@ -87,6 +94,7 @@ export class ClusterCache {
     };
     this.statefulPods = new NameIndex(podKeys);
     this.drainPods = new NameIndex(podKeys);
+    this.relabelledPods = new NameIndex(podKeys);
     // Nothing is told before the first full state is in: the controller then looks at every set once
     // (its workers start only on a synced cache), and the 145,000 events of a 10,000-set sync would
     // otherwise each go through the work queue for nothing.
@@ -116,6 +124,8 @@ export class ClusterCache {
         { labelSelector: STATEFUL_POD_SELECTOR, metadataOnly: true, trim: trim(trimPod) }, (kind, pod) => notifyKnown(this.statefulPods.apply(kind, pod), kind === 'delete'));
       inform<V1Pod>(`/api/v1${base}/pods`, (o) => api.listPods(ns, o),
         { labelSelector: DRAIN_POD_SELECTOR, trim: trim(trimPod) }, (kind, pod) => notifyKnown(this.drainPods.apply(kind, pod)));
+      inform<V1Pod>(`/api/v1${base}/pods`, (o) => api.listPods(ns, o),
+        { labelSelector: RELABELLED_POD_SELECTOR, trim: trim(trimPod) }, (kind, pod) => notifyKnown(this.relabelledPods.apply(kind, pod)));
     }
   }
 
@@ -152,6 +162,6 @@ export class ClusterCache {
   }
 
   podsFor(key: string): V1Pod[] {
-    return [...this.statefulPods.get(key), ...this.drainPods.get(key)];
+    return [...this.statefulPods.get(key), ...this.relabelledPods.get(key), ...this.drainPods.get(key)];
   }
 }
