@@ -5,7 +5,7 @@ import base from './stryker.config.mjs';
 
 export default {
   ...base,
-  mutate: ['src/planner/release-proof.ts', 'src/controller/release-guard.ts'],
+  mutate: ['src/planner/release-proof.ts', 'src/planner/placeholder.ts', 'src/controller/release-guard.ts'],
   reporters: ['clear-text', 'progress'],
   thresholds: { high: 100, low: 100, break: 100 },
 };

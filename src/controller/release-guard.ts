@@ -4,7 +4,7 @@
 // gone silent after a drain pod was deleted and its replica came back.
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { claimName, claimTemplateNames, inRange } from '../planner/identity.ts';
-import { whyNotDeletable, whyNotReleasable } from '../planner/release-proof.ts';
+import { drainedBy, whyNotDeletable, whyNotReleasable } from '../planner/release-proof.ts';
 import type { ClaimRef, PodRef } from '../planner/types.ts';
 import { statusOf, type KubeApi } from '../kube/api.ts';
 
@@ -69,14 +69,16 @@ export class ReleaseGuard {
 
   /**
    * The claim as etcd has it now, when `drainPod`'s success may be recorded on it (whyNotReleasable): its
-   * resourceVersion preconditions the write. Undefined when the claim is gone or replaced. Throws
+   * resourceVersion preconditions the write. Undefined when the claim is gone or replaced, or records that
+   * success already. Throws
    * StaleCacheError when the set was deleted, replaced or grew back over the ordinal, ReleaseRefusedError when
    * the proof fails.
    */
   async confirmDrained(ordinal: number, claimRef: ClaimRef, drainPod: PodRef): Promise<V1PersistentVolumeClaim | undefined> {
     const set = await this.freshSet(ordinal);
     const [pod, claim] = await Promise.all([this.pod(drainPod.name), this.claim(claimRef)]);
-    if (!claim) return undefined;
+    // Gone, or recorded already (a claim cache behind this controller's own write; the pod may be gone since).
+    if (!claim || drainedBy(claim)?.podUid === drainPod.uid) return undefined;
     const why = whyNotReleasable(set, ordinal, drainPod.uid, pod, claim);
     if (why !== undefined) throw new ReleaseRefusedError(`claim ${claimRef.name} is not released: ${why}`);
     return claim;

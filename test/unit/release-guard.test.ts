@@ -57,6 +57,13 @@ describe('ReleaseGuard', () => {
     await expect(new ReleaseGuard(reads({ claim: aClaim(set, 2, { uid: 'recreated' }) }).api, set).confirmDrained(2, claimRef, podRef)).resolves.toBeUndefined();
   });
 
+  it('a claim that records this drain\'s success already (a cache behind the write): nothing to do, even with the pod gone', async () => {
+    const recorded = { ...claim, metadata: { ...claim.metadata, annotations: { ...claim.metadata!.annotations, ...drainedRecord(podRef.uid, 0) } } };
+    await expect(new ReleaseGuard(reads({ claim: recorded, pod: apiError(404) }).api, set).confirmDrained(2, claimRef, podRef)).resolves.toBeUndefined();
+    const another = { ...claim, metadata: { ...claim.metadata, annotations: { ...claim.metadata!.annotations, ...drainedRecord('another-pod', 0) } } };
+    await expect(new ReleaseGuard(reads({ claim: another, pod: apiError(404) }).api, set).confirmDrained(2, claimRef, podRef)).rejects.toThrow(ReleaseRefusedError);
+  });
+
   it('a drain pod gone (404): refused', async () => {
     await expect(new ReleaseGuard(reads({ pod: apiError(404) }).api, set).confirmDrained(2, claimRef, podRef)).rejects.toThrow(ReleaseRefusedError);
   });

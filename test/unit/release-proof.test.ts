@@ -1,8 +1,11 @@
 // The release proof on its own: each condition, broken alone, refuses the release, and odd objects are
 // refused rather than thrown on. (StrykerJS mutates this module in CI: npm run test:mutation:proof.)
 import type { V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
-import { CLAIMS_ANNOTATION, DRAIN_POD_ANNOTATION, DRAIN_POD_CONTAINERS_ANNOTATION, ORDINAL_LABEL, ROLE_LABEL, SET_LABEL } from '../../src/planner/keys.ts';
-import { containersDigest, drainPodRecord, recordsPod, recordsPodUid, whyNotBound, whyNotReleasable } from '../../src/planner/release-proof.ts';
+import { CLAIMS_ANNOTATION, DRAIN_POD_ANNOTATION, DRAIN_POD_CONTAINERS_ANNOTATION, DRAINED_ANNOTATION, ORDINAL_LABEL, ROLE_LABEL, SET_LABEL } from '../../src/planner/keys.ts';
+import { buildPlaceholder } from '../../src/planner/placeholder.ts';
+import {
+  containersDigest, drainedBy, drainedRecord, drainPodRecord, generationOf, recordsPod, recordsPodUid, whyNotBound, whyNotDeletable, whyNotDrained, whyNotReleasable,
+} from '../../src/planner/release-proof.ts';
 import { aClaim, aDrainPod, aSet } from './fixtures.ts';
 
 const set = aSet({ replicas: 2 });
@@ -126,5 +129,67 @@ describe('the release proof', () => {
       });
       expect(after).toBe(before);
     });
+  });
+});
+
+describe('the proof that a drained claim may be deleted', () => {
+  const drainedSet = aSet({ replicas: 2 });
+  drainedSet.metadata!.generation = 6;
+  /** Ordinal 2's claim, drained by pod p at generation 6, and the set's placeholder h holding db-2. */
+  function drainedUnderPlaceholder(): { claim: V1PersistentVolumeClaim; placeholder: V1Pod } {
+    const claim = aClaim(drainedSet, 2, { annotations: { [DRAIN_POD_ANNOTATION]: 'p', ...drainedRecord('p', 6) } });
+    const placeholder = buildPlaceholder(drainedSet, 'drainer', 2);
+    placeholder.metadata!.uid = 'h';
+    return { claim, placeholder };
+  }
+
+  it('the record reads back what was written; odd values are no record', () => {
+    expect(drainedRecord('p', 6)).toEqual({ [DRAINED_ANNOTATION]: 'p/6' });
+    expect(drainedBy(drainedUnderPlaceholder().claim)).toEqual({ podUid: 'p', generation: 6 });
+    for (const odd of ['', 'p', 'p/', '/6', 'p/06', 'p/6x', 'xp/6/7', 'p/-1', 'a/b/6']) {
+      expect(drainedBy(aClaim(drainedSet, 2, { annotations: { [DRAINED_ANNOTATION]: odd } }))).toBeUndefined();
+    }
+    expect(drainedBy({})).toBeUndefined();
+    expect(generationOf({})).toBe(0);
+    expect(generationOf(drainedSet)).toBe(6);
+  });
+
+  it('drained, the set unchanged, the placeholder holding the name: deletable', () => {
+    const { claim, placeholder } = drainedUnderPlaceholder();
+    expect(whyNotDrained(drainedSet, 2, claim)).toBeUndefined();
+    expect(whyNotDeletable(drainedSet, 2, 'h', placeholder, claim)).toBeUndefined();
+  });
+
+  const refusals: Array<[string, (p: { claim: V1PersistentVolumeClaim; placeholder: V1Pod }) => void, RegExp]> = [
+    ['the claim is being deleted', ({ claim }) => { claim.metadata!.deletionTimestamp = new Date(); }, /claim data-db-2 is being deleted/],
+    ['the claim is not the set\'s', ({ claim }) => { claim.metadata!.labels = { app: 'other' }; }, /not the StatefulSet's claim of ordinal 2/],
+    ['the claim records no drain', ({ claim }) => { delete claim.metadata!.annotations![DRAINED_ANNOTATION]; }, /records no successful drain/],
+    ['the drain recorded is not the claim\'s drain pod', ({ claim }) => { claim.metadata!.annotations![DRAIN_POD_ANNOTATION] = 'q'; }, /is not its recorded drain pod/],
+    ['the set changed since (a scale)', ({ claim }) => { Object.assign(claim.metadata!.annotations!, drainedRecord('p', 5)); }, /changed since .* \(generation 5, now 6\)/],
+    ['no placeholder', ({ placeholder }) => { placeholder.metadata!.uid = 'another'; }, /no placeholder holds ordinal 2's name/],
+    ['the placeholder is being deleted', ({ placeholder }) => { placeholder.metadata!.deletionTimestamp = new Date(); }, /no placeholder/],
+    ['the pod at the name mounts a claim', ({ placeholder }) => { placeholder.spec!.volumes = [{ name: 'd', persistentVolumeClaim: { claimName: 'data-db-2' } }]; }, /no placeholder/],
+    ['the pod at the name mounts an ephemeral claim', ({ placeholder }) => { placeholder.spec!.volumes = [{ name: 'd', ephemeral: {} }]; }, /no placeholder/],
+    ['the pod at the name is a drain pod', ({ placeholder }) => { placeholder.metadata!.labels![ROLE_LABEL] = 'drainer'; }, /no placeholder/],
+    ['the pod at the name is of another set', ({ placeholder }) => { placeholder.metadata!.labels![SET_LABEL] = 'other'; }, /no placeholder/],
+    ['the pod at the name is of another ordinal', ({ placeholder }) => { placeholder.metadata!.labels![ORDINAL_LABEL] = '3'; }, /no placeholder/],
+    ['the pod at the name has another name', ({ placeholder }) => { placeholder.metadata!.name = 'db-3'; }, /no placeholder/],
+    ['the pod at the name is in another namespace', ({ placeholder }) => { placeholder.metadata!.namespace = 'elsewhere'; }, /no placeholder/],
+    ['the pod at the name is owned by another set', ({ placeholder }) => { placeholder.metadata!.ownerReferences![0]!.uid = 'other'; }, /no placeholder/],
+  ];
+  it.each(refusals)('refused when %s', (_name, change, why) => {
+    const fixture = drainedUnderPlaceholder();
+    change(fixture);
+    expect(whyNotDeletable(drainedSet, 2, 'h', fixture.placeholder, fixture.claim)).toMatch(why);
+  });
+
+  it('refused for another ordinal, and without any placeholder; a placeholder with other volumes (a webhook\'s) still counts', () => {
+    const { claim, placeholder } = drainedUnderPlaceholder();
+    expect(whyNotDeletable(drainedSet, 1, 'h', placeholder, claim)).toMatch(/not the StatefulSet's claim of ordinal 1/);
+    expect(whyNotDeletable(drainedSet, 2, 'h', undefined, claim)).toMatch(/no placeholder/);
+    placeholder.spec!.volumes = [{ name: 'token', emptyDir: {} }];
+    expect(whyNotDeletable(drainedSet, 2, 'h', placeholder, claim)).toBeUndefined();
+    placeholder.metadata!.ownerReferences = undefined;
+    expect(whyNotDeletable(drainedSet, 2, 'h', placeholder, claim)).toBeUndefined();
   });
 });
