@@ -38,6 +38,14 @@ export class ReleaseGuard {
     this.set = set;
   }
 
+  /**
+   * Before a drain pod is created: the set, as etcd has it, still has the ordinal outside its range (a cache
+   * behind a scale-up, or a watch gone silent, would otherwise start a drain on a returning replica's claim).
+   */
+  async confirmOrphaned(ordinal: number): Promise<void> {
+    await this.freshSet(ordinal);
+  }
+
   /** The set as etcd has it, once per plan; throws StaleCacheError when it was deleted or replaced, or grew back over the ordinal. */
   private async freshSet(ordinal: number): Promise<V1StatefulSet> {
     const set = await (this.fresh ??= orUndefinedIfGone(this.api.getStatefulSet(this.namespace, this.set.metadata?.name ?? '')));

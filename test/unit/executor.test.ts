@@ -116,14 +116,25 @@ describe('Executor', () => {
     const { api, executor } = setUp();
     await executor.execute(set, [create]);
     const record = { [DRAIN_POD_ANNOTATION]: 'uid-of-db-2', [DRAIN_POD_CONTAINERS_ANNOTATION]: containersDigest(pod('db-2')) };
-    expect(api.calls).toEqual(['createPod db-2', `annotateClaim data-db-2@c2 ${JSON.stringify(record)}`]);
+    expect(api.calls).toEqual(['getStatefulSet db', 'createPod db-2', `annotateClaim data-db-2@c2 ${JSON.stringify(record)}`]);
+  });
+
+  it('reads the set from etcd before creating drain pods (once per plan): a scale-up a silent watch hid starts no drain', async () => {
+    const { api, executor } = setUp();
+    api.current = aSet({ replicas: 3, templates: ['data', 'wal'] });
+    await expect(executor.execute(set, [create])).rejects.toBeInstanceOf(StaleCacheError);
+    expect(api.calls).toEqual(['getStatefulSet db']);
+    const parallel = setUp();
+    const another: Action = { ...create, ordinal: 3, pod: pod('db-3'), claims: [{ name: 'data-db-3', uid: 'c3' }] } as Action;
+    await parallel.executor.execute(set, [create, another]);
+    expect(parallel.api.calls.filter((c) => c.startsWith('get'))).toEqual(['getStatefulSet db']);
   });
 
   it('a taken name (409 on create) records nothing and is not an error', async () => {
     const { api, metrics, executor } = setUp();
     api.failures.set('createPod db-2', apiError(409));
     await executor.execute(set, [create]);
-    expect(api.calls).toEqual(['createPod db-2']);
+    expect(api.calls).toEqual(['getStatefulSet db', 'createPod db-2']);
     expect((await metrics.drainsStarted.get()).values[0]?.value ?? 0).toBe(0);
   });
 
@@ -285,7 +296,7 @@ describe('Executor', () => {
       const record = { [DRAIN_POD_ANNOTATION]: 'uid-of-db-2', [DRAIN_POD_CONTAINERS_ANNOTATION]: containersDigest(pod('db-2')) };
       api.failures.set(`annotateClaim data-db-2@c2 rv=41 ${JSON.stringify(record)}`, apiError(409));
       await expect(executor.execute(set, [{ ...create, claims: [seen] } as Action])).rejects.toMatchObject({ code: 409 });
-      expect(api.calls).toEqual(['createPod db-2', `annotateClaim data-db-2@c2 rv=41 ${JSON.stringify(record)}`, 'deletePod db-2@uid-of-db-2']);
+      expect(api.calls).toEqual(['getStatefulSet db', 'createPod db-2', `annotateClaim data-db-2@c2 rv=41 ${JSON.stringify(record)}`, 'deletePod db-2@uid-of-db-2']);
     });
 
     it('a second write of one claim in a plan is conditional on the first (the version it answered), not on the cache', async () => {
@@ -332,7 +343,7 @@ describe('Executor', () => {
     };
     const executor = new Executor(api, { record: () => {} }, new TemplateVerdicts(), new Metrics(emptyQueue), quietLogger(), { dryRun: false, isLeader: () => leading });
     await expect(executor.execute(set, [create])).rejects.toBeInstanceOf(NotLeaderError);
-    expect(api.calls).toEqual(['createPod db-2']);
+    expect(api.calls).toEqual(['getStatefulSet db', 'createPod db-2']);
   });
 
   it('keeps the API server\'s verdict on a template, also in --dry-run, where nothing else is written', async () => {
@@ -357,7 +368,7 @@ describe('Executor', () => {
       const { api, verdicts, executor } = setUp();
       await executor.execute(set, [firstTry]);
       expect(verdicts.get('ns/db', 'h1')).toEqual({ state: 'accepted' });
-      expect(api.calls[0]).toBe('createPod db-2');
+      expect(api.calls[1]).toBe('createPod db-2');
     });
 
     it('refused by admission: the template is rejected, nothing else is written', async () => {
@@ -365,7 +376,7 @@ describe('Executor', () => {
       api.failures.set('createPod db-2', apiError(403, 'pods "db-2" is forbidden: violates PodSecurity "baseline:latest": privileged'));
       await expect(executor.execute(set, [firstTry, release])).rejects.toBeInstanceOf(TemplateRefusedError);
       expect(verdicts.get('ns/db', 'h1')).toEqual({ state: 'rejected', problem: expect.stringMatching(/^the API server rejects the drain pod: .*violates PodSecurity/) });
-      expect(api.calls).toEqual(['createPod db-2']);
+      expect(api.calls).toEqual(['getStatefulSet db', 'createPod db-2']);
     });
 
     it('an outage or the controller\'s own RBAC refusal is no verdict', async () => {
