@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { claimNames, eventReasons, eventually, listClaims, listPods, podNames } from '../../local-cluster/cluster-client.ts';
 import { annotateSet, createReadySet, scale, simulatedDrain, statefulSet, TEMPLATE_ANNOTATION } from '../../local-cluster/workloads.ts';
 import { controllerReplica, readAudit } from '../../local-cluster/audit.ts';
-import { DRAIN_POD_ANNOTATION, FINALIZER } from '../../src/planner/keys.ts';
+import { DRAIN_POD_ANNOTATION, FINALIZER, ROLE_DRAINER, ROLE_LABEL } from '../../src/planner/keys.ts';
 import { sharedControlPlane } from '../jest/shared-control-plane.ts';
 import { useE2E } from './e2e-context.ts';
 
@@ -33,7 +33,7 @@ test('a controller killed with SIGKILL mid-drain and restarted finishes the drai
   await eventually('drain pod gone', async () => (await podNames(c, ns, DRAINERS)).length === 0);
   // One drain pod created in all (events are best effort: a SIGKILL may take a queued one with it).
   const creates = readAudit(sharedControlPlane().auditLog).filter((e) => e.namespace === ns && e.verb === 'create' && e.resource === 'pods'
-    && e.name === 'db-2' && controllerReplica(e) !== undefined && e.code < 300);
+    && e.name === 'db-2' && controllerReplica(e) !== undefined && e.code < 300 && e.requestObject?.metadata?.labels?.[ROLE_LABEL] === ROLE_DRAINER);
   expect(creates).toHaveLength(1);
 });
 
