@@ -110,9 +110,9 @@ export class ReleaseGuard {
   async confirmNameMayBeFreed(ordinal: number): Promise<void> {
     const setName = this.set.metadata?.name ?? '';
     const claims = await Promise.all(claimTemplateNames(this.set).map((t) => orUndefinedIfGone(this.api.getClaim(this.namespace, claimName(t, setName, ordinal)))));
-    const deleting = claims.filter((c) => c?.metadata?.deletionTimestamp !== undefined && c !== undefined);
+    const deleting = claims.filter((c): c is V1PersistentVolumeClaim & { metadata: object } => c?.metadata?.deletionTimestamp !== undefined);
     if (deleting.length > 0) {
-      throw new StaleCacheError(`claim(s) ${deleting.map((c) => c!.metadata?.name).join(', ')} of ordinal ${ordinal} are still being deleted; the placeholder keeps the name`);
+      throw new StaleCacheError(`claim(s) ${deleting.map((c) => c.metadata.name).join(', ')} of ordinal ${ordinal} are still being deleted; the placeholder keeps the name`);
     }
   }
 }

@@ -48,8 +48,11 @@ export function buildPlaceholder(set: V1StatefulSet, image: string, ordinal: num
  * (a webhook may add others), owned by the set (or orphaned).
  */
 export function isPlaceholderOf(pod: V1Pod, set: V1StatefulSet, ordinal: number): boolean {
-  const labels = pod.metadata?.labels ?? {};
-  return labels[ROLE_LABEL] === ROLE_PLACEHOLDER && labels[SET_LABEL] === set.metadata?.name && labels[ORDINAL_LABEL] === String(ordinal)
-    && pod.metadata?.name === podName(set.metadata?.name ?? '', ordinal) && pod.metadata?.namespace === set.metadata?.namespace
-    && !(pod.spec?.volumes ?? []).some((v) => v.persistentVolumeClaim || v.ephemeral) && ownedByOrOrphaned(pod.metadata, set);
+  const meta = pod.metadata;
+  const setMeta = set.metadata;
+  if (!meta?.labels || !setMeta?.name) return false;
+  const { labels } = meta;
+  return labels[ROLE_LABEL] === ROLE_PLACEHOLDER && labels[SET_LABEL] === setMeta.name && labels[ORDINAL_LABEL] === String(ordinal)
+    && meta.name === podName(setMeta.name, ordinal) && meta.namespace === setMeta.namespace
+    && !pod.spec?.volumes?.some((v) => v.persistentVolumeClaim || v.ephemeral) && ownedByOrOrphaned(meta, set);
 }

@@ -121,5 +121,19 @@ describe('ReleaseGuard before a drained claim is deleted, and before the placeho
     await expect(guard({ claim: aClaim(drainedSet, 2) }).guard.confirmNameMayBeFreed(2)).resolves.toBeUndefined();
     const outage = apiError(503);
     await expect(guard({ claim: outage }).guard.confirmNameMayBeFreed(2)).rejects.toBe(outage);
+    await expect(guard({ claim: {} }).guard.confirmNameMayBeFreed(2)).resolves.toBeUndefined();
+  });
+
+  it('names every claim still being deleted; a set without claim templates or a name reads what it can', async () => {
+    const two = aSet({ replicas: 2, templates: ['data', 'wal'] });
+    const r = reads({ claim: aClaim(two, 2, { deleting: true }) });
+    const tworeads: GuardReads = { ...r.api, getClaim: (_ns, name) => Promise.resolve(aClaim(two, 2, { template: name.split('-')[0], deleting: true })) };
+    await expect(new ReleaseGuard(tworeads, two).confirmNameMayBeFreed(2)).rejects.toThrow(/claim\(s\) data-db-2, wal-db-2 of ordinal 2/);
+    const none = reads();
+    await expect(new ReleaseGuard(none.api, {}).confirmNameMayBeFreed(2)).resolves.toBeUndefined();
+    expect(none.calls).toEqual([]);
+    const unnamed = reads({ claim: apiError(404) });
+    await new ReleaseGuard(unnamed.api, { metadata: { namespace: 'ns' }, spec: { selector: {}, template: {}, serviceName: '', volumeClaimTemplates: [{ metadata: { name: 'data' } }] } }).confirmNameMayBeFreed(2);
+    expect(unnamed.calls).toEqual(['claim ns/data--2']);
   });
 });

@@ -150,6 +150,7 @@ describe('the proof that a drained claim may be deleted', () => {
       expect(drainedBy(aClaim(drainedSet, 2, { annotations: { [DRAINED_ANNOTATION]: odd } }))).toBeUndefined();
     }
     expect(drainedBy({})).toBeUndefined();
+    expect(drainedBy({ metadata: {} })).toBeUndefined();
     expect(generationOf({})).toBe(0);
     expect(generationOf(drainedSet)).toBe(6);
   });
@@ -187,6 +188,8 @@ describe('the proof that a drained claim may be deleted', () => {
     const { claim, placeholder } = drainedUnderPlaceholder();
     expect(whyNotDeletable(drainedSet, 1, 'h', placeholder, claim)).toMatch(/not the StatefulSet's claim of ordinal 1/);
     expect(whyNotDeletable(drainedSet, 2, 'h', undefined, claim)).toMatch(/no placeholder/);
+    expect(whyNotDeletable(drainedSet, 2, 'h', {}, claim)).toMatch(/no placeholder/);
+    expect(whyNotDrained(drainedSet, 2, {})).toMatch(/not the StatefulSet's claim of ordinal 2/);
     placeholder.spec!.volumes = [{ name: 'token', emptyDir: {} }];
     expect(whyNotDeletable(drainedSet, 2, 'h', placeholder, claim)).toBeUndefined();
     placeholder.metadata!.ownerReferences = undefined;
