@@ -79,6 +79,34 @@ describe('LeaderElector', () => {
     await b.release();
   });
 
+  it('takes over the lease of a holder that crashed (stopped renewing without releasing it), a lease duration after its last renewal', async () => {
+    const api = new FakeLeases();
+    let crashed = false;
+    // The holder's own view of the API: once it has crashed, nothing it sends arrives.
+    const holderView: LeaseApi = {
+      getLease: () => (crashed ? new Promise(() => {}) : api.getLease()),
+      createLease: (l) => (crashed ? new Promise(() => {}) : api.createLease(l)),
+      replaceLease: (l) => (crashed ? new Promise(() => {}) : api.replaceLease(l)),
+    };
+    const a = new LeaderElector(holderView, { namespace: 'ns', name: 'lock', identity: 'a', ...timing }, quietLogger(), () => {});
+    a.start();
+    await jest.advanceTimersByTimeAsync(10);
+    const changes: boolean[] = [];
+    const b = elector(api, 'b', changes);
+    b.start();
+    await jest.advanceTimersByTimeAsync(5_000);
+    expect(b.isLeader()).toBe(false);
+    crashed = true;
+    await jest.advanceTimersByTimeAsync(timing.leaseDurationMs - timing.retryPeriodMs - 100);
+    expect(b.isLeader()).toBe(false); // the lease still names a, unrenewed for less than its duration
+    expect(api.lease?.spec?.holderIdentity).toBe('a');
+    await jest.advanceTimersByTimeAsync(timing.retryPeriodMs * 3);
+    expect(b.isLeader()).toBe(true);
+    expect(api.lease?.spec?.holderIdentity).toBe('b');
+    expect(changes).toEqual([true]);
+    await b.release();
+  });
+
   it('reports the loss at the renew deadline, even while a renewal request hangs, and starts a new term when renewals work again', async () => {
     const api = new FakeLeases();
     const changes: boolean[] = [];

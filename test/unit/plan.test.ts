@@ -305,6 +305,16 @@ describe('planSet: failures and retries', () => {
     expect(result.ordinals[0]!.state).toBe('gave-up');
   });
 
+  it('OrderedReady halts behind an ordinal that gave up, as the StatefulSet halts on a broken pod; Parallel drains the rest', () => {
+    for (const policy of ['OrderedReady', 'Parallel'] as const) {
+      const s = aSet({ replicas: 1, policy, ...fin });
+      const gaveUp = aClaim(s, 2, { annotations: { [FAILURES_ANNOTATION]: '3', [LAST_FAILURE_ANNOTATION]: failedAt(0) } });
+      const result = plan(s, [aClaim(s, 0), aClaim(s, 1), gaveUp], [aStatefulPod(s, 0)]);
+      expect(steps(result.actions)).toEqual(policy === 'OrderedReady' ? [] : ['create db-1 [data-db-1] attempt 1']);
+      expect(result.ordinals.find((o) => o.ordinal === 2)?.state).toBe('gave-up');
+    }
+  });
+
   it('the max-attempts annotation overrides the flag', () => {
     const one = aSet({ replicas: 2, ...fin, annotations: { 'statefulsets.kubernetes.io/drainer-max-attempts': '1' } });
     const c = aClaim(one, 2, { annotations: { [FAILURES_ANNOTATION]: '1', [LAST_FAILURE_ANNOTATION]: failedAt(600_000) } });

@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { WorkQueue } from '../../src/controller/work-queue.ts';
 
 function deferred() {
@@ -107,5 +108,23 @@ describe('WorkQueue', () => {
     // Timers never fire early, so the gaps are at least the backoff delays (50 ms, then 100 ms).
     expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(49);
     expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(99);
+  });
+  it('the retry delay doubles with each failure up to its cap (on a fake clock: exact delays)', async () => {
+    jest.useFakeTimers();
+    try {
+      const times: number[] = [];
+      const q = new WorkQueue(async () => {
+        times.push(Date.now());
+        throw new Error('boom');
+      }, { concurrency: 1, baseRetryMs: 50, maxRetryMs: 300 });
+      q.add('a');
+      for (let i = 0; i < 40 && times.length < 6; i++) await jest.advanceTimersByTimeAsync(25);
+      const gaps = times.slice(1).map((t, i) => t - times[i]!);
+      expect(gaps.slice(0, 5)).toEqual([50, 100, 200, 300, 300]);
+      jest.useRealTimers();
+      await q.shutdown();
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });
