@@ -11,6 +11,7 @@ const common = { testEnvironment: 'node', extensionsToTreatAsEsm: ['.ts'], trans
 export default {
   // A global option (Jest ignores it per project): end-to-end tests wait on a real control plane.
   testTimeout: 180_000,
+  reporters: ['default', '<rootDir>/test/jest/project-counts-reporter.js'],
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     {
