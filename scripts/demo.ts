@@ -9,7 +9,7 @@ import { clusterClient, type ClusterClient } from '../local-cluster/cluster-clie
 import { startControlPlane, stopControlPlane, type ControlPlane } from '../local-cluster/control-plane.ts';
 import { startController, type RunningController } from '../local-cluster/controller-process.ts';
 import { exampleWithSimulatedDrain } from '../local-cluster/examples.ts';
-import { ROLE_DRAINER, ROLE_LABEL } from '../src/planner/keys.ts';
+import { ROLE_DRAINER, ROLE_LABEL, ROLE_PLACEHOLDER } from '../src/planner/keys.ts';
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -94,11 +94,17 @@ async function main(): Promise<void> {
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => (finish = resolve));
   const check = () => {
-    if (seen.has('claim-gone') && seen.has('drain-gone')) finish();
+    if (seen.has('claim-gone') && seen.has('drain-gone') && seen.has('placeholder-gone')) finish();
   };
   const podWatch = await watch.watch(`/api/v1/namespaces/${ns}/pods`, {}, (type, pod: V1Pod) => {
     if (pod.metadata?.name !== 'datastore-2') return;
     const isDrain = pod.metadata?.labels?.[ROLE_LABEL] === ROLE_DRAINER;
+    if (pod.metadata?.labels?.[ROLE_LABEL] === ROLE_PLACEHOLDER) {
+      if (type === 'ADDED') once('placeholder', 'placeholder datastore-2 takes the name (no volumes, never scheduled): no replica can start on the claim while it is deleted');
+      if (type === 'DELETED') once('placeholder-gone', 'placeholder datastore-2 deleted: the claim is gone, the name is free');
+      check();
+      return;
+    }
     if (!isDrain && pod.metadata?.deletionTimestamp) once('terminating', 'stateful pod datastore-2 is terminating (the StatefulSet controller removes the highest replica)');
     if (!isDrain && type === 'DELETED') once('gone', 'stateful pod datastore-2 is gone; its claim data-datastore-2 stays behind');
     if (isDrain && type === 'ADDED') once('drain-created', 'drain pod datastore-2 created, mounting data-datastore-2');
@@ -113,7 +119,7 @@ async function main(): Promise<void> {
   }, () => {});
   const claimWatch = await watch.watch(`/api/v1/namespaces/${ns}/persistentvolumeclaims`, {}, (type, claim: V1PersistentVolumeClaim) => {
     if (claim.metadata?.name !== 'data-datastore-2') return;
-    if (claim.metadata?.deletionTimestamp && type !== 'DELETED') once('claim-deleting', 'claim data-datastore-2 deleted (UID precondition); Kubernetes removes it once the drain pod lets go');
+    if (claim.metadata?.deletionTimestamp && type !== 'DELETED') once('claim-deleting', 'claim data-datastore-2 deleted (UID and resourceVersion preconditions)');
     if (type === 'DELETED') once('claim-gone', 'claim data-datastore-2 released');
     check();
   }, () => {});

@@ -1,4 +1,4 @@
-// Every flag of the controller, with its default, in one place (the README's flag table mirrors this).
+// Every flag of the controller, with its default, in one place (the flag table in docs/configuration.md mirrors this).
 import { Command, InvalidArgumentError } from 'commander';
 import type { PlannerSettings } from '../planner/types.ts';
 import { parseDuration } from '../planner/duration.ts';

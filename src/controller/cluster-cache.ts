@@ -68,7 +68,7 @@ export const DRAIN_POD_SELECTOR = ROLE_LABEL;
 /**
  * Pods that kept our set label but lost the role label: a drain pod relabelled by someone who may patch pods.
  * Watched (whole, trimmed to UID and phase) so that it is reported and replaced once finished, instead of
- * holding its ordinal unseen. A pod stripped of every label of ours is not watched (README, known limits).
+ * holding its ordinal unseen. A pod stripped of every label of ours is not watched (docs/known-limits.md).
  */
 export const RELABELLED_POD_SELECTOR = `${SET_LABEL},!${ROLE_LABEL}`;
 

@@ -14,6 +14,9 @@ test('npm run demo: scale 3 -> 2, drain pod completes, claim released, two claim
   expect(stdout).toMatch(/drain pod datastore-2 is Succeeded/);
   expect(stdout).toMatch(/drain pod datastore-2 deleted/);
   expect(stdout).toMatch(/claim data-datastore-2 released/);
+  // The name stays taken while the claim is deleted, and is freed only after it is gone.
+  expect(stdout.indexOf('placeholder datastore-2 takes the name')).toBeGreaterThan(stdout.indexOf('drain pod datastore-2 deleted'));
+  expect(stdout.indexOf('placeholder datastore-2 deleted')).toBeGreaterThan(stdout.indexOf('claim data-datastore-2 released'));
   const final = stdout.slice(stdout.indexOf('Final state:'), stdout.indexOf('Events on the StatefulSet'));
   expect(final).not.toMatch(/data-datastore-2/);
   expect(final.match(/data-datastore-[01]\s+Bound/g)).toHaveLength(2);

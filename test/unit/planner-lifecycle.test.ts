@@ -122,7 +122,7 @@ class Cluster {
         return;
       case 'pod-gone':
         // A drain pod deleted by someone else (eviction, a user): the StatefulSet may then take the name back. Not a
-        // placeholder: it is never scheduled, so nothing evicts it (deleting it by hand is a known limit, README).
+        // placeholder: it is never scheduled, so nothing evicts it (deleting it by hand is a known limit, docs/known-limits.md).
         this.pods = this.pods.filter((p) => p.metadata!.name !== `db-${cmd.ordinal}` || p.metadata!.labels?.app === 'db' || this.created.get(p.metadata!.uid!)?.placeholder);
         return this.statefulController();
       case 'crash-before-record':
