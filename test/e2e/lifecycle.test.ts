@@ -64,12 +64,18 @@ test('two replicas with leader election: only the leader acts; when it is killed
   expect(await follower.metrics()).toMatch(/^sdc_leader 0$/m);
   expect(await leader.metrics()).toMatch(/^sdc_leader 1$/m);
 
-  await leader.stop('SIGKILL');
+  // While both run, only the leader acts: it drains ordinal 2, and the follower creates nothing.
+  const createdDrainPod = (replica: typeof a) => replica.entries().some((e) => e.message === 'created drain pod');
   await scale(c, ns, 'db', 2);
-  await eventually('drained by the new leader', async () => !(await claimNames(c, ns)).includes('data-db-2'), 60_000);
+  await eventually('ordinal 2 drained by the leader', async () => !(await claimNames(c, ns)).includes('data-db-2'), 60_000);
+  expect(createdDrainPod(leader)).toBe(true);
+  expect(createdDrainPod(follower)).toBe(false);
+
+  await leader.stop('SIGKILL');
+  await scale(c, ns, 'db', 1);
+  await eventually('ordinal 1 drained by the new leader', async () => !(await claimNames(c, ns)).includes('data-db-1'), 60_000);
   expect(await holder()).toMatch(new RegExp(`_${follower.process.pid}$`));
-  expect(follower.entries().some((e) => e.message === 'created drain pod')).toBe(true);
-  expect(leader.entries().some((e) => e.message === 'created drain pod')).toBe(false);
+  expect(createdDrainPod(follower)).toBe(true);
 });
 
 test('a leader paused past its renew deadline, with no one to take over, drains what happened meanwhile once it renews', async () => {
