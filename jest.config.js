@@ -13,7 +13,7 @@ export default {
   testTimeout: 180_000,
   reporters: ['default', '<rootDir>/test/jest/project-counts-reporter.js'],
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'], globalSetup: '<rootDir>/test/jest/unit-setup.ts' },
     {
       ...common,
       displayName: 'e2e',

@@ -8,23 +8,23 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { Metrics } from '../../src/metrics/metrics.ts';
+import { PROMTOOL_VARIABLE } from '../jest/unit-setup.ts';
 import { emptyQueue } from './fakes/cluster.ts';
 
 const monitoring = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'manifests', 'monitoring');
 const rule = parse(readFileSync(path.join(monitoring, 'prometheus-rule.yaml'), 'utf8')) as { spec: { groups: Array<{ rules: Array<{ expr: string }> }> } };
 const dashboard = JSON.parse(readFileSync(path.join(monitoring, 'dashboard.json'), 'utf8')) as { panels: Array<{ targets: Array<{ expr: string }> }> };
 
-/** promtool, as the project's script provides it (Debian's prometheus package). */
-function promtool(): string {
-  return execFileSync('bash', [path.join(monitoring, '..', '..', 'local-cluster', 'build', 'ensure-promtool.sh')], { encoding: 'utf8' }).trim();
-}
+/** promtool, as the unit project's set-up found or installed it (test/jest/unit-setup.ts); undefined without it. */
+const promtool = process.env[PROMTOOL_VARIABLE];
 
 describe('monitoring as code', () => {
-  it('the rules pass promtool check rules and promtool test rules', () => {
+  // Skipped (the set-up printed why) only where promtool cannot be installed: CI installs it first.
+  (promtool ? it : it.skip)('the rules pass promtool check rules and promtool test rules', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'sdc-rules-'));
     writeFileSync(path.join(dir, 'rules.yaml'), stringify({ groups: rule.spec.groups }));
     copyFileSync(path.join(monitoring, 'prometheus-rule-tests.yaml'), path.join(dir, 'tests.yaml'));
-    const tool = promtool();
+    const tool = promtool!;
     expect(execFileSync(tool, ['check', 'rules', 'rules.yaml'], { cwd: dir, encoding: 'utf8' })).toMatch(/SUCCESS: 7 rules found/);
     expect(execFileSync(tool, ['test', 'rules', 'tests.yaml'], { cwd: dir, encoding: 'utf8' })).toMatch(/SUCCESS/);
   });

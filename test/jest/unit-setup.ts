@@ -1,0 +1,19 @@
+// The unit project's set-up: the tools its tests call are installed here, never by a test. promtool (the
+// alerting rules' checks) comes from Debian's prometheus package; without root it cannot be installed, and
+// the test that needs it is skipped with the reason printed here.
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PROMTOOL_VARIABLE = 'SDC_PROMTOOL';
+export const PROMTOOL_MISSING_VARIABLE = 'SDC_PROMTOOL_MISSING';
+
+export default (): void => {
+  const script = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'local-cluster', 'build', 'ensure-promtool.sh');
+  try {
+    process.env[PROMTOOL_VARIABLE] = execFileSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  } catch (err) {
+    process.env[PROMTOOL_MISSING_VARIABLE] = String((err as { stderr?: string }).stderr ?? err).trim();
+    process.stderr.write(`\nthe alerting rules' promtool checks are skipped: ${process.env[PROMTOOL_MISSING_VARIABLE]}\n`);
+  }
+};
