@@ -151,6 +151,7 @@ export class Executor implements ActionWriter {
         // 409, the name is taken: our cache is behind (the pod exists already, or the stateful pod is still
         // there). Nothing was created; the watch event that follows triggers a fresh plan.
         await execution.guard.confirmOrphaned(action.ordinal);
+        await execution.guard.confirmClaimsAsPlanned(action.claims);
         let created: V1Pod | undefined;
         try {
           if (!(await unless([409], async () => (created = await this.writes.createPod(action.pod))))) {

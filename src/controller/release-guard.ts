@@ -5,7 +5,7 @@
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { claimName, claimTemplateNames, inRange } from '../planner/identity.ts';
 import { drainedBy, whyNotDeletable, whyNotReleasable } from '../planner/release-proof.ts';
-import type { ClaimRef, PodRef } from '../planner/types.ts';
+import type { ClaimAt, ClaimRef, PodRef } from '../planner/types.ts';
 import { statusOf, type KubeApi } from '../kube/api.ts';
 
 export type GuardReads = Pick<KubeApi, 'getStatefulSet' | 'getPod' | 'getClaim'>;
@@ -46,9 +46,24 @@ export class ReleaseGuard {
     await this.freshSet(ordinal);
   }
 
-  /** The set as etcd has it, once per plan; throws StaleCacheError when it was deleted or replaced, or grew back over the ordinal. */
-  private async freshSet(ordinal: number): Promise<V1StatefulSet> {
-    const set = await (this.fresh ??= orUndefinedIfGone(this.api.getStatefulSet(this.namespace, this.set.metadata?.name ?? '')));
+  /**
+   * Before a drain pod is created for `claims`: each is, as etcd has it, the claim the plan saw (same UID and,
+   * where the plan knew it, resourceVersion). A plan made on a claim cache behind this controller's own last
+   * write (a drain's success just recorded) would otherwise start a drain that is withdrawn at once.
+   */
+  async confirmClaimsAsPlanned(claims: ClaimAt[]): Promise<void> {
+    const read = await Promise.all(claims.map((ref) => this.claim(ref)));
+    const changed = claims.filter((ref, i) => !read[i] || (ref.resourceVersion !== undefined && read[i].metadata?.resourceVersion !== ref.resourceVersion));
+    if (changed.length > 0) throw new StaleCacheError(`claim(s) ${changed.map((c) => c.name).join(', ')} changed since the plan; no drain pod created`);
+  }
+
+  /**
+   * The set as etcd has it (read once per plan; `again`: read now, for the last check before a claim delete);
+   * throws StaleCacheError when it was deleted or replaced, or grew back over the ordinal.
+   */
+  private async freshSet(ordinal: number, again = false): Promise<V1StatefulSet> {
+    const read = () => orUndefinedIfGone(this.api.getStatefulSet(this.namespace, this.set.metadata?.name ?? ''));
+    const set = await (again ? (this.fresh = read()) : (this.fresh ??= read()));
     if (!set || set.metadata?.uid !== this.set.metadata?.uid) {
       throw new StaleCacheError(`the StatefulSet was deleted or replaced before ordinal ${ordinal}'s claims were released; nothing released`);
     }
@@ -98,9 +113,10 @@ export class ReleaseGuard {
    * replaced; throws as confirmDrained does.
    */
   async confirmDeletable(ordinal: number, claimRef: ClaimRef, placeholder: PodRef): Promise<V1PersistentVolumeClaim | undefined> {
-    const set = await this.freshSet(ordinal);
     const [pod, claim] = await Promise.all([this.pod(placeholder.name), this.claim(claimRef)]);
     if (!claim) return undefined;
+    // The set last, and for each claim: the read closest to the delete decides whether the ordinal is still orphaned.
+    const set = await this.freshSet(ordinal, true);
     const why = whyNotDeletable(set, ordinal, placeholder.uid, pod, claim);
     if (why !== undefined) throw new ReleaseRefusedError(`claim ${claimRef.name} is not released: ${why}`);
     return claim;

@@ -150,7 +150,7 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
     }
     // The pods that last held the ordinal's name: the placeholder holding it at the delete, and the drain pod before it.
     const underName = podCreates.filter((p) => p.namespace === e.namespace && p.name === `${id.set.split('/')[1]}-${id.ordinal}` && committedBefore(p, e));
-    const [holder, placeholder] = underName.slice(-2);
+    const placeholder = underName.at(-1);
     if (!placeholder || controllerReplica(placeholder) === undefined || !isPlaceholder(placeholder)) {
       violations.push(`${where}: no placeholder of the controller held ordinal ${id.ordinal}'s name (${placeholder?.userAgent ?? 'none'})`);
       continue;
@@ -158,6 +158,16 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
     const placeholderUid = placeholder.responseObject?.metadata?.uid;
     const freed = audit.find((x) => ok(x) && x.verb === 'delete' && x.resource === 'pods' && x.requestObject?.preconditions?.uid === placeholderUid && committedBefore(x, e));
     if (freed) violations.push(`${where}: placeholder ${placeholder.name} had been deleted before`);
+    const succeededBefore = (pod: AuditEvent) => audit.some((s) => ok(s) && s.resource === 'pods/status' && s.namespace === e.namespace && s.name === pod.name
+      && s.requestObject?.status?.phase === 'Succeeded' && committedBefore(pod, s) && committedBefore(s, e)
+      && !podCreates.some((later) => later.name === pod.name && later.namespace === pod.namespace && committedBefore(pod, later) && committedBefore(later, s)));
+    // The drain that proves the release: the last pod under the name before the placeholder, passing over the
+    // controller's own attempts that never Succeeded (a drain withdrawn because its record was refused proves
+    // nothing and harms nothing); anyone else's pod in between (a returning replica) stops the search.
+    const before = underName.slice(0, -1);
+    let at = before.length - 1;
+    while (at > 0 && controllerReplica(before[at]!) !== undefined && !isPlaceholder(before[at]!) && !succeededBefore(before[at]!)) at--;
+    const holder = before[at];
     if (!holder || controllerReplica(holder) === undefined || isPlaceholder(holder)) {
       violations.push(`${where}: the pod of ordinal ${id.ordinal} before the placeholder was not a drain pod of the controller (${holder?.userAgent ?? 'none'})`);
       continue;
@@ -165,9 +175,7 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
     if (!listedClaimUids(holder).includes(uid) || !mountedClaims(holder).includes(e.name ?? '')) {
       violations.push(`${where}: drain pod ${holder.name} was not created for that claim`);
     }
-    const succeeded = audit.some((s) => ok(s) && s.resource === 'pods/status' && s.namespace === e.namespace && s.name === holder.name
-      && s.requestObject?.status?.phase === 'Succeeded' && committedBefore(holder, s) && committedBefore(s, e));
-    if (!succeeded) violations.push(`${where}: drain pod ${holder.name} had not Succeeded`);
+    if (!succeededBefore(holder)) violations.push(`${where}: drain pod ${holder.name} had not Succeeded`);
     // No lag for releases: the executor reads the set from etcd right before the delete.
     if (ranges.inRange(id.set, id.ordinal, e.time)) violations.push(`${where}: ordinal ${id.ordinal} was in range`);
   }

@@ -116,7 +116,7 @@ describe('Executor', () => {
     const { api, executor } = setUp();
     await executor.execute(set, [create]);
     const record = { [DRAIN_POD_ANNOTATION]: 'uid-of-db-2', [DRAIN_POD_CONTAINERS_ANNOTATION]: containersDigest(pod('db-2')) };
-    expect(api.calls).toEqual(['getStatefulSet db', 'createPod db-2', `annotateClaim data-db-2@c2 ${JSON.stringify(record)}`]);
+    expect(api.calls).toEqual(['getStatefulSet db', 'getClaim data-db-2', 'createPod db-2', `annotateClaim data-db-2@c2 ${JSON.stringify(record)}`]);
   });
 
   it('reads the set from etcd before creating drain pods (once per plan): a scale-up a silent watch hid starts no drain', async () => {
@@ -125,16 +125,29 @@ describe('Executor', () => {
     await expect(executor.execute(set, [create])).rejects.toBeInstanceOf(StaleCacheError);
     expect(api.calls).toEqual(['getStatefulSet db']);
     const parallel = setUp();
-    const another: Action = { ...create, ordinal: 3, pod: pod('db-3'), claims: [{ name: 'data-db-3', uid: 'c3' }] } as Action;
+    const another: Action = { ...create, ordinal: 3, pod: pod('db-3'), claims: [{ name: 'wal-db-2', uid: 'w2' }] } as Action;
     await parallel.executor.execute(set, [create, another]);
-    expect(parallel.api.calls.filter((c) => c.startsWith('get'))).toEqual(['getStatefulSet db']);
+    expect(parallel.api.calls.filter((c) => c.startsWith('getStatefulSet'))).toEqual(['getStatefulSet db']);
+  });
+
+  it('reads the claims from etcd before creating their drain pod: a claim changed or gone since the plan starts no drain', async () => {
+    const changed = setUp();
+    await expect(changed.executor.execute(set, [{ ...create, claims: [{ ...claim, resourceVersion: '9' }] } as Action])).rejects.toThrow(/data-db-2 changed since the plan/);
+    expect(changed.api.calls.filter((c) => !c.startsWith('get'))).toEqual([]);
+    const gone = setUp();
+    gone.api.claims.delete('data-db-2');
+    await expect(gone.executor.execute(set, [create])).rejects.toBeInstanceOf(StaleCacheError);
+    expect(gone.api.calls.filter((c) => !c.startsWith('get'))).toEqual([]);
+    const same = setUp();
+    await same.executor.execute(set, [{ ...create, claims: [{ ...claim, resourceVersion: '10' }] } as Action]);
+    expect(same.api.calls).toContain('createPod db-2');
   });
 
   it('a taken name (409 on create) records nothing and is not an error', async () => {
     const { api, metrics, executor } = setUp();
     api.failures.set('createPod db-2', apiError(409));
     await executor.execute(set, [create]);
-    expect(api.calls).toEqual(['getStatefulSet db', 'createPod db-2']);
+    expect(api.calls).toEqual(['getStatefulSet db', 'getClaim data-db-2', 'createPod db-2']);
     expect((await metrics.drainsStarted.get()).values[0]?.value ?? 0).toBe(0);
   });
 
@@ -200,7 +213,7 @@ describe('Executor', () => {
       const wal: Action = { ...release, claim: { name: 'wal-db-2', uid: 'w2' } } as Action;
       await executor.execute(set, [release, wal]);
       expect(api.calls).toEqual([
-        'getStatefulSet db', 'getPod db-2', 'getClaim data-db-2', 'deleteClaim data-db-2@c2 rv=10', 'getClaim wal-db-2', 'deleteClaim wal-db-2@w2 rv=11',
+        'getPod db-2', 'getClaim data-db-2', 'getStatefulSet db', 'deleteClaim data-db-2@c2 rv=10', 'getClaim wal-db-2', 'getStatefulSet db', 'deleteClaim wal-db-2@w2 rv=11',
       ]);
       expect((await metrics.claimsReleased.get()).values[0]?.value).toBe(2);
 
@@ -270,7 +283,7 @@ describe('Executor', () => {
   });
 
   describe('every claim write is conditional on the resourceVersion the plan decided on', () => {
-    const seen = { ...claim, resourceVersion: '41' };
+    const seen = { ...claim, resourceVersion: '10' };
     const writes: Action[] = [
       { ...create, claims: [seen] } as Action,
       { kind: 'RecordFailure', ordinal: 2, claims: [seen], failures: 1, at: '2026-12-02T00:00:00Z' },
@@ -284,7 +297,7 @@ describe('Executor', () => {
       await executor.execute(set, [action]);
       const patches = api.calls.filter((c) => c.startsWith('annotateClaim'));
       expect(patches).toHaveLength(1);
-      expect(patches[0]).toMatch(/^annotateClaim data-db-2@c2 rv=41 /);
+      expect(patches[0]).toMatch(/^annotateClaim data-db-2@c2 rv=10 /);
 
       const stale = setUp();
       stale.api.failures.set(patches[0]!, apiError(409));
@@ -294,9 +307,9 @@ describe('Executor', () => {
     it('a drain pod whose record is refused (the claim changed since the plan) is withdrawn, not left to drain unproven', async () => {
       const { api, executor } = setUp();
       const record = { [DRAIN_POD_ANNOTATION]: 'uid-of-db-2', [DRAIN_POD_CONTAINERS_ANNOTATION]: containersDigest(pod('db-2')) };
-      api.failures.set(`annotateClaim data-db-2@c2 rv=41 ${JSON.stringify(record)}`, apiError(409));
+      api.failures.set(`annotateClaim data-db-2@c2 rv=10 ${JSON.stringify(record)}`, apiError(409));
       await expect(executor.execute(set, [{ ...create, claims: [seen] } as Action])).rejects.toMatchObject({ code: 409 });
-      expect(api.calls).toEqual(['getStatefulSet db', 'createPod db-2', `annotateClaim data-db-2@c2 rv=41 ${JSON.stringify(record)}`, 'deletePod db-2@uid-of-db-2']);
+      expect(api.calls).toEqual(['getStatefulSet db', 'getClaim data-db-2', 'createPod db-2', `annotateClaim data-db-2@c2 rv=10 ${JSON.stringify(record)}`, 'deletePod db-2@uid-of-db-2']);
     });
 
     it('a second write of one claim in a plan is conditional on the first (the version it answered), not on the cache', async () => {
@@ -305,7 +318,7 @@ describe('Executor', () => {
         { kind: 'RecordFailure', ordinal: 2, claims: [seen], failures: 1, at: '2026-12-02T00:00:00Z' },
         { kind: 'DeleteDrainPod', ordinal: 2, pod: { name: 'db-2', uid: 'p2' }, reason: 'timeout', forget: [seen] },
       ]);
-      expect(api.calls.filter((c) => c.startsWith('annotateClaim')).map((c) => c.split(' ')[2])).toEqual(['rv=41', 'rv=41+1']);
+      expect(api.calls.filter((c) => c.startsWith('annotateClaim')).map((c) => c.split(' ')[2])).toEqual(['rv=10', 'rv=10+1']);
     });
   });
 
@@ -343,7 +356,7 @@ describe('Executor', () => {
     };
     const executor = new Executor(api, { record: () => {} }, new TemplateVerdicts(), new Metrics(emptyQueue), quietLogger(), { dryRun: false, isLeader: () => leading });
     await expect(executor.execute(set, [create])).rejects.toBeInstanceOf(NotLeaderError);
-    expect(api.calls).toEqual(['getStatefulSet db', 'createPod db-2']);
+    expect(api.calls).toEqual(['getStatefulSet db', 'getClaim data-db-2', 'createPod db-2']);
   });
 
   it('keeps the API server\'s verdict on a template, also in --dry-run, where nothing else is written', async () => {
@@ -368,7 +381,7 @@ describe('Executor', () => {
       const { api, verdicts, executor } = setUp();
       await executor.execute(set, [firstTry]);
       expect(verdicts.get('ns/db', 'h1')).toEqual({ state: 'accepted' });
-      expect(api.calls[1]).toBe('createPod db-2');
+      expect(api.calls[2]).toBe('createPod db-2');
     });
 
     it('refused by admission: the template is rejected, nothing else is written', async () => {
@@ -376,7 +389,7 @@ describe('Executor', () => {
       api.failures.set('createPod db-2', apiError(403, 'pods "db-2" is forbidden: violates PodSecurity "baseline:latest": privileged'));
       await expect(executor.execute(set, [firstTry, release])).rejects.toBeInstanceOf(TemplateRefusedError);
       expect(verdicts.get('ns/db', 'h1')).toEqual({ state: 'rejected', problem: expect.stringMatching(/^the API server rejects the drain pod: .*violates PodSecurity/) });
-      expect(api.calls).toEqual(['getStatefulSet db', 'createPod db-2']);
+      expect(api.calls).toEqual(['getStatefulSet db', 'getClaim data-db-2', 'createPod db-2']);
     });
 
     it('an outage or the controller\'s own RBAC refusal is no verdict', async () => {

@@ -53,6 +53,17 @@ describe('fault-suite invariant checker', () => {
     expect(found).toEqual([expect.stringMatching(/data-db-0 .*no placeholder of the controller held ordinal 0's name/)]);
   });
 
+  it('passes over the controller\'s own drain pod withdrawn between the proving drain and the placeholder (it proves nothing, and harms nothing)', () => {
+    const withdrawn = [...drained.slice(0, 5), podCreate('db-2', 'pod-2', [{ name: 'data-db-2', uid: 'c2' }], 3055), phase('db-2', 'Running', 3056),
+      del('pods', 'db-2', 'pod-2', 3060), placeholderCreate('db-2', 'ph-1', 3080), del('persistentvolumeclaims', 'data-db-2', 'c2', 3100)];
+    expect(checkInvariants(withdrawn, [], options)).toEqual([]);
+    // Its own success (or anyone's) after the proving pod is not the proving pod's.
+    const onlyTheSecond = [created(3), scaled(2, 1000), podCreate('db-2', 'pod-1', [{ name: 'data-db-2', uid: 'c2' }], 2000), del('pods', 'db-2', 'pod-1', 2500),
+      podCreate('db-2', 'pod-2', [{ name: 'data-db-2', uid: 'other' }], 2600), phase('db-2', 'Succeeded', 3000), del('pods', 'db-2', 'pod-2', 3050),
+      placeholderCreate('db-2', 'ph-1', 3080), del('persistentvolumeclaims', 'data-db-2', 'c2', 3100)];
+    expect(checkInvariants(onlyTheSecond, [], options)).toEqual([expect.stringMatching(/drain pod db-2 was not created for that claim/)]);
+  });
+
   it('flags a release while the name was free or held by anyone else, or after a replica came back between the drain and the placeholder', () => {
     // The order before the placeholder: the claim deleted under the drain pod, whose deletion then freed the name.
     const underDrainPod = [...drained.slice(0, 4), del('persistentvolumeclaims', 'data-db-2', 'c2', 3010), del('pods', 'db-2', 'pod-1', 3050)];

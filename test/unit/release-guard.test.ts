@@ -100,7 +100,14 @@ describe('ReleaseGuard before a drained claim is deleted, and before the placeho
   it('reads the set, the placeholder and the claim, and returns the claim as read', async () => {
     const { guard: g, calls } = guard();
     await expect(g.confirmDeletable(2, ref, { name: 'db-2', uid: 'h' })).resolves.toBe(drainedClaim);
-    expect(calls).toEqual(['set ns/db', 'pod ns/db-2', 'claim ns/data-db-2']);
+    expect(calls).toEqual(['pod ns/db-2', 'claim ns/data-db-2', 'set ns/db']);
+  });
+
+  it('reads the set again before each delete, after the placeholder and the claim: the read closest to the delete decides', async () => {
+    const { guard: g, calls } = guard();
+    await g.confirmDeletable(2, ref, { name: 'db-2', uid: 'h' });
+    await g.confirmDeletable(2, ref, { name: 'db-2', uid: 'h' });
+    expect(calls).toEqual(['pod ns/db-2', 'claim ns/data-db-2', 'set ns/db', 'claim ns/data-db-2', 'set ns/db']);
   });
 
   it('refused without the placeholder as the plan saw it, or for a set changed since the drain', async () => {

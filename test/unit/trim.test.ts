@@ -26,7 +26,7 @@ describe('trimming keeps every key of the controller', () => {
   // Every label and annotation key the planner reads or the executor writes, as keys.ts spells them.
   // (Derived from keys.ts, not spelled here: the set's own annotations, the StatefulSet controller's label and
   // the finalizer are not keys of claims or pods.)
-  const ours = Object.values(keys).filter((v): v is string => typeof v === 'string' && v.includes('/') && v !== keys.FINALIZER
+  const ours = (Object.values(keys) as unknown[]).filter((v): v is string => typeof v === 'string' && v.includes('/') && v !== keys.FINALIZER
     && !v.startsWith('statefulsets.kubernetes.io/') && v !== keys.STATEFUL_POD_LABEL);
   const all = Object.fromEntries(ours.map((k) => [k, 'x']));
 
