@@ -189,7 +189,11 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
       if (!id || id.set !== pod!.set || id.ordinal !== pod!.ordinal) continue;
       const last = audit.filter((x) => ok(x) && x.resource === 'persistentvolumeclaims' && x.namespace === e.namespace && x.name === claim
         && (x.verb === 'create' || x.verb === 'delete') && committedBefore(x, e)).at(-1);
-      if (last?.verb === 'delete' && controllerReplica(last) !== undefined) {
+      // Its deletion completes when the last finalizer goes: PVC protection's update without its finalizer.
+      const finalized = last !== undefined && audit.some((x) => ok(x) && x.verb === 'update' && x.resource === 'persistentvolumeclaims'
+        && x.namespace === e.namespace && x.name === claim && x.requestObject?.metadata?.uid === last.requestObject?.preconditions?.uid
+        && !(x.requestObject?.metadata?.finalizers ?? []).includes('kubernetes.io/pvc-protection') && committedBefore(last, x) && committedBefore(x, e));
+      if (last?.verb === 'delete' && controllerReplica(last) !== undefined && !finalized) {
         violations.push(`pod ${e.namespace}/${e.name} created at ${new Date(e.time).toISOString()} on claim ${claim}, which the controller had released and which was still being deleted`);
       }
     }

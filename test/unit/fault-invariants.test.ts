@@ -141,6 +141,11 @@ describe('fault-suite invariant checker', () => {
       expect.stringMatching(/no placeholder of the controller held ordinal 2's name/), expect.stringMatching(/pod ns\/db-2 created .* on claim data-db-2, which the controller had released/),
     ]);
     expect(checkInvariants([...grown, recreatedClaim, replica(4100)], [], options)).toEqual([expect.stringMatching(/no placeholder of the controller held ordinal 2's name/)]);
+    // The released claim gone (PVC protection removed its finalizer) before the replica, created before its new claim: no claim was being deleted.
+    const finalized = event({ verb: 'update', resource: 'persistentvolumeclaims', name: 'data-db-2', time: 3400, userAgent: kcm, requestObject: { metadata: { uid: 'c2', finalizers: [] } } });
+    expect(checkInvariants([...goodDrain, scaled(3, 3300), finalized, replica(3500)], [], options)).toEqual([]);
+    const stillProtected = { ...finalized, requestObject: { metadata: { uid: 'c2', finalizers: ['kubernetes.io/pvc-protection'] } } };
+    expect(checkInvariants([...goodDrain, scaled(3, 3300), stillProtected, replica(3500)], [], options)).toEqual([expect.stringMatching(/which the controller had released/)]);
   });
 
   it('a delete found by a resync carries no UID, and still ends the pod that held the name', () => {
