@@ -53,7 +53,11 @@ export class ReleaseGuard {
    */
   async confirmClaimsAsPlanned(claims: ClaimAt[]): Promise<void> {
     const read = await Promise.all(claims.map((ref) => this.claim(ref)));
-    const changed = claims.filter((ref, i) => !read[i] || (ref.resourceVersion !== undefined && read[i].metadata?.resourceVersion !== ref.resourceVersion));
+    const changed = claims.filter((ref, i) => {
+      const now = read[i];
+      // (A claim read back has metadata: `claim` matched its UID.)
+      return !now || (ref.resourceVersion !== undefined && now.metadata!.resourceVersion !== ref.resourceVersion);
+    });
     if (changed.length > 0) throw new StaleCacheError(`claim(s) ${changed.map((c) => c.name).join(', ')} changed since the plan; no drain pod created`);
   }
 

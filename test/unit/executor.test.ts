@@ -133,6 +133,8 @@ describe('Executor', () => {
   it('reads the claims from etcd before creating their drain pod: a claim changed or gone since the plan starts no drain', async () => {
     const changed = setUp();
     await expect(changed.executor.execute(set, [{ ...create, claims: [{ ...claim, resourceVersion: '9' }] } as Action])).rejects.toThrow(/data-db-2 changed since the plan/);
+    const both: Action = { ...create, claims: [{ ...claim, resourceVersion: '9' }, { name: 'wal-db-2', uid: 'w2', resourceVersion: '9' }] } as Action;
+    await expect(setUp().executor.execute(set, [both])).rejects.toThrow(/claim\(s\) data-db-2, wal-db-2 changed since the plan/);
     expect(changed.api.calls.filter((c) => !c.startsWith('get'))).toEqual([]);
     const gone = setUp();
     gone.api.claims.delete('data-db-2');
