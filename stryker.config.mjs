@@ -12,6 +12,7 @@ export default {
     'src/kube/leader-election.ts',
     'src/kube/retry.ts',
     'src/kube/http-client.ts',
+    'src/cli/write-fence.ts',
   ],
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/index.html' },

@@ -4,7 +4,7 @@ import type { KubernetesObject, V1PersistentVolumeClaim, V1Pod, V1StatefulSet } 
 import { candidateSetNameOfPod, candidateSetNamesOfClaim } from '../planner/identity.ts';
 import type { Logger } from '../log.ts';
 import { ROLE_LABEL, SET_LABEL, STATEFUL_POD_LABEL } from '../planner/keys.ts';
-import type { KubeApi, ListOptions } from '../kube/api.ts';
+import { describeApiError, statusOf, type KubeApi, type ListOptions } from '../kube/api.ts';
 import type { KubeHttpClient } from '../kube/http-client.ts';
 import { ResilientInformer, type ChangeHandler, type ListResult } from '../kube/informer.ts';
 import { trimClaim, trimPod, trimStatefulSet } from './trim.ts';
@@ -72,6 +72,18 @@ export const DRAIN_POD_SELECTOR = ROLE_LABEL;
  */
 export const RELABELLED_POD_SELECTOR = `${SET_LABEL},!${ROLE_LABEL}`;
 
+/** The API server refused a list the cache needs (401 or 403), found before the informers start. */
+export class ListRefusedError extends Error {
+  readonly resource: string;
+  readonly namespace: string | undefined;
+
+  constructor(resource: string, namespace: string | undefined, code: number, detail: string) {
+    super(`the API server refuses to list ${resource} ${namespace ? `in namespace ${namespace}` : 'in all namespaces'} (${code}): ${detail}`);
+    this.resource = resource;
+    this.namespace = namespace;
+  }
+}
+
 export class ClusterCache {
   private readonly sets = new Map<string, V1StatefulSet>();
   private readonly claims: NameIndex<V1PersistentVolumeClaim>;
@@ -80,6 +92,8 @@ export class ClusterCache {
   private readonly relabelledPods: NameIndex<V1Pod>;
   private readonly informers: Array<ResilientInformer<KubernetesObject>> = [];
   private synced = false;
+  private readonly lists: Array<{ resource: string; namespace?: string; path: string }> = [];
+  private readonly api: KubeApi;
 
   /**
    * `onChange` receives the keys (`namespace/name`) of every StatefulSet an event may concern, once synced;
@@ -87,6 +101,7 @@ export class ClusterCache {
    * rest (finished drains to release, a resync of every set).
    */
   constructor(client: KubeHttpClient, api: KubeApi, options: CacheOptions, onChange: (setKey: string, urgent: boolean) => void, log: Logger) {
+    this.api = api;
     this.claims = new NameIndex(candidateSetNamesOfClaim);
     const podKeys = (name: string) => {
       const set = candidateSetNameOfPod(name);
@@ -111,6 +126,9 @@ export class ClusterCache {
     };
     for (const ns of options.namespaces.length > 0 ? options.namespaces : [undefined]) {
       const base = ns ? `/namespaces/${ns}` : '';
+      this.lists.push({ resource: 'statefulsets', namespace: ns, path: `/apis/apps/v1${base}/statefulsets` },
+        { resource: 'persistentvolumeclaims', namespace: ns, path: `/api/v1${base}/persistentvolumeclaims` },
+        { resource: 'pods', namespace: ns, path: `/api/v1${base}/pods` });
       inform<V1StatefulSet>(`/apis/apps/v1${base}/statefulsets`, (o) => api.listStatefulSets(ns, o),
         { labelSelector: options.setSelector, trim: trim(trimStatefulSet) }, (kind, set) => {
           const key = `${set.metadata?.namespace}/${set.metadata?.name}`;
@@ -126,6 +144,22 @@ export class ClusterCache {
         { labelSelector: DRAIN_POD_SELECTOR, trim: trim(trimPod) }, (kind, pod) => notifyKnown(this.drainPods.apply(kind, pod)));
       inform<V1Pod>(`/api/v1${base}/pods`, (o) => api.listPods(ns, o),
         { labelSelector: RELABELLED_POD_SELECTOR, trim: trim(trimPod) }, (kind, pod) => notifyKnown(this.relabelledPods.apply(kind, pod)));
+    }
+  }
+
+  /**
+   * Asks once for each list the informers will make, so that missing permissions end the start-up with
+   * what is missing, instead of informers retrying a 403 for ever. Other failures are left to the
+   * informers' retries.
+   */
+  async checkAccess(): Promise<void> {
+    for (const { resource, namespace, path } of this.lists) {
+      try {
+        await this.api.probeList(resource, path);
+      } catch (err) {
+        const code = statusOf(err);
+        if (code === 401 || code === 403) throw new ListRefusedError(resource, namespace, code, describeApiError(err));
+      }
     }
   }
 

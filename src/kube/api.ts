@@ -137,10 +137,10 @@ export class KubeApi {
       { body: { metadata: { resourceVersion, finalizers } }, contentType: MERGE_PATCH, beforeSend }));
   }
 
-  /** Events have their own rate limit (see EventRecorder), so this bypasses the request limiter. */
+  /** Events have their own rate limit (see EventRecorder), so this bypasses the request limiter, not the fence. */
   async createEvent(event: EventBody): Promise<void> {
     await this.counted('create', 'events', () => this.client.request('POST',
-      `/apis/events.k8s.io/v1${ns(event.metadata?.namespace)}/events`, { body: event }));
+      `/apis/events.k8s.io/v1${ns(event.metadata?.namespace)}/events`, { body: event, beforeSend: () => this.fence('create', 'events') }));
   }
 
   /** A quorum read of one StatefulSet (no resourceVersion: the API server answers from etcd, never from its cache). */
@@ -189,6 +189,11 @@ export class KubeApi {
       cont = metadata?.continue || undefined;
     } while (cont);
     return { items, metadata };
+  }
+
+  /** The first item of a list, metadata only: at start-up, to learn whether the list is allowed at all. */
+  async probeList(resource: string, path: string): Promise<void> {
+    await this.call('list', resource, (beforeSend) => this.client.request('GET', path, { query: { limit: 1 }, accept: METADATA_ONLY.list, beforeSend }));
   }
 
   listStatefulSets(namespace?: string, options: ListOptions<V1StatefulSet> = {}) {

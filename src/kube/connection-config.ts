@@ -121,7 +121,13 @@ interface Kubeconfig {
 }
 
 function readKubeconfig(file: string): Kubeconfig & { dir: string } {
-  const raw = (parseYaml(readFileSync(file, 'utf8')) ?? {}) as Record<string, unknown>;
+  const text = readFileSync(file, 'utf8');
+  let raw: Record<string, unknown>;
+  try {
+    raw = (parseYaml(text) ?? {}) as Record<string, unknown>;
+  } catch (err) {
+    throw new Error(`kubeconfig ${file} is not YAML: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  }
   const entries = <T>(list: unknown, field: string): Array<Named<T>> =>
     (Array.isArray(list) ? list : []).map((e: Record<string, unknown>) => ({ name: String(e.name), value: (e[field] ?? {}) as T }));
   return {
@@ -233,7 +239,11 @@ export function kubeconfigConfig(files: string[], options: { context?: string; w
   const kc = mergedKubeconfig(files);
   const contextName = options.context ?? kc['current-context'];
   const ctx = kc.contexts.find((c) => c.name === contextName)?.value;
-  if (!ctx) throw new Error(`kubeconfig ${files.join(path.delimiter)}: context ${JSON.stringify(contextName)} not found`);
+  if (!ctx) {
+    const known = kc.contexts.map((c) => c.name);
+    throw new Error(`kubeconfig ${files.join(path.delimiter)}: context ${JSON.stringify(contextName)} not found; ` +
+      (known.length ? `choose one of ${known.join(', ')} with --context` : 'it has no contexts'));
+  }
   const cluster = kc.clusters.find((c) => c.name === ctx.cluster)?.value;
   if (!cluster?.server) throw new Error(`kubeconfig: cluster ${JSON.stringify(ctx.cluster)} has no server`);
   const proxyUrl = cluster['proxy-url'];

@@ -1,0 +1,14 @@
+// The leader's write fence, which the replica's API client asks before every request it sends.
+import { NotLeaderError } from '../controller/executor.ts';
+
+const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete']);
+
+/**
+ * The fence the API client asks before every request it sends: a replica that does not hold the lease
+ * writes nothing but the lease itself (which it must, to acquire it); reads always pass.
+ */
+export function leaderWriteFence(isLeader: () => boolean): (verb: string, resource: string) => void {
+  return (verb, resource) => {
+    if (WRITE_VERBS.has(verb) && resource !== 'leases' && !isLeader()) throw new NotLeaderError();
+  };
+}
