@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { addPlannerOptions, addRunOptions, type RunOptions } from './options.ts';
 import { run } from './run.ts';
 import { status, why, type StatusOptions } from './status.ts';
+import { INSTALL_NAMESPACE } from './controller-presence.ts';
 
 const program = new Command('statefulset-drain-controller')
   .description('Drains the PersistentVolumeClaims that a StatefulSet scale-down leaves behind, then releases them.')
@@ -15,7 +16,9 @@ addRunOptions(program.command('run', { isDefault: true }).description('run the c
 /** The read-only views: the planner flags (to judge as the controller does) and where the cluster is. */
 const view = (command: Command) => addPlannerOptions(command)
   .option('--kubeconfig <file>', 'kubeconfig file')
-  .option('--context <name>', 'kubeconfig context to use');
+  .option('--context <name>', 'kubeconfig context to use')
+  .option('--leader-election-namespace <ns>', `where the controller's Lease is (default: ${INSTALL_NAMESPACE}, and the namespace looked at)`)
+  .option('--leader-election-id <name>', 'name of the controller\'s Lease', 'statefulset-drain-controller');
 
 view(program.command('status'))
   .description('show, for each managed StatefulSet, its orphaned claims, drain pods and failures (pass the planner flags the controller runs with)')

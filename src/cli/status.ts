@@ -7,9 +7,11 @@ import { observeSet, type ClusterReader } from '../controller/observe.ts';
 import { isManaged, planSet } from '../planner/plan.ts';
 import type { OrdinalStatus, PlannerSettings } from '../planner/types.ts';
 import { plannerSettings, type PlannerOptions } from './options.ts';
+import { formatDuration } from '../planner/duration.ts';
 import { loadConnectionConfig } from '../kube/connection-config.ts';
 import { KubeHttpClient } from '../kube/http-client.ts';
 import { version } from './version.ts';
+import { findLease, INSTALL_NAMESPACE, NOTHING_HAPPENS, presenceOf, type ControllerPresence } from './controller-presence.ts';
 
 interface SetStatus {
   statefulset: string;
@@ -19,9 +21,7 @@ interface SetStatus {
 }
 
 function age(since: Date | undefined, now: number): string | undefined {
-  if (!since) return undefined;
-  const s = Math.max(0, Math.round((now - new Date(since).getTime()) / 1000));
-  return s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`;
+  return since ? formatDuration(now - new Date(since).getTime()) : undefined;
 }
 
 /** Groups objects under every `namespace/set` key their name could belong to. */
@@ -93,35 +93,53 @@ export async function collectStatus(api: KubeApi, settings: PlannerSettings, nam
   return result;
 }
 
-export type StatusOptions = PlannerOptions & { kubeconfig?: string; context?: string; namespace?: string; allNamespaces?: boolean; output: string; watch?: boolean };
+export type StatusOptions = PlannerOptions & {
+  kubeconfig?: string; context?: string; namespace?: string; allNamespaces?: boolean; output: string; watch?: boolean;
+  leaderElectionNamespace?: string; leaderElectionId: string;
+};
+
+/** The view `status` and `why` print: whether a controller runs, and what each set's ordinals are doing. */
+interface StatusView {
+  controller: ControllerPresence;
+  statefulsets: SetStatus[];
+}
+
+async function collectView(api: KubeApi, options: StatusOptions, namespace: string | undefined): Promise<StatusView> {
+  const leaseNamespaces = options.leaderElectionNamespace ? [options.leaderElectionNamespace] : [INSTALL_NAMESPACE, ...(namespace ? [namespace] : [])];
+  const [lease, statefulsets] = await Promise.all([
+    findLease(api, leaseNamespaces, options.leaderElectionId), collectStatus(api, plannerSettings(options), namespace)]);
+  const controller = presenceOf(lease, Date.now());
+  if (controller.running === false) for (const set of statefulsets) for (const o of set.ordinals) o.why = `${o.why}; ${NOTHING_HAPPENS}`;
+  return { controller, statefulsets };
+}
 
 export async function status(options: StatusOptions): Promise<void> {
   const connection = loadConnectionConfig({ kubeconfig: options.kubeconfig, context: options.context });
   const api = new KubeApi(new KubeHttpClient(connection, `statefulset-drain-controller/${version} (status)`), { qps: 0, burst: 1 });
   // As kubectl: -n, else the context's namespace; -A for all.
   const namespace = options.allNamespaces ? undefined : options.namespace ?? connection.namespace;
-  const settings = plannerSettings(options);
+  const print = (view: StatusView, indent?: number) => console.log(options.output === 'json' ? JSON.stringify(view, null, indent) : table(view));
   if (!options.watch) {
-    const sets = await collectStatus(api, settings, namespace);
-    console.log(options.output === 'json' ? JSON.stringify(sets, null, 2) : table(sets));
+    print(await collectView(api, options, namespace), 2);
     return;
   }
   // --watch: look again every 2 s, and print the view whenever what it says changes (ages aside), stamped.
   let last = '';
   for (;;) {
-    const sets = await collectStatus(api, settings, namespace);
-    const key = JSON.stringify(sets.map((s) => ({ ...s, ordinals: s.ordinals.map((o) => ({ ...o, age: undefined })) })));
+    const view = await collectView(api, options, namespace);
+    const key = JSON.stringify([view.controller.running, view.controller.holder,
+      view.statefulsets.map((s) => ({ ...s, ordinals: s.ordinals.map((o) => ({ ...o, age: undefined })) }))]);
     if (key !== last) {
       last = key;
       console.log(`--- ${new Date().toISOString()}`);
-      console.log(options.output === 'json' ? JSON.stringify(sets) : table(sets));
+      print(view);
     }
     await new Promise((r) => setTimeout(r, 2000));
   }
 }
 
-function table(sets: SetStatus[]): string {
-  const lines: string[] = [];
+function table({ controller, statefulsets: sets }: StatusView): string {
+  const lines: string[] = [controller.summary];
   const rows = [['STATEFULSET', 'ORDINAL', 'CLAIMS', 'DRAIN POD', 'PHASE', 'AGE', 'FAILURES', 'STATE', 'REASON']];
   for (const set of sets) {
     if (set.ordinals.length === 0) rows.push([set.statefulset, '-', '-', '-', '-', '-', '-', set.template === 'valid' ? 'nothing to drain' : 'template invalid', '-']);
@@ -140,7 +158,10 @@ export async function why(options: StatusOptions, setName: string, ordinal?: str
   const connection = loadConnectionConfig({ kubeconfig: options.kubeconfig, context: options.context });
   const api = new KubeApi(new KubeHttpClient(connection, `statefulset-drain-controller/${version} (why)`), { qps: 0, burst: 1 });
   const namespace = options.namespace ?? connection.namespace ?? 'default';
-  const set = (await collectStatus(api, plannerSettings(options), namespace)).find((s) => s.statefulset === `${namespace}/${setName}`);
+  const view = await collectView(api, options, namespace);
+  // A running controller goes without saying; its absence is the first thing to know.
+  if (view.controller.running !== true) console.log(view.controller.summary);
+  const set = view.statefulsets.find((s) => s.statefulset === `${namespace}/${setName}`);
   if (!set) {
     console.log(`${namespace}/${setName} is not a managed StatefulSet (no such set, no drainer template, or no volumeClaimTemplates).`);
     return;

@@ -7,3 +7,9 @@ export function parseDuration(text: string): number {
   }
   return parts.reduce((sum, p) => sum + Number(p[1]) * units[p[2]!]!, 0);
 }
+
+/** A duration as people read it in a status line: 45s, 7m, 3h (rounded; seconds up to 2 minutes, minutes up to 2 hours). */
+export function formatDuration(millis: number): string {
+  const s = Math.max(0, Math.round(millis / 1000));
+  return s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`;
+}

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { buildDrainPod, claimAt, claimRef } from './drain-pod.ts';
 import { drainDelay, drainTimeout, failureState, maxAttempts, notAfter, retryDueMs, timeMs } from './failures.ts';
+import { formatDuration } from './duration.ts';
 import { claimLabels, claimName, claimTemplateNames, ordinalRange } from './identity.ts';
 import {
   DELAY_ANNOTATION, DRAIN_POD_ANNOTATION, FINALIZER, INHERIT_SCHEDULING_ANNOTATION, LAST_FAILURE_ANNOTATION, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_DRAINER, ROLE_LABEL, ROLE_PLACEHOLDER, TEMPLATE_ANNOTATION,
@@ -53,11 +54,6 @@ function templateCheckPod(set: V1StatefulSet, template: DrainerTemplate): V1Pod 
 
 function shortHash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 12);
-}
-
-function describeDuration(millis: number): string {
-  const s = Math.round(millis / 1000);
-  return s < 120 ? `${s}s` : `${Math.round(s / 60)}m`;
 }
 
 /** What every step reads, and where it writes its actions. */
@@ -512,7 +508,7 @@ function seeDrainThrough(ctx: PlanContext, v: OrdinalView, d: DrainPodView): voi
   status.why = d.phase === 'Running' ? `drain pod ${d.ref.name} is running (attempt ${d.attempt})` : `drain pod ${d.ref.name} is Pending: not scheduled or not started yet`;
   if (pastTimeout(ctx, d)) {
     status.state = 'failed';
-    status.why = `attempt ${d.attempt} passed its ${TIMEOUT_ANNOTATION} of ${describeDuration(ctx.timeout.value)}: it is stopped`;
+    status.why = `attempt ${d.attempt} passed its ${TIMEOUT_ANNOTATION} of ${formatDuration(ctx.timeout.value)}: it is stopped`;
     timedOut(ctx, ordinal, d);
     return;
   }
@@ -545,7 +541,7 @@ function timedOut(ctx: PlanContext, ordinal: number, d: DrainPodView): void {
     ctx.actions.push({ kind: 'RecordFailure', ordinal, claims: claims.map(claimAt), failures: d.attempt, at: ctx.now.toISOString() });
     const last = d.attempt >= ctx.attempts.value;
     ctx.report('Warning', 'DrainTimedOut',
-      `drain pod ${d.ref.name} passed its deadline of ${describeDuration(ctx.timeout.value)} (attempt ${d.attempt} of ${ctx.attempts.value}); it is stopped and its claims are kept` +
+      `drain pod ${d.ref.name} passed its deadline of ${formatDuration(ctx.timeout.value)} (attempt ${d.attempt} of ${ctx.attempts.value}); it is stopped and its claims are kept` +
       (last ? `; giving up: set annotation ${RETRY_ANNOTATION} to a new value to retry` : '; it will be retried'),
       `${d.ref.uid}/timeout`, ordinal);
   }
@@ -639,5 +635,5 @@ function reportIfStuck(ctx: PlanContext, ordinal: number, d: DrainPodView): void
     return;
   }
   const why = running ? 'has been running' : 'has been Pending (not scheduled or not started)';
-  ctx.report('Warning', 'DrainStuck', `drain pod ${d.ref.name} ${why} for ${describeDuration(age)}; it is left in place and its claims are kept`, `${d.ref.uid}/stuck-${d.phase}`, ordinal);
+  ctx.report('Warning', 'DrainStuck', `drain pod ${d.ref.name} ${why} for ${formatDuration(age)}; it is left in place and its claims are kept`, `${d.ref.uid}/stuck-${d.phase}`, ordinal);
 }

@@ -188,6 +188,34 @@ test('the status command and the metrics show a drain in progress', async () => 
   for (const secretish of [ns, 'data-db-1', 'db-1', 'busybox']) expect(metrics).not.toContain(secretish);
 });
 
+test('status and why say first when no controller is running, and that nothing happens until one does', async () => {
+  const { c, ns } = ctx;
+  const main = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.ts');
+  const cli = async (...args: string[]) => (await promisify(execFile)(process.execPath, [main, ...args, `--kubeconfig=${c.kubeconfig}`, '-n', ns])).stdout;
+  await createReadySet(c, ns, { name: 'db', replicas: 2 });
+  await scale(c, ns, 'db', 1);
+  await eventually('replica db-1 gone', async () => !(await podNames(c, ns)).includes('db-1'));
+  // Never started here: no lease, and the orphan waits.
+  expect((await cli('status')).split('\n')[0]).toBe(`no controller is running: there is no lease statefulset-drain-controller/statefulset-drain-controller or ${ns}/statefulset-drain-controller ` +
+    '(a controller renews one; if it runs elsewhere, say where with --leader-election-namespace and --leader-election-id)');
+  expect(await cli('status')).toMatch(/\s1\s+data-db-1\s.*; nothing happens until a controller runs$/m);
+  const json = JSON.parse(await cli('status', '-o', 'json')) as { controller: { running: boolean }; statefulsets: Array<{ ordinals: Array<{ why: string }> }> };
+  expect(json.controller.running).toBe(false);
+  expect(json.statefulsets[0]!.ordinals[0]!.why).toMatch(/; nothing happens until a controller runs$/);
+  const explained = (await cli('why', 'db')).trim().split('\n');
+  expect(explained[0]).toMatch(/^no controller is running: there is no lease/);
+  expect(explained[1]).toMatch(new RegExp(`^${ns}/db ordinal 1 \\(data-db-1\\): .*; nothing happens until a controller runs\\.$`));
+  // Once one runs, status names it; why says nothing about it.
+  const controller = await ctx.start();
+  await eventually('the claim released', async () => !(await claimNames(c, ns)).includes('data-db-1'));
+  expect((await cli('status')).split('\n')[0]).toMatch(new RegExp(`^controller \\S+ is running \\(lease ${ns}/statefulset-drain-controller renewed \\d+s ago\\)$`));
+  expect((await cli('why', 'db')).trim()).toBe(`${ns}/db: nothing to drain; every claim belongs to a replica in range.`);
+  // Killed (no hand-back): after its lease duration (4 s here), nobody runs any more.
+  await controller.stop('SIGKILL');
+  await eventually('status says the lease lapsed', async () => /^no controller is running: the lease .* was last renewed \d+s ago by \S+, longer ago than its 4s$/
+    .test((await cli('status')).split('\n')[0]!), 30_000);
+});
+
 test('--selector shards the work: a controller serves only the StatefulSets its label selector matches', async () => {
   const { c, ns } = ctx;
   await ctx.start(['--selector=drain-shard=a']);
