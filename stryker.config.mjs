@@ -13,6 +13,7 @@ export default {
     'src/kube/retry.ts',
     'src/kube/http-client.ts',
     'src/cli/write-fence.ts',
+    'src/backoff.ts',
   ],
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/index.html' },

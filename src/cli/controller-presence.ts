@@ -2,9 +2,10 @@
 // replicas renew. Without one, every state the planner reports is only what *would* happen.
 import { statusOf, describeApiError, type KubeApi, type Lease } from '../kube/api.ts';
 import { formatDuration } from '../planner/duration.ts';
+import { CONTROLLER_NAME } from '../names.ts';
 
 /** Where the install puts the controller (manifests/cluster-wide); a namespaced install keeps its lease beside the sets. */
-export const INSTALL_NAMESPACE = 'statefulset-drain-controller';
+export const INSTALL_NAMESPACE = CONTROLLER_NAME;
 
 export interface ControllerPresence {
   /** Undefined when the lease could not be read. */

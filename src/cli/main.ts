@@ -5,8 +5,9 @@ import { addPlannerOptions, addRunOptions, type RunOptions } from './options.ts'
 import { run } from './run.ts';
 import { status, why, type StatusOptions } from './status.ts';
 import { INSTALL_NAMESPACE } from './controller-presence.ts';
+import { CONTROLLER_NAME } from '../names.ts';
 
-const program = new Command('statefulset-drain-controller')
+const program = new Command(CONTROLLER_NAME)
   .description('Drains the PersistentVolumeClaims that a StatefulSet scale-down leaves behind, then releases them.')
   .showHelpAfterError();
 
@@ -18,7 +19,7 @@ const view = (command: Command) => addPlannerOptions(command)
   .option('--kubeconfig <file>', 'kubeconfig file')
   .option('--context <name>', 'kubeconfig context to use')
   .option('--leader-election-namespace <ns>', `where the controller's Lease is (default: ${INSTALL_NAMESPACE}, and the namespace looked at)`)
-  .option('--leader-election-id <name>', 'name of the controller\'s Lease', 'statefulset-drain-controller');
+  .option('--leader-election-id <name>', 'name of the controller\'s Lease', CONTROLLER_NAME);
 
 view(program.command('status'))
   .description('show, for each managed StatefulSet, its orphaned claims, drain pods and failures (pass the planner flags the controller runs with)')

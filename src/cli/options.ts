@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import type { PlannerSettings } from '../planner/types.ts';
 import { parseDuration } from '../planner/duration.ts';
 import { DEFAULT_WATCH_IDLE_TIMEOUT_MS } from '../kube/informer.ts';
+import { CONTROLLER_NAME } from '../names.ts';
 
 export interface RunOptions {
   kubeconfig?: string;
@@ -118,7 +119,7 @@ export function addRunOptions(command: Command): Command {
     .option('--leader-elect [bool]', 'use a Lease so that only one replica acts (--leader-elect=false: single replica only)', booleanFlag, true)
     .option('--no-leader-elect', 'the same as --leader-elect=false')
     .option('--leader-election-namespace <ns>', 'namespace of the Lease (default: $POD_NAMESPACE, else the service account\'s or the kubeconfig context\'s namespace, else "default")')
-    .option('--leader-election-id <name>', 'name of the Lease', 'statefulset-drain-controller')
+    .option('--leader-election-id <name>', 'name of the Lease', CONTROLLER_NAME)
     .option('--lease-duration <duration>', 'how long a lease is valid after its last renewal', duration, parseDuration('15s'))
     .option('--renew-deadline <duration>', 'the leader stops acting when it could not renew for this long', duration, parseDuration('10s'))
     .option('--retry-period <duration>', 'how often to try to acquire or renew the lease', duration, parseDuration('2s'))

@@ -17,6 +17,7 @@ import { startHttpServers } from '../metrics/http-server.ts';
 import { Metrics } from '../metrics/metrics.ts';
 import { bindAddresses, logLevel, plannerSettings, type RunOptions } from './options.ts';
 import { version } from './version.ts';
+import { CONTROLLER_NAME } from '../names.ts';
 import { leaderWriteFence } from './write-fence.ts';
 
 export class Replica {
@@ -44,7 +45,7 @@ export class Replica {
       unfinishedWorkSeconds: this.controller.queue.unfinishedWorkSeconds(),
       longestRunningSeconds: this.controller.queue.longestRunningSeconds(),
     }));
-    const client = new KubeHttpClient(connection, `statefulset-drain-controller/${version} (${identity})`,
+    const client = new KubeHttpClient(connection, `${CONTROLLER_NAME}/${version} (${identity})`,
       (method, host, code, seconds) => metrics.observeRequest(method, host, code, seconds));
     const isLeader = () => this.elector?.isLeader() ?? true;
     const api = this.api = new KubeApi(client, {

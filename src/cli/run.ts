@@ -3,6 +3,7 @@
 import { Replica } from './replica.ts';
 import type { RunOptions } from './options.ts';
 import { startupFailure } from './startup-failure.ts';
+import { CONTROLLER_NAME } from '../names.ts';
 
 export async function run(options: RunOptions): Promise<void> {
   let replica: Replica;
@@ -10,7 +11,7 @@ export async function run(options: RunOptions): Promise<void> {
     replica = new Replica(options);
     await replica.start();
   } catch (err) {
-    process.stderr.write(`statefulset-drain-controller: ${startupFailure(err)}\n`);
+    process.stderr.write(`${CONTROLLER_NAME}: ${startupFailure(err)}\n`);
     process.exit(1);
   }
   let stopping = false;

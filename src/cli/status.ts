@@ -11,6 +11,7 @@ import { formatDuration } from '../planner/duration.ts';
 import { loadConnectionConfig } from '../kube/connection-config.ts';
 import { KubeHttpClient } from '../kube/http-client.ts';
 import { version } from './version.ts';
+import { CONTROLLER_NAME } from '../names.ts';
 import { findLease, INSTALL_NAMESPACE, NOTHING_HAPPENS, presenceOf, type ControllerPresence } from './controller-presence.ts';
 
 interface SetStatus {
@@ -115,7 +116,7 @@ async function collectView(api: KubeApi, options: StatusOptions, namespace: stri
 
 export async function status(options: StatusOptions): Promise<void> {
   const connection = loadConnectionConfig({ kubeconfig: options.kubeconfig, context: options.context });
-  const api = new KubeApi(new KubeHttpClient(connection, `statefulset-drain-controller/${version} (status)`), { qps: 0, burst: 1 });
+  const api = new KubeApi(new KubeHttpClient(connection, `${CONTROLLER_NAME}/${version} (status)`), { qps: 0, burst: 1 });
   // As kubectl: -n, else the context's namespace; -A for all.
   const namespace = options.allNamespaces ? undefined : options.namespace ?? connection.namespace;
   const print = (view: StatusView, indent?: number) => console.log(options.output === 'json' ? JSON.stringify(view, null, indent) : table(view));
@@ -156,7 +157,7 @@ function table({ controller, statefulsets: sets }: StatusView): string {
 /** `why <statefulset> [ordinal]`: each orphaned ordinal of one set, in a sentence, with the next step. */
 export async function why(options: StatusOptions, setName: string, ordinal?: string): Promise<void> {
   const connection = loadConnectionConfig({ kubeconfig: options.kubeconfig, context: options.context });
-  const api = new KubeApi(new KubeHttpClient(connection, `statefulset-drain-controller/${version} (why)`), { qps: 0, burst: 1 });
+  const api = new KubeApi(new KubeHttpClient(connection, `${CONTROLLER_NAME}/${version} (why)`), { qps: 0, burst: 1 });
   const namespace = options.namespace ?? connection.namespace ?? 'default';
   const view = await collectView(api, options, namespace);
   // A running controller goes without saying; its absence is the first thing to know.

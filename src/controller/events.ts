@@ -4,13 +4,13 @@ import type { V1StatefulSet } from '@kubernetes/client-node';
 import { microTime, type EventBody, type KubeApi, type MicroTime } from '../kube/api.ts';
 import { RateLimiter } from '../kube/rate-limiter.ts';
 import type { Logger } from '../log.ts';
-import type { EventType } from '../planner/types.ts';
+import type { EventReason, EventType } from '../planner/types.ts';
+import { CONTROLLER_NAME } from '../names.ts';
 
-export const CONTROLLER_NAME = 'statefulset-drain-controller';
 
 export interface EventInput {
   type: EventType;
-  reason: string;
+  reason: EventReason;
   /** Short verb for the event's `action` field, e.g. CreateDrainPod. */
   action: string;
   note: string;

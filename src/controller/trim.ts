@@ -1,11 +1,9 @@
 // What the informer caches keep of each object: only the fields the controller reads. Pods and claims
 // dominate memory in large clusters (managedFields, specs and statuses are most of their size).
 import type { V1ObjectMeta, V1PersistentVolumeClaim, V1Pod, V1PodSpec, V1StatefulSet } from '@kubernetes/client-node';
-import { ROLE_LABEL, TEMPLATE_ANNOTATION } from '../planner/keys.ts';
+import { OWN_KEY_PREFIX, ROLE_LABEL, SET_ANNOTATION_PREFIX } from '../planner/keys.ts';
 import { containerProvenance } from '../planner/release-proof.ts';
 
-const OURS = 'drain.statefulsets.kubernetes.io/';
-const STATEFULSETS_PREFIX = 'statefulsets.kubernetes.io/';
 
 function pick(record: Record<string, string> | undefined, keep: (key: string) => boolean): Record<string, string> | undefined {
   if (!record) return undefined;
@@ -49,8 +47,8 @@ export function trimPod(pod: V1Pod): V1Pod {
   return {
     metadata: meta(pod.metadata, {
       creationTimestamp: pod.metadata?.creationTimestamp,
-      labels: pick(pod.metadata?.labels, (k) => k.startsWith(OURS)),
-      annotations: pick(pod.metadata?.annotations, (k) => k.startsWith(OURS)),
+      labels: pick(pod.metadata?.labels, (k) => k.startsWith(OWN_KEY_PREFIX)),
+      annotations: pick(pod.metadata?.annotations, (k) => k.startsWith(OWN_KEY_PREFIX)),
       ownerReferences: statefulSetOwners(pod.metadata),
     }),
     // What the containers run, for the release proof's digest (release-proof.ts).
@@ -69,7 +67,7 @@ export function trimClaim(claim: V1PersistentVolumeClaim): V1PersistentVolumeCla
     metadata: meta(claim.metadata, {
       resourceVersion: claim.metadata?.resourceVersion,
       labels: claim.metadata?.labels,
-      annotations: pick(claim.metadata?.annotations, (k) => k.startsWith(OURS)),
+      annotations: pick(claim.metadata?.annotations, (k) => k.startsWith(OWN_KEY_PREFIX)),
       ownerReferences: statefulSetOwners(claim.metadata),
     }),
   };
@@ -92,7 +90,7 @@ export function trimStatefulSet(set: V1StatefulSet): V1StatefulSet {
       resourceVersion: set.metadata?.resourceVersion,
       generation: set.metadata?.generation,
       finalizers: set.metadata?.finalizers,
-      annotations: pick(set.metadata?.annotations, (k) => k === TEMPLATE_ANNOTATION || k.startsWith(STATEFULSETS_PREFIX) || k.startsWith(OURS)),
+      annotations: pick(set.metadata?.annotations, (k) => k.startsWith(SET_ANNOTATION_PREFIX) || k.startsWith(OWN_KEY_PREFIX)),
     }),
     spec: spec && {
       replicas: spec.replicas,

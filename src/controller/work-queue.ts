@@ -2,6 +2,7 @@
 // time, adds while it waits are collapsed, adds while it runs make it run once more, failures back off per key.
 // One addition: an urgent add goes ahead of every key that is not urgent (and promotes that key if it waits).
 import PQueue from 'p-queue';
+import { exponentialBackoffMs } from '../backoff.ts';
 
 const URGENT = 1;
 /** The longest delay a Node.js timer keeps (2^31 - 1 ms, about 24.8 days). */
@@ -115,7 +116,7 @@ export class WorkQueue {
       const n = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, n);
       this.observer.retried();
-      this.addAfter(key, Math.min(this.options.maxRetryMs, this.options.baseRetryMs * 2 ** (n - 1)));
+      this.addAfter(key, exponentialBackoffMs(n, this.options.baseRetryMs, this.options.maxRetryMs));
     } finally {
       this.observer.worked((performance.now() - started) / 1000);
       this.running.delete(key);

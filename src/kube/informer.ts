@@ -10,6 +10,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
 import { describeApiError } from './api.ts';
 import { ApiError, METADATA_ONLY, WatchIdleError, type KubeHttpClient, type WatchEvent } from './http-client.ts';
+import { exponentialBackoffMs } from '../backoff.ts';
 
 export type ChangeHandler<T> = (kind: 'add' | 'update' | 'delete', obj: T) => void;
 
@@ -71,7 +72,8 @@ export class ResilientInformer<T extends KubernetesObject> {
   private resourceVersion = '';
   private stopped = false;
   private readonly abort = new AbortController();
-  private backoffMs = 0;
+  /** Failed lists and watches since the last event received. */
+  private failures = 0;
   private readonly description: string;
   private readonly client: KubeHttpClient;
   private readonly path: string;
@@ -158,7 +160,7 @@ export class ResilientInformer<T extends KubernetesObject> {
       throw new ApiError(status.code ?? 0, status.message ?? 'watch error', status.reason);
     }
     this.resourceVersion = event.object.metadata?.resourceVersion ?? this.resourceVersion;
-    this.backoffMs = 0;
+    this.failures = 0;
     this.lastHeardAt = performance.now();
     if (event.type === 'BOOKMARK') {
       if (this.syncing && event.object.metadata?.annotations?.[INITIAL_EVENTS_END] === 'true') this.finishSync(this.syncing);
@@ -224,7 +226,8 @@ export class ResilientInformer<T extends KubernetesObject> {
 
   /** Doubling backoff with jitter (half fixed, half random), so many informers do not retry in step. */
   private async sleepBackoff(): Promise<void> {
-    this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs ? this.backoffMs * 2 : 500);
-    await new Promise((r) => setTimeout(r, this.backoffMs / 2 + Math.random() * (this.backoffMs / 2)));
+    this.failures += 1;
+    const backoffMs = exponentialBackoffMs(this.failures, 500, MAX_BACKOFF_MS);
+    await new Promise((r) => setTimeout(r, backoffMs / 2 + Math.random() * (backoffMs / 2)));
   }
 }

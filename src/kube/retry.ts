@@ -1,5 +1,6 @@
 // Which failed requests are worth sending again, and when: client-go's rules for transient failures.
 import { ApiError } from './http-client.ts';
+import { exponentialBackoffMs } from '../backoff.ts';
 
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
@@ -34,5 +35,5 @@ export function retryable(verb: string, err: unknown): boolean {
 export function retryDelayMs(attempt: number, err: unknown, policy: RetryPolicy, random = Math.random): number | undefined {
   const asked = err instanceof ApiError ? err.retryAfterMs : undefined;
   if (asked !== undefined) return asked <= policy.maxRetryAfterMs ? asked : undefined;
-  return Math.round(random() * Math.min(policy.maxMs, policy.baseMs * 2 ** (attempt - 1)));
+  return Math.round(random() * exponentialBackoffMs(attempt, policy.baseMs, policy.maxMs));
 }

@@ -1,6 +1,7 @@
 // Prometheus metrics. Labels carry no object names, so the endpoint exposes no object contents and
 // cardinality stays flat however many StatefulSets there are.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { CONTROLLER_NAME } from '../names.ts';
 
 export interface SetSummary {
   orphanedClaims: number;
@@ -14,7 +15,7 @@ export interface SetSummary {
 }
 
 /** The work queue's name in the workqueue_* families (client-go names a queue after its controller). */
-export const QUEUE_NAME = 'statefulset-drain-controller';
+const QUEUE_NAME = CONTROLLER_NAME;
 
 /** client-go's buckets for queue and work durations: 10 ns to about 3 hours, a factor of 10 apart. */
 const EXPONENTIAL_BUCKETS = Array.from({ length: 12 }, (_, i) => 1e-8 * 10 ** i);
@@ -23,14 +24,6 @@ export interface QueueState {
   depth: number;
   unfinishedWorkSeconds: number;
   longestRunningSeconds: number;
-}
-
-/** What the work queue reports (structurally the controller's WorkQueueObserver). */
-interface WorkQueueObserver {
-  added(): void;
-  retried(): void;
-  waited(seconds: number): void;
-  worked(seconds: number): void;
 }
 
 export class Metrics {
@@ -131,12 +124,12 @@ export class Metrics {
     });
   }
 
-  /** Feeds the workqueue_* families from the work queue. */
-  readonly queueObserver: WorkQueueObserver = {
+  /** Feeds the workqueue_* families from the work queue (its WorkQueueObserver, work-queue.ts). */
+  readonly queueObserver = {
     added: () => this.workqueueAdds.inc({ name: QUEUE_NAME, controller: QUEUE_NAME }),
     retried: () => this.workqueueRetries.inc({ name: QUEUE_NAME, controller: QUEUE_NAME }),
-    waited: (seconds) => this.workqueueQueueDuration.observe({ name: QUEUE_NAME, controller: QUEUE_NAME }, seconds),
-    worked: (seconds) => this.workqueueWorkDuration.observe({ name: QUEUE_NAME, controller: QUEUE_NAME }, seconds),
+    waited: (seconds: number) => this.workqueueQueueDuration.observe({ name: QUEUE_NAME, controller: QUEUE_NAME }, seconds),
+    worked: (seconds: number) => this.workqueueWorkDuration.observe({ name: QUEUE_NAME, controller: QUEUE_NAME }, seconds),
   };
 
   /** Counts one HTTP request to the API server (watches included) in the rest_client_* families. */

@@ -3,6 +3,7 @@ import type { V1PersistentVolumeClaim, V1StatefulSet } from '@kubernetes/client-
 import { parseDuration } from './duration.ts';
 import { DELAY_ANNOTATION, FAILURES_ANNOTATION, LAST_FAILURE_ANNOTATION, MAX_ATTEMPTS_ANNOTATION, RETRY_TOKEN_ANNOTATION, TIMEOUT_ANNOTATION } from './keys.ts';
 import type { PlannerSettings } from './types.ts';
+import { exponentialBackoffMs } from '../backoff.ts';
 
 export interface FailureState {
   failures: number;
@@ -34,7 +35,7 @@ export function failureState(claims: V1PersistentVolumeClaim[]): FailureState {
 }
 
 export function backoffMs(failures: number, settings: PlannerSettings): number {
-  return Math.min(settings.backoffMaxMs, settings.backoffBaseMs * 2 ** Math.max(0, failures - 1));
+  return exponentialBackoffMs(failures, settings.backoffBaseMs, settings.backoffMaxMs);
 }
 
 /**

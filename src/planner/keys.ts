@@ -1,34 +1,38 @@
 // Every annotation, label and finalizer the controller reads or writes.
 
-/** On a StatefulSet: the drain pod template (JSON or YAML PodTemplateSpec). Its presence makes the set managed. */
-export const TEMPLATE_ANNOTATION = 'statefulsets.kubernetes.io/drainer-pod-template';
-/** On a StatefulSet: how many drain attempts per ordinal before giving up (overrides --max-attempts). */
-export const MAX_ATTEMPTS_ANNOTATION = 'statefulsets.kubernetes.io/drainer-max-attempts';
-/** On a StatefulSet: how long an orphaned ordinal waits before its drain starts (a duration, e.g. 10m). */
-export const DELAY_ANNOTATION = 'statefulsets.kubernetes.io/drainer-delay';
-/** On a StatefulSet: the longest a drain attempt may take (a duration, e.g. 30m); past it the attempt has failed. */
-export const TIMEOUT_ANNOTATION = 'statefulsets.kubernetes.io/drainer-timeout';
-/** On a StatefulSet: "false" stops drain pods from taking the set's scheduling constraints (drain-pod.ts). */
-export const INHERIT_SCHEDULING_ANNOTATION = 'statefulsets.kubernetes.io/drainer-inherit-scheduling';
-/** On a StatefulSet: set to any new value to retry drains that gave up. */
-export const RETRY_ANNOTATION = 'statefulsets.kubernetes.io/drainer-retry';
+/** What users set on a StatefulSet: every such annotation begins with this. */
+export const SET_ANNOTATION_PREFIX = 'statefulsets.kubernetes.io/drainer-';
+/** What the controller writes (labels, annotations, the finalizer): every such key begins with this. */
+export const OWN_KEY_PREFIX = 'drain.statefulsets.kubernetes.io/';
 
-const prefix = 'drain.statefulsets.kubernetes.io';
+/** On a StatefulSet: the drain pod template (JSON or YAML PodTemplateSpec). Its presence makes the set managed. */
+export const TEMPLATE_ANNOTATION = `${SET_ANNOTATION_PREFIX}pod-template`;
+/** On a StatefulSet: how many drain attempts per ordinal before giving up (overrides --max-attempts). */
+export const MAX_ATTEMPTS_ANNOTATION = `${SET_ANNOTATION_PREFIX}max-attempts`;
+/** On a StatefulSet: how long an orphaned ordinal waits before its drain starts (a duration, e.g. 10m). */
+export const DELAY_ANNOTATION = `${SET_ANNOTATION_PREFIX}delay`;
+/** On a StatefulSet: the longest a drain attempt may take (a duration, e.g. 30m); past it the attempt has failed. */
+export const TIMEOUT_ANNOTATION = `${SET_ANNOTATION_PREFIX}timeout`;
+/** On a StatefulSet: "false" stops drain pods from taking the set's scheduling constraints (drain-pod.ts). */
+export const INHERIT_SCHEDULING_ANNOTATION = `${SET_ANNOTATION_PREFIX}inherit-scheduling`;
+/** On a StatefulSet: set to any new value to retry drains that gave up. */
+export const RETRY_ANNOTATION = `${SET_ANNOTATION_PREFIX}retry`;
+
 /** Finalizer that keeps a deleted StatefulSet until its in-flight drains are finished. */
-export const FINALIZER = `${prefix}/drain-orphans`;
+export const FINALIZER = `${OWN_KEY_PREFIX}drain-orphans`;
 
 // Drain pod labels (selectable with kubectl -l) and annotations.
-export const ROLE_LABEL = `${prefix}/role`;
+export const ROLE_LABEL = `${OWN_KEY_PREFIX}role`;
 /** Set by the StatefulSet controller on every pod it creates. */
 export const STATEFUL_POD_LABEL = 'statefulset.kubernetes.io/pod-name';
 export const ROLE_DRAINER = 'drainer';
 /** Role of the pod that holds `<set>-<ordinal>` (no volumes, never scheduled) while a drained ordinal's claims are deleted. */
 export const ROLE_PLACEHOLDER = 'placeholder';
-export const SET_LABEL = `${prefix}/statefulset`;
-export const ORDINAL_LABEL = `${prefix}/ordinal`;
+export const SET_LABEL = `${OWN_KEY_PREFIX}statefulset`;
+export const ORDINAL_LABEL = `${OWN_KEY_PREFIX}ordinal`;
 /** JSON list of {name, uid} of the claims the drain pod mounts: the only claims its success can release. */
-export const CLAIMS_ANNOTATION = `${prefix}/claims`;
-export const ATTEMPT_ANNOTATION = `${prefix}/attempt`;
+export const CLAIMS_ANNOTATION = `${OWN_KEY_PREFIX}claims`;
+export const ATTEMPT_ANNOTATION = `${OWN_KEY_PREFIX}attempt`;
 
 // Claim annotations, written only by the controller.
 /**
@@ -36,27 +40,27 @@ export const ATTEMPT_ANNOTATION = `${prefix}/attempt`;
  * proof that a drain pod is the controller's own: anyone who may create pods can copy a drain pod's labels,
  * annotations and owner reference, but not write this onto a claim without the right to patch claims.
  */
-export const DRAIN_POD_ANNOTATION = `${prefix}/drain-pod-uid`;
+export const DRAIN_POD_ANNOTATION = `${OWN_KEY_PREFIX}drain-pod-uid`;
 /**
  * Digest of what that drain pod's containers run, written with its UID: anyone who may patch pods can change
  * a running pod's image, and a pod so changed proves nothing (release-proof.ts).
  */
-export const DRAIN_POD_CONTAINERS_ANNOTATION = `${prefix}/drain-pod-containers`;
+export const DRAIN_POD_CONTAINERS_ANNOTATION = `${OWN_KEY_PREFIX}drain-pod-containers`;
 /**
  * UID of the last drain pod whose drain ended without a release (its record above is removed then): a cache
  * that still shows that pod knows it for the controller's own, ended, and neither trusts nor reports it.
  */
-export const ENDED_DRAIN_POD_ANNOTATION = `${prefix}/ended-drain-pod-uid`;
+export const ENDED_DRAIN_POD_ANNOTATION = `${OWN_KEY_PREFIX}ended-drain-pod-uid`;
 /**
  * `<drain pod UID>/<set generation>`: that drain pod Succeeded (checked against etcd) while the set was at that
  * generation; written before the drain pod is deleted. The claim is deleted only while a placeholder holds the
  * ordinal's name and the set is still at that generation (no scale since: no replica can have used the claim).
  */
-export const DRAINED_ANNOTATION = `${prefix}/drained`;
+export const DRAINED_ANNOTATION = `${OWN_KEY_PREFIX}drained`;
 /** When the controller first saw the claim's ordinal orphaned: the drain delay counts from it, across restarts. */
-export const ORPHANED_SINCE_ANNOTATION = `${prefix}/orphaned-since`;
+export const ORPHANED_SINCE_ANNOTATION = `${OWN_KEY_PREFIX}orphaned-since`;
 // Failure bookkeeping that must survive the failed drain pod's deletion.
-export const FAILURES_ANNOTATION = `${prefix}/failed-attempts`;
-export const LAST_FAILURE_ANNOTATION = `${prefix}/last-failure`;
+export const FAILURES_ANNOTATION = `${OWN_KEY_PREFIX}failed-attempts`;
+export const LAST_FAILURE_ANNOTATION = `${OWN_KEY_PREFIX}last-failure`;
 /** Value of RETRY_ANNOTATION that the failure count was last reset for; also copied onto drain pods. */
-export const RETRY_TOKEN_ANNOTATION = `${prefix}/retry-token`;
+export const RETRY_TOKEN_ANNOTATION = `${OWN_KEY_PREFIX}retry-token`;

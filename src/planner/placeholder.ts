@@ -7,9 +7,10 @@
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { ownedByOrOrphaned, podName } from './identity.ts';
 import { ORDINAL_LABEL, ROLE_LABEL, ROLE_PLACEHOLDER, SET_LABEL } from './keys.ts';
+import { CONTROLLER_NAME } from '../names.ts';
 
 /** No scheduler has this name: the placeholder stays Pending, bound to no node. */
-export const PLACEHOLDER_SCHEDULER = 'statefulset-drain-controller.placeholder.never-scheduled';
+export const PLACEHOLDER_SCHEDULER = `${CONTROLLER_NAME}.placeholder.never-scheduled`;
 
 /** The image a placeholder names when the set has no usable drainer template (it is never pulled). */
 export const FALLBACK_PLACEHOLDER_IMAGE = 'registry.k8s.io/pause:3.10';

@@ -16,7 +16,7 @@ import { buildPlaceholder, FALLBACK_PLACEHOLDER_IMAGE } from './placeholder.ts';
 import { drainedBy, generationOf, whyNotDrained } from './release-proof.ts';
 import type { DrainerTemplate } from './template.ts';
 import { wellFormedClaim, wellFormedPod } from './well-formed.ts';
-import type { Action, ClaimAt, DeleteReason, EventType, OrdinalStatus, Plan, PlannerSettings, SetObservation } from './types.ts';
+import type { Action, ClaimAt, DeleteReason, EventReason, EventType, OrdinalStatus, Plan, PlannerSettings, SetObservation } from './types.ts';
 
 function hasFinalizer(set: V1StatefulSet): boolean {
   return (set.metadata?.finalizers ?? []).includes(FINALIZER);
@@ -99,7 +99,7 @@ class PlanContext {
     this.requeueAfterMs = Math.max(1, Math.min(this.requeueAfterMs ?? Infinity, delay));
   }
 
-  report(type: EventType, reason: string, message: string, dedupeKey: string, ordinal?: number): void {
+  report(type: EventType, reason: EventReason, message: string, dedupeKey: string, ordinal?: number): void {
     this.actions.push({ kind: 'Report', type, reason, message, dedupeKey, ordinal });
   }
 

@@ -31,6 +31,15 @@ export type DeleteReason =
 
 export type EventType = 'Normal' | 'Warning';
 
+/** Every reason of an event the controller records (docs/operations.md explains each; a unit test keeps them in step). */
+export const EVENT_REASONS = [
+  'DrainStarted', 'DrainSucceeded', 'ClaimReleased', 'DrainCompleted', 'DrainCancelled', 'DrainRetrying', 'DrainDelayed',
+  'DrainFailed', 'DrainTimedOut', 'DrainStuck', 'AmbiguousClaim', 'UnprovenDrainPod', 'ReplicaOnReleasedClaim', 'DrainPodModified',
+  'DrainPodRelabelled', 'TimeInFuture', 'InvalidDrainerTemplate', 'RetentionConflict', 'UnprovableClaims', 'InvalidMaxAttempts',
+  'InvalidDrainTimeout', 'InvalidDrainDelay', 'InvalidInheritScheduling',
+] as const;
+export type EventReason = typeof EVENT_REASONS[number];
+
 export type Action =
   | { kind: 'AddFinalizer' }
   | { kind: 'RemoveFinalizer' }
@@ -72,7 +81,7 @@ export type Action =
    */
   | { kind: 'VerifyTemplate'; pod: V1Pod; templateHash: string }
   /** An event that reports a state rather than a step; dedupeKey makes repeated plans report it once. */
-  | { kind: 'Report'; type: EventType; reason: string; message: string; dedupeKey: string; ordinal?: number };
+  | { kind: 'Report'; type: EventType; reason: EventReason; message: string; dedupeKey: string; ordinal?: number };
 
 export interface SetObservation {
   set: V1StatefulSet;

@@ -1,9 +1,11 @@
-// The documentation can be followed: every relative link resolves, and every flag of `run` is in the reference.
+// The documentation can be followed: every relative link resolves, and every flag of `run` and every event
+// reason is in the reference.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { addRunOptions } from '../../src/cli/options.ts';
+import { EVENT_REASONS } from '../../src/planner/types.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const documents = [
@@ -24,6 +26,11 @@ describe('the documentation', () => {
     const flags = addRunOptions(new Command()).options.map((o) => o.long!).filter((f) => f !== '--no-leader-elect');
     expect(flags.length).toBeGreaterThan(20);
     expect(flags.filter((f) => !reference.includes(`\`${f}`))).toEqual([]);
+  });
+
+  it('the operations guide explains every event reason the controller records', () => {
+    const events = readFileSync(path.join(root, 'docs', 'operations.md'), 'utf8').split('## Metrics')[0]!;
+    expect(EVENT_REASONS.filter((reason) => !events.includes(`\`${reason}\``))).toEqual([]);
   });
 
   it('the README is a guide that points to the reference', () => {
