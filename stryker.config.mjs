@@ -8,6 +8,7 @@ export default {
   mutate: [
     'src/planner/**/*.ts',
     'src/controller/executor.ts',
+    'src/controller/drain-control.ts',
     'src/controller/work-queue.ts',
     'src/kube/leader-election.ts',
     'src/kube/retry.ts',

@@ -6,6 +6,7 @@ import os from 'node:os';
 import { ClusterCache } from '../controller/cluster-cache.ts';
 import { DrainController } from '../controller/controller.ts';
 import { EventRecorder } from '../controller/events.ts';
+import { ApiDrainControl } from '../controller/drain-control.ts';
 import { Executor } from '../controller/executor.ts';
 import { TemplateVerdicts } from '../controller/template-verifier.ts';
 import { KubeApi } from '../kube/api.ts';
@@ -75,7 +76,8 @@ export class Replica {
       namespaces: options.namespaces, setSelector: options.selector, fullObjects: options.cacheFullObjects, watchIdleTimeoutMs: options.watchIdleTimeout,
     }, (key, urgent) => this.controller.queue.add(key, urgent), log);
     const events = new EventRecorder(api, identity, log, { qps: options.eventQps, burst: options.eventBurst });
-    const writer = new Executor(api, events, verdicts, metrics, log, { dryRun: options.dryRun, isLeader });
+    const control = new ApiDrainControl(api, events, verdicts, metrics, log, isLeader);
+    const writer = new Executor(control, metrics, log, { dryRun: options.dryRun, isLeader });
     this.controller = new DrainController({ view, writer, verdicts, log, metrics, isLeader }, {
       concurrency: options.concurrency, resyncPeriodMs: options.resyncPeriod, planner: plannerSettings(options), watchIdleTimeoutMs: options.watchIdleTimeout,
     });

@@ -1,5 +1,5 @@
 // The leader's write fence, which the replica's API client asks before every request it sends.
-import { NotLeaderError } from '../controller/executor.ts';
+import { NotLeaderError } from '../controller/errors.ts';
 
 const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete']);
 

@@ -7,7 +7,7 @@ import type { Action, Plan, PlannerSettings, TemplateVerdict } from '../planner/
 import { describeApiError, statusOf } from '../kube/api.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { NotLeaderError, TemplateRefusedError } from './executor.ts';
+import { NotLeaderError, TemplateRefusedError } from './errors.ts';
 import { StaleCacheError } from './release-guard.ts';
 import { observeSet, type ClusterReader } from './observe.ts';
 import type { TemplateVerdicts } from './template-verifier.ts';

@@ -2,7 +2,7 @@
 // leadership and errors. The planner's decisions themselves are tested in plan.test.ts.
 import { jest } from '@jest/globals';
 import { DrainController } from '../../src/controller/controller.ts';
-import { NotLeaderError } from '../../src/controller/executor.ts';
+import { NotLeaderError } from '../../src/controller/errors.ts';
 import { TemplateVerdicts } from '../../src/controller/template-verifier.ts';
 import { Metrics } from '../../src/metrics/metrics.ts';
 import { FINALIZER } from '../../src/planner/keys.ts';

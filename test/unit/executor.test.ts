@@ -2,9 +2,12 @@
 // the record that proves a drain pod, the fresh read of the set before a release, event dedupe and the
 // leadership check.
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import { Executor, NotLeaderError, TemplateRefusedError, type DrainApi } from '../../src/controller/executor.ts';
+import { ApiDrainControl, type DrainApi } from '../../src/controller/drain-control.ts';
+import { NotLeaderError, TemplateRefusedError } from '../../src/controller/errors.ts';
+import { Executor, type ExecutorOptions } from '../../src/controller/executor.ts';
+import { FakeDrainControl } from './fakes/drain-control.ts';
 import { ReleaseRefusedError, StaleCacheError } from '../../src/controller/release-guard.ts';
-import type { EventInput } from '../../src/controller/events.ts';
+import type { EventInput, EventRecorder } from '../../src/controller/events.ts';
 import { TemplateVerdicts } from '../../src/controller/template-verifier.ts';
 import { Metrics } from '../../src/metrics/metrics.ts';
 import { CLAIMS_ANNOTATION, DRAIN_POD_ANNOTATION, DRAIN_POD_CONTAINERS_ANNOTATION, DRAINED_ANNOTATION, ENDED_DRAIN_POD_ANNOTATION } from '../../src/planner/keys.ts';
@@ -92,12 +95,17 @@ class FakeApi implements DrainApi {
   }
 }
 
+/** The executor over the drain control that writes through `api`, as `run` assembles them. */
+function executorOver(api: DrainApi, events: Pick<EventRecorder, 'record'>, verdicts: TemplateVerdicts, metrics: Metrics, options: ExecutorOptions): Executor {
+  return new Executor(new ApiDrainControl(api, events, verdicts, metrics, quietLogger(), options.isLeader), metrics, quietLogger(), options);
+}
+
 function setUp(options: { dryRun?: boolean; leader?: boolean } = {}) {
   const api = new FakeApi();
   const events: EventInput[] = [];
   const verdicts = new TemplateVerdicts();
   const metrics = new Metrics(emptyQueue);
-  const executor = new Executor(api, { record: (_set: V1StatefulSet, e: EventInput) => events.push(e) }, verdicts, metrics, quietLogger(),
+  const executor = executorOver(api, { record: (_set: V1StatefulSet, e: EventInput) => events.push(e) }, verdicts, metrics,
     { dryRun: options.dryRun ?? false, isLeader: () => options.leader ?? true });
   return { api, events, verdicts, metrics, executor };
 }
@@ -356,7 +364,7 @@ describe('Executor', () => {
       leading = false; // the renew deadline passed while this replica was stopped
       return created;
     };
-    const executor = new Executor(api, { record: () => {} }, new TemplateVerdicts(), new Metrics(emptyQueue), quietLogger(), { dryRun: false, isLeader: () => leading });
+    const executor = executorOver(api, { record: () => {} }, new TemplateVerdicts(), new Metrics(emptyQueue), { dryRun: false, isLeader: () => leading });
     await expect(executor.execute(set, [create])).rejects.toBeInstanceOf(NotLeaderError);
     expect(api.calls).toEqual(['getStatefulSet db', 'getClaim data-db-2', 'createPod db-2']);
   });
@@ -410,5 +418,44 @@ describe('Executor', () => {
       await expect(executor.execute(set, [create])).rejects.toBe(quota);
       expect(verdicts.get('ns/db', 'h1')).toBeUndefined();
     });
+  });
+});
+
+describe('the executor\'s own rules, over an in-memory drain control', () => {
+  const drainPodOf = (ordinal: number): Action => ({ kind: 'CreateDrainPod', ordinal, pod: pod(`db-${ordinal}`), claims: [], attempt: 1 });
+  const mark = (ordinal: number): Action => ({ kind: 'MarkOrphaned', ordinal, claims: [], at: 'now' });
+  const over = (control: FakeDrainControl, options: Partial<ExecutorOptions> = {}) =>
+    new Executor(control, new Metrics(emptyQueue), quietLogger(), { dryRun: false, isLeader: () => true, ...options });
+
+  it('drain pods planned together are created together; what follows waits for all of them', async () => {
+    const control = new FakeDrainControl();
+    let letGo = () => {};
+    control.hold.set('createDrainPod 3', new Promise<void>((resolve) => (letGo = resolve)));
+    const done = over(control).execute(set, [drainPodOf(3), drainPodOf(2), mark(1)]);
+    await new Promise((r) => setImmediate(r));
+    expect(control.started).toEqual(['createDrainPod 3', 'createDrainPod 2']);
+    letGo();
+    await done;
+    expect(control.finished).toEqual(['createDrainPod 2', 'createDrainPod 3', 'markOrphaned 1']);
+  });
+
+  it('one failed create of a batch fails the plan after its siblings are done; nothing after the batch runs', async () => {
+    const control = new FakeDrainControl();
+    control.fail.set('createDrainPod 3', new Error('refused'));
+    await expect(over(control).execute(set, [drainPodOf(3), drainPodOf(2), mark(1)])).rejects.toThrow('refused');
+    expect(control.finished).toEqual(['createDrainPod 2']);
+  });
+
+  it('--dry-run performs only the template check', async () => {
+    const control = new FakeDrainControl();
+    const verify: Action = { kind: 'VerifyTemplate', pod: pod('db-x'), templateHash: 'h' };
+    await over(control, { dryRun: true }).execute(set, [drainPodOf(2), verify, mark(1)]);
+    expect(control.started).toEqual(['verifyTemplate']);
+  });
+
+  it('a replica that does not lead performs nothing', async () => {
+    const control = new FakeDrainControl();
+    await expect(over(control, { isLeader: () => false }).execute(set, [mark(1)])).rejects.toBeInstanceOf(NotLeaderError);
+    expect(control.started).toEqual([]);
   });
 });

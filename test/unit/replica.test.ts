@@ -9,7 +9,7 @@ import { Command } from 'commander';
 import { addRunOptions, type RunOptions } from '../../src/cli/options.ts';
 import { Replica } from '../../src/cli/replica.ts';
 import { leaderWriteFence } from '../../src/cli/write-fence.ts';
-import { NotLeaderError } from '../../src/controller/executor.ts';
+import { NotLeaderError } from '../../src/controller/errors.ts';
 
 let server: http.Server;
 let kubeconfig: string;
