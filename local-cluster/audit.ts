@@ -12,14 +12,14 @@ export interface AuditEvent {
   time: number;
   /** The request body, for the writes the audit policy records at Request level or above. */
   requestObject?: AuditObject;
-  /** The object as stored, for pod creates (RequestResponse). */
+  /** The object as stored or read: pod creates and deletes, claim deletes, StatefulSet gets (RequestResponse). */
   responseObject?: AuditObject;
 }
 
 /** The fields of audited bodies the checks read: delete options, leases, pods, claims, scale. */
 export interface AuditObject {
   preconditions?: { uid?: string };
-  metadata?: { name?: string; uid?: string; resourceVersion?: string; labels?: Record<string, string>; annotations?: Record<string, string>; finalizers?: string[] };
+  metadata?: { name?: string; uid?: string; resourceVersion?: string; generation?: number; labels?: Record<string, string>; annotations?: Record<string, string>; finalizers?: string[] };
   spec?: { holderIdentity?: string; replicas?: number; ordinals?: { start?: number }; volumes?: Array<{ persistentVolumeClaim?: { claimName?: string } }> };
   status?: { phase?: string };
 }

@@ -87,6 +87,11 @@ rules:
   resources:
   - group: coordination.k8s.io
     resources: [leases]
+- level: RequestResponse
+  verbs: [get]
+  resources:
+  - group: apps
+    resources: [statefulsets]
 - level: Metadata
   verbs: [create, update, patch, delete, deletecollection]
   resources:

@@ -2,7 +2,7 @@
 // audit log (who created which pod with which volumes, who wrote which phase, how each set was scaled, who
 // deleted what with which preconditions) and a pod timeline from a watch. Nothing here trusts what a pod says
 // about itself: a pod proves a drain only if the audit log shows the controller created it.
-import { CLAIMS_ANNOTATION, ROLE_LABEL, ROLE_PLACEHOLDER } from '../../src/planner/keys.ts';
+import { CLAIMS_ANNOTATION, DRAINED_ANNOTATION, ROLE_LABEL, ROLE_PLACEHOLDER } from '../../src/planner/keys.ts';
 import { committedBefore, controllerReplica, type AuditEvent } from '../../local-cluster/audit.ts';
 import type { PodSighting } from './history.ts';
 
@@ -14,11 +14,11 @@ export interface CheckOptions {
   /** OrderedReady sets (`namespace/name`): never two of their drain pods at once. */
   orderedReady?: string[];
   /**
-   * How stale the controller's cache may be when it decides to create a drain pod: a scale-up that lands
-   * within this long before the create may not have reached it yet (the drain pod holds the name, so no
-   * replica can use the claim meanwhile). Releases get no such window: the set is read from etcd first.
+   * Told of each write that landed after a scale-up brought its ordinal back, but was decided on the
+   * controller's quorum read of the set made before that scale-up (no API makes a write conditional on
+   * another object): what happened then is what a scale-up a moment later would have met.
    */
-  decisionLagMs?: number;
+  notice?: (text: string) => void;
   /** Sets (`namespace/name`) whose input the controller must refuse: it may write nothing for them but events. */
   refusedSets?: string[];
   /**
@@ -54,12 +54,6 @@ class RangeHistory {
   inRange(set: string, ordinal: number, time: number): boolean {
     const at = (this.changes.get(set) ?? []).filter((c) => c.time <= time).at(-1);
     return at !== undefined && ordinal >= at.start && ordinal < at.start + at.replicas;
-  }
-
-  /** Out of range at `time` or at some moment in the `lagMs` before it. */
-  outOfRangeNear(set: string, ordinal: number, time: number, lagMs: number): boolean {
-    if (!this.inRange(set, ordinal, time)) return true;
-    return (this.changes.get(set) ?? []).some((c) => c.time > time - lagMs && c.time <= time && !this.inRange(set, ordinal, c.time - 1));
   }
 }
 
@@ -98,6 +92,25 @@ function listedClaimUids(e: AuditEvent): string[] {
 
 const isPlaceholder = (e: AuditEvent) => e.requestObject?.metadata?.labels?.[ROLE_LABEL] === ROLE_PLACEHOLDER;
 
+/**
+ * The last quorum read of the set that the replica which made `write` completed before it: what the
+ * executor decided that write on (it reads the set from etcd before a plan's drain pod creates and before
+ * each claim delete).
+ */
+function decidingRead(audit: AuditEvent[], write: AuditEvent, set: string): AuditEvent | undefined {
+  const [namespace, name] = set.split('/');
+  const replica = controllerReplica(write);
+  return audit.filter((r) => ok(r) && r.verb === 'get' && r.resource === 'statefulsets' && r.namespace === namespace && r.name === name
+    && controllerReplica(r) === replica && r.time <= write.time).at(-1);
+}
+
+/** Whether the set as `read` returned it has `ordinal` out of its range. */
+function outOfRangeIn(read: AuditEvent, ordinal: number): boolean {
+  const spec = read.responseObject?.spec;
+  const start = spec?.ordinals?.start ?? 0;
+  return spec?.replicas === undefined || ordinal < start || ordinal >= start + spec.replicas;
+}
+
 const mountedClaims = (e: AuditEvent) => (e.requestObject?.spec?.volumes ?? []).flatMap((v) => v.persistentVolumeClaim?.claimName ?? []);
 
 export function checkInvariants(everything: AuditEvent[], allSightings: PodSighting[], options: CheckOptions): string[] {
@@ -107,7 +120,8 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
   const violations: string[] = [];
   const ranges = new RangeHistory(audit);
   const sets = ranges.sets();
-  const ours = audit.filter((e) => controllerReplica(e) !== undefined && ok(e));
+  // The controller's writes (its quorum reads are in the audit log too, to check what each write was decided on).
+  const ours = audit.filter((e) => controllerReplica(e) !== undefined && ok(e) && e.verb !== 'get');
   const podCreates = audit.filter((e) => ok(e) && e.verb === 'create' && e.resource === 'pods');
   const ourCreates = podCreates.filter((e) => controllerReplica(e) !== undefined);
 
@@ -123,9 +137,14 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
       if (mountedClaims(e).length > 0) violations.push(`placeholder ${e.namespace}/${e.name} mounts ${mountedClaims(e).join(', ')}`);
       continue;
     }
-    // As for releases, a scale-up the controller's cache cannot have seen yet is tolerated: the drain pod then
-    // holds the name, so the returning replica waits for it, and its claims are kept (DrainCancelled).
-    if (!ranges.outOfRangeNear(pod.set, pod.ordinal, e.time, options.decisionLagMs ?? 2000)) violations.push(`drain pod ${e.namespace}/${e.name} created while ordinal ${pod.ordinal} was in range`);
+    // Decided on a quorum read of the set that showed the ordinal out of range; a scale-up that landed after
+    // that read meets a drain pod holding the name, which the returning replica waits for, its claims kept.
+    const read = decidingRead(audit, e, pod.set);
+    if (!read) violations.push(`drain pod ${e.namespace}/${e.name} created without a quorum read of ${pod.set} before it`);
+    else if (!outOfRangeIn(read, pod.ordinal)) violations.push(`drain pod ${e.namespace}/${e.name} created on a read of ${pod.set} that had ordinal ${pod.ordinal} in range`);
+    else if (ranges.inRange(pod.set, pod.ordinal, e.time)) {
+      options.notice?.(`drain pod ${e.namespace}/${e.name} created ${e.time - read.time} ms after the read it was decided on; ordinal ${pod.ordinal} was back in range by then`);
+    }
     for (const claim of mountedClaims(e)) {
       const id = claimIdentity(e.namespace, claim, sets, options.claimTemplates);
       if (id && (id.set !== pod.set || id.ordinal !== pod.ordinal)) violations.push(`drain pod ${e.namespace}/${e.name} mounts ${claim}, a claim of another ordinal`);
@@ -176,8 +195,22 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
       violations.push(`${where}: drain pod ${holder.name} was not created for that claim`);
     }
     if (!succeededBefore(holder)) violations.push(`${where}: drain pod ${holder.name} had not Succeeded`);
-    // No lag for releases: the executor reads the set from etcd right before the delete.
-    if (ranges.inRange(id.set, id.ordinal, e.time)) violations.push(`${where}: ordinal ${id.ordinal} was in range`);
+    // Decided on a quorum read of the set, made after the placeholder took the name, that had the ordinal out
+    // of range at the generation recorded with the drain's success. A scale-up landing between that read and
+    // the delete finds the name held: no replica can have used the claim, which holds what was drained.
+    const read = decidingRead(audit, e, id.set);
+    const recorded = audit.filter((x) => ok(x) && x.resource === 'persistentvolumeclaims' && x.verb === 'patch' && x.namespace === e.namespace
+      && x.name === e.name && controllerReplica(x) !== undefined && x.requestObject?.metadata?.annotations?.[DRAINED_ANNOTATION] && committedBefore(x, e)).at(-1);
+    const generation = recorded?.requestObject?.metadata?.annotations?.[DRAINED_ANNOTATION]?.split('/')[1];
+    if (!read || read.time < placeholder.time) {
+      violations.push(`${where}: no quorum read of ${id.set} by the deleting replica after the placeholder took the name`);
+    } else if (!outOfRangeIn(read, id.ordinal)) {
+      violations.push(`${where}: decided on a read of ${id.set} that had ordinal ${id.ordinal} in range`);
+    } else if (generation === undefined || String(read.responseObject?.metadata?.generation) !== generation) {
+      violations.push(`${where}: the set read (generation ${read.responseObject?.metadata?.generation}) was not at the generation of the drain's success (${generation ?? 'none recorded'})`);
+    } else if (ranges.inRange(id.set, id.ordinal, e.time)) {
+      options.notice?.(`${where}, ${e.time - read.time} ms after the read it was decided on; ordinal ${id.ordinal} was back in range by then, its name held by the placeholder`);
+    }
   }
 
   // 10. No replica starts on a claim the controller released while that claim still exists (being deleted):
@@ -251,13 +284,13 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
     const [ns, name] = set.split('/');
     const touches = (e: AuditEvent) => e.namespace === ns && (e.name === name || e.name?.startsWith(`${name}-`)
       || options.claimTemplates.some((t) => e.name?.startsWith(`${t}-${name}-`)));
-    for (const e of ours.filter((x) => x.resource !== 'events' && x.resource !== 'leases' && x.verb !== 'get' && x.verb !== 'list' && x.verb !== 'watch' && touches(x))) {
+    for (const e of ours.filter((x) => x.resource !== 'events' && x.resource !== 'leases' && touches(x))) {
       violations.push(`the controller wrote ${e.verb} ${e.resource}/${e.name} for ${set}, whose input it must refuse`);
     }
   }
 
   // 6. Two replicas never act at the same time: a change of writer needs at least lease duration minus renew deadline.
-  const writes = everything.filter((e) => controllerReplica(e) !== undefined && ok(e) && e.resource !== 'leases' && e.resource !== 'events')
+  const writes = everything.filter((e) => controllerReplica(e) !== undefined && ok(e) && e.verb !== 'get' && e.resource !== 'leases' && e.resource !== 'events')
     .sort((a, b) => a.time - b.time);
   for (let i = 1; i < writes.length; i++) {
     const [prev, next] = [writes[i - 1]!, writes[i]!];

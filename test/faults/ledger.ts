@@ -31,6 +31,11 @@ export interface LedgerEntry {
   drainsCompleted: number;
   claimsReleased: number;
   violations: string[];
+  /**
+   * Writes that landed after a scale-up brought their ordinal back, decided on the controller's quorum read of
+   * the set made just before that scale-up (invariants.ts: not a violation; absent before 2026-12-03).
+   */
+  overtaken?: string[];
   /** Seconds from the batch's last fault until this world had drained every orphan. */
   recoverySeconds: number | null;
   /** Set when the run could not be carried out or checked (the control plane failed, a world never converged). */

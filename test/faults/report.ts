@@ -56,6 +56,7 @@ const rows = [
   `| runs not completed (see errors below) | ${entries.length - completed.length} |`,
   `| invariant violations | ${violations}, in ${entries.filter((e) => e.violations.length > 0).length} runs |`,
   `| runs that failed (a violation or not completed) | ${entries.filter(failed).length} |`,
+  `| writes overtaken by a scale-up after the quorum read they were decided on (not violations; counted since 2026-12-03) | ${entries.reduce((s, e) => s + (e.overtaken?.length ?? 0), 0)} |`,
   `| drain pods completed and deleted | ${entries.reduce((s, e) => s + e.drainsCompleted, 0)} |`,
   `| claims released | ${entries.reduce((s, e) => s + e.claimsReleased, 0)} |`,
   `| recovery after the last fault (p50 / p90 / max) | ${percentile(recovery, 50)} s / ${percentile(recovery, 90)} s / ${Math.max(...recovery)} s |`,

@@ -43,6 +43,7 @@ for (let b = 0; b < batches; b++) {
     console.log(`  world ${e.world} (seed ${e.seed}): drain pods deleted ${e.drainsCompleted}, claims released ${e.claimsReleased}, ` +
       `recovered ${e.recoverySeconds ?? '-'}s after the last fault; violations ${e.violations.length}${e.error ? `; ERROR ${e.error}` : ''}`);
     for (const v of e.violations) console.log(`    VIOLATION: ${v}`);
+    for (const o of e.overtaken ?? []) console.log(`    overtaken by a scale-up: ${o}`);
   }
   all.push(...entries);
 }

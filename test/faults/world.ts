@@ -16,6 +16,8 @@ const KEPT = ['data-alpha-0', 'data-beta-0', 'data-gamma-0', 'data-gamma-1', 'da
 
 export interface WorldOutcome {
   violations: string[];
+  /** Writes a scale-up overtook after the quorum read they were decided on (CheckOptions.notice). */
+  overtaken: string[];
   drainsCompleted: number;
   claimsReleased: number;
 }
@@ -101,8 +103,9 @@ export class World {
   /** The safety invariants and this world's own promises, once the batch is over. */
   async check(audit: AuditEvent[], sightings: PodSighting[], leaderGapMs: number): Promise<WorldOutcome> {
     const { c, namespace } = this;
+    const overtaken: string[] = [];
     const violations = checkInvariants(audit, sightings, {
-      namespace, leaderGapMs, claimTemplates: ['data'], orderedReady: [`${namespace}/alpha`], refusedSets: [`${namespace}/delta`],
+      namespace, leaderGapMs, notice: (text) => overtaken.push(text), claimTemplates: ['data'], orderedReady: [`${namespace}/alpha`], refusedSets: [`${namespace}/delta`],
     });
     if (!(await eventReasons(c, namespace, 'delta')).includes('InvalidDrainerTemplate')) violations.push('delta\'s refused template was not reported');
     const keptAfter = await this.keptUids();
@@ -117,7 +120,7 @@ export class World {
     const drainPods = new Set(ours.filter((e) => e.verb === 'create' && e.resource === 'pods' && e.requestObject?.metadata?.labels?.[ROLE_LABEL] === ROLE_DRAINER)
       .map((e) => e.responseObject?.metadata?.uid));
     return {
-      violations,
+      violations, overtaken,
       drainsCompleted: ours.filter((e) => e.verb === 'delete' && e.resource === 'pods' && drainPods.has(e.requestObject?.preconditions?.uid)).length,
       claimsReleased: ours.filter((e) => e.verb === 'delete' && e.resource === 'persistentvolumeclaims').length,
     };

@@ -26,17 +26,32 @@ const phase = (name: string, value: string, time: number) => event({ verb: 'patc
 const del = (resource: string, name: string, uid: string | undefined, time: number, replica = 'a') => event({
   verb: 'delete', resource, name, time, userAgent: CONTROLLER(replica), requestObject: uid ? { preconditions: { uid } } : {},
 });
+/** The controller's quorum read of the set (executor: before a plan's creates, and before each claim delete). */
+const read = (replicas: number, generation: number, time: number, replica = 'a') => event({
+  verb: 'get', resource: 'statefulsets', name: 'db', time, userAgent: CONTROLLER(replica), responseObject: { metadata: { generation }, spec: { replicas } },
+});
+/** RecordDrained: the drain pod's success and the set's generation, written on the claim. */
+const recorded = (podUid: string, generation: number, time: number) => event({
+  verb: 'patch', resource: 'persistentvolumeclaims', name: 'data-db-2', time, userAgent: CONTROLLER(),
+  requestObject: { metadata: { annotations: { 'drain.statefulsets.kubernetes.io/drained': `${podUid}/${generation}` } } },
+});
 const sighting = (time: number, kind: PodSighting['kind'], name: string, uid: string, drain = true): PodSighting => ({
   time, kind, namespace: 'ns', name, uid, drain, phase: 'Running', claimUids: [],
 });
 
-/** 3 -> 2, the controller drains ordinal 2: Succeeded, drain pod deleted, placeholder db-2 created; then data-db-2 released (3100). */
+/**
+ * 3 -> 2 (generation 2), the controller drains ordinal 2: a read of the set, the drain pod, Succeeded, the success
+ * recorded at generation 2, drain pod deleted, placeholder db-2 created; then a read and data-db-2 released (3100).
+ */
 const drained = [
-  created(3), scaled(2, 1000),
-  podCreate('db-2', 'pod-1', [{ name: 'data-db-2', uid: 'c2' }], 2000), phase('db-2', 'Succeeded', 3000),
+  created(3), scaled(2, 1000), read(2, 2, 1900),
+  podCreate('db-2', 'pod-1', [{ name: 'data-db-2', uid: 'c2' }], 2000), phase('db-2', 'Succeeded', 3000), recorded('pod-1', 2, 3040),
   del('pods', 'db-2', 'pod-1', 3050), placeholderCreate('db-2', 'ph-1', 3080),
 ];
-const goodDrain = [...drained, del('persistentvolumeclaims', 'data-db-2', 'c2', 3100), del('pods', 'db-2', 'ph-1', 3200)];
+const releaseAt = (time: number, readAt = time - 5) => [read(2, 2, readAt), del('persistentvolumeclaims', 'data-db-2', 'c2', time)];
+const goodDrain = [...drained, ...releaseAt(3100), del('pods', 'db-2', 'ph-1', 3200)];
+/** The drained sequence up to the drain pod's deletion (before the placeholder). */
+const drainPodGone = drained.slice(0, 7);
 
 describe('fault-suite invariant checker', () => {
   it('accepts a claim deletion after a Succeeded drain the controller created for that ordinal while out of range', () => {
@@ -54,64 +69,83 @@ describe('fault-suite invariant checker', () => {
   });
 
   it('passes over the controller\'s own drain pod withdrawn between the proving drain and the placeholder (it proves nothing, and harms nothing)', () => {
-    const withdrawn = [...drained.slice(0, 5), podCreate('db-2', 'pod-2', [{ name: 'data-db-2', uid: 'c2' }], 3055), phase('db-2', 'Running', 3056),
-      del('pods', 'db-2', 'pod-2', 3060), placeholderCreate('db-2', 'ph-1', 3080), del('persistentvolumeclaims', 'data-db-2', 'c2', 3100)];
+    const withdrawn = [...drainPodGone, read(2, 2, 3054), podCreate('db-2', 'pod-2', [{ name: 'data-db-2', uid: 'c2' }], 3055), phase('db-2', 'Running', 3056),
+      del('pods', 'db-2', 'pod-2', 3060), placeholderCreate('db-2', 'ph-1', 3080), ...releaseAt(3100)];
     expect(checkInvariants(withdrawn, [], options)).toEqual([]);
     // Its own success (or anyone's) after the proving pod is not the proving pod's.
-    const onlyTheSecond = [created(3), scaled(2, 1000), podCreate('db-2', 'pod-1', [{ name: 'data-db-2', uid: 'c2' }], 2000), del('pods', 'db-2', 'pod-1', 2500),
-      podCreate('db-2', 'pod-2', [{ name: 'data-db-2', uid: 'other' }], 2600), phase('db-2', 'Succeeded', 3000), del('pods', 'db-2', 'pod-2', 3050),
-      placeholderCreate('db-2', 'ph-1', 3080), del('persistentvolumeclaims', 'data-db-2', 'c2', 3100)];
+    const onlyTheSecond = [created(3), scaled(2, 1000), read(2, 2, 1900), podCreate('db-2', 'pod-1', [{ name: 'data-db-2', uid: 'c2' }], 2000),
+      del('pods', 'db-2', 'pod-1', 2500), podCreate('db-2', 'pod-2', [{ name: 'data-db-2', uid: 'other' }], 2600), phase('db-2', 'Succeeded', 3000),
+      recorded('pod-2', 2, 3040), del('pods', 'db-2', 'pod-2', 3050), placeholderCreate('db-2', 'ph-1', 3080), ...releaseAt(3100)];
     expect(checkInvariants(onlyTheSecond, [], options)).toEqual([expect.stringMatching(/drain pod db-2 was not created for that claim/)]);
   });
 
   it('flags a release while the name was free or held by anyone else, or after a replica came back between the drain and the placeholder', () => {
     // The order before the placeholder: the claim deleted under the drain pod, whose deletion then freed the name.
-    const underDrainPod = [...drained.slice(0, 4), del('persistentvolumeclaims', 'data-db-2', 'c2', 3010), del('pods', 'db-2', 'pod-1', 3050)];
+    const underDrainPod = [...drained.slice(0, 6), ...releaseAt(3045), del('pods', 'db-2', 'pod-1', 3050)];
     expect(checkInvariants(underDrainPod, [], options)).toEqual([expect.stringMatching(/no placeholder of the controller held ordinal 2's name/)]);
-    const freedFirst = [...drained, del('pods', 'db-2', 'ph-1', 3090), del('persistentvolumeclaims', 'data-db-2', 'c2', 3100)];
+    const freedFirst = [...drained, del('pods', 'db-2', 'ph-1', 3090), ...releaseAt(3100)];
     expect(checkInvariants(freedFirst, [], options)).toEqual([expect.stringMatching(/placeholder db-2 had been deleted before/)]);
     const kcm = 'kube-controller-manager/v1.34.4';
-    const replicaBetween = [...drained.slice(0, 5), scaled(3, 3055), podCreate('db-2', 'replica', [{ name: 'data-db-2', uid: 'c2' }], 3060, kcm),
-      scaled(2, 3065), { ...del('pods', 'db-2', 'replica', 3070), userAgent: kcm }, placeholderCreate('db-2', 'ph-1', 3080), del('persistentvolumeclaims', 'data-db-2', 'c2', 3100)];
+    const replicaBetween = [...drainPodGone, scaled(3, 3055), podCreate('db-2', 'replica', [{ name: 'data-db-2', uid: 'c2' }], 3060, kcm),
+      scaled(2, 3065), { ...del('pods', 'db-2', 'replica', 3070), userAgent: kcm }, placeholderCreate('db-2', 'ph-1', 3080), ...releaseAt(3100)];
     expect(checkInvariants(replicaBetween, [], options)).toEqual([expect.stringMatching(/the pod of ordinal 2 before the placeholder was not a drain pod of the controller/)]);
   });
 
-  it('flags a release before Succeeded, with no UID precondition, of another claim, or while in range', () => {
-    const early = [created(3), scaled(2, 1000), podCreate('db-2', 'pod-1', [{ name: 'data-db-2', uid: 'c2' }], 2000), del('pods', 'db-2', 'pod-1', 2300),
-      placeholderCreate('db-2', 'ph-1', 2400), del('persistentvolumeclaims', 'data-db-2', 'c2', 2500), phase('db-2', 'Succeeded', 3000)];
+  it('flags a release before Succeeded, with no UID precondition, or of another claim', () => {
+    const early = [created(3), scaled(2, 1000), read(2, 2, 1900), podCreate('db-2', 'pod-1', [{ name: 'data-db-2', uid: 'c2' }], 2000), recorded('pod-1', 2, 2200),
+      del('pods', 'db-2', 'pod-1', 2300), placeholderCreate('db-2', 'ph-1', 2400), ...releaseAt(2500), phase('db-2', 'Succeeded', 3000)];
     expect(checkInvariants(early, [], options)).toEqual([expect.stringMatching(/had not Succeeded/)]);
-    const noUid = goodDrain.map((e) => (e.resource === 'persistentvolumeclaims' ? { ...e, requestObject: {} } : e));
+    const noUid = goodDrain.map((e) => (e.verb === 'delete' && e.resource === 'persistentvolumeclaims' ? { ...e, requestObject: {} } : e));
     expect(checkInvariants(noUid, [], options)[0]).toMatch(/without a UID precondition/);
-    const otherUid = goodDrain.map((e) => (e.resource === 'persistentvolumeclaims' ? { ...e, requestObject: { preconditions: { uid: 'recreated' } } } : e));
+    const otherUid = goodDrain.map((e) => (e.verb === 'delete' && e.resource === 'persistentvolumeclaims' ? { ...e, requestObject: { preconditions: { uid: 'recreated' } } } : e));
     expect(checkInvariants(otherUid, [], options)[0]).toMatch(/was not created for that claim/);
-    const releaseAt = (time: number) => [del('persistentvolumeclaims', 'data-db-2', 'c2', time)];
-    // No window for releases, however recent the scale-up: the executor reads the set from etcd first.
-    expect(checkInvariants([...drained, scaled(3, 3099), ...releaseAt(3100)], [], options)).toEqual([expect.stringMatching(/ordinal 2 was in range/)]);
-    expect(checkInvariants([...drained, scaled(3, 3050), ...releaseAt(9000)], [], options)).toEqual([expect.stringMatching(/ordinal 2 was in range/)]);
-    expect(checkInvariants([...drained, scaled(3, 3101), ...releaseAt(3100)], [], options)).toEqual([]);
+  });
+
+  it('a release must be decided on the deleting replica\'s quorum read of the set, made under the placeholder, out of range at the drained generation', () => {
+    const check = (audit: AuditEvent[]) => checkInvariants(audit, [], options);
+    expect(check([...drained, del('persistentvolumeclaims', 'data-db-2', 'c2', 3100)])).toEqual([expect.stringMatching(/no quorum read of ns\/db by the deleting replica after the placeholder/)]);
+    expect(check([...drained, ...releaseAt(3100, 3070)])).toEqual([expect.stringMatching(/no quorum read .* after the placeholder took the name/)]);
+    expect(check([...drained, read(2, 2, 3090, 'b'), del('persistentvolumeclaims', 'data-db-2', 'c2', 3100)])).toEqual([expect.stringMatching(/no quorum read/)]);
+    // The read saw the scale-up: deciding on it would be deleting in range.
+    expect(check([...drained, scaled(3, 3090), read(3, 3, 3095), del('persistentvolumeclaims', 'data-db-2', 'c2', 3100)]))
+      .toEqual([expect.stringMatching(/decided on a read of ns\/db that had ordinal 2 in range/)]);
+    // Scaled up and down again since the drain: out of range, but not at the generation of the drain's success.
+    expect(check([...drained, scaled(3, 3085), scaled(2, 3086), read(2, 4, 3095), del('persistentvolumeclaims', 'data-db-2', 'c2', 3100)]))
+      .toEqual([expect.stringMatching(/not at the generation of the drain's success \(2\)/)]);
+    expect(check([...drained.filter((e) => e.verb !== 'patch' || e.resource !== 'persistentvolumeclaims'), ...releaseAt(3100)]))
+      .toEqual([expect.stringMatching(/\(none recorded\)/)]);
+  });
+
+  it('a scale-up that lands between the release\'s read and its delete is told, not flagged: the placeholder held the name', () => {
+    const told: string[] = [];
+    // Batch 3120205, world 3: the set was read at replicas 1, scaled to 4 92 ms before the delete landed.
+    expect(checkInvariants([...drained, read(2, 2, 3050 + 40), scaled(3, 3095), del('persistentvolumeclaims', 'data-db-2', 'c2', 3100)], [],
+      { ...options, notice: (text) => told.push(text) })).toEqual([]);
+    expect(told).toEqual([expect.stringMatching(/data-db-2 .* 10 ms after the read it was decided on; ordinal 2 was back in range by then/)]);
   });
 
   it('orders by resourceVersion where the audit log has one: a status write logged 3 ms after the release it caused still precedes it', () => {
     // Soak, claim data-s218-0: the watch event of the Succeeded write reached the controller, which released the
     // claim, before the status write's own response completed; the timestamps say the opposite of etcd.
     const rv = <E extends AuditEvent>(e: E, resourceVersion: string): E => ({ ...e, responseObject: { ...e.responseObject, metadata: { ...e.responseObject?.metadata, resourceVersion } } });
-    const base = [created(3), scaled(2, 1000), rv(podCreate('db-2', 'pod-1', [{ name: 'data-db-2', uid: 'c2' }], 2000), '10')];
-    const held = [rv(placeholderCreate('db-2', 'ph-1', 2500), '12')];
+    const base = [created(3), scaled(2, 1000), read(2, 2, 1900), rv(podCreate('db-2', 'pod-1', [{ name: 'data-db-2', uid: 'c2' }], 2000), '10')];
+    const held = [recorded('pod-1', 2, 2450), rv(placeholderCreate('db-2', 'ph-1', 2500), '12'), read(2, 2, 2990)];
     const loggedLate = [...base, rv(phase('db-2', 'Succeeded', 3003), '11'), ...held, rv(del('persistentvolumeclaims', 'data-db-2', 'c2', 3000), '14')];
     expect(checkInvariants(loggedLate, [], options)).toEqual([]);
     const committedLate = [...base, ...held, rv(phase('db-2', 'Succeeded', 2990), '15'), rv(del('persistentvolumeclaims', 'data-db-2', 'c2', 3000), '14')];
     expect(checkInvariants(committedLate, [], options)).toEqual([expect.stringMatching(/had not Succeeded/)]);
   });
 
-  it('flags a drain pod created in range or mounting another ordinal\'s claim (invariant 7)', () => {
-    const inRange = [created(3), podCreate('db-2', 'pod-1', [{ name: 'data-db-2', uid: 'c2' }], 2000)];
-    expect(checkInvariants(inRange, [], options)).toEqual([expect.stringMatching(/created while ordinal 2 was in range/)]);
-    // A scale-up that lands 72 ms before the create (batch 1202002, world 7) was not yet in the cache the decision
-    // came from: tolerated, as for releases. One that landed seconds before is not.
-    const racing = (at: number) => [created(3), scaled(2, 1000), scaled(3, 2000), podCreate('db-2', 'pod-1', [{ name: 'data-db-2', uid: 'c2' }], at)];
-    expect(checkInvariants(racing(2072), [], options)).toEqual([]);
-    expect(checkInvariants(racing(7000), [], options)).toEqual([expect.stringMatching(/created while ordinal 2 was in range/)]);
-    const cross = [created(3), scaled(2, 1000), podCreate('db-2', 'pod-1', [{ name: 'data-db-0', uid: 'c0' }], 2000)];
+  it('flags a drain pod decided on no read, or on a read that had its ordinal in range, or mounting another ordinal\'s claim (invariant 7)', () => {
+    const create = (at: number) => podCreate('db-2', 'pod-1', [{ name: 'data-db-2', uid: 'c2' }], at);
+    expect(checkInvariants([created(3), scaled(2, 1000), create(2000)], [], options)).toEqual([expect.stringMatching(/created without a quorum read of ns\/db/)]);
+    expect(checkInvariants([created(3), read(3, 1, 1900), create(2000)], [], options)).toEqual([expect.stringMatching(/on a read of ns\/db that had ordinal 2 in range/)]);
+    expect(checkInvariants([created(3), scaled(2, 1000), read(2, 2, 1900, 'b'), create(2000)], [], options)).toEqual([expect.stringMatching(/created without a quorum read/)]);
+    // A scale-up after the read (batch 1202002, world 7: 72 ms before the create) meets a drain pod holding the name: told, not flagged.
+    const told: string[] = [];
+    expect(checkInvariants([created(3), scaled(2, 1000), read(2, 2, 1990), scaled(3, 2000), create(2072)], [], { ...options, notice: (t) => told.push(t) })).toEqual([]);
+    expect(told).toEqual([expect.stringMatching(/drain pod ns\/db-2 created 82 ms after the read it was decided on/)]);
+    const cross = [created(3), scaled(2, 1000), read(2, 2, 1900), podCreate('db-2', 'pod-1', [{ name: 'data-db-0', uid: 'c0' }], 2000)];
     expect(checkInvariants(cross, [], options)).toEqual([expect.stringMatching(/mounts data-db-0, a claim of another ordinal/)]);
   });
 
@@ -136,7 +170,7 @@ describe('fault-suite invariant checker', () => {
     const replica = (time: number) => ({ ...podCreate('db-2', 'replica', [{ name: 'data-db-2', uid: 'c2' }], time, kcm) });
     const recreatedClaim = event({ verb: 'create', resource: 'persistentvolumeclaims', name: 'data-db-2', time: 4000, userAgent: kcm, code: 201 });
     // Only a placeholder deleted by hand (or a release of the old order) lets this happen now.
-    const grown = [...drained.slice(0, 4), del('persistentvolumeclaims', 'data-db-2', 'c2', 3010), del('pods', 'db-2', 'pod-1', 3050), scaled(3, 3300)];
+    const grown = [...drained.slice(0, 6), ...releaseAt(3045), del('pods', 'db-2', 'pod-1', 3050), scaled(3, 3300)];
     expect(checkInvariants([...grown, replica(3500)], [], options)).toEqual([
       expect.stringMatching(/no placeholder of the controller held ordinal 2's name/), expect.stringMatching(/pod ns\/db-2 created .* on claim data-db-2, which the controller had released/),
     ]);
@@ -161,9 +195,9 @@ describe('fault-suite invariant checker', () => {
   it('flags two pods of one name at once, two drains of an OrderedReady set at once, and two replicas writing within the leader gap', () => {
     const twin = [sighting(0, 'add', 'db-2', 'pod-1'), sighting(10, 'add', 'db-2', 'pod-2')];
     expect(checkInvariants([created(3)], twin, options)[0]).toMatch(/two pods named ns\/db-2/);
-    const two = [created(3), scaled(1, 500), podCreate('db-2', 'p2', [], 1000), podCreate('db-1', 'p1', [], 1100)];
+    const two = [created(3), scaled(1, 500), read(1, 2, 900), podCreate('db-2', 'p2', [], 1000), podCreate('db-1', 'p1', [], 1100)];
     expect(checkInvariants(two, [sighting(1000, 'add', 'db-2', 'p2'), sighting(1100, 'add', 'db-1', 'p1')], options)).toEqual([expect.stringMatching(/two drain pods of OrderedReady set ns\/db/)]);
-    const writes = [...goodDrain.slice(0, 7), del('pods', 'db-2', 'ph-1', 3500, 'b')];
+    const writes = [...goodDrain.slice(0, 10), del('pods', 'db-2', 'ph-1', 3500, 'b')];
     expect(checkInvariants(writes, [], options).some((v) => /wrote 400 ms apart/.test(v))).toBe(true);
   });
 });
