@@ -5,6 +5,7 @@ import { candidateSetNameOfPod, candidateSetNamesOfClaim } from '../planner/iden
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { observeSet, type ClusterReader } from '../controller/observe.ts';
 import { isManaged, planSet } from '../planner/plan.ts';
+import { TEMPLATE_ANNOTATION } from '../planner/keys.ts';
 import type { OrdinalStatus, PlannerSettings } from '../planner/types.ts';
 import { plannerSettings, type PlannerOptions } from './options.ts';
 import { formatDuration } from '../planner/duration.ts';
@@ -67,7 +68,7 @@ class ListedCluster implements ClusterReader {
 /**
  * The plan of every managed set, made by the same observation and planner as the controller's, with the
  * same planner settings. `status` only reads, so it does not ask the API server about templates (the
- * controller's dry-run): a template that parses counts as valid here.
+ * controller's dry-run): a template that parses is shown as valid here.
  */
 export async function collectStatus(api: KubeApi, settings: PlannerSettings, namespace?: string): Promise<SetStatus[]> {
   const [sets, claims, pods] = await Promise.all([api.listStatefulSets(namespace), api.listClaims(namespace), api.listPods(namespace)]);
@@ -79,7 +80,9 @@ export async function collectStatus(api: KubeApi, settings: PlannerSettings, nam
     if (!isManaged(set)) continue;
     const key = (name: string) => `${set.metadata?.namespace}/${name}`;
     const setKey = key(set.metadata?.name ?? '');
-    const observation = observeSet(cluster, setKey, set, { state: 'accepted' }, now);
+    // `status` cannot know the controller's verdict on the template: unchecked, as if found at start-up (so a
+    // set with our finalizer, accepted before, shows its drains; one without shows the check).
+    const observation = observeSet(cluster, setKey, set, { state: 'unchecked', atStartup: set.metadata?.annotations?.[TEMPLATE_ANNOTATION] }, now);
     const plan = planSet(observation, settings);
     result.push({
       statefulset: setKey,

@@ -3,7 +3,7 @@
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import { needsPlanning, planSet, templateHash } from '../planner/plan.ts';
 import { TEMPLATE_ANNOTATION } from '../planner/keys.ts';
-import type { Action, Plan, PlannerSettings, TemplateVerdict } from '../planner/types.ts';
+import type { Action, PlannerSettings, TemplateVerdict } from '../planner/types.ts';
 import { describeApiError, statusOf } from '../kube/api.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -137,10 +137,8 @@ export class DrainController {
     const started = process.hrtime.bigint();
     try {
       const plan = planSet(observeSet(view, key, set, this.verdictOf(key, set), new Date()), this.options.planner);
-      this.summarize(key, plan);
+      metrics.setSummary(key, plan.summary);
       await writer.execute(set, plan.actions);
-      // A template verdict just came in: plan again with it at once.
-      if (plan.actions.some((a) => a.kind === 'VerifyTemplate')) this.queue.add(key);
       if (plan.requeueAfterMs !== undefined) this.queue.addAfter(key, plan.requeueAfterMs);
       // Built only when wanted: this runs on every reconcile.
       if (log.isDebugEnabled()) log.debug('synced', {
@@ -172,26 +170,6 @@ export class DrainController {
   private verdictOf(key: string, set: V1StatefulSet): TemplateVerdict {
     const known = this.deps.verdicts.get(key, templateHash(set));
     if (known) return known;
-    const text = set.metadata?.annotations?.[TEMPLATE_ANNOTATION];
-    return { state: 'unchecked', eager: !this.startupTemplates.has(key) || this.startupTemplates.get(key) !== text };
-  }
-
-  private summarize(key: string, plan: Plan): void {
-    let orphanedClaims = 0;
-    let stuckDrains = 0;
-    let gaveUp = 0;
-    let delayed = 0;
-    let held = 0;
-    for (const o of plan.ordinals) {
-      if (o.state === 'delayed') delayed += 1;
-      if (o.state === 'unproven') held += 1;
-      // A look-alike's claims list is whatever its author wrote; a terminating stateful pod's claim is not yet
-      // orphaned; a replica on a released claim is in range.
-      const notOrphaned = ['succeeded', 'releasing', 'unproven', 'waiting-for-pod', 'replica-on-released-claim'];
-      if (!notOrphaned.includes(o.state)) orphanedClaims += o.claims.length;
-      if (o.state === 'gave-up') gaveUp += 1;
-    }
-    for (const a of plan.actions) if (a.kind === 'Report' && a.reason === 'DrainStuck') stuckDrains += 1;
-    this.deps.metrics.setSummary(key, { orphanedClaims, delayed, stuckDrains, gaveUp, held, invalid: plan.invalidTemplate });
+    return { state: 'unchecked', atStartup: this.startupTemplates.get(key) };
   }
 }

@@ -16,7 +16,7 @@ import { buildPlaceholder, FALLBACK_PLACEHOLDER_IMAGE } from './placeholder.ts';
 import { drainedBy, generationOf, whyNotDrained } from './release-proof.ts';
 import type { DrainerTemplate } from './template.ts';
 import { wellFormedClaim, wellFormedPod } from './well-formed.ts';
-import type { Action, ClaimAt, DeleteReason, EventReason, EventType, OrdinalStatus, Plan, PlannerSettings, SetObservation } from './types.ts';
+import type { Action, ClaimAt, DeleteReason, EventReason, EventType, OrdinalStatus, Plan, PlannerSettings, PlanSummary, SetObservation } from './types.ts';
 
 function hasFinalizer(set: V1StatefulSet): boolean {
   return (set.metadata?.finalizers ?? []).includes(FINALIZER);
@@ -55,6 +55,13 @@ function templateCheckPod(set: V1StatefulSet, template: DrainerTemplate): V1Pod 
 function shortHash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 12);
 }
+
+/**
+ * States whose claims are not counted as orphaned: a look-alike's claims list is whatever its author wrote; a
+ * terminating stateful pod's claim is not yet orphaned; a drained claim is being released; a replica on a
+ * released claim is in range.
+ */
+const NOT_ORPHANED = new Set<OrdinalStatus['state']>(['succeeded', 'releasing', 'unproven', 'waiting-for-pod', 'replica-on-released-claim']);
 
 /** What every step reads, and where it writes its actions. */
 class PlanContext {
@@ -95,6 +102,20 @@ class PlanContext {
     return this.set.metadata?.uid ?? '';
   }
 
+  /** The plan as it stands, with the counts the set's gauges show. */
+  plan(managed: boolean): Plan {
+    const invalidTemplate = managed && this.invalidTemplate;
+    const summary: PlanSummary = { orphanedClaims: 0, delayed: 0, stuckDrains: 0, gaveUp: 0, held: 0, invalid: invalidTemplate };
+    for (const o of this.ordinals) {
+      if (!NOT_ORPHANED.has(o.state)) summary.orphanedClaims += o.claims.length;
+      if (o.state === 'delayed') summary.delayed += 1;
+      if (o.state === 'unproven') summary.held += 1;
+      if (o.state === 'gave-up') summary.gaveUp += 1;
+    }
+    for (const a of this.actions) if (a.kind === 'Report' && a.reason === 'DrainStuck') summary.stuckDrains += 1;
+    return { managed, actions: this.actions, requeueAfterMs: this.requeueAfterMs, ordinals: this.ordinals, invalidTemplate, summary };
+  }
+
   wakeIn(delay: number): void {
     this.requeueAfterMs = Math.max(1, Math.min(this.requeueAfterMs ?? Infinity, delay));
   }
@@ -128,7 +149,7 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
 
   if (!ctx.managed) {
     if (ctx.hasFinalizer) ctx.actions.push({ kind: 'RemoveFinalizer' });
-    return { managed: false, actions: ctx.actions, requeueAfterMs: ctx.requeueAfterMs, ordinals: ctx.ordinals, invalidTemplate: false };
+    return ctx.plan(false);
   }
 
   // 2. New drains, for a managed set whose configuration allows them.
@@ -172,7 +193,7 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
   if (ctx.deleting && ctx.hasFinalizer && drains.length === 0 && relabelled.length === 0 && releasing.length === 0 && !pending) {
     ctx.actions.push({ kind: 'RemoveFinalizer' });
   }
-  return { managed: true, actions: ctx.actions, requeueAfterMs: ctx.requeueAfterMs, ordinals: ctx.ordinals, invalidTemplate: ctx.invalidTemplate };
+  return ctx.plan(true);
 }
 
 function giveUpWhy(ctx: PlanContext, failures: number): string {
@@ -264,12 +285,15 @@ function templateGate(ctx: PlanContext, observation: SetObservation): TemplateGa
   // One found at start-up on a set with our finalizer was accepted before: it is not dry-run (a restart must
   // not ask about every template in the cluster); the first real create answers the same question, and a
   // refusal is reported the same way.
-  if (!verdict.eager && ctx.hasFinalizer) return { template: template.template, untried: true };
+  const foundAtStartup = verdict.atStartup !== undefined && verdict.atStartup === set.metadata?.annotations?.[TEMPLATE_ANNOTATION];
+  if (foundAtStartup && ctx.hasFinalizer) return { template: template.template, untried: true };
   // A new or changed template, or one annotated while the controller was away (no finalizer yet), is checked
   // at once: a mistake is reported before it matters, and the accepted set gets its finalizer before any
   // scale-down needs it (deleting the set then drains it too, and a storm of drains writes no finalizers).
   const check: Action = { kind: 'VerifyTemplate', pod: templateCheckPod(set, template.template), templateHash: templateHash(set) };
   ctx.actions.push(check);
+  // The verdict comes back in the next observation: plan again as soon as it is in.
+  ctx.wakeIn(1);
   return { check };
 }
 

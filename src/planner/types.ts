@@ -105,10 +105,12 @@ export type TemplateVerdict =
   | { state: 'accepted' }
   | { state: 'rejected'; problem: string }
   /**
-   * Not asked yet. `eager`: ask now (the template is new or changed); else (found at start-up) ask now only
-   * if the set lacks our finalizer, otherwise the first drain pod's create answers (CreateDrainPod's `templateHash`).
+   * Not asked yet. `atStartup`: the template text this set carried when the controller started (absent if the
+   * set or its template was not there). A template new or changed since is asked about at once; one found at
+   * start-up only if the set lacks our finalizer, otherwise the first drain pod's create answers
+   * (CreateDrainPod's `templateHash`).
    */
-  | { state: 'unchecked'; eager: boolean };
+  | { state: 'unchecked'; atStartup?: string };
 
 export interface PlannerSettings {
   maxAttempts: number;
@@ -156,4 +158,18 @@ export interface Plan {
   ordinals: OrdinalStatus[];
   /** The set is managed but its template cannot be used (parse, schema or the API server's verdict). */
   invalidTemplate: boolean;
+  /** What the set's gauges count (sdc_orphaned_claims and the rest). */
+  summary: PlanSummary;
+}
+
+export interface PlanSummary {
+  /** Claims of ordinals orphaned and not yet drained: a look-alike's list, a terminating replica's claim, a drained one do not count. */
+  orphanedClaims: number;
+  /** Orphaned ordinals waiting out their drain delay. */
+  delayed: number;
+  stuckDrains: number;
+  gaveUp: number;
+  /** Ordinals held by a pod this controller cannot prove is its drain pod as created. */
+  held: number;
+  invalid: boolean;
 }

@@ -39,10 +39,10 @@ describe('DrainController.sync', () => {
     writer.onExecute = (actions) => {
       if (actions.some((a) => a.kind === 'VerifyTemplate')) verdicts.set(key, templateHash(set), { state: 'accepted' });
     };
-    const requeue = jest.spyOn(controller.queue, 'add').mockImplementation(() => {});
+    const requeue = jest.spyOn(controller.queue, 'addAfter').mockImplementation(() => {});
     await controller.sync(key);
     expect(writer.kinds()).toEqual([['VerifyTemplate']]);
-    expect(requeue).toHaveBeenCalledWith(key);
+    expect(requeue).toHaveBeenCalledWith(key, 1);
     await controller.sync(key);
     expect(writer.kinds()[1]).toEqual(['CreateDrainPod']);
   });

@@ -1,6 +1,6 @@
 import { planSet, templateHash } from '../../src/planner/plan.ts';
 import { parseDrainerTemplate } from '../../src/planner/template.ts';
-import { CLAIMS_ANNOTATION, DELAY_ANNOTATION, ENDED_DRAIN_POD_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION, ORDINAL_LABEL, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_LABEL, SET_LABEL } from '../../src/planner/keys.ts';
+import { CLAIMS_ANNOTATION, DELAY_ANNOTATION, TEMPLATE_ANNOTATION, ENDED_DRAIN_POD_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION, ORDINAL_LABEL, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_LABEL, SET_LABEL } from '../../src/planner/keys.ts';
 import type { Action, SetObservation, TemplateVerdict } from '../../src/planner/types.ts';
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { buildPlaceholder, isPlaceholderOf } from '../../src/planner/placeholder.ts';
@@ -688,6 +688,9 @@ describe('planSet: every ordinal state is reachable', () => {
   });
 });
 
+/** The template every set of these tests carries (the fixtures' default). */
+const TEMPLATE_TEXT = aSet({ replicas: 1 }).metadata!.annotations![TEMPLATE_ANNOTATION]!;
+
 describe('planSet: the API server\'s verdict on the template', () => {
   const set = aSet({ replicas: 1, ...fin });
   const orphan = () => ({ claims: [aClaim(set, 0), aClaim(set, 1)], pods: [aStatefulPod(set, 0)] });
@@ -695,10 +698,11 @@ describe('planSet: the API server\'s verdict on the template', () => {
   const cases: Array<[string, () => { claims: V1PersistentVolumeClaim[]; pods: V1Pod[] }, TemplateVerdict, string[], string[]]> = [
     ['accepted: the drain starts', orphan, { state: 'accepted' }, ['create db-1 [data-db-1] attempt 1'], []],
     ['rejected: reported, nothing created', orphan, { state: 'rejected', problem: 'the API server rejects the drain pod: forbidden' }, [], ['InvalidDrainerTemplate']],
-    ['found at start-up, a drain is due: not asked; the create is the check', orphan, { state: 'unchecked', eager: false }, ['create db-1 [data-db-1] attempt 1'], []],
-    ['found at start-up, nothing to drain: not asked', idle, { state: 'unchecked', eager: false }, [], []],
-    ['new or changed: asked at once, even with nothing to drain', idle, { state: 'unchecked', eager: true }, ['verify-template db-1-template-check'], []],
-    ['new or changed, a drain is due: asked once, nothing created yet', orphan, { state: 'unchecked', eager: true }, ['verify-template db-1-template-check'], []],
+    ['found at start-up, a drain is due: not asked; the create is the check', orphan, { state: 'unchecked', atStartup: TEMPLATE_TEXT }, ['create db-1 [data-db-1] attempt 1'], []],
+    ['found at start-up, nothing to drain: not asked', idle, { state: 'unchecked', atStartup: TEMPLATE_TEXT }, [], []],
+    ['new or changed: asked at once, even with nothing to drain', idle, { state: 'unchecked' }, ['verify-template db-1-template-check'], []],
+    ['changed since start-up: asked at once', idle, { state: 'unchecked', atStartup: '{"spec":{}}' }, ['verify-template db-1-template-check'], []],
+    ['new or changed, a drain is due: asked once, nothing created yet', orphan, { state: 'unchecked' }, ['verify-template db-1-template-check'], []],
   ];
   it.each(cases)('%s', (_name, build, verdict, want, wantReports) => {
     const { claims, pods } = build();
@@ -706,11 +710,13 @@ describe('planSet: the API server\'s verdict on the template', () => {
     expect(steps(result.actions)).toEqual(want);
     expect(reports(result.actions)).toEqual(wantReports);
     expect(result.invalidTemplate).toBe(verdict.state === 'rejected');
+    // Asked: planned again as soon as the verdict can be in.
+    expect(result.requeueAfterMs).toBe(want.some((w) => w.startsWith('verify-template')) ? 1 : undefined);
   });
 });
 
 describe('planSet: a template found at start-up', () => {
-  const verdict: TemplateVerdict = { state: 'unchecked', eager: false };
+  const verdict: TemplateVerdict = { state: 'unchecked', atStartup: TEMPLATE_TEXT };
 
   it('on a set with our finalizer (accepted before): nothing asked or written while there is nothing to drain', () => {
     const set = aSet({ replicas: 1, ...fin });
@@ -746,8 +752,8 @@ describe('planSet: a template found at start-up', () => {
 describe('planSet: invalid input changes nothing but events', () => {
   it.each<[string, TemplateVerdict]>([
     ['rejected by the API server', { state: 'rejected', problem: 'the API server rejects the drain pod: x' }],
-    ['not yet checked', { state: 'unchecked', eager: true }],
-    ['found at start-up and not yet checked', { state: 'unchecked', eager: false }],
+    ['not yet checked', { state: 'unchecked' }],
+    ['found at start-up and not yet checked', { state: 'unchecked', atStartup: TEMPLATE_TEXT }],
   ])('no finalizer on a set whose template is %s', (_name, verdict) => {
     const set = aSet({ replicas: 1 });
     expect(steps(plan(set, [aClaim(set, 0), aClaim(set, 1)], [aStatefulPod(set, 0)], NOW, verdict).actions)).not.toContain('add-finalizer');
@@ -858,5 +864,31 @@ describe('planSet: every ordinal says why it is where it is', () => {
   ])('%s', (_name, build, why) => {
     const { set, claims, pods } = build();
     expect(plan(set, claims, pods).ordinals.find((o) => o.ordinal === 1)?.why).toMatch(why);
+  });
+});
+
+describe('planSet: the counts the set\'s gauges show', () => {
+  const zero = { orphanedClaims: 0, delayed: 0, stuckDrains: 0, gaveUp: 0, held: 0, invalid: false };
+  const set = aSet({ replicas: 1, ...fin });
+  const orphans = () => [aClaim(set, 0), aClaim(set, 1), aClaim(set, 2)];
+
+  it('orphaned ordinals count their claims, whether draining, queued or delayed', () => {
+    expect(plan(set, orphans(), [aStatefulPod(set, 0)]).summary).toEqual({ ...zero, orphanedClaims: 2 });
+    const delayed = aSet({ replicas: 1, ...fin, annotations: { [DELAY_ANNOTATION]: '10m' } });
+    expect(plan(delayed, [aClaim(delayed, 0), aClaim(delayed, 1)], [aStatefulPod(delayed, 0)]).summary).toEqual({ ...zero, orphanedClaims: 1, delayed: 1 });
+  });
+
+  it('an ordinal held by a drain pod nobody recorded counts as held, its claims not as orphaned; a drain in flight counts them', () => {
+    const old = new Date(NOW.getTime() - 60_000);
+    // Made with a claim of its own: the claim the planner sees does not record it.
+    const lookAlike = aDrainPod(set, 1, [aClaim(set, 1)], { phase: 'Running', created: old, started: old });
+    expect(plan(set, [aClaim(set, 0), aClaim(set, 1)], [aStatefulPod(set, 0), lookAlike]).summary).toEqual({ ...zero, held: 1 });
+    const ours = aClaim(set, 1);
+    expect(plan(set, [aClaim(set, 0), ours], [aStatefulPod(set, 0), aDrainPod(set, 1, [ours], { phase: 'Running' })]).summary).toEqual({ ...zero, orphanedClaims: 1 });
+  });
+
+  it('a replica still terminating holds no orphan yet; a rejected template is counted as invalid', () => {
+    expect(plan(set, orphans().slice(0, 2), [aStatefulPod(set, 0), aStatefulPod(set, 1)]).summary).toEqual(zero);
+    expect(plan(set, orphans(), [aStatefulPod(set, 0)], NOW, { state: 'rejected', problem: 'no' }).summary).toMatchObject({ invalid: true });
   });
 });
