@@ -1,3 +1,5 @@
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import importX from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 // Loading client-node costs ~86 MiB of RSS (every generated model); the controller uses its types only,
@@ -24,6 +26,17 @@ export default tseslint.config(
   {
     files: ['src/**/*.ts'],
     rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths: [clientNodeTypesOnly] }] },
+  },
+  // No import circles (type-only imports count too: a circle is a circle to the reader).
+  {
+    files: ['**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/resolver-next': [createTypeScriptImportResolver()],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/extensions': ['.ts', '.js'],
+    },
+    rules: { 'import-x/no-cycle': 'error' },
   },
   ...layers.map(({ folder, forbidden, why }) => ({
     files: [`src/${folder}/**/*.ts`],

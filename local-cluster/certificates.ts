@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { KUBERNETES_SERVICE_IP, NODE_IP } from './real-node.ts';
+import { KUBERNETES_SERVICE_IP, NODE_IP } from './addresses.ts';
 
 export interface Certificates {
   caCert: string;

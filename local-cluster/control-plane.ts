@@ -9,8 +9,9 @@ import { ensureBinaries, type ControlPlaneBinaries } from './binaries.ts';
 import { generateCertificates, type Certificates } from './certificates.ts';
 import { type ComponentSpec, freePort, isAlive, startProcess, stopProcess, waitFor } from './processes.ts';
 import {
-  cleanUpRealNode, createNodeNetwork, ensureNodePackages, importImages, inNamespace, NODE_IP, NODE_NAME, realNodeSpecs, relaySpecs, type RealNodeInfo,
+  cleanUpRealNode, createNodeNetwork, ensureNodePackages, importImages, inNamespace, NODE_NAME, realNodeSpecs, relaySpecs, type RealNodeInfo,
 } from './real-node.ts';
+import { NODE_IP } from './addresses.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const run = promisify(execFile);

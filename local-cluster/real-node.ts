@@ -9,15 +9,13 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { NODE_IP } from './addresses.ts';
 import type { Certificates } from './certificates.ts';
 import type { ComponentSpec } from './processes.ts';
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-export const NODE_IP = '10.200.0.2';
-/** The `kubernetes` Service's address: the first of the API server's --service-cluster-ip-range (control-plane.ts). */
-export const KUBERNETES_SERVICE_IP = '10.96.0.1';
 export const NODE_NAME = 'sdc-node';
 const POD_SUBNET = '10.244.0.0/24';
 export const PAUSE_IMAGE = 'sdc.local/pause:1';

@@ -125,7 +125,7 @@ export function addRunOptions(command: Command): Command {
     .option('--retry-period <duration>', 'how often to try to acquire or renew the lease', duration, parseDuration('2s'))
     .option('--metrics-bind-address <host:port>', 'address of /metrics (default :8080)')
     .option('--health-probe-bind-address <host:port>', 'address of /healthz and /readyz (default :8080)')
-    .option('--http-address <host:port>', 'both addresses at once (kept from earlier releases)')
+    .option('--http-address <host:port>', 'both addresses at once (each of the two flags above wins over it)')
     .option('--log-level <level>', 'error, warn, info or debug', 'info')
     .option('-v, --v <level>', 'klog-style verbosity: 4 or more is --log-level=debug', nonNegative)
     .option('--log-format <format>', 'json or text', 'json');

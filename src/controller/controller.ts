@@ -19,7 +19,7 @@ export interface ClusterView extends ClusterReader {
   stop(): Promise<void>;
   hasSynced(): boolean;
   setKeys(): string[];
-  /** Seconds since the stream heard from least recently last heard from the API server (events, bookmarks, watch starts). */
+  /** Seconds since the quietest watch stream last heard from the API server (an event, a bookmark, a watch start). */
   silentSeconds(): number;
 }
 

@@ -1,7 +1,6 @@
 // Failure bookkeeping of an ordinal: read from its claims, which outlive the failed drain pods.
-import type { V1PersistentVolumeClaim, V1StatefulSet } from '@kubernetes/client-node';
-import { parseDuration } from './duration.ts';
-import { DELAY_ANNOTATION, FAILURES_ANNOTATION, LAST_FAILURE_ANNOTATION, MAX_ATTEMPTS_ANNOTATION, RETRY_TOKEN_ANNOTATION, TIMEOUT_ANNOTATION } from './keys.ts';
+import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { FAILURES_ANNOTATION, LAST_FAILURE_ANNOTATION, RETRY_TOKEN_ANNOTATION } from './keys.ts';
 import type { PlannerSettings } from './types.ts';
 import { exponentialBackoffMs } from '../backoff.ts';
 
@@ -49,40 +48,4 @@ export function notAfter(ms: number | undefined, nowMs: number): number {
 /** When the next attempt after `state`'s last failure may start. */
 export function retryDueMs(state: FailureState, settings: PlannerSettings, nowMs: number): number {
   return notAfter(state.lastFailure, nowMs) + backoffMs(state.failures, settings);
-}
-
-/** The longest a timeout annotation may ask for: a week; beyond that it is surely a typo. */
-const MAX_TIMEOUT_MS = 7 * 24 * 3_600_000;
-
-/** A duration annotation of the set within (0, 168h], else the flag's default; a bad value is reported, and the default used. */
-function durationAnnotation(set: V1StatefulSet, key: string, fallback: number, none: string): { value: number; problem?: string } {
-  const raw = set.metadata?.annotations?.[key];
-  if (raw === undefined) return { value: fallback };
-  let value: number | undefined;
-  try {
-    value = parseDuration(raw);
-  } catch {
-    value = undefined;
-  }
-  if (value !== undefined && value > 0 && value <= MAX_TIMEOUT_MS) return { value };
-  const used = fallback > 0 ? `the default of ${fallback / 1000}s` : none;
-  return { value: fallback, problem: `${key}=${JSON.stringify(raw)} is not a duration between 1s and 168h (e.g. 30m, 2h); using ${used}` };
-}
-
-/** The drain attempt timeout: the annotation, else the flag's default; 0 is none. */
-export function drainTimeout(set: V1StatefulSet, settings: PlannerSettings): { value: number; problem?: string } {
-  return durationAnnotation(set, TIMEOUT_ANNOTATION, settings.drainTimeoutMs, 'no timeout');
-}
-
-/** How long an orphaned ordinal waits before its drain: the annotation, else the flag's default; 0 is none. */
-export function drainDelay(set: V1StatefulSet, settings: PlannerSettings): { value: number; problem?: string } {
-  return durationAnnotation(set, DELAY_ANNOTATION, settings.drainDelayMs, 'no delay');
-}
-
-export function maxAttempts(set: V1StatefulSet, settings: PlannerSettings): { value: number; problem?: string } {
-  const raw = set.metadata?.annotations?.[MAX_ATTEMPTS_ANNOTATION];
-  if (raw === undefined) return { value: settings.maxAttempts };
-  const value = Number(raw);
-  if (Number.isInteger(value) && value >= 1) return { value };
-  return { value: settings.maxAttempts, problem: `${MAX_ATTEMPTS_ANNOTATION}=${JSON.stringify(raw)} is not a positive integer; using ${settings.maxAttempts}` };
 }

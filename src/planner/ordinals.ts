@@ -30,7 +30,7 @@ export interface DrainPodView {
    * The claims this pod may release: live claims of its own ordinal that record its UID, that it lists by
    * UID and that it really mounts. Empty for a pod that is not proven.
    */
-  boundClaims: V1PersistentVolumeClaim[];
+  releasableClaims: V1PersistentVolumeClaim[];
   /** Claims the pod lists (names), for reporting. */
   listedClaims: string[];
 }
@@ -103,7 +103,7 @@ function drainPodView(pod: V1Pod, set: V1StatefulSet, ordinal: number, claimsOfO
   const ours = drainPodOrdinal(pod, set) === ordinal;
   const recordedOn = claimsOfOrdinal.filter((c) => c.metadata?.deletionTimestamp === undefined && recordsPodUid(c, pod));
   const proven = ours && claimsOfOrdinal.some((c) => recordsPod(c, pod));
-  const boundClaims = proven ? claimsOfOrdinal.filter((c) => whyNotBound(set, ordinal, pod, c) === undefined) : [];
+  const releasableClaims = proven ? claimsOfOrdinal.filter((c) => whyNotBound(set, ordinal, pod, c) === undefined) : [];
   return {
     pod,
     ref: { name: pod.metadata?.name ?? '', uid },
@@ -114,7 +114,7 @@ function drainPodView(pod: V1Pod, set: V1StatefulSet, ordinal: number, claimsOfO
     modified: ours && !proven && recordedOn.length > 0,
     ended: uid !== '' && claimsOfOrdinal.some((c) => c.metadata?.annotations?.[ENDED_DRAIN_POD_ANNOTATION] === uid),
     recordedOn,
-    boundClaims,
+    releasableClaims,
     listedClaims: listed.map((c) => c.name),
   };
 }

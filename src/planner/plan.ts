@@ -4,7 +4,8 @@
 import { createHash } from 'node:crypto';
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { buildDrainPod, claimAt, claimRef } from './drain-pod.ts';
-import { drainDelay, drainTimeout, failureState, maxAttempts, notAfter, retryDueMs, timeMs } from './failures.ts';
+import { failureState, notAfter, retryDueMs, timeMs } from './failures.ts';
+import { drainDelay, drainTimeout, maxAttempts } from './settings.ts';
 import { formatDuration } from './duration.ts';
 import { claimLabels, claimName, claimTemplateNames, ordinalRange } from './identity.ts';
 import {
@@ -415,7 +416,7 @@ function seeReleaseThrough(ctx: PlanContext, v: OrdinalView): boolean {
   if (v.holder) {
     // Another pod took the name before the placeholder did (the returning replica, or a stranger): whatever
     // it does with the claims now is not drained. They stay; a new drain follows once the pod is gone.
-    status.state = 'blocked';
+    status.state = 'cancelled';
     status.why = `pod ${v.holder.metadata?.name} took the name before the claims were released; they are kept`;
     if (drained.length > 0) ctx.actions.push({ kind: 'ForgetDrained', ordinal, claims: drained.map(forgettable) });
     return true;
@@ -430,7 +431,7 @@ function seeReleaseThrough(ctx: PlanContext, v: OrdinalView): boolean {
   const stale = drained.filter((c) => whyNotDrained(ctx.set, ordinal, c) !== undefined);
   if (drained.length > 0 && (v.inRange || stale.length > 0)) {
     // The set grew back over the ordinal, or changed since the drain succeeded: the release is called off.
-    status.state = 'blocked';
+    status.state = 'cancelled';
     status.why = v.inRange ? 'the StatefulSet grew back over this ordinal before its claims were released; they stay with the replica'
       : 'the StatefulSet changed after the drain succeeded; the claims are kept and drained again';
     if (v.inRange) {
@@ -471,12 +472,12 @@ function seeDrainThrough(ctx: PlanContext, v: OrdinalView, d: DrainPodView): voi
   const { ordinal } = v;
   const status = ctx.status({
     ordinal, claims: d.listedClaims, drainPod: { name: d.ref.name, phase: d.phase, attempt: d.attempt },
-    failures: failureState(d.boundClaims).failures, state: 'draining', why: '',
+    failures: failureState(d.releasableClaims).failures, state: 'draining', why: '',
   });
   if (!d.proven && d.ended) {
     // Our own pod, whose drain this controller ended (a scale-up, a failure, a timeout); the pod cache has
     // not seen its deletion yet. Nothing to report: delete it again (404 if it is gone).
-    status.state = 'blocked';
+    status.state = 'cancelled';
     status.why = `the drain of pod ${d.ref.name} ended without a release; the pod is being removed`;
     if (ctx.managed && !d.terminating) ctx.actions.push({ kind: 'DeleteDrainPod', ordinal, pod: d.ref, reason: 'ended' });
     return;
@@ -500,7 +501,7 @@ function seeDrainThrough(ctx: PlanContext, v: OrdinalView, d: DrainPodView): voi
 
   if (v.inRange && (d.phase === 'Succeeded' || (!ctx.deleting && d.phase !== 'Running'))) {
     // The set grew back over the ordinal: its claims belong to the returning replica, whatever the drain did.
-    status.state = 'blocked';
+    status.state = 'cancelled';
     status.why = 'the StatefulSet grew back over this ordinal: the drain pod is removed and the claims stay with the replica';
     ctx.report('Normal', 'DrainCancelled', `the StatefulSet grew back over ordinal ${ordinal} before drain pod ${d.ref.name} finished; its claims are kept for the returning replica`, `${d.ref.uid}/cancelled`, ordinal);
     endDrain(ctx, ordinal, d, 'scale-up');
@@ -512,7 +513,7 @@ function seeDrainThrough(ctx: PlanContext, v: OrdinalView, d: DrainPodView): voi
     status.state = 'succeeded';
     status.why = `drain pod ${d.ref.name} succeeded; its claims are released next`;
     ctx.report('Normal', 'DrainSucceeded', `drain pod ${d.ref.name} succeeded; releasing its claims`, `${d.ref.uid}/succeeded`, ordinal);
-    const unrecorded = d.boundClaims.filter((c) => drainedBy(c)?.podUid !== d.ref.uid);
+    const unrecorded = d.releasableClaims.filter((c) => drainedBy(c)?.podUid !== d.ref.uid);
     if (unrecorded.length > 0) {
       ctx.actions.push({ kind: 'RecordDrained', ordinal, claims: unrecorded.map(claimAt), drainPod: d.ref, generation: generationOf(ctx.set) });
     }
@@ -522,7 +523,7 @@ function seeDrainThrough(ctx: PlanContext, v: OrdinalView, d: DrainPodView): voi
   }
   if (d.phase === 'Failed') {
     status.state = failedDrain(ctx, ordinal, d);
-    const failures = Math.max(d.attempt, failureState(d.boundClaims).failures);
+    const failures = Math.max(d.attempt, failureState(d.releasableClaims).failures);
     status.why = status.state === 'gave-up' ? giveUpWhy(ctx, failures)
       : status.state === 'backoff' ? `attempt ${d.attempt} failed (drain pod ${d.ref.name}); the next one starts after the backoff`
         : `attempt ${d.attempt} failed (drain pod ${d.ref.name}); it will be retried`;
@@ -560,7 +561,7 @@ function pastTimeout(ctx: PlanContext, d: DrainPodView): boolean {
 
 /** An attempt past its timeout has failed, as an exit 1 would: recorded on its claims (so backoff and max attempts apply), then stopped. */
 function timedOut(ctx: PlanContext, ordinal: number, d: DrainPodView): void {
-  const claims = d.boundClaims;
+  const claims = d.releasableClaims;
   if (claims.length > 0 && failureState(claims).failures < d.attempt) {
     ctx.actions.push({ kind: 'RecordFailure', ordinal, claims: claims.map(claimAt), failures: d.attempt, at: ctx.now.toISOString() });
     const last = d.attempt >= ctx.attempts.value;
@@ -617,7 +618,7 @@ function handleUnproven(ctx: PlanContext, v: OrdinalView, d: DrainPodView): void
 
 /** A proven drain pod that Failed: record the failure, then retry after the backoff, or give up. */
 function failedDrain(ctx: PlanContext, ordinal: number, d: DrainPodView): OrdinalStatus['state'] {
-  const claims = d.boundClaims;
+  const claims = d.releasableClaims;
   const failure = failureState(claims);
   const podToken = d.pod.metadata?.annotations?.[RETRY_TOKEN_ANNOTATION] ?? '';
   if (claims.length === 0) {

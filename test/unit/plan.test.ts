@@ -201,6 +201,7 @@ describe('planSet: finishing drains', () => {
         const result = plan(grown, [...live(), drained()], pods);
         expect(steps(result.actions)).toEqual(['forget-drained data-db-2', ...(pods.length > 2 ? ['delete-placeholder db-2 (cancelled)'] : [])]);
         expect(reports(result.actions)).toEqual(['DrainCancelled']);
+        expect(result.ordinals.find((o) => o.ordinal === 2)?.state).toBe('cancelled');
       }
       // Scaled up and back down since (another generation): a replica may have written; drained again.
       const changed = aSet({ replicas: 2, ...fin });
@@ -211,7 +212,9 @@ describe('planSet: finishing drains', () => {
 
     it('another pod holding the name (the returning replica, a stranger) calls the release off', () => {
       const stranger: V1Pod = { metadata: { name: 'db-2', namespace: 'ns', uid: 'stranger' } };
-      expect(steps(plan(set, [...live(), drained()], [...replicas, stranger]).actions)).toEqual(['forget-drained data-db-2']);
+      const result = plan(set, [...live(), drained()], [...replicas, stranger]);
+      expect(steps(result.actions)).toEqual(['forget-drained data-db-2']);
+      expect(result.ordinals.find((o) => o.ordinal === 2)).toMatchObject({ state: 'cancelled', why: 'pod db-2 took the name before the claims were released; they are kept' });
     });
 
     it('a pod that only looks like the placeholder (volumes, another ordinal, another set) does not count', () => {
@@ -585,6 +588,7 @@ describe('planSet: only a drain this controller created for that very ordinal re
     const result = plan(set, [claim], [aDrainPod(set, 2, [claim], { phase: 'Succeeded' })]);
     expect(steps(result.actions)).toEqual(['delete-pod db-2 (scale-up) forget data-db-2']);
     expect(reports(result.actions)).toEqual(['DrainCancelled']);
+    expect(result.ordinals.find((o) => o.ordinal === 2)?.state).toBe('cancelled');
   });
 
   it('beside a StatefulSet that is not annotated, a crafted pod changes nothing at all', () => {
