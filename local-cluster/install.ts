@@ -1,6 +1,6 @@
 // Installing the controller as users do: its image (built from the Dockerfile, local-cluster/build/image.sh)
 // in the real node's containerd, and the manifests through kustomize into a namespace.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +20,11 @@ export function intoNamespace(overlay: string, namespace: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sdc-kustomize-'));
   writeFileSync(path.join(dir, 'kustomization.yaml'), `namespace: ${namespace}\nresources:\n- ${path.relative(dir, manifests(overlay))}\n`);
   return dir;
+}
+
+/** helm 4: on PATH or in $HELM, else built once from its Go module and cached (build/ensure-helm.sh). */
+export function helmBinary(): string {
+  return execFileSync('bash', [path.join(here, 'build', 'ensure-helm.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
 }
 
 /** Builds the controller's image (cached) and loads it into the real node, as `kind load` would. Returns the image archive's path. */
