@@ -1,3 +1,4 @@
+import stylistic from '@stylistic/eslint-plugin';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 import importX from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
@@ -9,7 +10,8 @@ const clientNodeTypesOnly = { name: '@kubernetes/client-node', message: 'import 
 /** Which folder of src/ may import which (ARCHITECTURE.md): each entry lists what a folder must not import. */
 const layers = [
   { folder: 'planner', forbidden: ['kube', 'controller', 'cli', 'metrics', 'log.ts'], why: 'the planner is pure: state in, actions out' },
-  { folder: 'kube', forbidden: ['planner', 'controller', 'cli', 'metrics'], why: 'src/kube is a Kubernetes client library that knows nothing of drains' },
+  { folder: 'kube', forbidden: ['planner', 'controller', 'cli', 'metrics'],
+    why: 'src/kube is a Kubernetes client library that knows nothing of drains' },
   { folder: 'controller', forbidden: ['cli'], why: 'the controller is wired by the CLI, not the other way round' },
   { folder: 'metrics', forbidden: ['planner', 'kube', 'controller', 'cli'], why: 'metrics are fed by the controller' },
 ];
@@ -22,6 +24,12 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       'no-console': 'off',
     },
+  },
+  // Every line under 140 characters; strings, template literals and comments too (only URLs may run long).
+  {
+    files: ['**/*.ts', '**/*.js', '**/*.mjs'],
+    plugins: { '@stylistic': stylistic },
+    rules: { '@stylistic/max-len': ['error', { code: 140, ignoreUrls: true }] },
   },
   {
     files: ['src/**/*.ts'],

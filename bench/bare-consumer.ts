@@ -20,15 +20,18 @@ const streams: Array<{ path: string; labelSelector?: string; accept?: string }> 
 
 const config = kubeconfigConfig([process.argv[2]!]);
 const credentials = await config.credentials();
-const agent = new https.Agent({ keepAlive: true, ca: config.tls.ca, cert: credentials.cert, key: credentials.key, rejectUnauthorized: !config.tls.insecureSkipTlsVerify });
+const agent = new https.Agent({ keepAlive: true, ca: config.tls.ca, cert: credentials.cert, key: credentials.key,
+  rejectUnauthorized: !config.tls.insecureSkipTlsVerify });
 
 /** Streams one watch until its initial state ends; resolves with the number of objects parsed. */
 function initialState(stream: (typeof streams)[number]): Promise<number> {
   const url = new URL(stream.path, config.server);
-  const query = { watch: 'true', sendInitialEvents: 'true', resourceVersionMatch: 'NotOlderThan', resourceVersion: '', allowWatchBookmarks: 'true', labelSelector: stream.labelSelector };
+  const query = { watch: 'true', sendInitialEvents: 'true', resourceVersionMatch: 'NotOlderThan', resourceVersion: '',
+    allowWatchBookmarks: 'true', labelSelector: stream.labelSelector };
   for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
   return new Promise((resolve, reject) => {
-    const req = https.get(url, { agent, headers: { ...credentials.headers, ...(stream.accept ? { Accept: stream.accept } : {}) } }, (res) => {
+    const req = https.get(url,
+        { agent, headers: { ...credentials.headers, ...(stream.accept ? { Accept: stream.accept } : {}) } }, (res) => {
       if (res.statusCode !== 200) return reject(new Error(`${url.pathname}: HTTP ${res.statusCode}`));
       res.setEncoding('utf8');
       let buffered = '';
@@ -37,7 +40,8 @@ function initialState(stream: (typeof streams)[number]): Promise<number> {
         buffered += chunk;
         let newline: number;
         while ((newline = buffered.indexOf('\n')) >= 0) {
-          const event = JSON.parse(buffered.slice(0, newline)) as { type: string; object: { metadata?: { annotations?: Record<string, string> } } };
+          const event = JSON.parse(buffered.slice(0, newline)) as
+            { type: string; object: { metadata?: { annotations?: Record<string, string> } } };
           buffered = buffered.slice(newline + 1);
           if (event.type !== 'BOOKMARK') objects++;
           else if (event.object.metadata?.annotations?.[INITIAL_EVENTS_END] === 'true') {

@@ -33,12 +33,14 @@ async function growthChart(results: SizeResult[], file: string): Promise<void> {
     },
   });
   const values = results.flatMap((r) => [
-    { objects: r.bare.sync.objects, series: 'controller', syncSeconds: r.memory.trimmed.syncMs / 1000, anonMB: r.memory.trimmed.anonMB, reactionP99: percentile(r.reactionMs, 99) },
+    { objects: r.bare.sync.objects, series: 'controller', syncSeconds: r.memory.trimmed.syncMs / 1000, anonMB: r.memory.trimmed.anonMB,
+      reactionP99: percentile(r.reactionMs, 99) },
     { objects: r.bare.sync.objects, series: 'bare consumer', syncSeconds: r.bare.sync.ms / 1000, anonMB: r.bare.sync.anonMB },
   ]);
   const spec: vegaLite.TopLevelSpec = {
     title: 'Cost as the number of watched objects grows', data: { values },
-    hconcat: [panel('syncSeconds', 'initial sync (s)'), panel('anonMB', 'anonymous memory (MiB)'), panel('reactionP99', 'reaction p99 (ms)')],
+    hconcat: [panel('syncSeconds', 'initial sync (s)'), panel('anonMB', 'anonymous memory (MiB)'),
+      panel('reactionP99', 'reaction p99 (ms)')],
   };
   const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
   writeFileSync(file, await view.toSVG());

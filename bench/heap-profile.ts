@@ -30,7 +30,8 @@ export function heapProfile(file: string): HeapProfile {
   const { node_fields: nf, edge_fields: ef, node_types: [nodeTypes], edge_types: [edgeTypes] } = snap.snapshot.meta;
   const N = nf.length;
   const E = ef.length;
-  const [nType, nName, nSize, nEdges] = ['type', 'name', 'self_size', 'edge_count'].map((f) => nf.indexOf(f)) as [number, number, number, number];
+  const [nType, nName, nSize, nEdges] = ['type', 'name', 'self_size', 'edge_count'].map((f) => nf.indexOf(f)) as
+    [number, number, number, number];
   const [eType, eName, eTo] = ['type', 'name_or_index', 'to_node'].map((f) => ef.indexOf(f)) as [number, number, number];
   const nodeCount = snap.nodes.length / N;
   const firstEdge = new Uint32Array(nodeCount + 1);

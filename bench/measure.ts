@@ -10,7 +10,8 @@ function cpuSeconds(pid: number): number {
 }
 
 /** CPU seconds each process used while `during` ran: what the machine's 2 cores went to. */
-export async function cpuUse<T>(pids: Record<string, number>, during: () => Promise<T>): Promise<{ result: T; cpuSeconds: Record<string, number>; wallSeconds: number }> {
+export async function cpuUse<T>(pids: Record<string, number>, during: () => Promise<T>): Promise<{ result: T;
+    cpuSeconds: Record<string, number>; wallSeconds: number }> {
   const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuSeconds(pid)]));
   const start = performance.now();
   const result = await during();

@@ -25,9 +25,11 @@ function measure(modules: string[], flags: string[]): Usage {
   const script = `${modules.map((m) => `await import(${JSON.stringify(m)});`).join('')}
 if (${modules.includes('node:https')}) new (await import('node:https')).Agent({ keepAlive: true });
 await new Promise((r) => setTimeout(r, 300)); globalThis.gc(); const u = process.memoryUsage();
-const anon = (await import(${JSON.stringify(path.join(root, 'dist', 'bench', 'memory-split.js'))})).memorySplit(process.pid).anonMB * 2 ** 20;
+const anon = (await import(${JSON.stringify(path.join(root, 'dist', 'bench', 'memory-split.js'))}))` +
+`.memorySplit(process.pid).anonMB * 2 ** 20;
 console.log(JSON.stringify({ rss: u.rss, heapUsed: u.heapUsed, heapTotal: u.heapTotal, external: u.external, anon }));`;
-  const out = execFileSync(process.execPath, [...flags, '--expose-gc', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+  const out = execFileSync(process.execPath, [...flags, '--expose-gc', '--input-type=module', '-e', script],
+    { cwd: root, encoding: 'utf8' });
   return JSON.parse(out.trim().split('\n').at(-1)!) as Usage;
 }
 
@@ -37,7 +39,8 @@ const say = (line: string) => {
   lines.push(line);
   console.log(line);
 };
-say(`# Where an empty controller process's memory goes\n\n\`npm run bench:memory\`, ${new Date().toISOString().slice(0, 10)}: Node.js ${process.version}, ` +
+say(`# Where an empty controller process's memory goes\n\n\`npm run bench:memory\`, ${new Date().toISOString().slice(0, 10)}: ` +
+  `Node.js ${process.version}, ` +
   `flags \`${NODE_FLAGS.join(' ')}\` (the image's); MiB after a full GC, each row a fresh process that loads everything above it.\n`);
 say('RSS is split into anonymous memory (heaps, the process\'s own) and file-backed pages (almost all of them the `node`');
 say('binary\'s code and data, touched as more of Node.js and V8 is used: shared by every process running the same');
@@ -45,11 +48,13 @@ say('binary, and the first pages the kernel drops under pressure).\n');
 say('| loaded | RSS | + RSS | anonymous | + anonymous | file-backed | + file-backed | V8 heap used | + heap |');
 say('|---|---|---|---|---|---|---|---|---|');
 let previous = measure([], NODE_FLAGS);
-say(`| Node.js alone | ${MiB(previous.rss)} | | ${MiB(previous.anon)} | | ${MiB(previous.rss - previous.anon)} | | ${MiB(previous.heapUsed)} | |`);
+say(`| Node.js alone | ${MiB(previous.rss)} | | ${MiB(previous.anon)} | | ${MiB(previous.rss - previous.anon)} | ` +
+  `| ${MiB(previous.heapUsed)} | |`);
 for (let i = 0; i < steps.length; i++) {
   const now = measure(steps.slice(0, i + 1).map(([, m]) => m), NODE_FLAGS);
   say(`| + ${steps[i]![0]} | ${MiB(now.rss)} | ${MiB(now.rss - previous.rss)} | ${MiB(now.anon)} | ${MiB(now.anon - previous.anon)} | ` +
-    `${MiB(now.rss - now.anon)} | ${MiB(now.rss - now.anon - (previous.rss - previous.anon))} | ${MiB(now.heapUsed)} | ${MiB(now.heapUsed - previous.heapUsed)} |`);
+    `${MiB(now.rss - now.anon)} | ${MiB(now.rss - now.anon - (previous.rss - previous.anon))} | ${MiB(now.heapUsed)} ` +
+    `| ${MiB(now.heapUsed - previous.heapUsed)} |`);
   previous = now;
 }
 say('\nEverything loaded, under V8 flags that trade speed for memory:\n');

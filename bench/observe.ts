@@ -35,7 +35,8 @@ export class Observer {
         }
       }, log, { labelSelector: DRAINERS }),
       new ResilientInformer<V1PersistentVolumeClaim>(client, '/api/v1/persistentvolumeclaims', () => api.listClaims(), (kind, claim) => {
-        if ((claim.metadata?.deletionTimestamp || kind === 'delete') && !this.claimDeleted.has(key(claim))) this.claimDeleted.set(key(claim), performance.now());
+        if ((claim.metadata?.deletionTimestamp || kind === 'delete') && !this.claimDeleted.has(key(claim)))
+          this.claimDeleted.set(key(claim), performance.now());
       }, log),
     ];
   }

@@ -9,7 +9,8 @@ import { TEMPLATE_ANNOTATION } from '../local-cluster/workloads.ts';
 /** Drain pods go straight to a kwok node (their claims are never Bound here) and finish quickly. */
 export const benchTemplate = JSON.stringify({
   metadata: { labels: { role: 'bench-drain' }, annotations: { 'drain-sim/complete-after': '100ms' } },
-  spec: { nodeName: 'kwok-node-0', restartPolicy: 'Never', containers: [{ name: 'drain', image: 'busybox', volumeMounts: [{ name: 'data', mountPath: '/data' }] }] },
+  spec: { nodeName: 'kwok-node-0', restartPolicy: 'Never',
+    containers: [{ name: 'drain', image: 'busybox', volumeMounts: [{ name: 'data', mountPath: '/data' }] }] },
 });
 
 export interface SetRef {
@@ -28,7 +29,8 @@ export function setBody(name: string, replicas: number, annotated: boolean): V1S
       replicas, serviceName: name, podManagementPolicy: 'Parallel',
       selector: { matchLabels: { app: name } },
       template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'busybox' }] } },
-      volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }],
+      volumeClaimTemplates: [{ metadata: { name: 'data' },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }],
     },
   };
 }
@@ -46,7 +48,8 @@ export function podBody(set: SetRef, ordinal: number): V1Pod {
     metadata: {
       // The labels the StatefulSet controller gives its pods (the controller watches pods by the first).
       name: `${set.name}-${ordinal}`,
-      labels: { 'app': set.name, 'statefulset.kubernetes.io/pod-name': `${set.name}-${ordinal}`, 'apps.kubernetes.io/pod-index': String(ordinal) },
+      labels: { 'app': set.name, 'statefulset.kubernetes.io/pod-name': `${set.name}-${ordinal}`,
+        'apps.kubernetes.io/pod-index': String(ordinal) },
       ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: set.name, uid: set.uid, controller: true }],
     },
     // A scheduler that does not exist: the pod simply exists, as a stateful pod would, costs no scheduling

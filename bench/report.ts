@@ -30,8 +30,12 @@ export interface SizeResult {
   /** `heap`: the trimmed controller's live heap after a full GC, by cache (bench/heap-profile.ts). */
   memory: { trimmed: ControllerMemory; fullObjects: ControllerMemory; heap?: HeapProfile };
   /** The same storm made by the bare writer, and the same streams read by the bare consumer: the physical limit. */
-  /** `storm.cpuSeconds`: per process while the bare writer's storm ran ("benchmark" is where the bare writer runs); absent in runs before it was recorded. */
-  bare: { storm: StormResult & { requests: Record<string, number>; wallSeconds?: number; cpuSeconds?: Record<string, number> }; sync: BareSync; syncSamplesMs: number[] };
+  /**
+   * `storm.cpuSeconds`: per process while the bare writer's storm ran ("benchmark"
+   * is where the bare writer runs); absent in runs before it was recorded.
+   */
+  bare: { storm: StormResult & { requests: Record<string, number>; wallSeconds?: number; cpuSeconds?: Record<string, number> };
+    sync: BareSync; syncSamplesMs: number[] };
   /** During the single scale-downs: CPU seconds per process, and the controller's garbage collections by kind. */
   samples?: { wallSeconds: number; cpuSeconds: Record<string, number>; controllerGc: Record<string, { count: number; seconds: number }> };
   /** The controller's initial sync over five starts (ms), in turns with the bare consumer's; compared by their medians. */
@@ -62,7 +66,8 @@ export interface Run {
 function measuredControllers(run: Run): string {
   const bySizes = new Map<string, number[]>();
   for (const r of run.results) bySizes.set(r.controller, [...(bySizes.get(r.controller) ?? []), r.size]);
-  return `Controller measured: ${[...bySizes].map(([commit, sizes]) => `commit ${commit} (${sizes.map((s) => s.toLocaleString('en')).join(', ')} sets)`).join('; ')}.`;
+  return `Controller measured: ${[...bySizes].map(([commit, sizes]) =>
+    `commit ${commit} (${sizes.map((s) => s.toLocaleString('en')).join(', ')} sets)`).join('; ')}.`;
 }
 
 const p = (values: number[]) => [50, 90, 99].map((q) => percentile(values, q).toFixed(1)).join(' / ');
@@ -78,38 +83,51 @@ const x = (n: number) => `${n.toFixed(2)}x`;
 
 /** What one more object costs, from the smallest size to the largest (least squares over every size). */
 function perObject(run: Run): string {
-  const points = run.results.map((r) => ({ objects: r.bare.sync.objects, sync: r.memory.trimmed.syncMs, anon: r.memory.trimmed.anonMB, p99: percentile(r.reactionMs, 99) }));
+  const points = run.results.map((r) => ({ objects: r.bare.sync.objects, sync: r.memory.trimmed.syncMs, anon: r.memory.trimmed.anonMB,
+    p99: percentile(r.reactionMs, 99) }));
   if (points.length < 2) return '';
   const slope = (y: (p: (typeof points)[number]) => number) => {
     const mx = points.reduce((a, p) => a + p.objects, 0) / points.length;
     const my = points.reduce((a, p) => a + y(p), 0) / points.length;
     return points.reduce((a, p) => a + (p.objects - mx) * (y(p) - my), 0) / points.reduce((a, p) => a + (p.objects - mx) ** 2, 0);
   };
-  return `Growth per object watched (least-squares slope over the ${points.length} sizes): initial sync ${(slope((p) => p.sync) * 1000).toFixed(0)} ms per 1,000 objects, ` +
-    `anonymous memory ${(slope((p) => p.anon) * 1024).toFixed(2)} KiB per object, reaction p99 ${(slope((p) => p.p99) * 1000).toFixed(2)} ms per 1,000 objects.\n`;
+  return `Growth per object watched (least-squares slope over the ${points.length} sizes): initial ` +
+    `sync ${(slope((p) => p.sync) * 1000).toFixed(0)} ms per 1,000 objects, ` +
+    `anonymous memory ${(slope((p) => p.anon) * 1024).toFixed(2)} KiB per object, reaction ` +
+    `p99 ${(slope((p) => p.p99) * 1000).toFixed(2)} ms per 1,000 objects.\n`;
 }
 
 function heapTable(run: Run): string {
   const roots = [...new Set(run.results.flatMap((r) => Object.keys(r.memory.heap?.shares ?? {})))];
   return [`| sets | live heap | ${roots.join(' | ')} |`, `|---|---|${roots.map(() => '---|').join('')}`,
-    ...run.results.map((r) => `| ${r.size.toLocaleString('en')} | ${r.memory.heap?.liveMB.toFixed(1) ?? 'not read'} | ${roots.map((k) => r.memory.heap?.shares[k]?.toFixed(1) ?? '').join(' | ')} |`),
-    '', 'The rest, by V8\'s kind of heap object (MiB; "hidden" and "object shape" are V8\'s internals: hidden classes, feedback, descriptors):', '',
-    ...run.results.filter((r) => r.memory.heap?.restByType).map((r) => `- ${r.size.toLocaleString('en')} sets: ${Object.entries(r.memory.heap!.restByType)
+    ...run.results.map((r) => `| ${r.size.toLocaleString('en')} | ${r.memory.heap?.liveMB.toFixed(1) ?? 'not read'} ` +
+      `| ${roots.map((k) => r.memory.heap?.shares[k]?.toFixed(1) ?? '').join(' | ')} |`),
+    '', 'The rest, by V8\'s kind of heap object (MiB; "hidden" and "object shape" are V8\'s internals: hidden classes, ' +
+      'feedback, descriptors):', '',
+    ...run.results.filter((r) => r.memory.heap?.restByType)
+      .map((r) => `- ${r.size.toLocaleString('en')} sets: ${Object.entries(r.memory.heap!.restByType)
       .sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`)].join('\n');
 }
 
 export function writeReport(run: Run, file: string): void {
   const limits = run.results.map((r) => {
     const q = ratios(r);
-    return `| ${r.size.toLocaleString('en')} | ${r.bare.sync.objects.toLocaleString('en')} | **${x(q.created)}** (${r.storm.allDrainPodsCreatedSeconds.toFixed(1)} / ${r.bare.storm.allDrainPodsCreatedSeconds.toFixed(1)} s) | ` +
-      `**${x(q.released)}** (${r.storm.allClaimsReleasedSeconds.toFixed(1)} / ${r.bare.storm.allClaimsReleasedSeconds.toFixed(1)} s) | **${x(q.sync)}** (${median(r.syncSamplesMs).toFixed(0)} / ${median(r.bare.syncSamplesMs).toFixed(0)} ms) |`;
+    return `| ${r.size.toLocaleString('en')} | ${r.bare.sync.objects.toLocaleString('en')} | **${x(q.created)}** ` +
+      `(${r.storm.allDrainPodsCreatedSeconds.toFixed(1)} / ${r.bare.storm.allDrainPodsCreatedSeconds.toFixed(1)} s) | ` +
+      `**${x(q.released)}** (${r.storm.allClaimsReleasedSeconds.toFixed(1)} / ${r.bare.storm.allClaimsReleasedSeconds.toFixed(1)} s) | ` +
+      `**${x(q.sync)}** (${median(r.syncSamplesMs).toFixed(0)} / ${median(r.bare.syncSamplesMs).toFixed(0)} ms) |`;
   });
   const memory = run.results.map((r) => {
     const m = r.memory.trimmed;
-    return `| ${r.size.toLocaleString('en')} | ${m.rssMB.toFixed(0)} | ${m.anonMB.toFixed(0)} | ${m.fileMB.toFixed(0)} | ${m.heapMB.toFixed(0)} | ${r.bare.sync.rssMB.toFixed(0)} / ${r.bare.sync.anonMB.toFixed(0)} | ${r.memory.fullObjects.rssMB.toFixed(0)} |`;
+    return `| ${r.size.toLocaleString('en')} | ${m.rssMB.toFixed(0)} | ${m.anonMB.toFixed(0)} ` +
+      `| ${m.fileMB.toFixed(0)} | ${m.heapMB.toFixed(0)} | ${r.bare.sync.rssMB.toFixed(0)} / ${r.bare.sync.anonMB.toFixed(0)} ` +
+      `| ${r.memory.fullObjects.rssMB.toFixed(0)} |`;
   });
-  const rows = run.results.map((r) => `| ${r.size.toLocaleString('en')} | ${p(r.reactionMs)} | ${p(r.releaseMs)} | ${percentile(r.storm.apiServerProbeMs.idle, 99).toFixed(0)} / ${percentile(r.storm.apiServerProbeMs.storm, 99).toFixed(0)} | ${r.idle.cpuPercent.toFixed(2)} |`);
-  const api = run.results.map((r) => `| ${r.size.toLocaleString('en')} | ${counts(r.requestsPerDrain)} | ${counts(r.idle.requests)} (${r.idle.seconds}s) |`);
+  const rows = run.results.map((r) => `| ${r.size.toLocaleString('en')} | ${p(r.reactionMs)} | ${p(r.releaseMs)} ` +
+    `| ${percentile(r.storm.apiServerProbeMs.idle, 99).toFixed(0)} / ${percentile(r.storm.apiServerProbeMs.storm, 99).toFixed(0)} ` +
+    `| ${r.idle.cpuPercent.toFixed(2)} |`);
+  const api = run.results.map((r) => `| ${r.size.toLocaleString('en')} | ${counts(r.requestsPerDrain)} | ${counts(r.idle.requests)} ` +
+    `(${r.idle.seconds}s) |`);
   writeFileSync(file, `# Benchmark
 
 \`npm run bench\` (sizes with \`-- --sizes 100,1000\`, \`--append\` to add sizes to the last run; \`-- --smoke\` is
@@ -157,7 +175,9 @@ controller makes beyond the bare writer's delays the rest.
 
 | sets | reaction in the storm: controller | bare writer | requests: controller | bare writer | controller / bare |
 |---|---|---|---|---|---|
-${run.results.map((r) => `| ${r.size.toLocaleString('en')} | ${stormReaction(r.storm)} | ${stormReaction(r.bare.storm)} | ${counts(budgeted(r.storm.requests))} | ${counts(budgeted(r.bare.storm.requests))} | ${x(budget(r.storm.requests) / budget(r.bare.storm.requests))} |`).join('\n')}
+${run.results.map((r) =>
+  `| ${r.size.toLocaleString('en')} | ${stormReaction(r.storm)} | ${stormReaction(r.bare.storm)} | ${counts(budgeted(r.storm.requests))} ` +
+  `| ${counts(budgeted(r.bare.storm.requests))} | ${x(budget(r.storm.requests) / budget(r.bare.storm.requests))} |`).join('\n')}
 
 The controller's own request in the storm is one quorum read of the set before its claims are released (so
 that a scale-up the cache has not seen yet keeps its claims); the rest is the bare writer's work. The storm's
@@ -174,7 +194,8 @@ the \`node\` binary's code and read-only data, which every process running the s
 kernel can drop and re-read). The bare consumer, right after parsing the same streams and keeping nothing,
 is what Node.js, TLS and the parsing alone cost.
 
-| sets | RSS | anonymous | file-backed | V8 heap used | bare consumer RSS / anonymous | RSS caching whole objects (\`--cache-full-objects\`) |
+| sets | RSS | anonymous | file-backed | V8 heap used | bare consumer RSS / anonymous | RSS caching whole objects ` +
+`(\`--cache-full-objects\`) |
 |---|---|---|---|---|---|---|
 ${memory.join('\n')}
 
@@ -207,7 +228,9 @@ controller's garbage collections (count, total seconds) by kind:
 
 | sets | wall s | CPU seconds by process | controller GC |
 |---|---|---|---|
-${run.results.filter((r) => r.samples).map((r) => `| ${r.size.toLocaleString('en')} | ${r.samples!.wallSeconds.toFixed(0)} | ${counts(r.samples!.cpuSeconds)} | ${Object.entries(r.samples!.controllerGc).map(([k, v]) => `${k} ${v.count} (${v.seconds.toFixed(2)} s)`).join(', ')} |`).join('\n')}
+${run.results.filter((r) => r.samples)
+  .map((r) => `| ${r.size.toLocaleString('en')} | ${r.samples!.wallSeconds.toFixed(0)} | ${counts(r.samples!.cpuSeconds)} ` +
+  `| ${Object.entries(r.samples!.controllerGc).map(([k, v]) => `${k} ${v.count} (${v.seconds.toFixed(2)} s)`).join(', ')} |`).join('\n')}
 
 ![latency](results/latency.svg)
 ![growth](results/growth.svg)
@@ -225,7 +248,9 @@ writes nothing (requests besides leases, and seconds until the queue was empty):
 
 | sets | first start | restart |
 |---|---|---|
-${run.results.map((r) => `| ${r.size.toLocaleString('en')} | ${counts(r.startup.first.requests)} (${r.startup.first.seconds.toFixed(0)}s) | ${counts(r.startup.restart.requests)} (${r.startup.restart.seconds.toFixed(0)}s) |`).join('\n')}
+${run.results.map((r) => `| ${r.size.toLocaleString('en')} | ${counts(r.startup.first.requests)} ` +
+  `(${r.startup.first.seconds.toFixed(0)}s) | ${counts(r.startup.restart.requests)} (${r.startup.restart.seconds.toFixed(0)}s) |`)
+  .join('\n')}
 
 What bounds the storm: CPU seconds each process used during it (the machine has ${String(run.machine.cpus)} cores, so
 wall time x ${String(run.machine.cpus)} is all there is):
@@ -233,8 +258,12 @@ wall time x ${String(run.machine.cpus)} is all there is):
 | sets | storm | wall s | ${cpuNames(run).join(' | ')} |
 |---|---|---|${cpuNames(run).map(() => '---|').join('')}
 ${run.results.flatMap((r) => [
-    `| ${r.size.toLocaleString('en')} | controller | ${r.storm.wallSeconds.toFixed(1)} | ${cpuNames(run).map((n) => (r.storm.cpuSeconds[n] ?? 0).toFixed(1)).join(' | ')} |`,
-    ...(r.bare.storm.cpuSeconds ? [`| ${r.size.toLocaleString('en')} | bare writer (in "benchmark") | ${r.bare.storm.wallSeconds!.toFixed(1)} | ${cpuNames(run).map((n) => r.bare.storm.cpuSeconds![n]?.toFixed(1) ?? '-').join(' | ')} |`] : []),
+    `| ${r.size.toLocaleString('en')} | controller | ${r.storm.wallSeconds.toFixed(1)} ` +
+      `| ${cpuNames(run).map((n) => (r.storm.cpuSeconds[n] ?? 0).toFixed(1)).join(' | ')} |`,
+    ...(r.bare.storm.cpuSeconds
+      ? [`| ${r.size.toLocaleString('en')} | bare writer (in "benchmark") | ${r.bare.storm.wallSeconds!.toFixed(1)} ` +
+        `| ${cpuNames(run).map((n) => r.bare.storm.cpuSeconds![n]?.toFixed(1) ?? '-').join(' | ')} |`]
+      : []),
   ]).join('\n')}
 `);
 }

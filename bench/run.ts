@@ -59,14 +59,16 @@ async function runSize(size: number): Promise<SizeResult> {
     const c = clusterClient(cp.kubeconfig);
     const namespaces = Math.min(100, Math.max(10, Math.round(size / 100)));
     const t0 = Date.now();
-    const sets = await populate(c, size, namespaces, 'bench', 3, (n) => log(`  populated ${n}/${size} annotated (+ as many unannotated) sets`));
+    const sets = await populate(c, size, namespaces, 'bench', 3,
+      (n) => log(`  populated ${n}/${size} annotated (+ as many unannotated) sets`));
     const stormSets = await populate(c, Math.ceil(stormOrdinals / 4), 10, 'storm', 5);
     const populateSeconds = (Date.now() - t0) / 1000;
     log(`size ${size}: populated in ${populateSeconds.toFixed(0)}s`);
 
     // The initial sync takes about 1.5 ms per set here; /readyz waits for it.
     const readyTimeoutMs = Math.max(30_000, size * 10);
-    const full = await startController(cp.kubeconfig, ['--cache-full-objects', '--log-level=info', ...controllerArgs], { compiled: true, readyTimeoutMs });
+    const full = await startController(cp.kubeconfig, ['--cache-full-objects', '--log-level=info', ...controllerArgs],
+      { compiled: true, readyTimeoutMs });
     const firstStart = await startupWork(full);
     log(`size ${size}: first start: ${JSON.stringify(firstStart.requests)} in ${firstStart.seconds.toFixed(0)}s`);
     const fullMemory = await memoryAfterSync(full, idleSeconds);
@@ -82,36 +84,46 @@ async function runSize(size: number): Promise<SizeResult> {
       await once.stop();
     }
     const bareConsumer = [...bareRuns].sort((a, b) => a.ms - b.ms)[Math.floor(SYNC_SAMPLES / 2)]!;
-    log(`size ${size}: initial sync ${syncSamplesMs.join(', ')} ms; the bare consumer parsed ${bareConsumer.objects} objects in ${bareRuns.map((r) => r.ms.toFixed(0)).join(', ')} ms`);
+    log(`size ${size}: initial sync ${syncSamplesMs.join(', ')} ms; the bare consumer parsed ${bareConsumer.objects} objects ` +
+      `in ${bareRuns.map((r) => r.ms.toFixed(0)).join(', ')} ms`);
     const snapshots = heapSnapshotFlags();
-    const controller = await startController(cp.kubeconfig, ['--log-level=info', ...controllerArgs], { compiled: true, readyTimeoutMs, nodeFlags: snapshots.flags });
+    const controller = await startController(cp.kubeconfig, ['--log-level=info', ...controllerArgs],
+      { compiled: true, readyTimeoutMs, nodeFlags: snapshots.flags });
     const restart = await startupWork(controller);
     const idleBefore = await controller.metrics();
     const memory = await memoryAfterSync(controller, idleSeconds);
     const idleAfter = await controller.metrics();
     const heap = await profileHeap(controller, snapshots.dir, log);
-    if (heap) log(`size ${size}: live heap ${heap.liveMB.toFixed(1)} MiB: ${Object.entries(heap.shares).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
-    log(`size ${size}: synced in ${memory.syncMs} ms; RSS ${memory.rssMB.toFixed(0)} MB (${fullMemory.rssMB.toFixed(0)} MB caching whole objects)`);
+    if (heap) log(`size ${size}: live heap ${heap.liveMB.toFixed(1)} ` +
+      `MiB: ${Object.entries(heap.shares).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+    log(`size ${size}: synced in ${memory.syncMs} ms; RSS ${memory.rssMB.toFixed(0)} MB (${fullMemory.rssMB.toFixed(0)} MB ` +
+      `caching whole objects)`);
     const idle = {
       seconds: idleSeconds,
-      cpuPercent: ((metricValue(idleAfter, 'process_cpu_seconds_total') - metricValue(idleBefore, 'process_cpu_seconds_total')) / idleSeconds) * 100,
+      cpuPercent:
+        ((metricValue(idleAfter, 'process_cpu_seconds_total') - metricValue(idleBefore, 'process_cpu_seconds_total')) / idleSeconds) * 100,
       requests: diffCounts(requestCounts(idleAfter), requestCounts(idleBefore)),
     };
 
     const obs = new Observer(cp.kubeconfig);
     await obs.start();
     log(`size ${size}: ${samples} single scale-downs`);
-    const pids = { ...Object.fromEntries(Object.entries(cp.components).map(([name, comp]) => [name, comp.pid])), controller: controller.process.pid! };
-    // What else the machine did meanwhile, and the controller's garbage collection: where reaction time goes besides the controller's own work.
+    const pids = { ...Object.fromEntries(Object.entries(cp.components).map(([name, comp]) => [name, comp.pid])),
+      controller: controller.process.pid! };
+    // What else the machine did meanwhile, and the controller's garbage
+    // collection: where reaction time goes besides the controller's own work.
     const gcBefore = await controller.metrics();
     const samplesCpu = await cpuUse(pids, () => scaleDownSamples(c, obs, sets, controller, samples));
     const single = samplesCpu.result;
     const gcAfter = await controller.metrics();
     const gc = Object.fromEntries(['major', 'minor', 'incremental'].map((kind) => [kind, {
-      count: metricValue(gcAfter, 'nodejs_gc_duration_seconds_count', { kind }) - metricValue(gcBefore, 'nodejs_gc_duration_seconds_count', { kind }),
-      seconds: Number((metricValue(gcAfter, 'nodejs_gc_duration_seconds_sum', { kind }) - metricValue(gcBefore, 'nodejs_gc_duration_seconds_sum', { kind })).toFixed(3)),
+      count: metricValue(gcAfter, 'nodejs_gc_duration_seconds_count', { kind }) -
+        metricValue(gcBefore, 'nodejs_gc_duration_seconds_count', { kind }),
+      seconds: Number((metricValue(gcAfter, 'nodejs_gc_duration_seconds_sum', { kind }) -
+        metricValue(gcBefore, 'nodejs_gc_duration_seconds_sum', { kind })).toFixed(3)),
     }]));
-    log(`size ${size}: during the samples (${samplesCpu.wallSeconds.toFixed(0)} s): CPU seconds ${JSON.stringify(samplesCpu.cpuSeconds)}; controller GC ${JSON.stringify(gc)}`);
+    log(`size ${size}: during the samples (${samplesCpu.wallSeconds.toFixed(0)} s): CPU ` +
+      `seconds ${JSON.stringify(samplesCpu.cpuSeconds)}; controller GC ${JSON.stringify(gc)}`);
     const idleProbe = await probeApiServer(c, () => sleep(5000));
     log(`size ${size}: storm of ${stormOrdinals} orphaned ordinals`);
     const stormRequestsBefore = requestCounts(await controller.metrics());
@@ -119,12 +131,15 @@ async function runSize(size: number): Promise<SizeResult> {
     const stormCpu = await cpuUse(pids, () => probeApiServer(c, () => storm(c, obs, stormSets, 'storm-')));
     const benchCpu = process.cpuUsage(benchCpuBefore);
     const stormProbe = stormCpu.result;
-    const stormRequests = Object.fromEntries(Object.entries(diffCounts(requestCounts(await controller.metrics()), stormRequestsBefore)).filter(([k]) => !k.endsWith('leases')));
+    const stormRequests = Object.fromEntries(Object.entries(diffCounts(requestCounts(await controller.metrics()), stormRequestsBefore))
+      .filter(([k]) => !k.endsWith('leases')));
     const stormResult = {
       ...stormProbe.result, requests: stormRequests, apiServerProbeMs: { idle: idleProbe.latencyMs, storm: stormProbe.latencyMs },
-      cpuSeconds: { ...stormCpu.cpuSeconds, benchmark: Number(((benchCpu.user + benchCpu.system) / 1e6).toFixed(2)) }, wallSeconds: stormCpu.wallSeconds,
+      cpuSeconds: { ...stormCpu.cpuSeconds, benchmark: Number(((benchCpu.user + benchCpu.system) / 1e6).toFixed(2)) },
+      wallSeconds: stormCpu.wallSeconds,
     };
-    log(`size ${size}: CPU seconds in the storm (${stormCpu.wallSeconds.toFixed(1)}s of wall time, 2 cores): ${JSON.stringify(stormResult.cpuSeconds)}`);
+    log(`size ${size}: CPU seconds in the storm (${stormCpu.wallSeconds.toFixed(1)}s of wall time, 2 ` +
+      `cores): ${JSON.stringify(stormResult.cpuSeconds)}`);
     await controller.stop();
     // The same storm again for the bare writer, made only now so that the controller's cluster was the same as before.
     const bareSets = await populate(c, Math.ceil(stormOrdinals / 4), 10, 'bare', 5);
@@ -139,7 +154,8 @@ async function runSize(size: number): Promise<SizeResult> {
     writer.stop();
     await obs.stop();
     const bare = {
-      storm: { ...bareStorm, requests: writer.requests, wallSeconds: bareCpu.wallSeconds, cpuSeconds: { ...bareCpu.cpuSeconds, benchmark: Number(((bareBench.user + bareBench.system) / 1e6).toFixed(2)) } },
+      storm: { ...bareStorm, requests: writer.requests, wallSeconds: bareCpu.wallSeconds,
+        cpuSeconds: { ...bareCpu.cpuSeconds, benchmark: Number(((bareBench.user + bareBench.system) / 1e6).toFixed(2)) } },
       sync: bareConsumer, syncSamplesMs: bareRuns.map((r) => r.ms),
     };
     const result: SizeResult = {
@@ -149,12 +165,16 @@ async function runSize(size: number): Promise<SizeResult> {
       samples: { wallSeconds: samplesCpu.wallSeconds, cpuSeconds: samplesCpu.cpuSeconds, controllerGc: gc },
     };
     const q = ratios(result);
-    log(`size ${size}: against the bare writer and consumer: drain pods created ${q.created.toFixed(2)}x, claims released ${q.released.toFixed(2)}x, sync ${q.sync.toFixed(2)}x; ` +
-      `storm reaction p50/p99 ${stormResult.reactionMs[0].toFixed(0)}/${stormResult.reactionMs[2].toFixed(0)} ms (bare ${bareStorm.reactionMs[0].toFixed(0)}/${bareStorm.reactionMs[2].toFixed(0)}); ` +
+    log(`size ${size}: against the bare writer and consumer: drain pods created ${q.created.toFixed(2)}x, claims ` +
+      `released ${q.released.toFixed(2)}x, sync ${q.sync.toFixed(2)}x; ` +
+      `storm reaction p50/p99 ${stormResult.reactionMs[0].toFixed(0)}/${stormResult.reactionMs[2].toFixed(0)} ms ` +
+      `(bare ${bareStorm.reactionMs[0].toFixed(0)}/${bareStorm.reactionMs[2].toFixed(0)}); ` +
       `requests ${JSON.stringify(stormRequests)} (bare ${JSON.stringify(writer.requests)})`);
     log(`size ${size}: reaction p50/p90/p99 ${[50, 90, 99].map((p) => percentile(single.reaction, p).toFixed(1)).join('/')} ms; ` +
-      `release ${[50, 90, 99].map((p) => percentile(single.release, p).toFixed(1)).join('/')} ms; storm ${stormResult.allDrainPodsCreatedSeconds.toFixed(1)}s / ${stormResult.allClaimsReleasedSeconds.toFixed(1)}s; ` +
-      `API server GET p99 ${percentile(idleProbe.latencyMs, 99).toFixed(1)} ms idle, ${percentile(stormProbe.latencyMs, 99).toFixed(1)} ms in the storm`);
+      `release ${[50, 90, 99].map((p) => percentile(single.release, p).toFixed(1)).join('/')} ms; ` +
+      `storm ${stormResult.allDrainPodsCreatedSeconds.toFixed(1)}s / ${stormResult.allClaimsReleasedSeconds.toFixed(1)}s; ` +
+      `API server GET p99 ${percentile(idleProbe.latencyMs, 99).toFixed(1)} ms ` +
+      `idle, ${percentile(stormProbe.latencyMs, 99).toFixed(1)} ms in the storm`);
     return result;
   } finally {
     await stopControlPlane(cp);
@@ -176,10 +196,14 @@ for (const size of sizes) results.push(await runSize(size));
 results.sort((a, b) => a.size - b.size);
 const run = {
   date: new Date().toISOString(),
-  machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` },
+  machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGB: Math.round(os.totalmem() / 2 ** 30), node: process.version,
+    platform: `${os.type()} ${os.release()}` },
   versions: componentVersions(),
   settings: { samples, stormOrdinals, idleSeconds, smoke, controllerArgs },
-  real: 'kube-apiserver, etcd, kube-controller-manager (garbage collector, PVC protection), kube-scheduler and kwok (running the drain pods) are real; the StatefulSet controller is off: the benchmark creates sets, claims and pods itself (stateful pods assigned to a scheduler that does not exist, so nothing runs them; claims of a class with no provisioner) and does the scale-down (replicas patch, then deletion of the pod) directly.',
+  real: 'kube-apiserver, etcd, kube-controller-manager (garbage collector, PVC protection), kube-scheduler and kwok (running the ' +
+    'drain pods) are real; the StatefulSet controller is off: the benchmark creates sets, claims and pods itself (stateful pods assigned ' +
+    'to a scheduler that does not exist, so nothing runs them; claims of a class with no provisioner) and does the scale-down (replicas ' +
+    'patch, then deletion of the pod) directly.',
   results,
 };
 mkdirSync(out, { recursive: true });

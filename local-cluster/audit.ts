@@ -19,8 +19,10 @@ export interface AuditEvent {
 /** The fields of audited bodies the checks read: delete options, leases, pods, claims, scale. */
 export interface AuditObject {
   preconditions?: { uid?: string };
-  metadata?: { name?: string; uid?: string; resourceVersion?: string; generation?: number; labels?: Record<string, string>; annotations?: Record<string, string>; finalizers?: string[] };
-  spec?: { holderIdentity?: string; replicas?: number; ordinals?: { start?: number }; volumes?: Array<{ persistentVolumeClaim?: { claimName?: string } }> };
+  metadata?: { name?: string; uid?: string; resourceVersion?: string; generation?: number; labels?: Record<string, string>;
+    annotations?: Record<string, string>; finalizers?: string[] };
+  spec?: { holderIdentity?: string; replicas?: number; ordinals?: { start?: number };
+    volumes?: Array<{ persistentVolumeClaim?: { claimName?: string } }> };
   status?: { phase?: string };
 }
 

@@ -27,7 +27,8 @@ export function componentVersions(): { kubernetes: string; etcd: string; kwok: s
 
 /** Finds the binaries (KUBEBUILDER_ASSETS, PATH, cache) or builds them; build progress streams to stderr. */
 export async function ensureBinaries(options: { realNode?: boolean } = {}): Promise<ControlPlaneBinaries> {
-  const child = promisify(execFile)('bash', [script], { maxBuffer: 1 << 20, env: { ...process.env, SDC_REAL_NODE: options.realNode ? '1' : '0' } });
+  const child = promisify(execFile)('bash', [script],
+    { maxBuffer: 1 << 20, env: { ...process.env, SDC_REAL_NODE: options.realNode ? '1' : '0' } });
   child.child.stderr?.pipe(process.stderr);
   const { stdout } = await child;
   const found: Record<string, string> = {};
@@ -35,7 +36,8 @@ export async function ensureBinaries(options: { realNode?: boolean } = {}): Prom
     const eq = line.indexOf('=');
     if (eq > 0) found[line.slice(0, eq)] = line.slice(eq + 1);
   }
-  for (const name of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', ...(options.realNode ? ['kubelet', 'kube-proxy'] : [])]) {
+  for (const name of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok',
+      ...(options.realNode ? ['kubelet', 'kube-proxy'] : [])]) {
     if (!found[name]) throw new Error(`ensure-binaries.sh did not report a path for ${name}`);
   }
   return found as unknown as ControlPlaneBinaries;

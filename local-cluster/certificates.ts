@@ -39,7 +39,8 @@ export function generateCertificates(dir: string): Certificates {
   const ca = { cert: caCert, key: caKey };
   const serving = signedBy(dir, 'apiserver', '/CN=kube-apiserver', ca,
     // The real node reaches it at its node address, and pods at the `kubernetes` Service (real-node.ts).
-    `subjectAltName=IP:127.0.0.1,IP:${NODE_IP},IP:${KUBERNETES_SERVICE_IP},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n`);
+    `subjectAltName=IP:127.0.0.1,IP:${NODE_IP},IP:${KUBERNETES_SERVICE_IP},DNS:localhost,DNS:kubernetes,` +
+    `DNS:kubernetes.default,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n`);
   const admin = signedBy(dir, 'admin', '/O=system:masters/CN=sdc-admin', ca, 'extendedKeyUsage=clientAuth\n');
   const serviceAccountKey = path.join(dir, 'sa.key');
   const serviceAccountPub = path.join(dir, 'sa.pub');

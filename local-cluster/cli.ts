@@ -16,7 +16,8 @@ async function up(): Promise<void> {
       return;
     }
   }
-  const cp = await startControlPlane({ realNode: process.argv.includes('--real-node'), log: (line) => console.log(`[control-plane] ${line}`) });
+  const cp = await startControlPlane({ realNode: process.argv.includes('--real-node'),
+    log: (line) => console.log(`[control-plane] ${line}`) });
   mkdirSync(path.dirname(pointer), { recursive: true });
   writeFileSync(pointer, cp.dir);
   console.log(`logs: ${path.join(cp.dir, 'logs')}`);

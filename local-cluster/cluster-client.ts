@@ -1,5 +1,6 @@
 // Typed API access to the test control plane, plus polling helpers for end-to-end assertions.
-import { AppsV1Api, CoordinationV1Api, CoreV1Api, EventsV1Api, KubeConfig, type V1PersistentVolumeClaim, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, CoordinationV1Api, CoreV1Api, EventsV1Api, KubeConfig, type V1PersistentVolumeClaim,
+  type V1Pod } from '@kubernetes/client-node';
 import { kubectl } from './control-plane.ts';
 import { PooledKubeConfig } from './pooled-kubeconfig.ts';
 import { waitFor } from './processes.ts';
@@ -47,7 +48,8 @@ export async function claimNames(c: ClusterClient, namespace: string): Promise<s
 /** Reasons of the events recorded on a StatefulSet by our controller, oldest first. */
 export async function eventReasons(c: ClusterClient, namespace: string, setName: string): Promise<string[]> {
   const events = (await c.events.listNamespacedEvent({ namespace })).items
-    .filter((e) => e.regarding?.kind === 'StatefulSet' && e.regarding.name === setName && e.reportingController === 'statefulset-drain-controller')
+    .filter((e) => e.regarding?.kind === 'StatefulSet' && e.regarding.name === setName &&
+      e.reportingController === 'statefulset-drain-controller')
     .sort((a, b) => new Date(a.eventTime as unknown as string).getTime() - new Date(b.eventTime as unknown as string).getTime());
   return events.map((e) => e.reason ?? '');
 }

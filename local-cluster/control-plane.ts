@@ -9,7 +9,8 @@ import { ensureBinaries, type ControlPlaneBinaries } from './binaries.ts';
 import { generateCertificates, type Certificates } from './certificates.ts';
 import { type ComponentSpec, freePort, isAlive, startProcess, stopProcess, waitFor } from './processes.ts';
 import {
-  cleanUpRealNode, createNodeNetwork, ensureNodePackages, importImages, inNamespace, NODE_NAME, realNodeSpecs, relaySpecs, type RealNodeInfo,
+  cleanUpRealNode, createNodeNetwork, ensureNodePackages, importImages, inNamespace, NODE_NAME, realNodeSpecs,
+  relaySpecs, type RealNodeInfo,
 } from './real-node.ts';
 import { NODE_IP } from './addresses.ts';
 
@@ -120,7 +121,8 @@ current-context: local
 `;
 }
 
-async function componentSpecs(dir: string, bin: ControlPlaneBinaries, certs: Certificates, kubeconfig: string, controllers: string, apiServerFlags: string[], netns?: string) {
+async function componentSpecs(dir: string, bin: ControlPlaneBinaries, certs: Certificates, kubeconfig: string, controllers: string,
+    apiServerFlags: string[], netns?: string) {
   const [etcdClient, etcdPeer, apiPort, kwokPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const log = (name: string) => path.join(dir, 'logs', `${name}.log`);
   const auditPolicyFile = path.join(dir, 'audit-policy.yaml');
@@ -184,7 +186,8 @@ async function componentSpecs(dir: string, bin: ControlPlaneBinaries, certs: Cer
   if (netns) {
     for (const name of controlPlaneOrder) specs[name] = inNamespace(netns, specs[name]);
     const node = realNodeSpecs(dir, netns, { kubelet: bin.kubelet!, 'kube-proxy': bin['kube-proxy']! }, certs, kubeconfig, log);
-    return { specs: { ...specs, ...relaySpecs(dir, netns, apiPort, log), ...node.specs } as Record<ComponentName, ComponentSpec>, server, node };
+    return { specs: { ...specs, ...relaySpecs(dir, netns, apiPort, log), ...node.specs } as
+      Record<ComponentName, ComponentSpec>, server, node };
   }
   return { specs: specs as Record<ComponentName, ComponentSpec>, server, node: undefined };
 }
@@ -266,7 +269,8 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
   const certs = generateCertificates(dir);
   const kubeconfig = path.join(dir, 'kubeconfig');
   const netns = realNode ? `sdc-${path.basename(dir).slice(-6)}` : undefined;
-  const { specs, server, node } = await componentSpecs(dir, bin, certs, kubeconfig, options.controllers ?? '*', options.apiServerFlags ?? [], netns);
+  const { specs, server, node } = await componentSpecs(dir, bin, certs, kubeconfig, options.controllers ?? '*',
+    options.apiServerFlags ?? [], netns);
   writeFileSync(kubeconfig, kubeconfigText(server, certs));
   const fakeNodes = realNode ? [] : Array.from({ length: options.nodes ?? 3 }, (_, i) => `kwok-node-${i}`);
   const cp: ControlPlane = {
@@ -275,7 +279,8 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
   };
   try {
     if (netns && node) {
-      cp.realNode = { netns, containerdSocket: node.containerdSocket, podLogsDir: node.podLogsDir, netnsBefore: await createNodeNetwork(netns) };
+      cp.realNode = { netns, containerdSocket: node.containerdSocket, podLogsDir: node.podLogsDir,
+        netnsBefore: await createNodeNetwork(netns) };
       saveState(cp);
     }
     for (const name of startOrder(realNode)) {
@@ -295,7 +300,8 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
         'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}']);
       return out.split('\n').filter((s) => s === 'True').length === cp.nodes.length;
     }, realNode ? 120_000 : 60_000);
-    await waitFor('default ServiceAccount', async () => (await kubectl(cp, ['get', 'serviceaccount', 'default', '-o', 'name'])).trim() !== '', 60_000);
+    await waitFor('default ServiceAccount', async () => (await kubectl(cp, ['get', 'serviceaccount', 'default', '-o', 'name']))
+      .trim() !== '', 60_000);
     say(`ready in ${((Date.now() - started) / 1000).toFixed(1)}s (${dir})`);
     return cp;
   } catch (err) {
@@ -310,11 +316,13 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
  * uses /tmp/hostpath_pv): removed with the cluster. None when the API server no longer answers.
  */
 async function hostPathVolumes(cp: ControlPlane): Promise<string[]> {
-  const out = await kubectl(cp, ['get', 'pv', '--request-timeout=5s', '-o', 'jsonpath={range .items[*]}{.spec.hostPath.path}{"\\n"}{end}']).catch(() => '');
+  const out = await kubectl(cp, ['get', 'pv', '--request-timeout=5s', '-o', 'jsonpath={range .items[*]}{.spec.hostPath.path}{"\\n"}{end}'])
+    .catch(() => '');
   return out.split('\n').filter((dir) => dir.startsWith('/tmp/hostpath_pv/'));
 }
 
-export async function startComponent(cp: ControlPlane, name: ComponentName, spec: ComponentSpec | undefined = cp.components[name]): Promise<void> {
+export async function startComponent(cp: ControlPlane, name: ComponentName,
+    spec: ComponentSpec | undefined = cp.components[name]): Promise<void> {
   if (!spec) throw new Error(`${name} is not part of this control plane`);
   const pid = startProcess(spec);
   cp.components[name] = { ...spec, pid };

@@ -33,7 +33,8 @@ export const NODE_FLAGS = ['--max-semi-space-size=2', '--optimize-for-size'];
  * TypeScript sources; the benchmark uses it so that memory and latency are those of production.
  */
 export async function startController(kubeconfig: string, args: string[],
-  options: { waitReady?: boolean; readyTimeoutMs?: number; compiled?: boolean; nodeFlags?: string[]; env?: Record<string, string> } = {}): Promise<RunningController> {
+  options: { waitReady?: boolean; readyTimeoutMs?: number; compiled?: boolean; nodeFlags?: string[];
+      env?: Record<string, string> } = {}): Promise<RunningController> {
   const httpPort = await freePort();
   const logFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'sdc-controller-')), 'controller.log');
   const fd = openSync(logFile, 'a');

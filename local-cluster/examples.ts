@@ -12,7 +12,8 @@ export function exampleWithSimulatedDrain(file: string, completeAfter: string): 
     const text = doc.kind === 'StatefulSet' ? doc.metadata?.annotations?.[TEMPLATE_ANNOTATION] : undefined;
     if (!text) continue;
     const template = parse(text) as { metadata?: { annotations?: Record<string, string> } };
-    template.metadata = { ...template.metadata, annotations: { ...template.metadata?.annotations, 'drain-sim/complete-after': completeAfter } };
+    template.metadata = { ...template.metadata,
+      annotations: { ...template.metadata?.annotations, 'drain-sim/complete-after': completeAfter } };
     doc.metadata!.annotations![TEMPLATE_ANNOTATION] = JSON.stringify(template);
   }
   return JSON.stringify({ apiVersion: 'v1', kind: 'List', items: docs });

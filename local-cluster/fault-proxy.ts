@@ -75,7 +75,8 @@ export class FaultProxy {
       keepAlive: true, ca: readFileSync(cluster['certificate-authority']),
       cert: readFileSync(user['client-certificate']), key: readFileSync(user['client-key']),
     });
-    const server = https.createServer({ cert: readFileSync(path.join(pki, 'apiserver.crt')), key: readFileSync(path.join(pki, 'apiserver.key')) });
+    const server = https.createServer({ cert: readFileSync(path.join(pki, 'apiserver.crt')),
+      key: readFileSync(path.join(pki, 'apiserver.key')) });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as net.AddressInfo).port;
     const kubeconfig = path.join(dir, 'fault-proxy.kubeconfig');
@@ -134,8 +135,10 @@ export class FaultProxy {
       return;
     }
     if (fault?.kind === 'status') {
-      const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message: `injected by the fault proxy: ${fault.code}`, reason: fault.code === 429 ? 'TooManyRequests' : 'InternalError', code: fault.code });
-      res.writeHead(fault.code, { 'Content-Type': 'application/json', ...(fault.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(fault.retryAfterSeconds) }) });
+      const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message: `injected by the fault ` +
+        `proxy: ${fault.code}`, reason: fault.code === 429 ? 'TooManyRequests' : 'InternalError', code: fault.code });
+      res.writeHead(fault.code, { 'Content-Type': 'application/json',
+        ...(fault.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(fault.retryAfterSeconds) }) });
       res.end(body);
       return;
     }

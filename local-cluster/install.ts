@@ -24,7 +24,8 @@ export function intoNamespace(overlay: string, namespace: string): string {
 
 /** helm 4: on PATH or in $HELM, else built once from its Go module and cached (build/ensure-helm.sh). */
 export function helmBinary(): string {
-  return execFileSync('bash', [path.join(here, 'build', 'ensure-helm.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  return execFileSync('bash', [path.join(here, 'build', 'ensure-helm.sh')],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
 }
 
 /** Builds the controller's image (cached) and loads it into the real node, as `kind load` would. Returns the image archive's path. */
@@ -33,7 +34,8 @@ export async function loadControllerImage(cp: ControlPlane): Promise<{ archive: 
   const build = run('bash', [path.join(here, 'build', 'image.sh')], { maxBuffer: 16 << 20 });
   build.child.stderr?.pipe(process.stderr);
   const archive = (await build).stdout.trim();
-  const ctr = (args: string[]) => run('nsenter', [`--net=/var/run/netns/${cp.realNode!.netns}`, 'ctr', '--address', cp.realNode!.containerdSocket, '--namespace', 'k8s.io', ...args]);
+  const ctr = (args: string[]) => run('nsenter',
+    [`--net=/var/run/netns/${cp.realNode!.netns}`, 'ctr', '--address', cp.realNode!.containerdSocket, '--namespace', 'k8s.io', ...args]);
   await ctr(['images', 'import', archive]);
   await ctr(['images', 'tag', '--force', 'statefulset-drain-controller:0.1.0', CONTROLLER_IMAGE]);
   return { archive };

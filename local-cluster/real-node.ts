@@ -68,7 +68,8 @@ export interface NodeBinaries {
 }
 
 /** containerd, kubelet and kube-proxy, configured under `dir`, each to be run inside `netns`. */
-export function realNodeSpecs(dir: string, netns: string, bin: NodeBinaries, certs: Certificates, kubeconfig: string, log: (name: string) => string) {
+export function realNodeSpecs(dir: string, netns: string, bin: NodeBinaries, certs: Certificates, kubeconfig: string,
+    log: (name: string) => string) {
   const node = path.join(dir, 'node');
   const containerdSocket = path.join(node, 'containerd', 'containerd.sock');
   const podLogsDir = path.join(node, 'pod-logs');
@@ -76,7 +77,8 @@ export function realNodeSpecs(dir: string, netns: string, bin: NodeBinaries, cer
   write(path.join(cniConf, '10-bridge.conflist'), JSON.stringify({
     cniVersion: '1.0.0', name: 'sdc',
     plugins: [
-      { type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: false, hairpinMode: true, ipam: { type: 'host-local', ranges: [[{ subnet: POD_SUBNET }]], routes: [{ dst: '0.0.0.0/0' }] } },
+      { type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: false, hairpinMode: true,
+        ipam: { type: 'host-local', ranges: [[{ subnet: POD_SUBNET }]], routes: [{ dst: '0.0.0.0/0' }] } },
       { type: 'portmap', capabilities: { portMappings: true } },
     ],
   }));
@@ -132,24 +134,29 @@ metricsBindAddress: 127.0.0.1:10249
 conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
 `);
   const specs: Record<'containerd' | 'kubelet' | 'kube-proxy', ComponentSpec> = {
-    containerd: inNamespace(netns, { name: 'containerd', binary: 'containerd', args: ['--config', containerdConfig], log: log('containerd') }),
+    containerd: inNamespace(netns, { name: 'containerd', binary: 'containerd', args: ['--config', containerdConfig],
+      log: log('containerd') }),
     kubelet: inNamespace(netns, {
       name: 'kubelet', binary: bin.kubelet, log: log('kubelet'),
       args: [`--config=${kubeletConfig}`, `--kubeconfig=${kubeconfig}`, `--root-dir=${path.join(node, 'kubelet')}`,
         `--node-ip=${NODE_IP}`, `--hostname-override=${NODE_NAME}`, '--v=1'],
     }),
-    'kube-proxy': inNamespace(netns, { name: 'kube-proxy', binary: bin['kube-proxy'], args: [`--config=${proxyConfig}`], log: log('kube-proxy') }),
+    'kube-proxy': inNamespace(netns, { name: 'kube-proxy', binary: bin['kube-proxy'], args: [`--config=${proxyConfig}`],
+      log: log('kube-proxy') }),
   };
   return { specs, containerdSocket, podLogsDir };
 }
 
 /** The two relays: from inside the namespace (API server port -> unix socket) and out (loopback port -> unix socket). */
-export function relaySpecs(dir: string, netns: string, apiPort: number, log: (name: string) => string): Record<'relay-in' | 'relay-out', ComponentSpec> {
+export function relaySpecs(dir: string, netns: string, apiPort: number,
+    log: (name: string) => string): Record<'relay-in' | 'relay-out', ComponentSpec> {
   const socket = path.join(dir, 'apiserver.sock');
   const relay = path.join(here, 'relay.ts');
   return {
-    'relay-in': inNamespace(netns, { name: 'relay-in', binary: process.execPath, args: [relay, `unix:${socket}`, `tcp:127.0.0.1:${apiPort}`], log: log('relay-in') }),
-    'relay-out': { name: 'relay-out', binary: process.execPath, args: [relay, `tcp:127.0.0.1:${apiPort}`, `unix:${socket}`], log: log('relay-out') },
+    'relay-in': inNamespace(netns,
+      { name: 'relay-in', binary: process.execPath, args: [relay, `unix:${socket}`, `tcp:127.0.0.1:${apiPort}`], log: log('relay-in') }),
+    'relay-out': { name: 'relay-out', binary: process.execPath, args: [relay, `tcp:127.0.0.1:${apiPort}`, `unix:${socket}`],
+      log: log('relay-out') },
   };
 }
 
@@ -164,7 +171,8 @@ export async function ensureNodePackages(): Promise<void> {
 export async function importImages(netns: string, containerdSocket: string): Promise<void> {
   const { stdout } = await run('bash', [path.join(here, 'build', 'ensure-images.sh')], { maxBuffer: 1 << 20 });
   const images = Object.fromEntries(stdout.trim().split('\n').map((line) => line.split('=') as [string, string]));
-  const ctr = (args: string[]) => sh(['ip', 'netns', 'exec', netns, 'ctr', '--address', containerdSocket, '--namespace', 'k8s.io', ...args]);
+  const ctr = (args: string[]) => sh(['ip', 'netns', 'exec', netns, 'ctr', '--address', containerdSocket,
+    '--namespace', 'k8s.io', ...args]);
   await ctr(['images', 'import', '--base-name', 'docker.io/library/busybox', images.busybox!]);
   await ctr(['images', 'import', '--base-name', 'sdc.local/pause', images.pause!]);
 }
@@ -190,6 +198,7 @@ export async function cleanUpRealNode(dir: string, info: RealNodeInfo): Promise<
   for (const point of mounts) await sh(['umount', '-l', point]).catch(() => '');
   const now = existsSync('/var/run/netns') ? readdirSync('/var/run/netns') : [];
   for (const name of now) {
-    if (name === info.netns || (name.startsWith('cni-') && !info.netnsBefore.includes(name))) await sh(['ip', 'netns', 'del', name]).catch(() => '');
+    if (name === info.netns || (name.startsWith('cni-') && !info.netnsBefore.includes(name)))
+      await sh(['ip', 'netns', 'del', name]).catch(() => '');
   }
 }

@@ -8,7 +8,8 @@ import { eventually } from './cluster-client.ts';
 /** Adds a kwok-managed node and waits until it is Ready. */
 export async function addNode(c: ClusterClient, name: string): Promise<void> {
   await c.core.createNode({ body: {
-    metadata: { name, labels: { type: 'kwok', 'kubernetes.io/hostname': name }, annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'kwok.x-k8s.io/node': 'fake' } },
+    metadata: { name, labels: { type: 'kwok', 'kubernetes.io/hostname': name },
+      annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'kwok.x-k8s.io/node': 'fake' } },
   } });
   await eventually(`node ${name} Ready`, async () =>
     (await c.core.readNode({ name })).status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True'));
@@ -22,7 +23,8 @@ export async function createLocalVolume(c: ClusterClient, name: string, node: st
       capacity: { storage: size }, accessModes: ['ReadWriteOnce'], storageClassName: 'local',
       persistentVolumeReclaimPolicy: 'Retain',
       local: { path: `/mnt/disks/${name}` },
-      nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [node] }] }] } },
+      nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In',
+        values: [node] }] }] } },
     },
   } });
 }

@@ -1,21 +1,25 @@
 // StatefulSets and drainer templates for end-to-end tests, using the kwok drain-sim annotations.
 import type { V1Container, V1PodSpec, V1StatefulSet } from '@kubernetes/client-node';
-import { ATTEMPT_ANNOTATION, CLAIMS_ANNOTATION, ORDINAL_LABEL, ROLE_DRAINER, ROLE_LABEL, SET_LABEL, TEMPLATE_ANNOTATION } from '../src/planner/keys.ts';
+import { ATTEMPT_ANNOTATION, CLAIMS_ANNOTATION, ORDINAL_LABEL, ROLE_DRAINER, ROLE_LABEL, SET_LABEL,
+  TEMPLATE_ANNOTATION } from '../src/planner/keys.ts';
 import type { ClusterClient } from './cluster-client.ts';
 import { eventually, readyReplicas } from './cluster-client.ts';
 
 export { TEMPLATE_ANNOTATION } from '../src/planner/keys.ts';
 
 /** A drain pod template whose pod completes `after` it starts, in `phase`. */
-export function simulatedDrain(options: { after?: string; phase?: 'Succeeded' | 'Failed'; restartPolicy?: string; claims?: string[]; extra?: Record<string, unknown> } = {}) {
+export function simulatedDrain(options: { after?: string; phase?: 'Succeeded' | 'Failed'; restartPolicy?: string; claims?: string[];
+    extra?: Record<string, unknown> } = {}) {
   return {
     metadata: {
       labels: { role: 'drain' },
-      annotations: { 'drain-sim/complete-after': options.after ?? '2s', ...(options.phase ? { 'drain-sim/complete-phase': options.phase } : {}) },
+      annotations: { 'drain-sim/complete-after': options.after ?? '2s',
+        ...(options.phase ? { 'drain-sim/complete-phase': options.phase } : {}) },
     },
     spec: {
       ...(options.restartPolicy ? { restartPolicy: options.restartPolicy } : {}),
-      containers: [{ name: 'drain', image: 'busybox', volumeMounts: (options.claims ?? ['data']).map((name) => ({ name, mountPath: `/${name}` })) }],
+      containers: [{ name: 'drain', image: 'busybox',
+        volumeMounts: (options.claims ?? ['data']).map((name) => ({ name, mountPath: `/${name}` })) }],
       ...options.extra,
     },
   };
@@ -41,7 +45,8 @@ export interface SetSpec {
 /** A replica that writes its shard (`shard <pod name>`) into each claim and runs until told to stop. */
 export const SHARD_WRITER: Partial<V1Container> = {
   image: 'busybox:1.37',
-  command: ['sh', '-c', 'for d in /claims/*; do echo "shard $(hostname)" > "$d/shard.txt"; done; trap "exit 0" TERM; sleep infinity & wait'],
+  command: ['sh', '-c',
+    'for d in /claims/*; do echo "shard $(hostname)" > "$d/shard.txt"; done; trap "exit 0" TERM; sleep infinity & wait'],
 };
 
 export function statefulSet(spec: SetSpec): V1StatefulSet {
@@ -96,7 +101,8 @@ export async function scale(c: ClusterClient, namespace: string, name: string, r
   await c.kubectl(['-n', namespace, 'scale', 'statefulset', name, `--replicas=${replicas}`]);
 }
 
-export async function annotateSet(c: ClusterClient, namespace: string, name: string, annotations: Record<string, string | null>): Promise<void> {
+export async function annotateSet(c: ClusterClient, namespace: string, name: string,
+    annotations: Record<string, string | null>): Promise<void> {
   const args = Object.entries(annotations).map(([k, v]) => (v === null ? `${k}-` : `${k}=${v}`));
   await c.kubectl(['-n', namespace, 'annotate', '--overwrite', 'statefulset', name, ...args]);
 }
@@ -106,7 +112,8 @@ export async function annotateSet(c: ClusterClient, namespace: string, name: str
  * the set, a claims annotation listing `claim` by name and UID, and `claim` mounted. It completes as
  * Succeeded a second after it starts.
  */
-export async function createLookAlikeDrainPod(c: ClusterClient, namespace: string, setName: string, ordinal: number, claimName: string): Promise<void> {
+export async function createLookAlikeDrainPod(c: ClusterClient, namespace: string, setName: string, ordinal: number,
+    claimName: string): Promise<void> {
   const set = await c.apps.readNamespacedStatefulSet({ namespace, name: setName });
   const claim = await c.core.readNamespacedPersistentVolumeClaim({ namespace, name: claimName });
   await c.core.createNamespacedPod({

@@ -19,7 +19,8 @@ import { Watch, type V1PersistentVolumeClaim, type V1Pod } from '@kubernetes/cli
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const example = path.join(root, 'examples', 'datastore', 'statefulset.yaml');
 const { values: args } = parseArgs({
-  options: { 'kubeconfig': { type: 'string' }, 'namespace': { type: 'string', default: 'drain-demo' }, 'simulated': { type: 'boolean', default: false } },
+  options: { 'kubeconfig': { type: 'string' }, 'namespace': { type: 'string', default: 'drain-demo' },
+    'simulated': { type: 'boolean', default: false } },
 });
 const ns = args.namespace!;
 const started = Date.now();
@@ -47,11 +48,13 @@ async function main(): Promise<void> {
     say('using your cluster; installing the controller with kubectl apply -k manifests/cluster-wide');
     say('(the image statefulset-drain-controller:0.1.0 must be available to the cluster, e.g. `kind load docker-image`)');
     await c.kubectl(['apply', '-k', path.join(root, 'manifests', 'cluster-wide')]);
-    await c.kubectl(['-n', 'statefulset-drain-controller', 'rollout', 'status', 'deployment/statefulset-drain-controller', '--timeout=180s']);
+    await c.kubectl(['-n', 'statefulset-drain-controller', 'rollout', 'status',
+      'deployment/statefulset-drain-controller', '--timeout=180s']);
   } else {
     const why = args.simulated ? 'asked for with --simulated' : await realNodeUnavailable();
     say(why ? `starting a local control plane with kwok's simulated nodes (no real node: ${why})`
-      : 'starting a local control plane with a real node (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, containerd, kube-proxy)');
+      : 'starting a local control plane with a real node (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, ' +
+        'containerd, kube-proxy)');
     say('the first run builds it from the Kubernetes Go modules: about 10 minutes on 2 cores, then cached');
     cp = await startControlPlane({ log: (line) => say(line), realNode: !why });
     c = clusterClient(cp.kubeconfig);
@@ -71,7 +74,9 @@ async function main(): Promise<void> {
     // as a CSI volume with fsGroup support would be.
     say('local host-path volumes ignore fsGroup: a one-off pod opens the archive to the drain container\'s user');
     await c.kubectl(['-n', ns, 'run', 'archive-permissions', '--image=busybox:1.37', '--restart=Never', '--overrides',
-      JSON.stringify({ spec: { containers: [{ name: 'chmod', image: 'busybox:1.37', command: ['chmod', '1777', '/archive'], volumeMounts: [{ name: 'a', mountPath: '/archive' }] }], volumes: [{ name: 'a', persistentVolumeClaim: { claimName: 'datastore-archive' } }] } })]);
+      JSON.stringify({ spec: { containers: [{ name: 'chmod',
+        image: 'busybox:1.37', command: ['chmod', '1777', '/archive'], volumeMounts: [{ name: 'a', mountPath: '/archive' }] }],
+        volumes: [{ name: 'a', persistentVolumeClaim: { claimName: 'datastore-archive' } }] } })]);
     await c.kubectl(['-n', ns, 'wait', '--for=jsonpath={.status.phase}=Succeeded', 'pod/archive-permissions', '--timeout=120s']);
   }
   for (;;) {
@@ -100,15 +105,18 @@ async function main(): Promise<void> {
     if (pod.metadata?.name !== 'datastore-2') return;
     const isDrain = pod.metadata?.labels?.[ROLE_LABEL] === ROLE_DRAINER;
     if (pod.metadata?.labels?.[ROLE_LABEL] === ROLE_PLACEHOLDER) {
-      if (type === 'ADDED') once('placeholder', 'placeholder datastore-2 takes the name (no volumes, never scheduled): no replica can start on the claim while it is deleted');
+      if (type === 'ADDED') once('placeholder',
+        'placeholder datastore-2 takes the name (no volumes, never scheduled): no replica can start on the claim while it is deleted');
       if (type === 'DELETED') once('placeholder-gone', 'placeholder datastore-2 deleted: the claim is gone, the name is free');
       check();
       return;
     }
-    if (!isDrain && pod.metadata?.deletionTimestamp) once('terminating', 'stateful pod datastore-2 is terminating (the StatefulSet controller removes the highest replica)');
+    if (!isDrain && pod.metadata?.deletionTimestamp)
+      once('terminating', 'stateful pod datastore-2 is terminating (the StatefulSet controller removes the highest replica)');
     if (!isDrain && type === 'DELETED') once('gone', 'stateful pod datastore-2 is gone; its claim data-datastore-2 stays behind');
     if (isDrain && type === 'ADDED') once('drain-created', 'drain pod datastore-2 created, mounting data-datastore-2');
-    if (isDrain && type !== 'DELETED' && pod.status?.phase && pod.status.phase !== 'Pending') once(`drain-${pod.status.phase}`, `drain pod datastore-2 is ${pod.status.phase}`);
+    if (isDrain && type !== 'DELETED' && pod.status?.phase && pod.status.phase !== 'Pending')
+      once(`drain-${pod.status.phase}`, `drain pod datastore-2 is ${pod.status.phase}`);
     if (real && isDrain && !seen.has('drain-logs')) {
       seen.add('drain-logs');
       if (cp?.realNode) followLocalLog(cp.realNode.podLogsDir, `${ns}_datastore-2_${pod.metadata?.uid}`);
@@ -119,7 +127,8 @@ async function main(): Promise<void> {
   }, () => {});
   const claimWatch = await watch.watch(`/api/v1/namespaces/${ns}/persistentvolumeclaims`, {}, (type, claim: V1PersistentVolumeClaim) => {
     if (claim.metadata?.name !== 'data-datastore-2') return;
-    if (claim.metadata?.deletionTimestamp && type !== 'DELETED') once('claim-deleting', 'claim data-datastore-2 deleted (UID and resourceVersion preconditions)');
+    if (claim.metadata?.deletionTimestamp && type !== 'DELETED')
+      once('claim-deleting', 'claim data-datastore-2 deleted (UID and resourceVersion preconditions)');
     if (type === 'DELETED') once('claim-gone', 'claim data-datastore-2 released');
     check();
   }, () => {});
@@ -136,7 +145,8 @@ async function main(): Promise<void> {
   for (const line of timeline) console.log(`  ${line}`);
   if (cp?.realNode) await listArchive(c);
   await cleanup(c);
-  console.log(cp ? '\nlocal control plane stopped.' : `\nnamespace ${ns} deleted; the controller stays installed (kubectl delete -k manifests/cluster-wide removes it).`);
+  console.log(cp ? '\nlocal control plane stopped.'
+    : `\nnamespace ${ns} deleted; the controller stays installed (kubectl delete -k manifests/cluster-wide removes it).`);
   // Idle keep-alive connections of the API client would otherwise hold the process open for a while.
   process.exit(0);
 }
@@ -167,7 +177,8 @@ function lineSink(): (text: string) => void {
 function streamDrainLogs(c: ClusterClient): void {
   const sink = lineSink();
   const attempt = () => {
-    const child = spawn('kubectl', [`--kubeconfig=${c.kubeconfig}`, '-n', ns, 'logs', '-f', 'datastore-2', '-c', 'drain'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn('kubectl', [`--kubeconfig=${c.kubeconfig}`, '-n', ns, 'logs', '-f', 'datastore-2', '-c', 'drain'],
+      { stdio: ['ignore', 'pipe', 'ignore'] });
     let any = false;
     child.stdout.on('data', (chunk: Buffer) => {
       any = true;
@@ -213,7 +224,8 @@ async function listArchive(c: ClusterClient): Promise<void> {
     .flatMap((e) => (e.isDirectory() ? walk(path.join(at, e.name)) : [path.join(at, e.name)]));
   for (const file of walk(dir).sort()) {
     const bytes = readFileSync(file);
-    console.log(`    ${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}  ${String(bytes.length).padStart(6)} B  ${path.relative(dir, file)}: ${bytes.toString('utf8').trim().slice(0, 60)}`);
+    console.log(`    ${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}  ${String(bytes.length).padStart(6)} ` +
+      `B  ${path.relative(dir, file)}: ${bytes.toString('utf8').trim().slice(0, 60)}`);
   }
 }
 

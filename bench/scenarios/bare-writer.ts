@@ -45,7 +45,8 @@ export class BareWriter {
       },
     });
     this.api = api;
-    this.events = new EventRecorder(api, 'benchmark-bare-writer', createLogger('error'), { qps: options.eventQps, burst: options.eventBurst });
+    this.events = new EventRecorder(api, 'benchmark-bare-writer', createLogger('error'),
+      { qps: options.eventQps, burst: options.eventBurst });
     this.queue = new PQueue({ concurrency: options.concurrency });
     this.obs = obs;
   }
@@ -58,7 +59,8 @@ export class BareWriter {
   /** Ends the run; throws if any write failed: the comparison is only meaningful when both did the same work. */
   stop(): void {
     this.stopped = true;
-    if (this.failures.length > 0) throw new Error(`the bare writer failed ${this.failures.length} times, first: ${String(this.failures[0])}`);
+    if (this.failures.length > 0)
+      throw new Error(`the bare writer failed ${this.failures.length} times, first: ${String(this.failures[0])}`);
   }
 
   private async startDrains(ref: SetRef): Promise<void> {
@@ -72,20 +74,27 @@ export class BareWriter {
 
   private async startDrain(set: V1StatefulSet, template: DrainerTemplate, ref: SetRef, ordinal: number): Promise<void> {
     const claim: V1PersistentVolumeClaim = { metadata: { name: `data-${ref.name}-${ordinal}`, uid: ref.claimUids[ordinal] } };
-    const pod = await this.api.createPod(buildDrainPod({ set, template, ordinal, claims: new Map([['data', claim]]), attempt: 1, retryToken: '' }));
-    await this.api.annotateClaim(ref.namespace, claim.metadata!.name!, claim.metadata!.uid!, { [DRAIN_POD_ANNOTATION]: pod.metadata!.uid! });
-    this.events.record(set, { type: 'Normal', reason: 'DrainStarted', action: 'CreateDrainPod', note: `created drain pod ${pod.metadata!.name}`, related: { kind: 'Pod', name: pod.metadata!.name! } });
+    const pod =
+      await this.api.createPod(buildDrainPod({ set, template, ordinal, claims: new Map([['data', claim]]), attempt: 1, retryToken: '' }));
+    await this.api.annotateClaim(ref.namespace, claim.metadata!.name!, claim.metadata!.uid!,
+      { [DRAIN_POD_ANNOTATION]: pod.metadata!.uid! });
+    this.events.record(set, { type: 'Normal', reason: 'DrainStarted', action: 'CreateDrainPod',
+      note: `created drain pod ${pod.metadata!.name}`, related: { kind: 'Pod', name: pod.metadata!.name! } });
     this.obs.whenSucceeded(`${ref.namespace}/${pod.metadata!.name}/${pod.metadata!.uid}`, () => {
-      void this.queue.add(() => this.release(set, claim, pod.metadata!.name!, pod.metadata!.uid!)).catch((err: unknown) => this.failures.push(err));
+      void this.queue.add(() => this.release(set, claim, pod.metadata!.name!, pod.metadata!.uid!))
+        .catch((err: unknown) => this.failures.push(err));
     });
   }
 
   private async release(set: V1StatefulSet, claim: V1PersistentVolumeClaim, podName: string, podUid: string): Promise<void> {
     const namespace = set.metadata!.namespace!;
-    this.events.record(set, { type: 'Normal', reason: 'DrainSucceeded', action: 'DeleteClaim', note: `drain pod ${podName} succeeded`, related: { kind: 'Pod', name: podName } });
+    this.events.record(set, { type: 'Normal', reason: 'DrainSucceeded', action: 'DeleteClaim', note: `drain pod ${podName} succeeded`,
+      related: { kind: 'Pod', name: podName } });
     await this.api.deleteClaim(namespace, claim.metadata!.name!, claim.metadata!.uid!);
-    this.events.record(set, { type: 'Normal', reason: 'ClaimReleased', action: 'DeleteClaim', note: `deleted claim ${claim.metadata!.name}`, related: { kind: 'PersistentVolumeClaim', name: claim.metadata!.name! } });
+    this.events.record(set, { type: 'Normal', reason: 'ClaimReleased', action: 'DeleteClaim', note: `deleted claim ${claim.metadata!.name}`,
+      related: { kind: 'PersistentVolumeClaim', name: claim.metadata!.name! } });
     await this.api.deletePod(namespace, podName, podUid);
-    this.events.record(set, { type: 'Normal', reason: 'DrainCompleted', action: 'DeleteDrainPod', note: `drain of ${podName} complete`, related: { kind: 'Pod', name: podName } });
+    this.events.record(set, { type: 'Normal', reason: 'DrainCompleted', action: 'DeleteDrainPod', note: `drain of ${podName} complete`,
+      related: { kind: 'Pod', name: podName } });
   }
 }

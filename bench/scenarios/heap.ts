@@ -13,7 +13,8 @@ export function heapSnapshotFlags(): { flags: string[]; dir: string } {
 }
 
 /** Undefined (and said why) when the snapshot cannot be read whole (a JavaScript string holds at most ~512 MiB). */
-export async function profileHeap(controller: RunningController, dir: string, log: (text: string) => void): Promise<HeapProfile | undefined> {
+export async function profileHeap(controller: RunningController, dir: string,
+    log: (text: string) => void): Promise<HeapProfile | undefined> {
   controller.process.kill('SIGUSR2');
   // Written synchronously by the controller's main thread: complete once the controller answers again.
   const file = await waitFor('the heap snapshot', async () => readdirSync(dir).find((f) => f.endsWith('.heapsnapshot')), 300_000, 500);

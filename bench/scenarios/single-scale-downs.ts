@@ -23,12 +23,15 @@ async function gone(read: () => Promise<unknown>): Promise<boolean> {
 
 /** Puts a sampled set back to 3 replicas, as it was, once its drain is over. */
 async function restore(c: ClusterClient, set: SetRef): Promise<void> {
-  await waitFor('drain finished', async () => (await gone(() => c.core.readNamespacedPod({ namespace: set.namespace, name: `${set.name}-2` }))) || undefined, 60_000);
-  await waitFor('claim gone', async () => (await gone(() => c.core.readNamespacedPersistentVolumeClaim({ namespace: set.namespace, name: `data-${set.name}-2` }))) || undefined, 60_000);
+  await waitFor('drain finished',
+    async () => (await gone(() => c.core.readNamespacedPod({ namespace: set.namespace, name: `${set.name}-2` }))) || undefined, 60_000);
+  await waitFor('claim gone', async () => (await gone(() => c.core.readNamespacedPersistentVolumeClaim({ namespace: set.namespace,
+    name: `data-${set.name}-2` }))) || undefined, 60_000);
   // Replicas first: a claim that reappeared while the set is at 2 would be (rightly) drained again.
   await c.apps.patchNamespacedStatefulSet({ namespace: set.namespace, name: set.name, body: { spec: { replicas: 3 } } }, mergePatch);
   // Retried: a name can still be taken for a moment by an object that is going away.
-  await waitFor('claim recreated', async () => c.core.createNamespacedPersistentVolumeClaim({ namespace: set.namespace, body: claimBody(set, 2) }), 60_000);
+  await waitFor('claim recreated',
+    async () => c.core.createNamespacedPersistentVolumeClaim({ namespace: set.namespace, body: claimBody(set, 2) }), 60_000);
   await waitFor('pod recreated', async () => c.core.createNamespacedPod({ namespace: set.namespace, body: podBody(set, 2) }), 60_000);
 }
 
@@ -44,17 +47,22 @@ export async function scaleDownSamples(c: ClusterClient, obs: Observer, sets: Se
     const pod = await c.core.readNamespacedPod({ namespace: set.namespace, name: `${set.name}-2` });
     await c.apps.patchNamespacedStatefulSet({ namespace: set.namespace, name: set.name, body: { spec: { replicas: 2 } } }, mergePatch);
     const seen = new Set(obs.drainCreated.keys());
-    await c.core.deleteNamespacedPod({ namespace: set.namespace, name: `${set.name}-2`, gracePeriodSeconds: 0, body: { preconditions: { uid: pod.metadata!.uid } } });
+    await c.core.deleteNamespacedPod({ namespace: set.namespace, name: `${set.name}-2`, gracePeriodSeconds: 0,
+      body: { preconditions: { uid: pod.metadata!.uid } } });
     const deletedAt = performance.now();
     const prefix = `${set.namespace}/${set.name}-2/`;
-    const created = await waitFor('drain pod', async () => [...obs.drainCreated].find(([k]) => k.startsWith(prefix) && !seen.has(k)), 60_000);
+    const created = await waitFor('drain pod',
+      async () => [...obs.drainCreated].find(([k]) => k.startsWith(prefix) && !seen.has(k)), 60_000);
     reaction.push(created[1] - deletedAt);
-    const succeeded = await waitFor('drain Succeeded', async () => obs.drainSucceeded.get(created[0]), 60_000).catch(async (err: unknown) => {
+    const succeeded = await waitFor('drain Succeeded', async () => obs.drainSucceeded.get(created[0]), 60_000)
+        .catch(async (err: unknown) => {
       const pods = await c.core.listNamespacedPod({ namespace: set.namespace, labelSelector: `${ROLE_LABEL}=${ROLE_DRAINER}` });
-      log(`sample ${i}: ${String(err)}; drain pods now: ${JSON.stringify(pods.items.map((p) => [p.metadata?.name, p.metadata?.uid, p.status?.phase, p.spec?.nodeName]))}; key ${created[0]}`);
+      log(`sample ${i}: ${String(err)}; drain pods now: ${JSON.stringify(pods.items.map((p) => [p.metadata?.name, p.metadata?.uid,
+        p.status?.phase, p.spec?.nodeName]))}; key ${created[0]}`);
       throw err;
     });
-    const claimDeleted = await waitFor('claim deleted', async () => obs.claimDeleted.get(`${set.namespace}/data-${set.name}-2/${claim.metadata!.uid}`), 60_000);
+    const claimDeleted = await waitFor('claim deleted',
+      async () => obs.claimDeleted.get(`${set.namespace}/data-${set.name}-2/${claim.metadata!.uid}`), 60_000);
     release.push(claimDeleted - succeeded);
     void restores.add(() => restore(c, set));
   }

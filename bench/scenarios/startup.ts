@@ -13,7 +13,8 @@ export async function startupWork(controller: RunningController): Promise<{ seco
   const start = performance.now();
   // Only the leader works: wait for the lease before judging the queue.
   while (metricValue(await controller.metrics(), 'sdc_leader') !== 1) await sleep(200);
-  const busy = (text: string) => Object.entries(requestCounts(text)).filter(([k]) => !k.endsWith('leases')).reduce((sum, [, v]) => sum + v, 0);
+  const busy = (text: string) => Object.entries(requestCounts(text)).filter(([k]) => !k.endsWith('leases'))
+    .reduce((sum, [, v]) => sum + v, 0);
   let last = -1;
   let text = '';
   for (;;) {

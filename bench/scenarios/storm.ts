@@ -21,7 +21,8 @@ export interface StormResult {
  * of the orphaning until every drain pod exists and every claim is released. `orphaned` is told of each set
  * as soon as its pods are deleted (the bare writer starts there; the controller learns it from its watches).
  */
-export async function storm(c: ClusterClient, obs: Observer, sets: SetRef[], prefix: string, orphaned: (set: SetRef) => void = () => {}): Promise<StormResult> {
+export async function storm(c: ClusterClient, obs: Observer, sets: SetRef[], prefix: string,
+    orphaned: (set: SetRef) => void = () => {}): Promise<StormResult> {
   const ordinals = sets.flatMap((s) => Array.from({ length: s.replicas - 1 }, (_, i) => ({ set: s, ordinal: i + 1 })));
   const ours = (key: string) => key.startsWith(prefix);
   const seen = new Set(obs.drainCreated.keys());

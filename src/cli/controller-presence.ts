@@ -31,7 +31,8 @@ export function presenceOf(found: LeaseLookup, now: number): ControllerPresence 
     };
   }
   if ('error' in found) {
-    return { running: undefined, lease: found.where, summary: `whether a controller is running is unknown: the lease ${found.where} cannot be read (${found.error})` };
+    return { running: undefined, lease: found.where,
+      summary: `whether a controller is running is unknown: the lease ${found.where} cannot be read (${found.error})` };
   }
   const { metadata, spec } = found.lease;
   const lease = `${metadata?.namespace}/${metadata?.name}`;
@@ -40,7 +41,8 @@ export function presenceOf(found: LeaseLookup, now: number): ControllerPresence 
   const renewedSecondsAgo = renewed ? Math.max(0, Math.round((now - new Date(renewed).getTime()) / 1000)) : undefined;
   const ago = renewedSecondsAgo === undefined ? 'never' : `${formatDuration(renewedSecondsAgo * 1000)} ago`;
   if (!holder) {
-    return { running: false, lease, renewedSecondsAgo, summary: `no controller is running: the lease ${lease} was handed back (last renewed ${ago})` };
+    return { running: false, lease, renewedSecondsAgo,
+      summary: `no controller is running: the lease ${lease} was handed back (last renewed ${ago})` };
   }
   const durationSeconds = spec?.leaseDurationSeconds ?? 0;
   if (renewedSecondsAgo === undefined || renewedSecondsAgo > durationSeconds) {

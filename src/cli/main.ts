@@ -18,11 +18,13 @@ addRunOptions(program.command('run', { isDefault: true }).description('run the c
 const view = (command: Command) => addPlannerOptions(command)
   .option('--kubeconfig <file>', 'kubeconfig file')
   .option('--context <name>', 'kubeconfig context to use')
-  .option('--leader-election-namespace <ns>', `where the controller's Lease is (default: ${INSTALL_NAMESPACE}, and the namespace looked at)`)
+  .option('--leader-election-namespace <ns>',
+    `where the controller's Lease is (default: ${INSTALL_NAMESPACE}, and the namespace looked at)`)
   .option('--leader-election-id <name>', 'name of the controller\'s Lease', CONTROLLER_NAME);
 
 view(program.command('status'))
-  .description('show, for each managed StatefulSet, its orphaned claims, drain pods and failures (pass the planner flags the controller runs with)')
+  .description('show, for each managed StatefulSet, its orphaned claims, drain pods and failures (pass the planner flags ' +
+    'the controller runs with)')
   .option('-n, --namespace <ns>', 'only this namespace (default: the context\'s namespace, else all)')
   .option('-A, --all-namespaces', 'every namespace')
   .option('-o, --output <format>', 'table or json', 'table')

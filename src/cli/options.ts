@@ -67,7 +67,8 @@ const booleanFlag = (value: string) => {
 };
 
 /** Where /metrics and the probes listen: the controller-runtime flags, else --http-address, else :8080. */
-export function bindAddresses(options: Pick<RunOptions, 'httpAddress' | 'metricsBindAddress' | 'healthProbeBindAddress'>): { metrics: string; probes: string } {
+export function bindAddresses(options: Pick<RunOptions,
+    'httpAddress' | 'metricsBindAddress' | 'healthProbeBindAddress'>): { metrics: string; probes: string } {
   return {
     metrics: options.metricsBindAddress ?? options.httpAddress ?? ':8080',
     probes: options.healthProbeBindAddress ?? options.httpAddress ?? ':8080',
@@ -79,7 +80,8 @@ export function logLevel(options: Pick<RunOptions, 'logLevel' | 'v'>): string {
   return options.v !== undefined && options.v >= 4 ? 'debug' : options.logLevel;
 }
 
-export type PlannerOptions = Pick<RunOptions, 'maxAttempts' | 'backoffBase' | 'backoffMax' | 'pendingDeadline' | 'runningDeadline' | 'drainTimeout' | 'drainDelay'>;
+export type PlannerOptions = Pick<RunOptions, 'maxAttempts' | 'backoffBase' | 'backoffMax' | 'pendingDeadline' | 'runningDeadline' |
+  'drainTimeout' | 'drainDelay'>;
 
 export function plannerSettings(options: PlannerOptions): PlannerSettings {
   return {
@@ -93,12 +95,15 @@ export function plannerSettings(options: PlannerOptions): PlannerSettings {
 export function addPlannerOptions(command: Command): Command {
   return command
     .option('--max-attempts <n>', 'drain attempts per ordinal before giving up (annotation overrides)', positiveInt, 3)
-    .option('--backoff-base <duration>', 'delay before the first retry of a failed drain; doubles per failure', duration, parseDuration('10s'))
+    .option('--backoff-base <duration>', 'delay before the first retry of a failed drain; doubles per failure',
+      duration, parseDuration('10s'))
     .option('--backoff-max <duration>', 'longest delay between drain retries', duration, parseDuration('5m'))
     .option('--pending-deadline <duration>', 'report a drain pod Pending longer than this as stuck', duration, parseDuration('10m'))
     .option('--running-deadline <duration>', 'report a drain pod Running longer than this as stuck', duration, parseDuration('6h'))
-    .option('--drain-delay <duration>', 'default wait before an orphaned ordinal\'s drain starts (the drainer-delay annotation overrides; 0: none)', (v: string) => (v === '0' ? 0 : duration(v)), 0)
-    .option('--drain-timeout <duration>', 'default limit of one drain attempt, past which it has failed (the drainer-timeout annotation overrides; 0: none)', (v: string) => (v === '0' ? 0 : duration(v)), 0);
+    .option('--drain-delay <duration>', 'default wait before an orphaned ordinal\'s drain starts (the drainer-delay annotation ' +
+      'overrides; 0: none)', (v: string) => (v === '0' ? 0 : duration(v)), 0)
+    .option('--drain-timeout <duration>', 'default limit of one drain attempt, past which it has failed (the drainer-timeout annotation ' +
+      'overrides; 0: none)', (v: string) => (v === '0' ? 0 : duration(v)), 0);
 }
 
 export function addRunOptions(command: Command): Command {
@@ -114,11 +119,14 @@ export function addRunOptions(command: Command): Command {
     .option('--event-burst <n>', 'event burst', positiveInt, 100)
     .option('--resync-period <duration>', 're-examine every StatefulSet from the cache this often', duration, parseDuration('10m'))
     .option('--dry-run', 'log the actions instead of performing them', false)
-    .option('--watch-idle-timeout <duration>', 'restart a watch that has sent nothing, not even a bookmark, for this long (a half-open connection)', duration, DEFAULT_WATCH_IDLE_TIMEOUT_MS)
+    .option('--watch-idle-timeout <duration>', 'restart a watch that has sent nothing, not even a bookmark, for this long (a half-open ' +
+      'connection)', duration, DEFAULT_WATCH_IDLE_TIMEOUT_MS)
     .option('--cache-full-objects', 'cache whole objects instead of the fields the controller reads (uses more memory)', false)
-    .option('--leader-elect [bool]', 'use a Lease so that only one replica acts (--leader-elect=false: single replica only)', booleanFlag, true)
+    .option('--leader-elect [bool]',
+      'use a Lease so that only one replica acts (--leader-elect=false: single replica only)', booleanFlag, true)
     .option('--no-leader-elect', 'the same as --leader-elect=false')
-    .option('--leader-election-namespace <ns>', 'namespace of the Lease (default: $POD_NAMESPACE, else the service account\'s or the kubeconfig context\'s namespace, else "default")')
+    .option('--leader-election-namespace <ns>', 'namespace of the Lease (default: $POD_NAMESPACE, else the service account\'s or the ' +
+      'kubeconfig context\'s namespace, else "default")')
     .option('--leader-election-id <name>', 'name of the Lease', CONTROLLER_NAME)
     .option('--lease-duration <duration>', 'how long a lease is valid after its last renewal', duration, parseDuration('15s'))
     .option('--renew-deadline <duration>', 'the leader stops acting when it could not renew for this long', duration, parseDuration('10s'))

@@ -38,7 +38,8 @@ export class Replica {
     this.options = options;
     this.identity = identity;
     const log = this.log = createLogger(logLevel(options), options.logFormat);
-    const connection = loadConnectionConfig({ kubeconfig: options.kubeconfig, context: options.context, warn: (message, fields) => log.warn(message, fields) });
+    const connection = loadConnectionConfig({ kubeconfig: options.kubeconfig, context: options.context,
+      warn: (message, fields) => log.warn(message, fields) });
     this.server = connection.server;
     // The metrics read the queue only on a scrape, after the constructor has assigned the controller.
     const metrics = this.metrics = new Metrics(() => ({
@@ -73,13 +74,15 @@ export class Replica {
     metrics.leaderElectionMasterStatus.set({ name: options.leaderElectionId }, this.elector ? 0 : 1);
     const verdicts = new TemplateVerdicts();
     const view = this.cache = new ClusterCache(client, api, {
-      namespaces: options.namespaces, setSelector: options.selector, fullObjects: options.cacheFullObjects, watchIdleTimeoutMs: options.watchIdleTimeout,
+      namespaces: options.namespaces, setSelector: options.selector, fullObjects: options.cacheFullObjects,
+      watchIdleTimeoutMs: options.watchIdleTimeout,
     }, (key, urgent) => this.controller.queue.add(key, urgent), log);
     const events = new EventRecorder(api, identity, log, { qps: options.eventQps, burst: options.eventBurst });
     const control = new ApiDrainControl(api, events, verdicts, metrics, log, isLeader);
     const writer = new Executor(control, metrics, log, { dryRun: options.dryRun, isLeader });
     this.controller = new DrainController({ view, writer, verdicts, log, metrics, isLeader }, {
-      concurrency: options.concurrency, resyncPeriodMs: options.resyncPeriod, planner: plannerSettings(options), watchIdleTimeoutMs: options.watchIdleTimeout,
+      concurrency: options.concurrency, resyncPeriodMs: options.resyncPeriod, planner: plannerSettings(options),
+      watchIdleTimeoutMs: options.watchIdleTimeout,
     });
   }
 

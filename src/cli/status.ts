@@ -27,7 +27,8 @@ function age(since: Date | undefined, now: number): string | undefined {
 }
 
 /** Groups objects under every `namespace/set` key their name could belong to. */
-function bySetKey<T extends { metadata?: { name?: string; namespace?: string } }>(items: T[], setNames: (name: string) => string[]): Map<string, T[]> {
+function bySetKey<T extends { metadata?: { name?: string; namespace?: string } }>(items: T[],
+    setNames: (name: string) => string[]): Map<string, T[]> {
   const groups = new Map<string, T[]>();
   for (const item of items) {
     for (const name of setNames(item.metadata?.name ?? '')) {
@@ -82,7 +83,8 @@ export async function collectStatus(api: KubeApi, settings: PlannerSettings, nam
     const setKey = key(set.metadata?.name ?? '');
     // `status` cannot know the controller's verdict on the template: unchecked, as if found at start-up (so a
     // set with our finalizer, accepted before, shows its drains; one without shows the check).
-    const observation = observeSet(cluster, setKey, set, { state: 'unchecked', atStartup: set.metadata?.annotations?.[TEMPLATE_ANNOTATION] }, now);
+    const observation = observeSet(cluster, setKey, set,
+      { state: 'unchecked', atStartup: set.metadata?.annotations?.[TEMPLATE_ANNOTATION] }, now);
     const plan = planSet(observation, settings);
     result.push({
       statefulset: setKey,
@@ -109,7 +111,8 @@ interface StatusView {
 }
 
 async function collectView(api: KubeApi, options: StatusOptions, namespace: string | undefined): Promise<StatusView> {
-  const leaseNamespaces = options.leaderElectionNamespace ? [options.leaderElectionNamespace] : [INSTALL_NAMESPACE, ...(namespace ? [namespace] : [])];
+  const leaseNamespaces = options.leaderElectionNamespace ? [options.leaderElectionNamespace]
+    : [INSTALL_NAMESPACE, ...(namespace ? [namespace] : [])];
   const [lease, statefulsets] = await Promise.all([
     findLease(api, leaseNamespaces, options.leaderElectionId), collectStatus(api, plannerSettings(options), namespace)]);
   const controller = presenceOf(lease, Date.now());
@@ -122,7 +125,8 @@ export async function status(options: StatusOptions): Promise<void> {
   const api = new KubeApi(new KubeHttpClient(connection, `${CONTROLLER_NAME}/${version} (status)`), { qps: 0, burst: 1 });
   // As kubectl: -n, else the context's namespace; -A for all.
   const namespace = options.allNamespaces ? undefined : options.namespace ?? connection.namespace;
-  const print = (view: StatusView, indent?: number) => console.log(options.output === 'json' ? JSON.stringify(view, null, indent) : table(view));
+  const print = (view: StatusView, indent?: number) => console.log(options.output === 'json'
+    ? JSON.stringify(view, null, indent) : table(view));
   if (!options.watch) {
     print(await collectView(api, options, namespace), 2);
     return;
@@ -146,9 +150,11 @@ function table({ controller, statefulsets: sets }: StatusView): string {
   const lines: string[] = [controller.summary];
   const rows = [['STATEFULSET', 'ORDINAL', 'CLAIMS', 'DRAIN POD', 'PHASE', 'AGE', 'FAILURES', 'STATE', 'REASON']];
   for (const set of sets) {
-    if (set.ordinals.length === 0) rows.push([set.statefulset, '-', '-', '-', '-', '-', '-', set.template === 'valid' ? 'nothing to drain' : 'template invalid', '-']);
+    if (set.ordinals.length === 0)
+      rows.push([set.statefulset, '-', '-', '-', '-', '-', '-', set.template === 'valid' ? 'nothing to drain' : 'template invalid', '-']);
     for (const o of set.ordinals) {
-      rows.push([set.statefulset, String(o.ordinal), o.claims.join(','), o.drainPod?.name ?? '-', o.drainPod?.phase ?? '-', o.age ?? '-', String(o.failures), o.state, o.why]);
+      rows.push([set.statefulset, String(o.ordinal), o.claims.join(','), o.drainPod?.name ?? '-', o.drainPod?.phase ?? '-', o.age ?? '-',
+        String(o.failures), o.state, o.why]);
     }
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
@@ -173,7 +179,8 @@ export async function why(options: StatusOptions, setName: string, ordinal?: str
   for (const problem of set.problems) console.log(`${set.statefulset}: the drainer template is invalid: ${problem}`);
   const ordinals = set.ordinals.filter((o) => ordinal === undefined || String(o.ordinal) === ordinal);
   if (ordinals.length === 0) {
-    console.log(`${set.statefulset}${ordinal === undefined ? '' : ` ordinal ${ordinal}`}: nothing to drain; every claim belongs to a replica in range.`);
+    console.log(`${set.statefulset}${ordinal === undefined ? '' : ` ordinal ${ordinal}`}: nothing to drain; every claim belongs ` +
+      `to a replica in range.`);
     return;
   }
   for (const o of ordinals) console.log(`${set.statefulset} ordinal ${o.ordinal} (${o.claims.join(', ')}): ${o.state}: ${o.why}.`);

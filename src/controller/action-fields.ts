@@ -9,7 +9,8 @@ export function actionFields(action: Action): Record<string, unknown> {
     case 'DeleteClaim':
       return { ordinal: action.ordinal, claim: action.claim.name, claimUid: action.claim.uid, placeholder: action.placeholder.name };
     case 'RecordDrained':
-      return { ordinal: action.ordinal, claims: action.claims.map((c) => c.name), drainPod: action.drainPod.name, drainPodUid: action.drainPod.uid };
+      return { ordinal: action.ordinal, claims: action.claims.map((c) => c.name), drainPod: action.drainPod.name,
+        drainPodUid: action.drainPod.uid };
     case 'CreatePlaceholder':
       return { ordinal: action.ordinal, pod: action.pod.metadata?.name };
     case 'DeletePlaceholder':

@@ -78,7 +78,8 @@ export class ListRefusedError extends Error {
   readonly namespace: string | undefined;
 
   constructor(resource: string, namespace: string | undefined, code: number, detail: string) {
-    super(`the API server refuses to list ${resource} ${namespace ? `in namespace ${namespace}` : 'in all namespaces'} (${code}): ${detail}`);
+    super(`the API server refuses to list ${resource} ${namespace ? `in namespace ${namespace}` : 'in all namespaces'} ` +
+      `(${code}): ${detail}`);
     this.resource = resource;
     this.namespace = namespace;
   }
@@ -100,7 +101,8 @@ export class ClusterCache {
    * `urgent` when the event may let a drain start (a stateful pod is gone), so that starts go ahead of the
    * rest (finished drains to release, a resync of every set).
    */
-  constructor(client: KubeHttpClient, api: KubeApi, options: CacheOptions, onChange: (setKey: string, urgent: boolean) => void, log: Logger) {
+  constructor(client: KubeHttpClient, api: KubeApi, options: CacheOptions,
+      onChange: (setKey: string, urgent: boolean) => void, log: Logger) {
     this.api = api;
     this.claims = new NameIndex(candidateSetNamesOfClaim);
     const podKeys = (name: string) => {
@@ -122,7 +124,8 @@ export class ClusterCache {
     const trim = <T>(fn: (obj: T) => T) => (options.fullObjects ? undefined : fn);
     const inform = <T extends KubernetesObject>(path: string, list: (opts: ListOptions<T>) => Promise<ListResult<T>>,
       opts: ListOptions<T>, onEvent: ChangeHandler<T>) => {
-      this.informers.push(new ResilientInformer<T>(client, path, () => list(opts), onEvent, log, { ...opts, idleTimeoutMs: options.watchIdleTimeoutMs }) as unknown as ResilientInformer<KubernetesObject>);
+      this.informers.push(new ResilientInformer<T>(client, path, () => list(opts), onEvent, log,
+        { ...opts, idleTimeoutMs: options.watchIdleTimeoutMs }) as unknown as ResilientInformer<KubernetesObject>);
     };
     for (const ns of options.namespaces.length > 0 ? options.namespaces : [undefined]) {
       const base = ns ? `/namespaces/${ns}` : '';
@@ -139,7 +142,8 @@ export class ClusterCache {
       inform<V1PersistentVolumeClaim>(`/api/v1${base}/persistentvolumeclaims`, (o) => api.listClaims(ns, o),
         { metadataOnly: true, trim: trim(trimClaim) }, (kind, claim) => notifyKnown(this.claims.apply(kind, claim)));
       inform<V1Pod>(`/api/v1${base}/pods`, (o) => api.listPods(ns, o),
-        { labelSelector: STATEFUL_POD_SELECTOR, metadataOnly: true, trim: trim(trimPod) }, (kind, pod) => notifyKnown(this.statefulPods.apply(kind, pod), kind === 'delete'));
+        { labelSelector: STATEFUL_POD_SELECTOR, metadataOnly: true, trim: trim(trimPod) },
+        (kind, pod) => notifyKnown(this.statefulPods.apply(kind, pod), kind === 'delete'));
       inform<V1Pod>(`/api/v1${base}/pods`, (o) => api.listPods(ns, o),
         { labelSelector: DRAIN_POD_SELECTOR, trim: trim(trimPod) }, (kind, pod) => notifyKnown(this.drainPods.apply(kind, pod)));
       inform<V1Pod>(`/api/v1${base}/pods`, (o) => api.listPods(ns, o),

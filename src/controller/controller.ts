@@ -95,7 +95,8 @@ export class DrainController {
   /** Why the controller cannot recover by itself, or undefined while it is healthy (see the limits above). */
   unhealthy(): string | undefined {
     const { view } = this.deps;
-    if (view.hasSynced() && view.silentSeconds() > (3 * this.options.watchIdleTimeoutMs) / 1000) return `the cache has heard nothing from the API server for ${Math.round(view.silentSeconds())}s`;
+    if (view.hasSynced() && view.silentSeconds() > (3 * this.options.watchIdleTimeoutMs) / 1000)
+      return `the cache has heard nothing from the API server for ${Math.round(view.silentSeconds())}s`;
     const longest = this.queue.longestRunningSeconds();
     if (longest > STUCK_SYNC_LIMIT_SECONDS) return `a reconcile has been running for ${Math.round(longest)}s`;
     return undefined;

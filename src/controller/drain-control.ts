@@ -19,7 +19,8 @@ import { dryRunVerdict, refusal, type TemplateVerdicts } from './template-verifi
 import type { DrainControl, PlanRun } from './executor.ts';
 
 /** The writes a drain makes, and the quorum reads that guard releases. */
-export type DrainApi = Pick<KubeApi, 'createPod' | 'deletePod' | 'deleteClaim' | 'annotateClaim' | 'setFinalizers' | 'getStatefulSet' | 'getPod' | 'getClaim'>;
+export type DrainApi =
+  Pick<KubeApi, 'createPod' | 'deletePod' | 'deleteClaim' | 'annotateClaim' | 'setFinalizers' | 'getStatefulSet' | 'getPod' | 'getClaim'>;
 type Writes = Pick<DrainApi, 'createPod' | 'deletePod' | 'deleteClaim' | 'annotateClaim' | 'setFinalizers'>;
 type Do<K extends Action['kind']> = Extract<Action, { kind: K }>;
 
@@ -39,12 +40,14 @@ export class ApiDrainControl implements DrainControl {
   private readonly metrics: Metrics;
   private readonly log: Logger;
 
-  constructor(api: DrainApi, events: Pick<EventRecorder, 'record'>, verdicts: TemplateVerdicts, metrics: Metrics, log: Logger, isLeader: () => boolean) {
+  constructor(api: DrainApi, events: Pick<EventRecorder, 'record'>, verdicts: TemplateVerdicts, metrics: Metrics, log: Logger,
+      isLeader: () => boolean) {
     this.api = api;
     const leading = <A extends unknown[], R>(send: (...args: A) => Promise<R>) => (...args: A): Promise<R> =>
       (isLeader() ? send(...args) : Promise.reject(new NotLeaderError()));
     this.writes = {
-      createPod: leading(api.createPod.bind(api)), deletePod: leading(api.deletePod.bind(api)), deleteClaim: leading(api.deleteClaim.bind(api)),
+      createPod: leading(api.createPod.bind(api)), deletePod: leading(api.deletePod.bind(api)),
+      deleteClaim: leading(api.deleteClaim.bind(api)),
       annotateClaim: leading(api.annotateClaim.bind(api)), setFinalizers: leading(api.setFinalizers.bind(api)),
     };
     this.events = events;
@@ -82,7 +85,8 @@ export class ApiDrainControl implements DrainControl {
       const verdict = action.templateHash === undefined ? undefined : refusal(err);
       if (!verdict) throw err;
       this.verdicts.set(setField(set).statefulset, action.templateHash!, verdict);
-      throw new TemplateRefusedError(`the API server refused the first drain pod of a template found at start-up; nothing was created: ${describeApiError(err)}`);
+      throw new TemplateRefusedError(`the API server refused the first drain pod of a template found at start-up; nothing was ` +
+        `created: ${describeApiError(err)}`);
     }
     if (action.templateHash !== undefined) this.verdicts.set(setField(set).statefulset, action.templateHash, { state: 'accepted' });
     // The record that makes the pod provably ours. A crash before it leaves a pod that releases nothing
@@ -94,14 +98,16 @@ export class ApiDrainControl implements DrainControl {
     } catch (err) {
       // A claim changed since the plan (409): the drain was decided on a stale view. The pod is withdrawn
       // rather than left unproven (it would drain, prove nothing and be drained again); the next plan decides afresh.
-      if (statusOf(err) === 409 && podUid !== '') await unless([404, 409], () => this.writes.deletePod(namespace, action.pod.metadata?.name ?? '', podUid));
+      if (statusOf(err) === 409 && podUid !== '')
+        await unless([404, 409], () => this.writes.deletePod(namespace, action.pod.metadata?.name ?? '', podUid));
       throw err;
     }
     this.metrics.drainsStarted.inc();
     this.log.info('created drain pod', { ...fields, podUid });
     this.events.record(set, {
       type: 'Normal', reason: 'DrainStarted', action: 'CreateDrainPod',
-      note: `created drain pod ${action.pod.metadata?.name} for claim(s) ${action.claims.map((c) => c.name).join(', ')} (attempt ${action.attempt})`,
+      note: `created drain pod ${action.pod.metadata?.name} for claim(s) ${action.claims.map((c) => c.name).join(', ')} ` +
+        `(attempt ${action.attempt})`,
       related: { kind: 'Pod', name: action.pod.metadata?.name ?? '' },
     });
   }
@@ -195,14 +201,16 @@ export class ApiDrainControl implements DrainControl {
 
   async recordFailure(set: V1StatefulSet, action: Do<'RecordFailure'>, run: PlanRun): Promise<void> {
     for (const claim of action.claims) {
-      await this.annotate(set.metadata?.namespace ?? '', claim, { [FAILURES_ANNOTATION]: String(action.failures), [LAST_FAILURE_ANNOTATION]: action.at }, run);
+      await this.annotate(set.metadata?.namespace ?? '', claim,
+        { [FAILURES_ANNOTATION]: String(action.failures), [LAST_FAILURE_ANNOTATION]: action.at }, run);
     }
     this.metrics.drainsFailed.inc();
   }
 
   async resetFailures(set: V1StatefulSet, action: Do<'ResetFailures'>, run: PlanRun): Promise<void> {
     for (const claim of action.claims) {
-      await this.annotate(set.metadata?.namespace ?? '', claim, { [FAILURES_ANNOTATION]: '0', [RETRY_TOKEN_ANNOTATION]: action.retryToken }, run);
+      await this.annotate(set.metadata?.namespace ?? '', claim,
+        { [FAILURES_ANNOTATION]: '0', [RETRY_TOKEN_ANNOTATION]: action.retryToken }, run);
     }
     this.log.info('reset drain failure count', { ...setField(set), ...actionFields(action) });
   }
@@ -215,13 +223,15 @@ export class ApiDrainControl implements DrainControl {
 
   async correctTime(set: V1StatefulSet, action: Do<'CorrectTime'>, run: PlanRun): Promise<void> {
     // 404: the claim is gone, nothing to correct.
-    for (const claim of action.claims) await unless([404], () => this.annotate(set.metadata?.namespace ?? '', claim, { [action.annotation]: action.at }, run));
+    for (const claim of action.claims)
+      await unless([404], () => this.annotate(set.metadata?.namespace ?? '', claim, { [action.annotation]: action.at }, run));
   }
 
   async markOrphaned(set: V1StatefulSet, action: Do<'MarkOrphaned'>, run: PlanRun): Promise<void> {
     // 404: the claim is gone; the next plan sees that.
     for (const claim of action.claims) {
-      await unless([404], () => this.annotate(set.metadata?.namespace ?? '', claim, { [ORPHANED_SINCE_ANNOTATION]: action.at ?? null }, run));
+      await unless([404],
+        () => this.annotate(set.metadata?.namespace ?? '', claim, { [ORPHANED_SINCE_ANNOTATION]: action.at ?? null }, run));
     }
   }
 

@@ -68,12 +68,14 @@ export class EventRecorder {
       type: input.type,
       note: input.note.slice(0, 1024),
       regarding: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: set.metadata?.name, namespace, uid: set.metadata?.uid },
-      related: input.related ? { apiVersion: 'v1', kind: input.related.kind, name: input.related.name, namespace, uid: input.related.uid } : undefined,
+      related: input.related ? { apiVersion: 'v1', kind: input.related.kind, name: input.related.name, namespace,
+        uid: input.related.uid } : undefined,
     };
     try {
       await this.api.createEvent(event);
     } catch (err) {
-      this.log.warn('could not record event', { statefulset: `${namespace}/${set.metadata?.name}`, reason: input.reason, error: String(err) });
+      this.log.warn('could not record event',
+        { statefulset: `${namespace}/${set.metadata?.name}`, reason: input.reason, error: String(err) });
     }
   }
 }

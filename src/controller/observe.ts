@@ -13,7 +13,8 @@ export interface ClusterReader {
   podsFor(key: string): V1Pod[];
 }
 
-export function observeSet(reader: ClusterReader, key: string, set: V1StatefulSet, templateVerdict: TemplateVerdict, now: Date): SetObservation {
+export function observeSet(reader: ClusterReader, key: string, set: V1StatefulSet, templateVerdict: TemplateVerdict,
+    now: Date): SetObservation {
   const claims = reader.claimsFor(key);
   return {
     set, now, templateVerdict, claims,

@@ -58,7 +58,8 @@ export class ReleaseGuard {
       // (A claim read back has metadata: `claim` matched its UID.)
       return !now || (ref.resourceVersion !== undefined && now.metadata!.resourceVersion !== ref.resourceVersion);
     });
-    if (changed.length > 0) throw new StaleCacheError(`claim(s) ${changed.map((c) => c.name).join(', ')} changed since the plan; no drain pod created`);
+    if (changed.length > 0)
+      throw new StaleCacheError(`claim(s) ${changed.map((c) => c.name).join(', ')} changed since the plan; no drain pod created`);
   }
 
   /**
@@ -69,10 +70,12 @@ export class ReleaseGuard {
     const read = () => orUndefinedIfGone(this.api.getStatefulSet(this.namespace, this.set.metadata?.name ?? ''));
     const set = await (again ? (this.fresh = read()) : (this.fresh ??= read()));
     if (!set || set.metadata?.uid !== this.set.metadata?.uid) {
-      throw new StaleCacheError(`the StatefulSet was deleted or replaced before ordinal ${ordinal}'s claims were released; nothing released`);
+      throw new StaleCacheError(
+        `the StatefulSet was deleted or replaced before ordinal ${ordinal}'s claims were released; nothing released`);
     }
     if (inRange(set, ordinal)) {
-      throw new StaleCacheError(`the StatefulSet grew back over ordinal ${ordinal} before its claims were released; nothing released, the claims stay with the replica`);
+      throw new StaleCacheError(`the StatefulSet grew back over ordinal ${ordinal} before its claims were released; ` +
+        'nothing released, the claims stay with the replica');
     }
     return set;
   }
@@ -129,10 +132,13 @@ export class ReleaseGuard {
   /** Before a placeholder frees the name: no claim of the ordinal is being deleted (else StaleCacheError). */
   async confirmNameMayBeFreed(ordinal: number): Promise<void> {
     const setName = this.set.metadata?.name ?? '';
-    const claims = await Promise.all(claimTemplateNames(this.set).map((t) => orUndefinedIfGone(this.api.getClaim(this.namespace, claimName(t, setName, ordinal)))));
-    const deleting = claims.filter((c): c is V1PersistentVolumeClaim & { metadata: object } => c?.metadata?.deletionTimestamp !== undefined);
+    const claims = await Promise.all(claimTemplateNames(this.set)
+      .map((t) => orUndefinedIfGone(this.api.getClaim(this.namespace, claimName(t, setName, ordinal)))));
+    const deleting =
+      claims.filter((c): c is V1PersistentVolumeClaim & { metadata: object } => c?.metadata?.deletionTimestamp !== undefined);
     if (deleting.length > 0) {
-      throw new StaleCacheError(`claim(s) ${deleting.map((c) => c.metadata.name).join(', ')} of ordinal ${ordinal} are still being deleted; the placeholder keeps the name`);
+      throw new StaleCacheError(`claim(s) ${deleting.map((c) => c.metadata.name).join(', ')} of ordinal ${ordinal} are still being ` +
+        `deleted; the placeholder keeps the name`);
     }
   }
 }

@@ -33,7 +33,8 @@ export function refusal(err: unknown): TemplateVerdict | undefined {
   const status = statusOf(err);
   const message = describeApiError(err);
   if (status === 403 && message.includes('cannot create resource')) return undefined;
-  if (status === 400 || status === 403 || status === 422) return { state: 'rejected', problem: `the API server rejects the drain pod: ${message}` };
+  if (status === 400 || status === 403 || status === 422)
+    return { state: 'rejected', problem: `the API server rejects the drain pod: ${message}` };
   return undefined;
 }
 

@@ -56,7 +56,8 @@ export function trimPod(pod: V1Pod): V1Pod {
       ...(pod.spec?.initContainers ? { initContainers: pod.spec.initContainers.map(containerProvenance) } : {}),
       containers: (pod.spec?.containers ?? []).map(containerProvenance),
       ...(pod.spec?.ephemeralContainers ? { ephemeralContainers: pod.spec.ephemeralContainers.map(containerProvenance) } : {}),
-      volumes: pod.spec?.volumes?.filter((v) => v.persistentVolumeClaim).map((v) => ({ name: v.name, persistentVolumeClaim: v.persistentVolumeClaim })),
+      volumes: pod.spec?.volumes?.filter((v) => v.persistentVolumeClaim)
+        .map((v) => ({ name: v.name, persistentVolumeClaim: v.persistentVolumeClaim })),
     },
     status: { phase: pod.status?.phase, startTime: pod.status?.startTime },
   };
@@ -76,7 +77,8 @@ export function trimClaim(claim: V1PersistentVolumeClaim): V1PersistentVolumeCla
 /** The replicas' scheduling constraints, or undefined when they have none (most sets: no object kept). */
 function inheritable(spec: V1PodSpec): V1PodSpec | undefined {
   const kept: Partial<V1PodSpec> = {
-    tolerations: spec.tolerations, nodeSelector: spec.nodeSelector, priorityClassName: spec.priorityClassName, imagePullSecrets: spec.imagePullSecrets,
+    tolerations: spec.tolerations, nodeSelector: spec.nodeSelector, priorityClassName: spec.priorityClassName,
+    imagePullSecrets: spec.imagePullSecrets,
     affinity: spec.affinity?.nodeAffinity ? { nodeAffinity: spec.affinity.nodeAffinity } : undefined,
   };
   const present = Object.entries(kept).filter(([, value]) => value !== undefined);

@@ -20,7 +20,8 @@ export interface ListOptions<T> {
 /** Objects arrive as the API's JSON: timestamps are RFC 3339 strings, although client-node's types say Date. */
 export type MicroTime = string;
 export type EventBody = Omit<EventsV1Event, 'eventTime'> & { eventTime: MicroTime };
-export type Lease = Omit<V1Lease, 'spec'> & { spec?: Omit<V1LeaseSpec, 'acquireTime' | 'renewTime'> & { acquireTime?: MicroTime; renewTime?: MicroTime } };
+export type Lease = Omit<V1Lease, 'spec'> &
+  { spec?: Omit<V1LeaseSpec, 'acquireTime' | 'renewTime'> & { acquireTime?: MicroTime; renewTime?: MicroTime } };
 
 /** The API's MicroTime format: RFC 3339 with six fractional digits. */
 export function microTime(ms: number): MicroTime {
@@ -62,7 +63,8 @@ export class KubeApi {
    * lease lapses, however long the request has waited.
    */
   constructor(client: KubeHttpClient, options: {
-    qps: number; burst: number; observe?: RequestObserver; retry?: RetryPolicy; onRetry?: RetryObserver; fence?: (verb: string, resource: string) => void;
+    qps: number; burst: number; observe?: RequestObserver; retry?: RetryPolicy; onRetry?: RetryObserver;
+    fence?: (verb: string, resource: string) => void;
   }) {
     this.client = client;
     this.fence = options.fence ?? (() => {});
@@ -124,7 +126,8 @@ export class KubeApi {
    * object of that name, and a resourceVersion one changed since it was read (409 either way). Resolves to the
    * claim's new resourceVersion.
    */
-  async annotateClaim(namespace: string, name: string, uid: string, annotations: Record<string, string | null>, resourceVersion?: string): Promise<string | undefined> {
+  async annotateClaim(namespace: string, name: string, uid: string, annotations: Record<string, string | null>,
+      resourceVersion?: string): Promise<string | undefined> {
     const patched = await this.call('patch', 'persistentvolumeclaims', (beforeSend) => this.client.request<V1PersistentVolumeClaim>('PATCH',
       `/api/v1${ns(namespace)}/persistentvolumeclaims/${name}`,
       { body: { metadata: { uid, annotations, ...(resourceVersion ? { resourceVersion } : {}) } }, contentType: MERGE_PATCH, beforeSend }));
@@ -133,7 +136,8 @@ export class KubeApi {
 
   /** Replaces the finalizer list, guarded by resourceVersion so a concurrent change is never overwritten. */
   async setFinalizers(namespace: string, name: string, resourceVersion: string, finalizers: string[]): Promise<void> {
-    await this.call('patch', 'statefulsets', (beforeSend) => this.client.request('PATCH', `/apis/apps/v1${ns(namespace)}/statefulsets/${name}`,
+    await this.call('patch', 'statefulsets',
+      (beforeSend) => this.client.request('PATCH', `/apis/apps/v1${ns(namespace)}/statefulsets/${name}`,
       { body: { metadata: { resourceVersion, finalizers } }, contentType: MERGE_PATCH, beforeSend }));
   }
 
@@ -145,12 +149,14 @@ export class KubeApi {
 
   /** A quorum read of one StatefulSet (no resourceVersion: the API server answers from etcd, never from its cache). */
   getStatefulSet(namespace: string, name: string): Promise<V1StatefulSet> {
-    return this.call('get', 'statefulsets', (beforeSend) => this.client.request<V1StatefulSet>('GET', `/apis/apps/v1${ns(namespace)}/statefulsets/${name}`, { beforeSend }));
+    return this.call('get', 'statefulsets',
+      (beforeSend) => this.client.request<V1StatefulSet>('GET', `/apis/apps/v1${ns(namespace)}/statefulsets/${name}`, { beforeSend }));
   }
 
   /** A quorum read of one pod. */
   getPod(namespace: string, name: string): Promise<V1Pod> {
-    return this.call('get', 'pods', (beforeSend) => this.client.request<V1Pod>('GET', `/api/v1${ns(namespace)}/pods/${name}`, { beforeSend }));
+    return this.call('get', 'pods',
+      (beforeSend) => this.client.request<V1Pod>('GET', `/api/v1${ns(namespace)}/pods/${name}`, { beforeSend }));
   }
 
   /** A quorum read of one claim. */
@@ -160,7 +166,8 @@ export class KubeApi {
   }
 
   getLease(namespace: string, name: string): Promise<Lease> {
-    return this.call('get', 'leases', (beforeSend) => this.client.request<Lease>('GET', `/apis/coordination.k8s.io/v1${ns(namespace)}/leases/${name}`, { beforeSend }));
+    return this.call('get', 'leases',
+      (beforeSend) => this.client.request<Lease>('GET', `/apis/coordination.k8s.io/v1${ns(namespace)}/leases/${name}`, { beforeSend }));
   }
 
   createLease(lease: Lease): Promise<Lease> {
@@ -181,8 +188,10 @@ export class KubeApi {
     let cont: string | undefined;
     let metadata: ListMeta | undefined;
     do {
-      const result = await this.call('list', resource, (beforeSend) => this.client.request<{ items?: T[] | null; metadata?: ListMeta }>('GET', path,
-        { query: { labelSelector, limit: PAGE, continue: cont }, accept: options.metadataOnly ? METADATA_ONLY.list : undefined, beforeSend }));
+      const result = await this.call('list', resource,
+        (beforeSend) => this.client.request<{ items?: T[] | null; metadata?: ListMeta }>('GET', path,
+        { query: { labelSelector, limit: PAGE, continue: cont },
+          accept: options.metadataOnly ? METADATA_ONLY.list : undefined, beforeSend }));
       // A metadata-only list leaves `items` out when it is empty.
       for (const item of result.items ?? []) items.push(trim(item));
       metadata = result.metadata;
@@ -193,7 +202,8 @@ export class KubeApi {
 
   /** The first item of a list, metadata only: at start-up, to learn whether the list is allowed at all. */
   async probeList(resource: string, path: string): Promise<void> {
-    await this.call('list', resource, (beforeSend) => this.client.request('GET', path, { query: { limit: 1 }, accept: METADATA_ONLY.list, beforeSend }));
+    await this.call('list', resource,
+      (beforeSend) => this.client.request('GET', path, { query: { limit: 1 }, accept: METADATA_ONLY.list, beforeSend }));
   }
 
   listStatefulSets(namespace?: string, options: ListOptions<V1StatefulSet> = {}) {

@@ -169,7 +169,8 @@ function impersonation(user: KubeconfigUser): Headers {
   if (user['as-uid']) headers['Impersonate-Uid'] = user['as-uid'];
   if (user['as-groups']?.length) headers['Impersonate-Group'] = user['as-groups'];
   for (const [key, values] of Object.entries(user['as-user-extra'] ?? {})) headers[`Impersonate-Extra-${encodeURIComponent(key)}`] = values;
-  if (!user.as && Object.keys(headers).length > 0) throw new Error('kubeconfig: as-groups, as-uid and as-user-extra need as (the user to impersonate)');
+  if (!user.as && Object.keys(headers).length > 0)
+    throw new Error('kubeconfig: as-groups, as-uid and as-user-extra need as (the user to impersonate)');
   return headers;
 }
 
@@ -200,7 +201,8 @@ function staticCredentials(user: KubeconfigUser, dir: string, warn: Warn): Crede
  * belong to the server they are sent to.
  */
 function delegatedCredentials(user: KubeconfigUser, server: string, dir: string): CredentialSource {
-  let load: Promise<(opts: { headers?: Record<string, string>; cert?: Buffer | string; key?: Buffer | string }) => Promise<void>> | undefined;
+  let load: Promise<(opts: { headers?: Record<string, string>; cert?: Buffer | string; key?: Buffer | string }) => Promise<void>> |
+    undefined;
   const fixed = impersonation(user);
   return async () => {
     load ??= import('@kubernetes/client-node').then(({ KubeConfig }) => {
@@ -247,9 +249,11 @@ export function kubeconfigConfig(files: string[], options: { context?: string; w
   const cluster = kc.clusters.find((c) => c.name === ctx.cluster)?.value;
   if (!cluster?.server) throw new Error(`kubeconfig: cluster ${JSON.stringify(ctx.cluster)} has no server`);
   const proxyUrl = cluster['proxy-url'];
-  if (proxyUrl && !/^https?:\/\//.test(proxyUrl)) throw new Error(`kubeconfig: proxy-url ${proxyUrl}: only http:// and https:// proxies are supported`);
+  if (proxyUrl && !/^https?:\/\//.test(proxyUrl))
+    throw new Error(`kubeconfig: proxy-url ${proxyUrl}: only http:// and https:// proxies are supported`);
   if (cluster['insecure-skip-tls-verify'] === true && (cluster['certificate-authority'] || cluster['certificate-authority-data'])) {
-    throw new Error(`kubeconfig: cluster ${JSON.stringify(ctx.cluster)} sets both a certificate authority and insecure-skip-tls-verify; client-go refuses that, and so does this controller`);
+    throw new Error(`kubeconfig: cluster ${JSON.stringify(ctx.cluster)} sets both a certificate authority and insecure-skip-tls-verify; ` +
+      `client-go refuses that, and so does this controller`);
   }
   const user = kc.users.find((u) => u.name === ctx.user)?.value ?? {};
   const clusterDir = kc.dirs.get(cluster) ?? '.';
@@ -282,7 +286,8 @@ export interface ConnectionOptions {
 export function loadConnectionConfig(options: ConnectionOptions = {}): ConnectionConfig {
   const fromEnv = (process.env.KUBECONFIG ?? '').split(path.delimiter).filter((f) => f && existsSync(f));
   if (!options.kubeconfig && fromEnv.length === 0 && process.env.KUBERNETES_SERVICE_HOST) {
-    if (options.context) throw new Error('--context needs a kubeconfig (--kubeconfig or $KUBECONFIG); in-cluster there is no context to choose');
+    if (options.context)
+      throw new Error('--context needs a kubeconfig (--kubeconfig or $KUBECONFIG); in-cluster there is no context to choose');
     return inClusterConfig(SERVICE_ACCOUNT_DIR, options.warn);
   }
   return kubeconfigConfig(kubeconfigFiles(options.kubeconfig), options);

@@ -138,7 +138,8 @@ export class KubeHttpClient {
 
   private async prepare(extra: Record<string, string> = {}): Promise<{ headers: Headers; agent: http.Agent }> {
     const credentials = await this.credentials();
-    return { headers: { ...credentials.headers, 'User-Agent': this.userAgent, 'Accept': 'application/json', ...extra }, agent: this.agentFor(credentials) };
+    return { headers: { ...credentials.headers, 'User-Agent': this.userAgent, 'Accept': 'application/json', ...extra },
+      agent: this.agentFor(credentials) };
   }
 
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
@@ -146,7 +147,8 @@ export class KubeHttpClient {
     const data = options.body === undefined ? undefined : JSON.stringify(options.body);
     const { headers, agent } = await this.prepare({
       ...(options.accept ? { Accept: options.accept } : {}),
-      ...(data === undefined ? {} : { 'Content-Type': options.contentType ?? 'application/json', 'Content-Length': String(Buffer.byteLength(data)) }),
+      ...(data === undefined ? {} : { 'Content-Type': options.contentType ?? 'application/json',
+        'Content-Length': String(Buffer.byteLength(data)) }),
     });
     const what = `${method} ${url.pathname}`;
     const started = performance.now();

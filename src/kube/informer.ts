@@ -56,7 +56,8 @@ class NameSet {
   missingFrom(other: NameSet): KubernetesObject[] {
     const missing: KubernetesObject[] = [];
     for (const [namespace, names] of this.byNamespace) {
-      for (const name of names) if (!other.byNamespace.get(namespace)?.has(name)) missing.push({ metadata: { namespace: namespace || undefined, name } });
+      for (const name of names) if (!other.byNamespace.get(namespace)?.has(name))
+        missing.push({ metadata: { namespace: namespace || undefined, name } });
     }
     return missing;
   }
@@ -189,10 +190,12 @@ export class ResilientInformer<T extends KubernetesObject> {
           needSync = false;
         }
         if (needSync) this.syncing = new NameSet();
-        this.log.debug('watching', { resource: this.description, streamingState: needSync, resourceVersion: needSync ? undefined : this.resourceVersion });
+        this.log.debug('watching',
+          { resource: this.description, streamingState: needSync, resourceVersion: needSync ? undefined : this.resourceVersion });
         // As client-go's reflector: a random server-side timeout spreads the watches' renewals.
         await this.client.watch<T>(this.path, {
-          ...(needSync ? { sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan', resourceVersion: '' } : { resourceVersion: this.resourceVersion }),
+          ...(needSync ? { sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan', resourceVersion: '' }
+            : { resourceVersion: this.resourceVersion }),
           allowWatchBookmarks: true, labelSelector: this.labelSelector, timeoutSeconds: 300 + Math.floor(Math.random() * 300),
         }, (event) => {
           if (!this.stopped) this.apply(event);
@@ -209,15 +212,18 @@ export class ResilientInformer<T extends KubernetesObject> {
         // A complete state is resumed from its resourceVersion; one still being streamed starts over.
         needSync = this.syncing !== undefined || this.resourceVersion === '';
         if (this.streaming && this.syncing && (code === 400 || code === 422)) {
-          this.log.info('the API server does not stream lists; listing instead', { resource: this.description, error: describeApiError(err) });
+          this.log.info('the API server does not stream lists; listing instead',
+            { resource: this.description, error: describeApiError(err) });
           this.streaming = false;
         } else if (code === 410) {
           needSync = true;
           this.log.info('watch expired, syncing again', { resource: this.description });
         } else if (err instanceof WatchIdleError) {
-          this.log.warn('watch went silent; resuming it', { resource: this.description, resourceVersion: this.resourceVersion, error: describeApiError(err) });
+          this.log.warn('watch went silent; resuming it',
+            { resource: this.description, resourceVersion: this.resourceVersion, error: describeApiError(err) });
         } else {
-          this.log.warn(needSync ? 'watch failed, syncing again' : 'watch failed, resuming it', { resource: this.description, error: describeApiError(err) });
+          this.log.warn(needSync ? 'watch failed, syncing again' : 'watch failed, resuming it',
+            { resource: this.description, error: describeApiError(err) });
           await this.sleepBackoff();
         }
       }

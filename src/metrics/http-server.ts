@@ -9,7 +9,8 @@ export interface Probes {
 }
 
 /** One server per distinct address: /metrics on `metrics`, the probes on `probes` (one server when they are the same). */
-export async function startHttpServers(addresses: { metrics: string; probes: string }, metrics: Metrics, probes: Probes): Promise<http.Server[]> {
+export async function startHttpServers(addresses: { metrics: string; probes: string }, metrics: Metrics,
+    probes: Probes): Promise<http.Server[]> {
   if (addresses.metrics === addresses.probes) return [await startHttpServer(addresses.metrics, { metrics, probes })];
   return Promise.all([startHttpServer(addresses.metrics, { metrics }), startHttpServer(addresses.probes, { probes })]);
 }

@@ -3,7 +3,8 @@ import type { V1Container, V1PersistentVolumeClaim, V1Pod, V1PodSpec, V1Stateful
 import type { DrainerTemplate } from './template.ts';
 import { claimTemplateNames, podName } from './identity.ts';
 import {
-  ATTEMPT_ANNOTATION, CLAIMS_ANNOTATION, INHERIT_SCHEDULING_ANNOTATION, ORDINAL_LABEL, RETRY_TOKEN_ANNOTATION, ROLE_DRAINER, ROLE_LABEL, SET_LABEL,
+  ATTEMPT_ANNOTATION, CLAIMS_ANNOTATION, INHERIT_SCHEDULING_ANNOTATION, ORDINAL_LABEL, RETRY_TOKEN_ANNOTATION,
+  ROLE_DRAINER, ROLE_LABEL, SET_LABEL,
 } from './keys.ts';
 import type { ClaimAt, ClaimRef } from './types.ts';
 

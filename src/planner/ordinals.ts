@@ -57,7 +57,8 @@ export interface SetView {
   contested: Array<{ claim: V1PersistentVolumeClaim; rival: string }>;
 }
 
-export function observeOrdinals(set: V1StatefulSet, claims: V1PersistentVolumeClaim[], pods: V1Pod[], rivals: V1StatefulSet[] = []): SetView {
+export function observeOrdinals(set: V1StatefulSet, claims: V1PersistentVolumeClaim[], pods: V1Pod[],
+    rivals: V1StatefulSet[] = []): SetView {
   const contested: SetView['contested'] = [];
   const views = new Map<number, OrdinalView>();
   const allClaims = new Map<number, V1PersistentVolumeClaim[]>();

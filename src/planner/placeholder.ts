@@ -25,7 +25,8 @@ export function buildPlaceholder(set: V1StatefulSet, image: string, ordinal: num
       name: podName(setName, ordinal),
       namespace: set.metadata?.namespace,
       labels: { [ROLE_LABEL]: ROLE_PLACEHOLDER, [SET_LABEL]: setName, [ORDINAL_LABEL]: String(ordinal) },
-      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: setName, uid: set.metadata?.uid ?? '', controller: false, blockOwnerDeletion: false }],
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: setName, uid: set.metadata?.uid ?? '', controller: false,
+        blockOwnerDeletion: false }],
     },
     spec: {
       schedulerName: PLACEHOLDER_SCHEDULER,

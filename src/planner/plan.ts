@@ -9,7 +9,8 @@ import { drainDelay, drainTimeout, maxAttempts } from './settings.ts';
 import { formatDuration } from './duration.ts';
 import { claimLabels, claimName, claimTemplateNames, ordinalRange } from './identity.ts';
 import {
-  DELAY_ANNOTATION, DRAIN_POD_ANNOTATION, FINALIZER, INHERIT_SCHEDULING_ANNOTATION, LAST_FAILURE_ANNOTATION, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_DRAINER, ROLE_LABEL, ROLE_PLACEHOLDER, TEMPLATE_ANNOTATION,
+  DELAY_ANNOTATION, DRAIN_POD_ANNOTATION, FINALIZER, INHERIT_SCHEDULING_ANNOTATION, LAST_FAILURE_ANNOTATION, ORPHANED_SINCE_ANNOTATION,
+  RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_DRAINER, ROLE_LABEL, ROLE_PLACEHOLDER, TEMPLATE_ANNOTATION,
   TIMEOUT_ANNOTATION,
 } from './keys.ts';
 import { observeOrdinals, type DrainPodView, type OrdinalView } from './ordinals.ts';
@@ -17,7 +18,8 @@ import { buildPlaceholder, FALLBACK_PLACEHOLDER_IMAGE } from './placeholder.ts';
 import { drainedBy, generationOf, whyNotDrained } from './release-proof.ts';
 import type { DrainerTemplate } from './template.ts';
 import { wellFormedClaim, wellFormedPod } from './well-formed.ts';
-import type { Action, ClaimAt, DeleteReason, EventReason, EventType, OrdinalStatus, Plan, PlannerSettings, PlanSummary, SetObservation } from './types.ts';
+import type { Action, ClaimAt, DeleteReason, EventReason, EventType, OrdinalStatus, Plan, PlannerSettings, PlanSummary,
+  SetObservation } from './types.ts';
 
 function hasFinalizer(set: V1StatefulSet): boolean {
   return (set.metadata?.finalizers ?? []).includes(FINALIZER);
@@ -62,7 +64,8 @@ function shortHash(text: string): string {
  * terminating stateful pod's claim is not yet orphaned; a drained claim is being released; a replica on a
  * released claim is in range.
  */
-const NOT_ORPHANED = new Set<OrdinalStatus['state']>(['succeeded', 'releasing', 'unproven', 'waiting-for-pod', 'replica-on-released-claim']);
+const NOT_ORPHANED = new Set<OrdinalStatus['state']>(['succeeded', 'releasing', 'unproven', 'waiting-for-pod',
+  'replica-on-released-claim']);
 
 /** What every step reads, and where it writes its actions. */
 class PlanContext {
@@ -134,10 +137,12 @@ class PlanContext {
 export function planSet(observation: SetObservation, settings: PlannerSettings): Plan {
   const ctx = new PlanContext(observation, settings);
   const { set } = ctx;
-  const { ordinals: views, contested } = observeOrdinals(set, observation.claims.filter(wellFormedClaim), observation.pods.filter(wellFormedPod), observation.rivals);
+  const { ordinals: views, contested } = observeOrdinals(set, observation.claims.filter(wellFormedClaim),
+    observation.pods.filter(wellFormedPod), observation.rivals);
   for (const { claim, rival } of ctx.managed ? contested : []) {
     ctx.report('Warning', 'AmbiguousClaim',
-      `claim ${claim.metadata?.name} could belong to this StatefulSet or to StatefulSet ${rival} (both spell its name); it is never drained or released: rename one set or its claim template`,
+      `claim ${claim.metadata?.name} could belong to this StatefulSet or to StatefulSet ${rival} (both spell its name); it is never ` +
+        `drained or released: rename one set or its claim template`,
       `${ctx.setUid}/ambiguous/${claim.metadata?.uid}`);
   }
 
@@ -154,12 +159,16 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
   }
 
   // 2. New drains, for a managed set whose configuration allows them.
-  if (ctx.attempts.problem) ctx.report('Warning', 'InvalidMaxAttempts', ctx.attempts.problem, `${ctx.setUid}/max-attempts/${shortHash(ctx.attempts.problem)}`);
-  if (ctx.timeout.problem) ctx.report('Warning', 'InvalidDrainTimeout', ctx.timeout.problem, `${ctx.setUid}/timeout/${shortHash(ctx.timeout.problem)}`);
-  if (ctx.delay.problem) ctx.report('Warning', 'InvalidDrainDelay', ctx.delay.problem, `${ctx.setUid}/delay/${shortHash(ctx.delay.problem)}`);
+  if (ctx.attempts.problem)
+    ctx.report('Warning', 'InvalidMaxAttempts', ctx.attempts.problem, `${ctx.setUid}/max-attempts/${shortHash(ctx.attempts.problem)}`);
+  if (ctx.timeout.problem)
+    ctx.report('Warning', 'InvalidDrainTimeout', ctx.timeout.problem, `${ctx.setUid}/timeout/${shortHash(ctx.timeout.problem)}`);
+  if (ctx.delay.problem)
+    ctx.report('Warning', 'InvalidDrainDelay', ctx.delay.problem, `${ctx.setUid}/delay/${shortHash(ctx.delay.problem)}`);
   const inherit = set.metadata?.annotations?.[INHERIT_SCHEDULING_ANNOTATION];
   if (inherit !== undefined && inherit !== 'true' && inherit !== 'false') {
-    const problem = `${INHERIT_SCHEDULING_ANNOTATION}=${JSON.stringify(inherit)} is neither "true" nor "false"; drain pods take the set's scheduling constraints (the default)`;
+    const problem = `${INHERIT_SCHEDULING_ANNOTATION}=${JSON.stringify(inherit)} is neither "true" nor "false"; drain pods take the ` +
+      `set's scheduling constraints (the default)`;
     ctx.report('Warning', 'InvalidInheritScheduling', problem, `${ctx.setUid}/inherit/${shortHash(problem)}`);
   }
   const gate = templateGate(ctx, observation);
@@ -198,7 +207,8 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
 }
 
 function giveUpWhy(ctx: PlanContext, failures: number): string {
-  return `every attempt failed (${failures} of ${ctx.attempts.value}); the claims are kept. To retry: kubectl annotate statefulset ${ctx.set.metadata?.name} ${RETRY_ANNOTATION}=$(date +%s) --overwrite`;
+  return `every attempt failed (${failures} of ${ctx.attempts.value}); the claims are kept. To retry: kubectl annotate ` +
+    `statefulset ${ctx.set.metadata?.name} ${RETRY_ANNOTATION}=$(date +%s) --overwrite`;
 }
 
 const orphanedSince = (claim: V1PersistentVolumeClaim) => timeMs(claim.metadata?.annotations?.[ORPHANED_SINCE_ANNOTATION]);
@@ -218,7 +228,8 @@ function markOrphans(ctx: PlanContext, views: OrdinalView[]): void {
     }
     if (ctx.delay.value <= 0 || v.drainPod || v.holder || failureState(claims).failures > 0) continue;
     const unmarked = claims.filter((c) => orphanedSince(c) === undefined);
-    if (unmarked.length > 0) ctx.actions.push({ kind: 'MarkOrphaned', ordinal: v.ordinal, claims: unmarked.map(claimAt), at: ctx.now.toISOString() });
+    if (unmarked.length > 0)
+      ctx.actions.push({ kind: 'MarkOrphaned', ordinal: v.ordinal, claims: unmarked.map(claimAt), at: ctx.now.toISOString() });
   }
 }
 
@@ -265,7 +276,8 @@ function templateGate(ctx: PlanContext, observation: SetObservation): TemplateGa
   if (set.spec?.persistentVolumeClaimRetentionPolicy?.whenScaled === 'Delete') {
     blockers.push('whenScaled is Delete');
     ctx.report('Warning', 'RetentionConflict',
-      'persistentVolumeClaimRetentionPolicy.whenScaled is Delete: Kubernetes deletes the claims of removed replicas together with their pods, before any drain can run; set whenScaled to Retain to have them drained',
+      'persistentVolumeClaimRetentionPolicy.whenScaled is Delete: Kubernetes deletes the claims of removed replicas together with their ' +
+        'pods, before any drain can run; set whenScaled to Retain to have them drained',
       `${setUid}/retention`);
   }
   const problems = !template.ok ? template.problems : verdict.state === 'rejected' ? [verdict.problem] : [];
@@ -273,11 +285,13 @@ function templateGate(ctx: PlanContext, observation: SetObservation): TemplateGa
     blockers.push('the drainer template is invalid (see the InvalidDrainerTemplate event)');
     ctx.invalidTemplate = true;
     const message = `drainer pod template is invalid, no drain pods will be created: ${problems.join('; ')}`;
-    ctx.report('Warning', 'InvalidDrainerTemplate', message, `${setUid}/template/${shortHash(set.metadata?.annotations?.[TEMPLATE_ANNOTATION] ?? '')}/${shortHash(message)}`);
+    ctx.report('Warning', 'InvalidDrainerTemplate', message,
+      `${setUid}/template/${shortHash(set.metadata?.annotations?.[TEMPLATE_ANNOTATION] ?? '')}/${shortHash(message)}`);
   }
   if (Object.keys(claimLabels(set)).length === 0) {
     blockers.push('the selector has no matchLabels');
-    ctx.report('Warning', 'UnprovableClaims', 'spec.selector has no matchLabels, so claims cannot be proven to belong to this StatefulSet; nothing will be drained', `${setUid}/selector`);
+    ctx.report('Warning', 'UnprovableClaims', 'spec.selector has no matchLabels, so claims cannot be proven to belong to this ' +
+      'StatefulSet; nothing will be drained', `${setUid}/selector`);
   }
   const foreground = (set.metadata?.finalizers ?? []).includes('foregroundDeletion');
   if (ctx.deleting && foreground) blockers.push('the StatefulSet is being deleted in the foreground');
@@ -302,7 +316,8 @@ function templateGate(ctx: PlanContext, observation: SetObservation): TemplateGa
 function startDrain(ctx: PlanContext, v: OrdinalView, gate: TemplateGate, busy: boolean): { pending: boolean; holdsOrder: boolean } {
   const claims = [...v.claims.values()];
   const failure = failureState(claims);
-  const status = ctx.status({ ordinal: v.ordinal, claims: claimNames(v), failures: failure.failures, state: 'pending-drain', why: 'the drain pod is being created' });
+  const status = ctx.status({ ordinal: v.ordinal, claims: claimNames(v), failures: failure.failures, state: 'pending-drain',
+    why: 'the drain pod is being created' });
   if ('blocked' in gate || busy) {
     status.state = 'blocked';
     status.why = 'blocked' in gate ? gate.blocked : 'OrderedReady: waits until the drain of a higher ordinal is over';
@@ -320,7 +335,8 @@ function startDrain(ctx: PlanContext, v: OrdinalView, gate: TemplateGate, busy: 
       status.startsAt = new Date(due).toISOString();
       status.why = `waiting out ${DELAY_ANNOTATION}: the drain starts at ${status.startsAt} unless the StatefulSet grows back over it`;
       ctx.wakeIn(due - ctx.nowMs);
-      ctx.report('Normal', 'DrainDelayed', `ordinal ${v.ordinal} is orphaned; its drain starts at ${status.startsAt} (${DELAY_ANNOTATION}) unless the StatefulSet grows back over it first`,
+      ctx.report('Normal', 'DrainDelayed', `ordinal ${v.ordinal} is orphaned; its drain starts at ${status.startsAt} ` +
+        `(${DELAY_ANNOTATION}) unless the StatefulSet grows back over it first`,
         // Once per scale (a scale changes the set's generation), however often a stale cache re-marks the claims.
         `${ctx.setUid}/delayed/${claims.map((c) => c.metadata?.uid).join(',')}/${ctx.set.metadata?.generation}`, v.ordinal);
       return { pending: true, holdsOrder: true };
@@ -346,8 +362,10 @@ function startDrain(ctx: PlanContext, v: OrdinalView, gate: TemplateGate, busy: 
     return { pending: true, holdsOrder: true };
   }
   const attempt = failure.failures + 1;
-  const pod = buildDrainPod({ set: ctx.set, template: gate.template, ordinal: v.ordinal, claims: v.claims, attempt, retryToken: ctx.retryToken });
-  ctx.actions.push({ kind: 'CreateDrainPod', ordinal: v.ordinal, pod, claims: claims.map(claimAt), attempt, ...(gate.untried ? { templateHash: templateHash(ctx.set) } : {}) });
+  const pod = buildDrainPod({ set: ctx.set, template: gate.template, ordinal: v.ordinal, claims: v.claims, attempt,
+    retryToken: ctx.retryToken });
+  ctx.actions.push({ kind: 'CreateDrainPod', ordinal: v.ordinal, pod, claims: claims.map(claimAt), attempt,
+    ...(gate.untried ? { templateHash: templateHash(ctx.set) } : {}) });
   return { pending: true, holdsOrder: true };
 }
 
@@ -364,12 +382,14 @@ function reportReplicaOnReleasedClaim(ctx: PlanContext, v: OrdinalView): void {
   const pod = v.holder.metadata?.name;
   ctx.status({
     ordinal: v.ordinal, claims: names, failures: 0, state: 'replica-on-released-claim',
-    why: `pod ${pod} runs on claim(s) ${names.join(', ')}, released after a drain and still being deleted: what it writes is lost when it stops; `
+    why: `pod ${pod} runs on claim(s) ${names.join(', ')}, released after a drain and still being deleted: what it ` +
+      `writes is lost when it stops; `
       + `delete pod ${pod} so that the StatefulSet recreates it on a fresh claim`,
   });
   ctx.report('Warning', 'ReplicaOnReleasedClaim',
     `pod ${pod} started on claim(s) ${names.join(', ')}, which this controller released after a drain and which are still being deleted; `
-    + `they disappear when the pod next stops, with anything written since: delete pod ${pod} now so that the StatefulSet recreates it on a fresh claim`,
+    + `they disappear when the pod next stops, with anything written since: delete pod ${pod} now so that the StatefulSet ` +
+      `recreates it on a fresh claim`,
     `${ctx.setUid}/replica-on-released/${released.map((c) => c.metadata?.uid).join(',')}/${v.holder.metadata?.uid ?? pod}`, v.ordinal);
 }
 
@@ -388,15 +408,20 @@ function seeRelabelledDrainPod(ctx: PlanContext, v: OrdinalView): boolean {
   const name = pod.metadata?.name ?? '';
   const phase = pod.status?.phase ?? 'Pending';
   ctx.status({
-    ordinal: v.ordinal, claims: claimNames(v), drainPod: { name, phase, attempt: 0 }, failures: failureState(recordedOn).failures, state: 'unproven',
-    why: `drain pod ${name} no longer carries its drain labels or owner reference: it releases nothing, holds the ordinal while it runs, and is replaced once it has finished`,
+    ordinal: v.ordinal, claims: claimNames(v), drainPod: { name, phase, attempt: 0 },
+    failures: failureState(recordedOn).failures, state: 'unproven',
+    why: `drain pod ${name} no longer carries its drain labels or owner reference: it releases nothing, holds the ordinal while it runs, ` +
+      `and is replaced once it has finished`,
   });
   ctx.report('Warning', 'DrainPodRelabelled',
-    `drain pod ${name}, created by this controller for ordinal ${v.ordinal}, no longer carries its drain labels or its owner reference (someone changed them); `
-    + `whatever it does proves no drain: its claims are kept, it holds ordinal ${v.ordinal} while it is ${phase}, and it is replaced once it has finished`,
+    `drain pod ${name}, created by this controller for ordinal ${v.ordinal}, no longer carries its drain labels or its owner reference ` +
+      `(someone changed them); `
+    + `whatever it does proves no drain: its claims are kept, it holds ordinal ${v.ordinal} while it is ${phase}, and it is ` +
+      `replaced once it has finished`,
     `${uid}/relabelled`, v.ordinal);
   if (ctx.managed && pod.metadata?.deletionTimestamp === undefined && (phase === 'Succeeded' || phase === 'Failed')) {
-    ctx.actions.push({ kind: 'DeleteDrainPod', ordinal: v.ordinal, pod: { name, uid }, reason: 'unproven', forget: recordedOn.map(claimAt) });
+    ctx.actions.push({ kind: 'DeleteDrainPod', ordinal: v.ordinal, pod: { name, uid }, reason: 'unproven',
+      forget: recordedOn.map(claimAt) });
   }
   return true;
 }
@@ -435,7 +460,8 @@ function seeReleaseThrough(ctx: PlanContext, v: OrdinalView): boolean {
     status.why = v.inRange ? 'the StatefulSet grew back over this ordinal before its claims were released; they stay with the replica'
       : 'the StatefulSet changed after the drain succeeded; the claims are kept and drained again';
     if (v.inRange) {
-      ctx.report('Normal', 'DrainCancelled', `the StatefulSet grew back over ordinal ${ordinal} before its drained claims were released; they are kept for the returning replica`,
+      ctx.report('Normal', 'DrainCancelled', `the StatefulSet grew back over ordinal ${ordinal} before its drained claims were released; ` +
+        `they are kept for the returning replica`,
         `${drained.map((c) => c.metadata?.uid).join(',')}/cancelled-release`, ordinal);
     }
     ctx.actions.push({ kind: 'ForgetDrained', ordinal, claims: drained.map(forgettable) });
@@ -484,16 +510,19 @@ function seeDrainThrough(ctx: PlanContext, v: OrdinalView, d: DrainPodView): voi
   }
   if (d.modified) {
     status.state = 'unproven';
-    status.why = `the containers of drain pod ${d.ref.name} were changed after the controller created it: it releases nothing, and is replaced once it finishes`;
+    status.why = `the containers of drain pod ${d.ref.name} were changed after the controller created it: it releases nothing, and is ` +
+      `replaced once it finishes`;
     ctx.report('Warning', 'DrainPodModified',
-      `the containers of drain pod ${d.ref.name} (images, commands or mounts) are no longer the ones this controller created it with; whatever it does proves no drain: `
+      `the containers of drain pod ${d.ref.name} (images, commands or mounts) are no longer the ones this controller created it with; ` +
+        `whatever it does proves no drain: `
       + 'its claims are kept, and it is replaced by a new drain pod once it has finished', `${d.ref.uid}/modified`, ordinal);
     if (ctx.managed && !d.terminating && (d.phase === 'Succeeded' || d.phase === 'Failed')) endDrain(ctx, ordinal, d, 'unproven');
     return;
   }
   if (!d.proven) {
     status.state = 'unproven';
-    status.why = `pod ${d.ref.name} carries the drain labels but no claim records it as this controller's drain pod: it releases nothing, and holds the ordinal until it finishes`;
+    status.why = `pod ${d.ref.name} carries the drain labels but no claim records it as this controller's drain pod: it releases ` +
+      `nothing, and holds the ordinal until it finishes`;
     handleUnproven(ctx, v, d);
     return;
   }
@@ -503,7 +532,8 @@ function seeDrainThrough(ctx: PlanContext, v: OrdinalView, d: DrainPodView): voi
     // The set grew back over the ordinal: its claims belong to the returning replica, whatever the drain did.
     status.state = 'cancelled';
     status.why = 'the StatefulSet grew back over this ordinal: the drain pod is removed and the claims stay with the replica';
-    ctx.report('Normal', 'DrainCancelled', `the StatefulSet grew back over ordinal ${ordinal} before drain pod ${d.ref.name} finished; its claims are kept for the returning replica`, `${d.ref.uid}/cancelled`, ordinal);
+    ctx.report('Normal', 'DrainCancelled', `the StatefulSet grew back over ordinal ${ordinal} before drain pod ${d.ref.name} finished; ` +
+      `its claims are kept for the returning replica`, `${d.ref.uid}/cancelled`, ordinal);
     endDrain(ctx, ordinal, d, 'scale-up');
     return;
   }
@@ -515,10 +545,12 @@ function seeDrainThrough(ctx: PlanContext, v: OrdinalView, d: DrainPodView): voi
     ctx.report('Normal', 'DrainSucceeded', `drain pod ${d.ref.name} succeeded; releasing its claims`, `${d.ref.uid}/succeeded`, ordinal);
     const unrecorded = d.releasableClaims.filter((c) => drainedBy(c)?.podUid !== d.ref.uid);
     if (unrecorded.length > 0) {
-      ctx.actions.push({ kind: 'RecordDrained', ordinal, claims: unrecorded.map(claimAt), drainPod: d.ref, generation: generationOf(ctx.set) });
+      ctx.actions.push({ kind: 'RecordDrained', ordinal, claims: unrecorded.map(claimAt), drainPod: d.ref,
+        generation: generationOf(ctx.set) });
     }
     const created = timeMs(d.pod.metadata?.creationTimestamp);
-    ctx.actions.push({ kind: 'DeleteDrainPod', ordinal, pod: d.ref, reason: 'drained', drainSeconds: created === undefined ? undefined : (ctx.nowMs - created) / 1000 });
+    ctx.actions.push({ kind: 'DeleteDrainPod', ordinal, pod: d.ref, reason: 'drained',
+      drainSeconds: created === undefined ? undefined : (ctx.nowMs - created) / 1000 });
     return;
   }
   if (d.phase === 'Failed') {
@@ -530,7 +562,8 @@ function seeDrainThrough(ctx: PlanContext, v: OrdinalView, d: DrainPodView): voi
     return;
   }
   status.state = d.phase === 'Running' ? 'draining' : 'pending-drain';
-  status.why = d.phase === 'Running' ? `drain pod ${d.ref.name} is running (attempt ${d.attempt})` : `drain pod ${d.ref.name} is Pending: not scheduled or not started yet`;
+  status.why = d.phase === 'Running' ? `drain pod ${d.ref.name} is running (attempt ${d.attempt})`
+    : `drain pod ${d.ref.name} is Pending: not scheduled or not started yet`;
   if (pastTimeout(ctx, d)) {
     status.state = 'failed';
     status.why = `attempt ${d.attempt} passed its ${TIMEOUT_ANNOTATION} of ${formatDuration(ctx.timeout.value)}: it is stopped`;
@@ -566,7 +599,8 @@ function timedOut(ctx: PlanContext, ordinal: number, d: DrainPodView): void {
     ctx.actions.push({ kind: 'RecordFailure', ordinal, claims: claims.map(claimAt), failures: d.attempt, at: ctx.now.toISOString() });
     const last = d.attempt >= ctx.attempts.value;
     ctx.report('Warning', 'DrainTimedOut',
-      `drain pod ${d.ref.name} passed its deadline of ${formatDuration(ctx.timeout.value)} (attempt ${d.attempt} of ${ctx.attempts.value}); it is stopped and its claims are kept` +
+      `drain pod ${d.ref.name} passed its deadline of ${formatDuration(ctx.timeout.value)} (attempt ${d.attempt} ` +
+        `of ${ctx.attempts.value}); it is stopped and its claims are kept` +
       (last ? `; giving up: set annotation ${RETRY_ANNOTATION} to a new value to retry` : '; it will be retried'),
       `${d.ref.uid}/timeout`, ordinal);
   }
@@ -597,20 +631,24 @@ function handleUnproven(ctx: PlanContext, v: OrdinalView, d: DrainPodView): void
     // No claim of its ordinal exists (it was made for claims already released, on a cache behind the
     // release): its volumes can never be mounted, so it would hold the ordinal's name for ever.
     ctx.report('Warning', 'UnprovenDrainPod',
-      `pod ${d.ref.name} carries this StatefulSet's drain pod labels but no claim of ordinal ${v.ordinal} exists any more; it can never start, and is deleted`,
+      `pod ${d.ref.name} carries this StatefulSet's drain pod labels but no claim of ordinal ${v.ordinal} exists any more; it can ` +
+        `never start, and is deleted`,
       `${d.ref.uid}/unproven`, v.ordinal);
     endDrain(ctx, v.ordinal, d, 'nothing-to-drain');
     return;
   }
   if (d.phase !== 'Succeeded' && d.phase !== 'Failed') {
     ctx.report('Warning', 'UnprovenDrainPod',
-      `pod ${d.ref.name} carries this StatefulSet's drain pod labels but no claim of ordinal ${v.ordinal} records it as the drain pod this controller created;`
-      + ` while it is ${d.phase} it holds ordinal ${v.ordinal} (no drain can start, and the StatefulSet cannot use the name); nothing it does releases anything`,
+      `pod ${d.ref.name} carries this StatefulSet's drain pod labels but no claim of ordinal ${v.ordinal} records it as the drain pod ` +
+        `this controller created;`
+      + ` while it is ${d.phase} it holds ordinal ${v.ordinal} (no drain can start, and the StatefulSet cannot use the name); nothing ` +
+        `it does releases anything`,
       `${d.ref.uid}/holding`, v.ordinal);
     return;
   }
   ctx.report('Warning', 'UnprovenDrainPod',
-    `pod ${d.ref.name} carries this StatefulSet's drain pod labels but no claim of ordinal ${v.ordinal} records it as the drain pod this controller created` +
+    `pod ${d.ref.name} carries this StatefulSet's drain pod labels but no claim of ordinal ${v.ordinal} records it as the drain pod ` +
+      `this controller created` +
     ` (a pod made by someone else, or a record lost to a crash); its ${d.phase} releases nothing, and it is deleted`,
     `${d.ref.uid}/unproven`, v.ordinal);
   endDrain(ctx, v.ordinal, d, 'unproven');
@@ -651,7 +689,8 @@ function failedDrain(ctx: PlanContext, ordinal: number, d: DrainPodView): Ordina
 /** Pending or Running: report a drain that exceeds its deadline, and leave it in place. */
 function reportIfStuck(ctx: PlanContext, ordinal: number, d: DrainPodView): void {
   const running = d.phase === 'Running';
-  const started = running ? timeMs(d.pod.status?.startTime) ?? timeMs(d.pod.metadata?.creationTimestamp) : timeMs(d.pod.metadata?.creationTimestamp);
+  const started = running ? timeMs(d.pod.status?.startTime) ?? timeMs(d.pod.metadata?.creationTimestamp)
+    : timeMs(d.pod.metadata?.creationTimestamp);
   if (started === undefined) return;
   const deadline = running ? ctx.settings.runningDeadlineMs : ctx.settings.pendingDeadlineMs;
   const age = ctx.nowMs - started;
@@ -660,5 +699,6 @@ function reportIfStuck(ctx: PlanContext, ordinal: number, d: DrainPodView): void
     return;
   }
   const why = running ? 'has been running' : 'has been Pending (not scheduled or not started)';
-  ctx.report('Warning', 'DrainStuck', `drain pod ${d.ref.name} ${why} for ${formatDuration(age)}; it is left in place and its claims are kept`, `${d.ref.uid}/stuck-${d.phase}`, ordinal);
+  ctx.report('Warning', 'DrainStuck', `drain pod ${d.ref.name} ${why} for ${formatDuration(age)}; it is left in place and its ` +
+    `claims are kept`, `${d.ref.uid}/stuck-${d.phase}`, ordinal);
 }

@@ -14,7 +14,8 @@ type ContainerLike = V1Container | V1EphemeralContainer;
 export function containerProvenance(c: ContainerLike): ContainerLike {
   return {
     name: c.name, image: c.image, command: c.command, args: c.args, workingDir: c.workingDir,
-    volumeMounts: c.volumeMounts?.map((m) => ({ name: m.name, mountPath: m.mountPath, subPath: m.subPath, subPathExpr: m.subPathExpr, readOnly: m.readOnly })),
+    volumeMounts: c.volumeMounts?.map((m) => ({ name: m.name, mountPath: m.mountPath, subPath: m.subPath, subPathExpr: m.subPathExpr,
+      readOnly: m.readOnly })),
   };
 }
 
@@ -64,7 +65,8 @@ export function whyNotBound(set: V1StatefulSet, ordinal: number, pod: V1Pod, cla
   if (!recordsPodUid(claim, pod)) return `claim ${claimName} does not record pod ${podName} as its drain pod`;
   if (!recordsPod(claim, pod)) return `the containers of drain pod ${podName} were changed after it was created`;
   // Stryker disable next-line OptionalChaining: identifyClaim matched the claim's name, so it has metadata.
-  if (!drainPodClaims(pod).some((ref) => ref.uid === claim.metadata?.uid && ref.name === claimName)) return `drain pod ${podName} does not list claim ${claimName}`;
+  if (!drainPodClaims(pod).some((ref) => ref.uid === claim.metadata?.uid && ref.name === claimName))
+    return `drain pod ${podName} does not list claim ${claimName}`;
   if (!mountedClaimNames(pod).has(claimName!)) return `drain pod ${podName} does not mount claim ${claimName}`;
   return undefined;
 }
@@ -74,7 +76,8 @@ export function whyNotBound(set: V1StatefulSet, ordinal: number, pod: V1Pod, cla
  * plan's UID; the executor does not delete one that is gone or replaced): `whyNotBound`, and the pod is the
  * very one the plan saw (same UID) and has Succeeded.
  */
-export function whyNotReleasable(set: V1StatefulSet, ordinal: number, podUid: string, pod: V1Pod | undefined, claim: V1PersistentVolumeClaim): string | undefined {
+export function whyNotReleasable(set: V1StatefulSet, ordinal: number, podUid: string, pod: V1Pod | undefined,
+    claim: V1PersistentVolumeClaim): string | undefined {
   if (!pod || pod.metadata?.uid !== podUid) return 'its drain pod no longer exists';
   // Stryker disable next-line OptionalChaining: the line above read the pod's UID, so it has metadata.
   if (pod.status?.phase !== 'Succeeded') return `drain pod ${pod.metadata?.name} has not Succeeded (${pod.status?.phase ?? 'no phase'})`;
@@ -93,7 +96,7 @@ export function drainedRecord(podUid: string, generation: number): Record<string
 
 /** A claim's record of a successful drain: the drain pod's UID and the set's generation then. */
 export function drainedBy(claim: V1PersistentVolumeClaim): { podUid: string; generation: number } | undefined {
-  // Stryker disable next-line StringLiteral: an absent record reads as '', which the pattern never matches; so does any default without "/".
+  // Stryker disable next-line StringLiteral: an absent record reads as '', which the pattern never matches; so does any default without "/"
   const match = /^([^/]+)\/(0|[1-9][0-9]*)$/.exec(claim.metadata?.annotations?.[DRAINED_ANNOTATION] ?? '');
   return match ? { podUid: match[1]!, generation: Number(match[2]) } : undefined;
 }
@@ -110,9 +113,11 @@ export function whyNotDrained(set: V1StatefulSet, ordinal: number, claim: V1Pers
   const drained = drainedBy(claim);
   if (!drained) return `claim ${claimName} records no successful drain`;
   // Stryker disable next-line OptionalChaining: drainedBy read the claim's annotations, so they exist.
-  if (drained.podUid !== claim.metadata?.annotations?.[DRAIN_POD_ANNOTATION]) return `the drain recorded on claim ${claimName} is not its recorded drain pod`;
+  if (drained.podUid !== claim.metadata?.annotations?.[DRAIN_POD_ANNOTATION])
+    return `the drain recorded on claim ${claimName} is not its recorded drain pod`;
   if (drained.generation !== generationOf(set)) {
-    return `the StatefulSet changed since the drain of claim ${claimName} succeeded (generation ${drained.generation}, now ${generationOf(set)})`;
+    return `the StatefulSet changed since the drain of claim ${claimName} succeeded (generation ${drained.generation}, ` +
+      `now ${generationOf(set)})`;
   }
   return undefined;
 }

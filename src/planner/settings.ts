@@ -39,5 +39,6 @@ export function maxAttempts(set: V1StatefulSet, settings: PlannerSettings): { va
   if (raw === undefined) return { value: settings.maxAttempts };
   const value = Number(raw);
   if (Number.isInteger(value) && value >= 1) return { value };
-  return { value: settings.maxAttempts, problem: `${MAX_ATTEMPTS_ANNOTATION}=${JSON.stringify(raw)} is not a positive integer; using ${settings.maxAttempts}` };
+  return { value: settings.maxAttempts,
+    problem: `${MAX_ATTEMPTS_ANNOTATION}=${JSON.stringify(raw)} is not a positive integer; using ${settings.maxAttempts}` };
 }

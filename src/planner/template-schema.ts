@@ -17,7 +17,8 @@ const container = {
       items: {
         type: 'object',
         required: ['name', 'mountPath'],
-        properties: { name: { type: 'string' }, mountPath: { type: 'string' }, subPath: { type: 'string' }, subPathExpr: { type: 'string' }, readOnly: { type: 'boolean' } },
+        properties: { name: { type: 'string' }, mountPath: { type: 'string' }, subPath: { type: 'string' }, subPathExpr: { type: 'string' },
+          readOnly: { type: 'boolean' } },
       },
     },
   },
@@ -50,7 +51,8 @@ export const drainerTemplateSchema = {
             required: ['name'],
             properties: {
               name: { type: 'string' },
-              persistentVolumeClaim: { type: 'object', required: ['claimName'], properties: { claimName: { type: 'string' }, readOnly: { type: 'boolean' } } },
+              persistentVolumeClaim: { type: 'object', required: ['claimName'],
+                properties: { claimName: { type: 'string' }, readOnly: { type: 'boolean' } } },
             },
           },
         },

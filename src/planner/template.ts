@@ -52,7 +52,8 @@ function claimsOfTheSet(set: V1StatefulSet, spec: V1PodSpec): string[] {
     if (claim === undefined) return [];
     const template = claimTemplateNames(set).find((t) => ordinalOfName(claim, `${t}-${setName}`) !== undefined);
     return template === undefined ? [] : [
-      `spec.volumes ${volume.name} names claim ${claim}, a claim of this StatefulSet (template ${template}): drain pods may mount only the orphaned claims, which the controller adds under the claim template's name`,
+      `spec.volumes ${volume.name} names claim ${claim}, a claim of this StatefulSet (template ${template}): drain pods may mount only ` +
+        `the orphaned claims, which the controller adds under the claim template's name`,
     ];
   });
 }
@@ -76,7 +77,8 @@ export function parseDrainerTemplate(set: V1StatefulSet): TemplateResult {
   }
   const restartPolicy = (value as { spec?: { restartPolicy?: unknown } }).spec?.restartPolicy;
   if (restartPolicy === 'Always') {
-    problems.push('spec.restartPolicy Always is not allowed: such a pod never completes, so its claims could never be released (use OnFailure or Never)');
+    problems.push('spec.restartPolicy Always is not allowed: such a pod never completes, so its claims could never be released ' +
+      '(use OnFailure or Never)');
   }
   if (!validate(value)) {
     for (const error of validate.errors ?? []) {
@@ -100,7 +102,8 @@ export function parseDrainerTemplate(set: V1StatefulSet): TemplateResult {
   if (selectorMatches(set.spec?.selector, finalLabels)) {
     return {
       ok: false,
-      problems: ['the template\'s labels match the StatefulSet\'s selector: the StatefulSet controller would adopt the drain pod; use labels outside the selector'],
+      problems: ['the template\'s labels match the StatefulSet\'s selector: the StatefulSet controller would adopt the drain pod; use ' +
+        'labels outside the selector'],
     };
   }
   return { ok: true, template };

@@ -24,7 +24,8 @@ export type DeleteReason =
   | 'retry' // it Failed, the failure is recorded and the backoff elapsed
   | 'superseded' // it Failed before a user-requested retry reset the failure count
   | 'scale-up' // the set grew back over its ordinal before the drain started running, or before it was released
-  | 'unproven' // it finished, but no claim records it as a drain pod this controller created (or its containers were changed): it releases nothing
+  // it finished, but no claim records it as a drain pod this controller created (or its containers were changed): it releases nothing
+  | 'unproven'
   | 'timeout' // the attempt ran past the drain timeout: recorded as failed, and stopped
   | 'nothing-to-drain' // it Failed and all its claims are gone (deleted by someone else)
   | 'ended'; // its drain was ended without a release already (its UID kept as ended); a stale cache still shows it
@@ -62,7 +63,8 @@ export type Action =
   /** Call off a release not yet made: the drained record is removed (and its pod kept as ended); the claims stay. */
   | { kind: 'ForgetDrained'; ordinal: number; claims: Array<ClaimAt & { drainedPodUid?: string }> }
   | {
-    kind: 'DeleteDrainPod'; ordinal: number; pod: PodRef; reason: DeleteReason; /** creation to success, for 'drained' */ drainSeconds?: number;
+    kind: 'DeleteDrainPod'; ordinal: number; pod: PodRef; reason: DeleteReason;
+    /** creation to success, for 'drained' */ drainSeconds?: number;
     /**
      * Claims whose record names this pod: once it is deleted, the record is removed and the pod's UID kept as
      * ended (a drain that ends without a release).
@@ -147,7 +149,8 @@ export interface OrdinalStatus {
    * replica-on-released-claim: a replica of the ordinal runs on a claim this controller released, still being
    * deleted (the StatefulSet controller raced the release): what it writes is lost when it stops.
    */
-  state: 'delayed' | 'waiting-for-pod' | 'pending-drain' | 'draining' | 'succeeded' | 'releasing' | 'failed' | 'backoff' | 'gave-up' | 'blocked' | 'cancelled' | 'unproven'
+  state: 'delayed' | 'waiting-for-pod' | 'pending-drain' | 'draining' | 'succeeded' | 'releasing' | 'failed' | 'backoff' | 'gave-up' |
+    'blocked' | 'cancelled' | 'unproven'
     | 'replica-on-released-claim';
 }
 

@@ -20,7 +20,8 @@ afterEach(async () => {
 });
 
 const claimDelete = (req: { method: string; path: string }) => req.method === 'DELETE' && req.path.includes('/persistentvolumeclaims/');
-const drainCreate = (req: { method: string; path: string; query: URLSearchParams }) => req.method === 'POST' && req.path.endsWith('/pods') && !req.query.has('dryRun');
+const drainCreate = (req: { method: string; path: string; query: URLSearchParams }) => req.method === 'POST' &&
+  req.path.endsWith('/pods') && !req.query.has('dryRun');
 
 test('429 with Retry-After and 503 are retried where the request was made, not failed up to the reconcile', async () => {
   const { c, ns } = ctx;
@@ -57,7 +58,8 @@ test('a watch that goes silent without closing is noticed and resumed: the scale
 test('connection resets and added latency on every kind of request: the drain still finishes, once', async () => {
   const { c, ns } = ctx;
   let n = 0;
-  proxy.randomFaults = { rate: 0.3, faults: [{ kind: 'reset' }, { kind: 'delay', ms: 300 }, { kind: 'status', code: 500 }], random: () => ((n = (n * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) };
+  proxy.randomFaults = { rate: 0.3, faults: [{ kind: 'reset' }, { kind: 'delay', ms: 300 }, { kind: 'status', code: 500 }],
+    random: () => ((n = (n * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) };
   const controller = await ctx.start([`--kubeconfig=${proxy.kubeconfig}`], { waitReady: false });
   await createReadySet(c, ns, { name: 'db', replicas: 3, policy: 'Parallel' });
   await scale(c, ns, 'db', 1);
@@ -67,18 +69,21 @@ test('connection resets and added latency on every kind of request: the drain st
   expect((await controller.metrics()).match(/^sdc_drains_started_total (\d+)$/m)?.[1]).toBe('2');
 });
 
-test('a scale-up the controller has not heard of yet (its set watch silent) keeps the claim: the set is read afresh before a release', async () => {
+test('a scale-up the controller has not heard of yet (its set watch silent) keeps the claim: the set is read afresh before ' +
+    'a release', async () => {
   const { c, ns } = ctx;
   const controller = await ctx.start([`--kubeconfig=${proxy.kubeconfig}`, '--watch-idle-timeout=60s']);
   await createReadySet(c, ns, { name: 'db', replicas: 2, template: simulatedDrain({ after: '4s' }) });
   await scale(c, ns, 'db', 1);
-  const drainPhase = async () => (await c.core.listNamespacedPod({ namespace: ns, labelSelector: ROLE_LABEL })).items.find((p) => p.metadata?.name === 'db-1')?.status?.phase;
+  const drainPhase = async () => (await c.core.listNamespacedPod({ namespace: ns, labelSelector: ROLE_LABEL })).items.find((p) =>
+    p.metadata?.name === 'db-1')?.status?.phase;
   await eventually('drain pod running', async () => (await drainPhase()) === 'Running');
   const claim = await c.core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'data-db-1' });
   expect(proxy.silenceOpenWatches((p) => p.endsWith('/statefulsets'))).toBeGreaterThan(0);
   await scale(c, ns, 'db', 2);
   await eventually('drain pod Succeeded', async () => (await drainPhase()) === 'Succeeded');
-  await eventually('the controller declined the release', async () => controller.entries().some((e) => /grew back over ordinal 1/.test(String(e.message))), 30_000);
+  await eventually('the controller declined the release',
+    async () => controller.entries().some((e) => /grew back over ordinal 1/.test(String(e.message))), 30_000);
   const after = await c.core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'data-db-1' });
   expect(after.metadata?.uid).toBe(claim.metadata?.uid);
   expect(after.metadata?.deletionTimestamp).toBeUndefined();

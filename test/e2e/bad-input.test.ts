@@ -34,40 +34,67 @@ const cases: Case[] = [
   { name: 'json-number', template: '42', reason: 'InvalidDrainerTemplate', note: /must be a JSON object/ },
   { name: 'json-null', template: 'null', reason: 'InvalidDrainerTemplate', note: /must be a JSON object/ },
   { name: 'empty', template: '', reason: 'InvalidDrainerTemplate', note: /must be a JSON object/ },
-  { name: 'yaml-alias-bomb', template: 'a: &a ["x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\n', reason: 'InvalidDrainerTemplate', note: /neither valid JSON nor YAML|Excessive alias count/ },
-  { name: 'huge', template: JSON.stringify({ metadata: { annotations: { filler: 'x'.repeat(200_000) } }, spec: {} }), reason: 'InvalidDrainerTemplate', note: /containers/ },
+  { name: 'yaml-alias-bomb', template: 'a: &a ["x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: ' +
+    '&c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\n',
+    reason: 'InvalidDrainerTemplate', note: /neither valid JSON nor YAML|Excessive alias count/ },
+  { name: 'huge', template: JSON.stringify({ metadata: { annotations: { filler: 'x'.repeat(200_000) } }, spec: {} }),
+    reason: 'InvalidDrainerTemplate', note: /containers/ },
   { name: 'no-spec', template: { metadata: ok.metadata }, reason: 'InvalidDrainerTemplate', note: /required property 'spec'/ },
-  { name: 'no-containers', template: { metadata: ok.metadata, spec: { containers: [] } }, reason: 'InvalidDrainerTemplate', note: /fewer than 1 items/ },
-  { name: 'containers-object', template: { spec: { containers: { name: 'x', image: 'y' } } }, reason: 'InvalidDrainerTemplate', note: /containers must be array/ },
-  { name: 'no-image', template: { spec: { containers: [{ name: 'x' }] } }, reason: 'InvalidDrainerTemplate', note: /required property 'image'/ },
-  { name: 'mount-no-path', template: withContainer({ volumeMounts: [{ name: 'data' }] }), reason: 'InvalidDrainerTemplate', note: /required property 'mountPath'/ },
-  { name: 'volumes-not-list', template: withSpec({ volumes: { name: 'x' } }), reason: 'InvalidDrainerTemplate', note: /volumes must be array/ },
-  { name: 'claim-name-number', template: withSpec({ volumes: [{ name: 'archive', persistentVolumeClaim: { claimName: 5 } }] }), reason: 'InvalidDrainerTemplate', note: /claimName must be string/ },
-  { name: 'init-mounts-string', template: withSpec({ initContainers: [{ name: 'init', image: 'busybox', volumeMounts: 'data' }] }), reason: 'InvalidDrainerTemplate', note: /initContainers.0.volumeMounts must be array/ },
-  { name: 'restart-always', template: withSpec({ restartPolicy: 'Always' }), reason: 'InvalidDrainerTemplate', note: /restartPolicy Always is not allowed/ },
+  { name: 'no-containers', template: { metadata: ok.metadata, spec: { containers: [] } }, reason: 'InvalidDrainerTemplate',
+    note: /fewer than 1 items/ },
+  { name: 'containers-object', template: { spec: { containers: { name: 'x', image: 'y' } } }, reason: 'InvalidDrainerTemplate',
+    note: /containers must be array/ },
+  { name: 'no-image', template: { spec: { containers: [{ name: 'x' }] } }, reason: 'InvalidDrainerTemplate',
+    note: /required property 'image'/ },
+  { name: 'mount-no-path', template: withContainer({ volumeMounts: [{ name: 'data' }] }), reason: 'InvalidDrainerTemplate',
+    note: /required property 'mountPath'/ },
+  { name: 'volumes-not-list', template: withSpec({ volumes: { name: 'x' } }), reason: 'InvalidDrainerTemplate',
+    note: /volumes must be array/ },
+  { name: 'claim-name-number', template: withSpec({ volumes: [{ name: 'archive', persistentVolumeClaim: { claimName: 5 } }] }),
+    reason: 'InvalidDrainerTemplate', note: /claimName must be string/ },
+  { name: 'init-mounts-string', template: withSpec({ initContainers: [{ name: 'init', image: 'busybox', volumeMounts: 'data' }] }),
+    reason: 'InvalidDrainerTemplate', note: /initContainers.0.volumeMounts must be array/ },
+  { name: 'restart-always', template: withSpec({ restartPolicy: 'Always' }), reason: 'InvalidDrainerTemplate',
+    note: /restartPolicy Always is not allowed/ },
   { name: 'restart-bogus', template: withSpec({ restartPolicy: 'Sometimes' }), reason: 'InvalidDrainerTemplate', note: /allowed values/ },
-  { name: 'adopted-labels', template: withMeta({ labels: { app: 'adopted-labels' } }), reason: 'InvalidDrainerTemplate', note: /would adopt the drain pod/ },
-  { name: 'namespace', template: withMeta({ namespace: 'kube-system' }), reason: 'InvalidDrainerTemplate', note: /metadata.namespace is not allowed/ },
-  { name: 'owner-refs', template: withMeta({ ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: 'x', uid: 'y' }] }), reason: 'InvalidDrainerTemplate', note: /ownerReferences is not allowed/ },
-  { name: 'fixed-name', template: withMeta({ name: 'evil' }), reason: 'InvalidDrainerTemplate', note: /metadata.name is set by the controller/ },
-  { name: 'generate-name', template: withMeta({ generateName: 'evil-' }), reason: 'InvalidDrainerTemplate', note: /generateName is not allowed/ },
+  { name: 'adopted-labels', template: withMeta({ labels: { app: 'adopted-labels' } }), reason: 'InvalidDrainerTemplate',
+    note: /would adopt the drain pod/ },
+  { name: 'namespace', template: withMeta({ namespace: 'kube-system' }), reason: 'InvalidDrainerTemplate',
+    note: /metadata.namespace is not allowed/ },
+  { name: 'owner-refs', template: withMeta({ ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: 'x', uid: 'y' }] }),
+    reason: 'InvalidDrainerTemplate', note: /ownerReferences is not allowed/ },
+  { name: 'fixed-name', template: withMeta({ name: 'evil' }), reason: 'InvalidDrainerTemplate',
+    note: /metadata.name is set by the controller/ },
+  { name: 'generate-name', template: withMeta({ generateName: 'evil-' }), reason: 'InvalidDrainerTemplate',
+    note: /generateName is not allowed/ },
   { name: 'finalizers', template: withMeta({ finalizers: ['x/y'] }), reason: 'InvalidDrainerTemplate', note: /finalizers is not allowed/ },
   { name: 'label-not-string', template: withMeta({ labels: { n: 1 } }), reason: 'InvalidDrainerTemplate', note: /must be string/ },
   { name: 'top-level-kind', template: { kind: 'Pod', ...ok }, reason: 'InvalidDrainerTemplate', note: /additional properties \(kind\)/ },
-  { name: 'bad-container-name', template: withContainer({ name: 'Not_A_DNS_Label' }), reason: 'InvalidDrainerTemplate', note: /API server rejects the drain pod/ },
-  { name: 'bad-label-key', template: withMeta({ labels: { 'bad key!': 'x' } }), reason: 'InvalidDrainerTemplate', note: /API server rejects the drain pod/ },
-  { name: 'negative-deadline', template: withSpec({ activeDeadlineSeconds: -5 }), reason: 'InvalidDrainerTemplate', note: /API server rejects the drain pod/ },
+  { name: 'bad-container-name', template: withContainer({ name: 'Not_A_DNS_Label' }), reason: 'InvalidDrainerTemplate',
+    note: /API server rejects the drain pod/ },
+  { name: 'bad-label-key', template: withMeta({ labels: { 'bad key!': 'x' } }), reason: 'InvalidDrainerTemplate',
+    note: /API server rejects the drain pod/ },
+  { name: 'negative-deadline', template: withSpec({ activeDeadlineSeconds: -5 }), reason: 'InvalidDrainerTemplate',
+    note: /API server rejects the drain pod/ },
   { name: 'clashing-volume', template: withSpec({ volumes: [{ name: 'data', hostPath: { path: '/' } }] }), reason: null },
-  { name: 'retention-delete', shape: (s) => { s.spec!.persistentVolumeClaimRetentionPolicy = { whenScaled: 'Delete', whenDeleted: 'Retain' }; }, reason: 'RetentionConflict', note: /whenScaled is Delete/ },
-  { name: 'expressions-only', shape: (s) => { s.spec!.selector = { matchExpressions: [{ key: 'app', operator: 'In', values: ['expressions-only'] }] }; }, reason: 'UnprovableClaims', note: /no matchLabels/ },
-  { name: 'bad-max-attempts', shape: (s) => { s.metadata!.annotations!['statefulsets.kubernetes.io/drainer-max-attempts'] = 'lots'; }, reason: 'InvalidMaxAttempts', note: /not a positive integer/ },
-  { name: 'bad-delay', shape: (s) => { s.metadata!.annotations!['statefulsets.kubernetes.io/drainer-delay'] = 'a while'; }, reason: 'InvalidDrainDelay', note: /not a duration between 1s and 168h \(e\.g\. 30m, 2h\); using no delay/ },
-  { name: 'bad-inherit', shape: (s) => { s.metadata!.annotations!['statefulsets.kubernetes.io/drainer-inherit-scheduling'] = 'sometimes'; }, reason: 'InvalidInheritScheduling', note: /neither "true" nor "false"; drain pods take the set's scheduling constraints \(the default\)/ },
-  { name: 'bad-timeout', shape: (s) => { s.metadata!.annotations!['statefulsets.kubernetes.io/drainer-timeout'] = '-5m'; }, reason: 'InvalidDrainTimeout', note: /not a duration between 1s and 168h \(e\.g\. 30m, 2h\)/ },
+  { name: 'retention-delete', shape: (s) => { s.spec!.persistentVolumeClaimRetentionPolicy = { whenScaled: 'Delete',
+    whenDeleted: 'Retain' }; }, reason: 'RetentionConflict', note: /whenScaled is Delete/ },
+  { name: 'expressions-only', shape: (s) => { s.spec!.selector = { matchExpressions: [{ key: 'app', operator: 'In',
+    values: ['expressions-only'] }] }; }, reason: 'UnprovableClaims', note: /no matchLabels/ },
+  { name: 'bad-max-attempts', shape: (s) => { s.metadata!.annotations!['statefulsets.kubernetes.io/drainer-max-attempts'] = 'lots'; },
+    reason: 'InvalidMaxAttempts', note: /not a positive integer/ },
+  { name: 'bad-delay', shape: (s) => { s.metadata!.annotations!['statefulsets.kubernetes.io/drainer-delay'] = 'a while'; },
+    reason: 'InvalidDrainDelay', note: /not a duration between 1s and 168h \(e\.g\. 30m, 2h\); using no delay/ },
+  { name: 'bad-inherit', shape: (s) => { s.metadata!.annotations!['statefulsets.kubernetes.io/drainer-inherit-scheduling'] = 'sometimes'; },
+    reason: 'InvalidInheritScheduling',
+    note: /neither "true" nor "false"; drain pods take the set's scheduling constraints \(the default\)/ },
+  { name: 'bad-timeout', shape: (s) => { s.metadata!.annotations!['statefulsets.kubernetes.io/drainer-timeout'] = '-5m'; },
+    reason: 'InvalidDrainTimeout', note: /not a duration between 1s and 168h \(e\.g\. 30m, 2h\)/ },
   { name: 'no-claim-templates', shape: (s) => { s.spec!.volumeClaimTemplates = []; }, reason: null },
 ];
 
-test(`${cases.length} hostile inputs: each reported or ignored as documented, none changes anything, a healthy set is still drained`, async () => {
+test(`${cases.length} hostile inputs: each reported or ignored as documented, none changes anything, a healthy set is ` +
+    `still drained`, async () => {
   const { c, ns } = ctx;
   const controller = await ctx.start();
   // A claim created by hand with a look-alike name (no selector labels): never the controller's to touch.
@@ -86,7 +113,8 @@ test(`${cases.length} hostile inputs: each reported or ignored as documented, no
   }, 120_000);
   const claimsBefore = await claimNames(c, ns);
   for (const k of [...cases.map((x) => x.name), 'healthy']) await scale(c, ns, k, 1);
-  await eventually('healthy drained', async () => !(await claimNames(c, ns)).includes('data-healthy-1') && (await podNames(c, ns, DRAINERS)).length === 0, 120_000);
+  await eventually('healthy drained', async () => !(await claimNames(c, ns)).includes('data-healthy-1') &&
+    (await podNames(c, ns, DRAINERS)).length === 0, 120_000);
 
   for (const k of cases) {
     if (k.reason === null) continue;
@@ -103,7 +131,8 @@ test(`${cases.length} hostile inputs: each reported or ignored as documented, no
   // Drained as documented: "clashing-volume" (the claim replaces the template's volume of that name) and
   // "bad-max-attempts" (warned about, then the default is used); retention-delete's claim is removed by
   // Kubernetes itself.
-  const expectedGone = ['data-bad-delay-1', 'data-bad-inherit-1', 'data-bad-max-attempts-1', 'data-bad-timeout-1', 'data-clashing-volume-1', 'data-retention-delete-1'];
+  const expectedGone = ['data-bad-delay-1', 'data-bad-inherit-1', 'data-bad-max-attempts-1', 'data-bad-timeout-1', 'data-clashing-volume-1',
+    'data-retention-delete-1'];
   expect(lost.filter((n) => !after.includes(n)).sort()).toEqual(expectedGone);
   expect(after).toContain('data-healthy-7');
   expect(after).toContain('data-expressions-only-1');
@@ -112,10 +141,12 @@ test(`${cases.length} hostile inputs: each reported or ignored as documented, no
   // Invariant 5: for a set whose input is refused, the audit log shows no write by the controller but events
   // (no finalizer, no pod, no claim annotation), dry runs aside.
   // (A bad max-attempts or timeout annotation is reported, and the default used: those sets are drained.)
-  const refused = cases.filter((k) => k.reason !== null && !['InvalidMaxAttempts', 'InvalidDrainTimeout', 'InvalidDrainDelay', 'InvalidInheritScheduling'].includes(k.reason)).map((k) => k.name);
+  const refused = cases.filter((k) => k.reason !== null &&
+    !['InvalidMaxAttempts', 'InvalidDrainTimeout', 'InvalidDrainDelay', 'InvalidInheritScheduling'].includes(k.reason)).map((k) => k.name);
   const writes = readAudit(sharedControlPlane().auditLog).filter((e) => e.namespace === ns && controllerReplica(e) !== undefined
     && e.resource !== 'events' && e.resource !== 'leases' && e.verb !== 'get' && e.verb !== 'list' && e.verb !== 'watch');
-  const touched = (name: string) => writes.filter((e) => e.name === name || e.name?.startsWith(`${name}-`) || e.name?.startsWith(`data-${name}-`));
+  const touched = (name: string) => writes.filter((e) => e.name === name || e.name?.startsWith(`${name}-`) ||
+    e.name?.startsWith(`data-${name}-`));
   expect(refused.flatMap((name) => touched(name).map((e) => `${e.verb} ${e.resource}/${e.name}`))).toEqual([]);
   expect(touched('healthy').length).toBeGreaterThan(0);
   // The controller served everything without crashing or restarting.

@@ -97,7 +97,8 @@ test('a write asks the fence once its TLS connection is open: leadership lost wh
   const fence = () => {
     if (!leading) throw new Error('not the leader');
   };
-  const create = (name: string) => client.request('POST', `/api/v1/namespaces/${ns}/configmaps`, { body: { metadata: { name } }, beforeSend: fence });
+  const create = (name: string) => client.request('POST', `/api/v1/namespaces/${ns}/configmaps`,
+    { body: { metadata: { name } }, beforeSend: fence });
   // A new connection: TCP and the TLS handshake take longer than this synchronous step.
   const onNewConnection = create('while-connecting');
   leading = false;

@@ -61,7 +61,8 @@ test('the drain-sim annotations drive a pod to Succeeded or Failed, with matchin
   });
   await c.core.createNamespacedPod({ namespace: ns, body: pod('ok') });
   await c.core.createNamespacedPod({ namespace: ns, body: pod('bad', 'Failed') });
-  await c.core.createNamespacedPod({ namespace: ns, body: { metadata: { name: 'forever' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } });
+  await c.core.createNamespacedPod({ namespace: ns,
+    body: { metadata: { name: 'forever' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } });
   const final = async (name: string) => (await c.core.readNamespacedPod({ namespace: ns, name })).status!;
   const ok = await eventually('ok Succeeded', async () => ((await final('ok')).phase === 'Succeeded' ? final('ok') : undefined));
   expect(ok.containerStatuses?.[0]?.state?.terminated?.exitCode).toBe(0);

@@ -1,5 +1,6 @@
 // A crash at every write a drain makes (and at the finalizer's removal from a deleted set): the controller is
-// killed the moment each write reaches the API server, before it hears the answer, and a new one takes over. The drain still completes exactly once
+// killed the moment each write reaches the API server, before it hears the
+// answer, and a new one takes over. The drain still completes exactly once
 // (one release of the claim, after a drain pod the controller provably made for it succeeded), nothing is
 // deleted early and no drain pod is left behind.
 import { mkdtempSync } from 'node:fs';
@@ -9,7 +10,8 @@ import { readAudit, type AuditEvent } from '../../local-cluster/audit.ts';
 import { claimNames, eventReasons, eventually, podNames } from '../../local-cluster/cluster-client.ts';
 import { FaultProxy, type ProxiedRequest } from '../../local-cluster/fault-proxy.ts';
 import { createReadySet, scale, simulatedDrain } from '../../local-cluster/workloads.ts';
-import { DRAIN_POD_ANNOTATION, DRAINED_ANNOTATION, FINALIZER, ORPHANED_SINCE_ANNOTATION, ROLE_DRAINER, ROLE_LABEL, ROLE_PLACEHOLDER } from '../../src/planner/keys.ts';
+import { DRAIN_POD_ANNOTATION, DRAINED_ANNOTATION, FINALIZER, ORPHANED_SINCE_ANNOTATION, ROLE_DRAINER, ROLE_LABEL,
+  ROLE_PLACEHOLDER } from '../../src/planner/keys.ts';
 import { checkInvariants } from '../faults/invariants.ts';
 import { sharedControlPlane } from '../jest/shared-control-plane.ts';
 import { useE2E } from './e2e-context.ts';
@@ -43,7 +45,8 @@ function nth(n: number, match: (r: ProxiedRequest) => boolean): (r: ProxiedReque
   return (r) => match(r) && ++seen === n;
 }
 
-const claimPatch = (annotation: string) => (r: ProxiedRequest) => r.method === 'PATCH' && r.path.endsWith('/persistentvolumeclaims/data-db-1') && r.body.includes(annotation);
+const claimPatch = (annotation: string) => (r: ProxiedRequest) => r.method === 'PATCH' &&
+  r.path.endsWith('/persistentvolumeclaims/data-db-1') && r.body.includes(annotation);
 
 interface WritePoint {
   write: string;
@@ -54,20 +57,24 @@ interface WritePoint {
 }
 
 const points: WritePoint[] = [
-  { write: 'the finalizer on the set', match: (r) => r.method === 'PATCH' && r.path.endsWith('/statefulsets/db') && r.body.includes(FINALIZER), drainPods: 1 },
-  { write: 'the orphaned-since mark on the claim (a drain delay)', match: claimPatch(ORPHANED_SINCE_ANNOTATION), flags: ['--drain-delay=2s'], drainPods: 1 },
+  { write: 'the finalizer on the set', match: (r) => r.method === 'PATCH' && r.path.endsWith('/statefulsets/db') &&
+    r.body.includes(FINALIZER), drainPods: 1 },
+  { write: 'the orphaned-since mark on the claim (a drain delay)', match: claimPatch(ORPHANED_SINCE_ANNOTATION),
+    flags: ['--drain-delay=2s'], drainPods: 1 },
   // The pod is not yet proven ours (its UID is not on the claim): it releases nothing, and is replaced once
   // it has finished. The drain container runs twice; the claim is released once.
   { write: 'the drain pod', match: (r) => r.method === 'POST' && r.path.endsWith('/pods') && !r.query.has('dryRun'), drainPods: 2 },
   { write: 'the drain pod\'s UID on the claim', match: claimPatch(DRAIN_POD_ANNOTATION), drainPods: 1 },
   { write: 'the drain\'s success on the claim', match: claimPatch(DRAINED_ANNOTATION), drainPods: 1 },
   { write: 'the drain pod delete', match: nth(1, (r) => r.method === 'DELETE' && r.path.endsWith('/pods/db-1')), drainPods: 1 },
-  { write: 'the placeholder', match: (r) => r.method === 'POST' && r.path.endsWith('/pods') && r.body.includes(ROLE_PLACEHOLDER), drainPods: 1 },
+  { write: 'the placeholder', match: (r) => r.method === 'POST' && r.path.endsWith('/pods') &&
+    r.body.includes(ROLE_PLACEHOLDER), drainPods: 1 },
   { write: 'the claim delete', match: (r) => r.method === 'DELETE' && r.path.endsWith('/persistentvolumeclaims/data-db-1'), drainPods: 1 },
   { write: 'the placeholder delete', match: nth(2, (r) => r.method === 'DELETE' && r.path.endsWith('/pods/db-1')), drainPods: 1 },
 ];
 
-const created = (ours: AuditEvent[], role: string) => ours.filter((e) => e.verb === 'create' && e.resource === 'pods' && e.requestObject?.metadata?.labels?.[ROLE_LABEL] === role);
+const created = (ours: AuditEvent[], role: string) => ours.filter((e) => e.verb === 'create' && e.resource === 'pods' &&
+  e.requestObject?.metadata?.labels?.[ROLE_LABEL] === role);
 
 test.each(points)('killed right after writing $write: the drain completes once, nothing early, nothing left behind', async (point) => {
   const { c, ns } = ctx;
@@ -98,15 +105,18 @@ test.each(points)('killed right after writing $write: the drain completes once, 
 test('killed right after removing the finalizer of a set deleted mid-drain: the set goes, the drain completed once', async () => {
   const { c, ns } = ctx;
   const flags = [`--kubeconfig=${proxy.kubeconfig}`];
-  const crash = crashOn((r) => r.method === 'PATCH' && r.path.endsWith('/statefulsets/db') && r.body.includes('finalizers') && !r.body.includes(FINALIZER));
+  const crash = crashOn((r) => r.method === 'PATCH' && r.path.endsWith('/statefulsets/db') && r.body.includes('finalizers') &&
+    !r.body.includes(FINALIZER));
   await ctx.start(flags);
   await createReadySet(c, ns, { name: 'db', replicas: 2, template: simulatedDrain({ after: '3s' }) });
   await scale(c, ns, 'db', 1);
-  await eventually('drain pod created', async () => (await c.core.listNamespacedPod({ namespace: ns, labelSelector: ROLE_LABEL })).items.some((p) => p.metadata?.name === 'db-1'));
+  await eventually('drain pod created', async () =>
+    (await c.core.listNamespacedPod({ namespace: ns, labelSelector: ROLE_LABEL })).items.some((p) => p.metadata?.name === 'db-1'));
   await c.kubectl(['-n', ns, 'delete', 'statefulset', 'db', '--wait=false']);
   await crash;
   await ctx.start(flags);
-  await eventually('set gone', async () => c.apps.readNamespacedStatefulSet({ namespace: ns, name: 'db' }).then(() => false, () => true), 60_000);
+  await eventually('set gone', async () => c.apps.readNamespacedStatefulSet({ namespace: ns, name: 'db' })
+    .then(() => false, () => true), 60_000);
   expect(await claimNames(c, ns)).toEqual(['data-db-0']);
   const audit = readAudit(sharedControlPlane('kwok').auditLog).filter((e) => e.namespace === ns);
   const ours = audit.filter((e) => e.userAgent.startsWith('statefulset-drain-controller/') && e.code >= 200 && e.code < 300);

@@ -29,7 +29,8 @@ test('README flow: 3 -> 2 replicas, drain pod created, Succeeded, claim and drai
   const drainPod = await eventually('drain pod db-2', async () => (await listPods(c, ns)).find((p) =>
     p.metadata!.name === 'db-2' && p.metadata!.labels?.['drain.statefulsets.kubernetes.io/role'] === 'drainer'));
   expect(drainPod.spec!.volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'data-db-2' } });
-  expect(drainPod.metadata!.ownerReferences).toEqual([expect.objectContaining({ kind: 'StatefulSet', uid: set.metadata!.uid, controller: false })]);
+  expect(drainPod.metadata!.ownerReferences)
+    .toEqual([expect.objectContaining({ kind: 'StatefulSet', uid: set.metadata!.uid, controller: false })]);
   expect(JSON.parse(drainPod.metadata!.annotations!['drain.statefulsets.kubernetes.io/claims']!))
     .toEqual([{ name: 'data-db-2', uid: claimBefore.metadata!.uid }]);
 
@@ -76,7 +77,8 @@ test('two claim templates: one drain pod mounts both claims and both are release
   await ctx.start();
   await createReadySet(c, ns, { name: 'db', replicas: 2, claims: ['data', 'wal'] });
   await scale(c, ns, 'db', 1);
-  const pod = await eventually('drain pod db-1', async () => (await listPods(c, ns)).find((p) => p.metadata!.labels?.['drain.statefulsets.kubernetes.io/ordinal'] === '1'));
+  const pod = await eventually('drain pod db-1',
+    async () => (await listPods(c, ns)).find((p) => p.metadata!.labels?.['drain.statefulsets.kubernetes.io/ordinal'] === '1'));
   expect(pod.spec!.volumes!.map((v) => v.persistentVolumeClaim?.claimName).sort()).toEqual(['data-db-1', 'wal-db-1']);
   await eventually('both claims released', async () => (await claimNames(c, ns)).length === 2);
   expect(await claimNames(c, ns)).toEqual(['data-db-0', 'wal-db-0']);
@@ -92,5 +94,6 @@ test('an unannotated StatefulSet is left alone', async () => {
   expect(await claimNames(c, ns)).toEqual(['data-plain-0', 'data-plain-1']);
   expect(await eventReasons(c, ns, 'plain')).toEqual([]);
   expect((await c.apps.readNamespacedStatefulSet({ namespace: ns, name: 'plain' })).metadata!.finalizers).toBeUndefined();
-  expect(controller.entries().filter((e) => e.message === 'ignoring StatefulSet without a drainer template or claim templates')).toHaveLength(1);
+  expect(controller.entries().filter((e) => e.message === 'ignoring StatefulSet without a drainer template or claim templates'))
+    .toHaveLength(1);
 });

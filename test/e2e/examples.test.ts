@@ -10,10 +10,13 @@ const ctx = useE2E('example');
 const examples = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples');
 
 test.each([
-  { example: 'datastore', set: 'datastore', replicas: 3, scaleTo: 2, remaining: ['data-datastore-0', 'data-datastore-1', 'datastore-archive'] },
+  { example: 'datastore', set: 'datastore', replicas: 3, scaleTo: 2,
+    remaining: ['data-datastore-0', 'data-datastore-1', 'datastore-archive'] },
   { example: 'parallel', set: 'cache', replicas: 6, scaleTo: 2, remaining: ['cache-archive', 'cache-cache-0', 'cache-cache-1'] },
-  { example: 'two-claims', set: 'ledger', replicas: 3, scaleTo: 2, remaining: ['data-ledger-0', 'data-ledger-1', 'ledger-exports', 'wal-ledger-0', 'wal-ledger-1'] },
-])('examples/$example: scale $replicas -> $scaleTo drains and releases the removed replicas\' claims', async ({ example, set, replicas, scaleTo, remaining }) => {
+  { example: 'two-claims', set: 'ledger', replicas: 3, scaleTo: 2,
+    remaining: ['data-ledger-0', 'data-ledger-1', 'ledger-exports', 'wal-ledger-0', 'wal-ledger-1'] },
+])('examples/$example: scale $replicas -> $scaleTo drains and releases the removed replicas\' claims', async ({ example, set, replicas,
+    scaleTo, remaining }) => {
   const { c, ns } = ctx;
   await ctx.start();
   await c.kubectl(['-n', ns, 'apply', '-f', '-'], exampleWithSimulatedDrain(path.join(examples, example, 'statefulset.yaml'), '2s'));

@@ -54,23 +54,27 @@ test('scale-up before the drain runs: the drain pod is removed and the returning
   await scale(c, ns, 'db', 3);
   await eventually('replica 2 back and Ready', async () => {
     const pod = (await listPods(c, ns)).find((p) => p.metadata!.name === 'db-2');
-    return pod && !pod.metadata!.labels?.['drain.statefulsets.kubernetes.io/role'] && pod.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True');
+    return pod && !pod.metadata!.labels?.['drain.statefulsets.kubernetes.io/role'] &&
+      pod.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True');
   });
   expect((await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-2')!.metadata!.uid).toBe(uid);
   expect(await eventReasons(c, ns, 'db')).toEqual(['DrainStarted', 'DrainCancelled']);
 });
 
-test('scale-up during a running drain: the drain finishes but releases nothing, and the returning replica gets its own claim back', async () => {
+test('scale-up during a running drain: the drain finishes but releases nothing, and the returning replica gets its own ' +
+    'claim back', async () => {
   const { c, ns } = ctx;
   await ctx.start();
   await createReadySet(c, ns, { name: 'db', replicas: 3, template: simulatedDrain({ after: '4s' }) });
   const uid = (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-2')!.metadata!.uid;
   await scale(c, ns, 'db', 2);
-  await eventually('drain running', async () => (await listPods(c, ns)).some((p) => p.metadata!.name === 'db-2' && p.metadata!.labels?.['drain.statefulsets.kubernetes.io/role'] && p.status?.phase === 'Running'));
+  await eventually('drain running', async () => (await listPods(c, ns)).some((p) => p.metadata!.name === 'db-2' &&
+    p.metadata!.labels?.['drain.statefulsets.kubernetes.io/role'] && p.status?.phase === 'Running'));
   await scale(c, ns, 'db', 3);
   await eventually('replica 2 back and Ready', async () => {
     const pod = (await listPods(c, ns)).find((p) => p.metadata!.name === 'db-2');
-    return pod && !pod.metadata!.labels?.['drain.statefulsets.kubernetes.io/role'] && pod.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True');
+    return pod && !pod.metadata!.labels?.['drain.statefulsets.kubernetes.io/role'] &&
+      pod.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True');
   }, 120_000);
   const claim = (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-2')!;
   expect(claim.metadata!.uid).toBe(uid);
@@ -88,23 +92,30 @@ test('drainer-delay: a scale-up within the delay gets the very same claim back, 
     const n = await eventNotes(c, ns, 'db', 'DrainDelayed');
     return n.length > 0 ? n : undefined;
   });
-  expect(notes[0]).toMatch(/ordinal 1 is orphaned; its drain starts at \S+ \(statefulsets.kubernetes.io\/drainer-delay\) unless the StatefulSet grows back/);
-  await eventually('the delay is recorded on the claim', async () => (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-1')?.metadata!.annotations?.['drain.statefulsets.kubernetes.io/orphaned-since']);
+  expect(notes[0]).toMatch(
+    /ordinal 1 is orphaned; its drain starts at \S+ \(statefulsets.kubernetes.io\/drainer-delay\) unless the StatefulSet grows back/);
+  await eventually('the delay is recorded on the claim', async () => (await listClaims(c, ns))
+    .find((p) => p.metadata!.name === 'data-db-1')?.metadata!.annotations?.['drain.statefulsets.kubernetes.io/orphaned-since']);
   await eventually('counted as delayed', async () => /^sdc_delayed_drains 1$/m.test(await controller.metrics()));
   await scale(c, ns, 'db', 2);
-  await eventually('replica 1 back and Ready', async () => (await listPods(c, ns)).some((p) => p.metadata!.name === 'db-1' && !p.metadata!.labels?.['drain.statefulsets.kubernetes.io/role']
+  await eventually('replica 1 back and Ready', async () => (await listPods(c, ns)).some((p) => p.metadata!.name === 'db-1' &&
+    !p.metadata!.labels?.['drain.statefulsets.kubernetes.io/role']
     && p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')));
-  await eventually('the mark removed', async () => !(await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-1')?.metadata!.annotations?.['drain.statefulsets.kubernetes.io/orphaned-since']);
+  await eventually('the mark removed', async () => !(await listClaims(c, ns))
+    .find((p) => p.metadata!.name === 'data-db-1')?.metadata!.annotations?.['drain.statefulsets.kubernetes.io/orphaned-since']);
   expect((await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-1')!.metadata!.uid).toBe(uid);
-  const creates = readAudit(sharedControlPlane().auditLog).filter((e) => e.namespace === ns && e.verb === 'create' && e.resource === 'pods' && controllerReplica(e) !== undefined);
+  const creates = readAudit(sharedControlPlane().auditLog).filter((e) => e.namespace === ns && e.verb === 'create' &&
+    e.resource === 'pods' && controllerReplica(e) !== undefined);
   expect(creates).toEqual([]);
-  expect(controller.entries().some((e) => e.message === 'synced' && (e.ordinals as string[] | undefined)?.includes('1:delayed'))).toBe(true);
+  expect(controller.entries().some((e) => e.message === 'synced' &&
+    (e.ordinals as string[] | undefined)?.includes('1:delayed'))).toBe(true);
 });
 
 test('drainer-delay: once the delay has passed, the drain runs', async () => {
   const { c, ns } = ctx;
   await ctx.start();
-  await createReadySet(c, ns, { name: 'db', replicas: 2, template: simulatedDrain({ after: '1s' }), annotations: { 'statefulsets.kubernetes.io/drainer-delay': '3s' } });
+  await createReadySet(c, ns, { name: 'db', replicas: 2, template: simulatedDrain({ after: '1s' }),
+    annotations: { 'statefulsets.kubernetes.io/drainer-delay': '3s' } });
   await scale(c, ns, 'db', 1);
   const orphanedAt = Date.now();
   await eventually('released after the delay', async () => !(await claimNames(c, ns)).includes('data-db-1'), 60_000);
@@ -115,13 +126,16 @@ test('drainer-delay: once the delay has passed, the drain runs', async () => {
   expect(reasons.indexOf('DrainDelayed')).toBeLessThan(reasons.indexOf('DrainStarted'));
 });
 
-test('drainer-delay: an orphaned-since mark from the future (written by hand, or by a clock that ran ahead) is rewritten as now, and the drain still runs', async () => {
+test('drainer-delay: an orphaned-since mark from the future (written by hand, or by a clock that ran ahead) is rewritten as now, and the ' +
+    'drain still runs', async () => {
   const { c, ns } = ctx;
   await ctx.start();
-  await createReadySet(c, ns, { name: 'db', replicas: 2, template: simulatedDrain({ after: '1s' }), annotations: { 'statefulsets.kubernetes.io/drainer-delay': '5s' } });
+  await createReadySet(c, ns, { name: 'db', replicas: 2, template: simulatedDrain({ after: '1s' }),
+    annotations: { 'statefulsets.kubernetes.io/drainer-delay': '5s' } });
   await scale(c, ns, 'db', 1);
   const mark = 'drain.statefulsets.kubernetes.io/orphaned-since';
-  await eventually('the claim marked orphaned', async () => (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-1')?.metadata?.annotations?.[mark]);
+  await eventually('the claim marked orphaned',
+    async () => (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-1')?.metadata?.annotations?.[mark]);
   await c.kubectl(['-n', ns, 'annotate', '--overwrite', 'pvc', 'data-db-1', `${mark}=2100-01-01T00:00:00Z`]);
   await eventually('TimeInFuture reported', async () => (await eventReasons(c, ns, 'db')).includes('TimeInFuture'));
   await eventually('released after the delay', async () => !(await claimNames(c, ns)).includes('data-db-1'), 60_000);
@@ -142,7 +156,8 @@ test('a drain that outlives drainer-timeout has failed: reported, stopped, the c
   }, 60_000);
   expect(notes[0]).toMatch(/passed its deadline of 3s \(attempt 1 of 1\); it is stopped and its claims are kept; giving up/);
   await eventually('the attempt stopped', async () => !(await podNames(c, ns, DRAINERS)).includes('db-1'));
-  await eventually('gave up', async () => controller.entries().some((e) => e.message === 'synced' && (e.ordinals as string[] | undefined)?.includes('1:gave-up')));
+  await eventually('gave up',
+    async () => controller.entries().some((e) => e.message === 'synced' && (e.ordinals as string[] | undefined)?.includes('1:gave-up')));
   const claim = (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-1')!;
   expect([claim.metadata!.uid, claim.metadata!.annotations!['drain.statefulsets.kubernetes.io/failed-attempts']]).toEqual([uid, '1']);
   expect(await controller.metrics()).toMatch(/^sdc_drains_failed_total 1$/m);
@@ -162,10 +177,12 @@ test('drain pods take the set\'s scheduling constraints: a set pinned to a taint
       podSpec: { nodeSelector: { pool: ns }, tolerations: [{ key: 'dedicated', value: ns, effect: 'NoSchedule' }] },
     });
     await scale(c, ns, 'db', 1);
-    const drain = await eventually('drain pod scheduled', async () => (await listPods(c, ns)).find((p) => p.metadata!.name === 'db-1' && p.metadata!.labels?.['drain.statefulsets.kubernetes.io/role'] && p.spec?.nodeName));
+    const drain = await eventually('drain pod scheduled', async () => (await listPods(c, ns)).find((p) => p.metadata!.name === 'db-1' &&
+      p.metadata!.labels?.['drain.statefulsets.kubernetes.io/role'] && p.spec?.nodeName));
     expect(drain.spec!.nodeName).toBe(node);
     expect(drain.spec!.nodeSelector).toEqual({ pool: ns });
-    expect(drain.spec!.tolerations).toEqual(expect.arrayContaining([expect.objectContaining({ key: 'dedicated', value: ns, effect: 'NoSchedule' })]));
+    expect(drain.spec!.tolerations)
+      .toEqual(expect.arrayContaining([expect.objectContaining({ key: 'dedicated', value: ns, effect: 'NoSchedule' })]));
     await eventually('released', async () => !(await claimNames(c, ns)).includes('data-db-1'));
   } finally {
     await c.core.deleteNode({ name: node }).catch(() => undefined);

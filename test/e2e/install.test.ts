@@ -50,9 +50,11 @@ test('namespaced install: the controller does its job with the Role alone, and c
   expect((await c.kubectl(['auth', 'can-i', 'list', 'pods', '-n', ns, `--as=${sa}`])).trim()).toBe('yes');
   // The Lease Role names its Lease: another Lease of the namespace is out of reach.
   expect((await c.kubectl(['auth', 'can-i', 'update', 'leases/statefulset-drain-controller', '-n', ns, `--as=${sa}`])).trim()).toBe('yes');
-  expect((await c.kubectl(['auth', 'can-i', 'update', 'leases/someone-elses', '-n', ns, `--as=${sa}`]).catch((e: { stdout?: string }) => e.stdout ?? '')).trim()).toBe('no');
+  expect((await c.kubectl(['auth', 'can-i', 'update', 'leases/someone-elses', '-n', ns, `--as=${sa}`])
+    .catch((e: { stdout?: string }) => e.stdout ?? '')).trim()).toBe('no');
 
-  const controller = await startController(kubeconfig, [`--namespaces=${ns}`, `--leader-election-namespace=${ns}`, '--lease-duration=4s', '--renew-deadline=3s', '--retry-period=500ms']);
+  const controller = await startController(kubeconfig, [`--namespaces=${ns}`, `--leader-election-namespace=${ns}`, '--lease-duration=4s',
+    '--renew-deadline=3s', '--retry-period=500ms']);
   ctx.controllers.push(controller);
   await createReadySet(c, ns, { name: 'db', replicas: 2 });
   await scale(c, ns, 'db', 1);
@@ -66,11 +68,14 @@ test('namespaced install: the controller does its job with the Role alone, and c
   const other = await createNamespace(c, 'other');
   try {
     for (const verb of ['list', 'create', 'delete']) {
-      expect((await c.kubectl(['auth', 'can-i', verb, 'pods', '-n', other, `--as=${sa}`]).catch((e: { stdout?: string }) => e.stdout ?? '')).trim()).toBe('no');
+      expect((await c.kubectl(['auth', 'can-i', verb, 'pods', '-n', other, `--as=${sa}`]).catch((e: { stdout?: string }) => e.stdout ?? ''))
+        .trim()).toBe('no');
     }
-    expect((await c.kubectl(['auth', 'can-i', 'list', 'statefulsets', '--all-namespaces', `--as=${sa}`]).catch((e: { stdout?: string }) => e.stdout ?? '')).trim()).toBe('no');
+    expect((await c.kubectl(['auth', 'can-i', 'list', 'statefulsets', '--all-namespaces', `--as=${sa}`])
+      .catch((e: { stdout?: string }) => e.stdout ?? '')).trim()).toBe('no');
     // Pointed at another namespace, it fails loudly: never ready, and the refusal is logged.
-    const outside = await startController(kubeconfig, [`--namespaces=${other}`, `--leader-election-namespace=${ns}`, '--leader-election-id=outside'], { waitReady: false });
+    const outside = await startController(kubeconfig,
+      [`--namespaces=${other}`, `--leader-election-namespace=${ns}`, '--leader-election-id=outside'], { waitReady: false });
     ctx.controllers.push(outside);
     await eventually('forbidden logged', async () => /forbidden/i.test(outside.logs()), 30_000);
     expect((await fetch(`http://127.0.0.1:${outside.httpPort}/readyz`)).status).toBe(503);
@@ -83,17 +88,22 @@ test('a missing permission fails loudly: the release is refused, logged and coun
   const { c, ns } = ctx;
   await c.kubectl(['apply', '-k', intoNamespace('namespaced', ns)]);
   // The same Role without "delete persistentvolumeclaims".
-  const role = JSON.parse(await c.kubectl(['-n', ns, 'get', 'role', 'statefulset-drain-controller', '-o', 'json'])) as { rules: Array<{ resources: string[]; verbs: string[] }> };
-  for (const rule of role.rules) if (rule.resources.includes('persistentvolumeclaims')) rule.verbs = rule.verbs.filter((v) => v !== 'delete');
+  const role = JSON.parse(await c.kubectl(['-n', ns, 'get', 'role', 'statefulset-drain-controller', '-o', 'json'])) as
+    { rules: Array<{ resources: string[]; verbs: string[] }> };
+  for (const rule of role.rules) if (rule.resources.includes('persistentvolumeclaims'))
+    rule.verbs = rule.verbs.filter((v) => v !== 'delete');
   await c.kubectl(['-n', ns, 'replace', '-f', '-'], JSON.stringify(role));
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sdc-sa-'));
   const kubeconfig = await serviceAccountKubeconfig(c, ns, 'statefulset-drain-controller', dir);
-  const controller = await startController(kubeconfig, [`--namespaces=${ns}`, `--leader-election-namespace=${ns}`, '--lease-duration=4s', '--renew-deadline=3s', '--retry-period=500ms']);
+  const controller = await startController(kubeconfig, [`--namespaces=${ns}`, `--leader-election-namespace=${ns}`, '--lease-duration=4s',
+    '--renew-deadline=3s', '--retry-period=500ms']);
   ctx.controllers.push(controller);
   await createReadySet(c, ns, { name: 'db', replicas: 2 });
   await scale(c, ns, 'db', 1);
-  await eventually('refusal logged', async () => controller.entries().some((e) => e.level === 'error' && e.action === 'DeleteClaim' && e.status === 403), 60_000);
-  expect(await controller.metrics()).toMatch(/^sdc_api_requests_total\{verb="delete",resource="persistentvolumeclaims",code="403"\} [1-9]/m);
+  await eventually('refusal logged', async () => controller.entries().some((e) => e.level === 'error' && e.action === 'DeleteClaim' &&
+    e.status === 403), 60_000);
+  expect(await controller.metrics())
+    .toMatch(/^sdc_api_requests_total\{verb="delete",resource="persistentvolumeclaims",code="403"\} [1-9]/m);
   expect(await controller.metrics()).toMatch(/^sdc_reconcile_errors_total [1-9]/m);
   expect(await claimNames(c, ns)).toEqual(['data-db-0', 'data-db-1']);
 });

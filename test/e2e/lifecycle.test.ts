@@ -14,7 +14,8 @@ import { useE2E } from './e2e-context.ts';
 
 const ctx = useE2E('life');
 const DRAINERS = 'drain.statefulsets.kubernetes.io/role=drainer';
-const drainPhase = async (name: string) => (await listPods(ctx.c, ctx.ns)).find((p) => p.metadata!.name === name && p.metadata!.labels?.['drain.statefulsets.kubernetes.io/role'])?.status?.phase;
+const drainPhase = async (name: string) => (await listPods(ctx.c, ctx.ns)).find((p) => p.metadata!.name === name &&
+  p.metadata!.labels?.['drain.statefulsets.kubernetes.io/role'])?.status?.phase;
 
 test('a controller killed with SIGKILL mid-drain and restarted finishes the drain: no claim lost, no duplicate drain pod', async () => {
   const { c, ns } = ctx;
@@ -24,7 +25,8 @@ test('a controller killed with SIGKILL mid-drain and restarted finishes the drai
   await eventually('drain running', async () => (await drainPhase('db-2')) === 'Running');
   // Mid-drain means after the controller recorded the pod on its claim (a kill before that record is the
   // crash-at-write test's case, where the unproven pod is replaced).
-  await eventually('drain pod recorded on its claim', async () => (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-2')?.metadata?.annotations?.[DRAIN_POD_ANNOTATION] !== undefined);
+  await eventually('drain pod recorded on its claim', async () => (await listClaims(c, ns))
+    .find((p) => p.metadata!.name === 'data-db-2')?.metadata?.annotations?.[DRAIN_POD_ANNOTATION] !== undefined);
   await first.stop('SIGKILL');
   await eventually('drain Succeeded while no controller runs', async () => (await drainPhase('db-2')) === 'Succeeded');
   expect(await claimNames(c, ns)).toContain('data-db-2');
@@ -33,11 +35,13 @@ test('a controller killed with SIGKILL mid-drain and restarted finishes the drai
   await eventually('drain pod gone', async () => (await podNames(c, ns, DRAINERS)).length === 0);
   // One drain pod created in all (events are best effort: a SIGKILL may take a queued one with it).
   const creates = readAudit(sharedControlPlane().auditLog).filter((e) => e.namespace === ns && e.verb === 'create' && e.resource === 'pods'
-    && e.name === 'db-2' && controllerReplica(e) !== undefined && e.code < 300 && e.requestObject?.metadata?.labels?.[ROLE_LABEL] === ROLE_DRAINER);
+    && e.name === 'db-2' && controllerReplica(e) !== undefined && e.code < 300 &&
+      e.requestObject?.metadata?.labels?.[ROLE_LABEL] === ROLE_DRAINER);
   expect(creates).toHaveLength(1);
 });
 
-test('a set deleted with --cascade=orphan mid-drain (to change its claim templates) and recreated: the drain finishes, the claim is released, the set grows back over the ordinal', async () => {
+test('a set deleted with --cascade=orphan mid-drain (to change its claim templates) and recreated: the drain finishes, the claim is ' +
+    'released, the set grows back over the ordinal', async () => {
   const { c, ns } = ctx;
   await ctx.start();
   await createReadySet(c, ns, { name: 're', replicas: 3, template: simulatedDrain({ after: '6s' }) });
@@ -45,22 +49,26 @@ test('a set deleted with --cascade=orphan mid-drain (to change its claim templat
   await eventually('drain running', async () => (await drainPhase('re-2')) === 'Running');
   // The garbage collector strips the drain pod's owner reference; the finalizer holds the set until the drain is over.
   await c.kubectl(['-n', ns, 'delete', 'statefulset', 're', '--cascade=orphan', '--timeout=90s']);
-  await c.apps.createNamespacedStatefulSet({ namespace: ns, body: statefulSet({ name: 're', replicas: 2, template: simulatedDrain({ after: '1s' }) }) });
+  await c.apps.createNamespacedStatefulSet({ namespace: ns,
+    body: statefulSet({ name: 're', replicas: 2, template: simulatedDrain({ after: '1s' }) }) });
   await eventually('data-re-2 released', async () => !(await claimNames(c, ns)).includes('data-re-2'), 90_000);
   await eventually('drain pod gone', async () => (await podNames(c, ns, DRAINERS)).length === 0);
   await scale(c, ns, 're', 3);
-  await eventually('replica re-2 back', async () => (await listPods(c, ns)).some((p) => p.metadata!.name === 're-2' && !p.metadata!.labels?.['drain.statefulsets.kubernetes.io/role'] && p.status?.phase === 'Running'), 90_000);
+  await eventually('replica re-2 back', async () => (await listPods(c, ns)).some((p) => p.metadata!.name === 're-2' &&
+    !p.metadata!.labels?.['drain.statefulsets.kubernetes.io/role'] && p.status?.phase === 'Running'), 90_000);
 });
 
 test('two replicas with leader election: only the leader acts; when it is killed the other takes over', async () => {
   const { c, ns } = ctx;
   const a = await ctx.start();
   const b = await ctx.start();
-  const holder = async () => (await c.coordination.readNamespacedLease({ namespace: ns, name: 'statefulset-drain-controller' })).spec?.holderIdentity;
+  const holder = async () =>
+    (await c.coordination.readNamespacedLease({ namespace: ns, name: 'statefulset-drain-controller' })).spec?.holderIdentity;
   const leaderId = await eventually('a leader', holder);
   const [leader, follower] = leaderId?.endsWith(`_${a.process.pid}`) ? [a, b] : [b, a];
   await createReadySet(c, ns, { name: 'db', replicas: 3 });
-  await eventually('finalizer added by the leader', async () => (await c.apps.readNamespacedStatefulSet({ namespace: ns, name: 'db' })).metadata?.finalizers?.includes(FINALIZER));
+  await eventually('finalizer added by the leader',
+    async () => (await c.apps.readNamespacedStatefulSet({ namespace: ns, name: 'db' })).metadata?.finalizers?.includes(FINALIZER));
   expect(await follower.metrics()).toMatch(/^sdc_leader 0$/m);
   expect(await leader.metrics()).toMatch(/^sdc_leader 1$/m);
 
@@ -82,7 +90,8 @@ test('a leader paused past its renew deadline, with no one to take over, drains 
   const { c, ns } = ctx;
   const a = await ctx.start();
   await createReadySet(c, ns, { name: 'db', replicas: 3 });
-  await eventually('finalizer added', async () => (await c.apps.readNamespacedStatefulSet({ namespace: ns, name: 'db' })).metadata?.finalizers?.includes(FINALIZER));
+  await eventually('finalizer added',
+    async () => (await c.apps.readNamespacedStatefulSet({ namespace: ns, name: 'db' })).metadata?.finalizers?.includes(FINALIZER));
   a.process.kill('SIGSTOP');
   const paused = Date.now();
   await scale(c, ns, 'db', 2);
@@ -133,9 +142,11 @@ test('removing the annotation removes the finalizer and starts no new drain', as
   const { c, ns } = ctx;
   const controller = await ctx.start();
   await createReadySet(c, ns, { name: 'db', replicas: 2 });
-  await eventually('finalizer added', async () => (await c.apps.readNamespacedStatefulSet({ namespace: ns, name: 'db' })).metadata?.finalizers?.includes(FINALIZER));
+  await eventually('finalizer added',
+    async () => (await c.apps.readNamespacedStatefulSet({ namespace: ns, name: 'db' })).metadata?.finalizers?.includes(FINALIZER));
   await annotateSet(c, ns, 'db', { [TEMPLATE_ANNOTATION]: null });
-  await eventually('finalizer removed', async () => !(await c.apps.readNamespacedStatefulSet({ namespace: ns, name: 'db' })).metadata?.finalizers?.includes(FINALIZER));
+  await eventually('finalizer removed',
+    async () => !(await c.apps.readNamespacedStatefulSet({ namespace: ns, name: 'db' })).metadata?.finalizers?.includes(FINALIZER));
   await scale(c, ns, 'db', 1);
   await eventually('pod db-1 gone', async () => !(await podNames(c, ns)).includes('db-1'));
   await ctx.reconciled(controller, 'db');
@@ -147,7 +158,8 @@ test('--dry-run logs the drain it would start and changes nothing', async () => 
   const controller = await ctx.start(['--dry-run']);
   await createReadySet(c, ns, { name: 'db', replicas: 2 });
   await scale(c, ns, 'db', 1);
-  await eventually('would create', async () => controller.entries().some((e) => e.message === 'dry run: would perform' && e.action === 'CreateDrainPod'));
+  await eventually('would create', async () => controller.entries().some((e) => e.message === 'dry run: would perform' &&
+    e.action === 'CreateDrainPod'));
   expect(await podNames(c, ns, DRAINERS)).toEqual([]);
   expect((await c.apps.readNamespacedStatefulSet({ namespace: ns, name: 'db' })).metadata?.finalizers).toBeUndefined();
 });
@@ -158,7 +170,8 @@ test('the status command and the metrics show a drain in progress', async () => 
   await createReadySet(c, ns, { name: 'db', replicas: 2, template: simulatedDrain({ after: '30s' }) });
   const main = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.ts');
   // status --watch sees the scale-down happen: a new, time-stamped view each time the state changes.
-  const watching = spawn(process.execPath, [main, 'status', '--watch', `--kubeconfig=${c.kubeconfig}`, '-n', ns], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const watching = spawn(process.execPath, [main, 'status', '--watch', `--kubeconfig=${c.kubeconfig}`, '-n', ns],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
   let watched = '';
   watching.stdout.on('data', (chunk: Buffer) => (watched += chunk.toString('utf8')));
   try {
@@ -171,7 +184,8 @@ test('the status command and the metrics show a drain in progress', async () => 
   }
   expect(watched.match(/^--- \d{4}-\d\d-\d\dT/gm)!.length).toBeGreaterThanOrEqual(2);
   const { stdout } = await promisify(execFile)(process.execPath, [main, 'status', `--kubeconfig=${c.kubeconfig}`, '-n', ns]);
-  expect(stdout).toMatch(new RegExp(`${ns}/db\\s+1\\s+data-db-1\\s+db-1\\s+Running\\s+\\d+s\\s+0\\s+draining\\s+drain pod db-1 is running \\(attempt 1\\)`));
+  expect(stdout).toMatch(new RegExp(`${ns}/db\\s+1\\s+data-db-1\\s+db-1\\s+Running\\s+\\d+s\\s+0\\s+draining\\s+drain pod db-1 is ` +
+    `running \\(attempt 1\\)`));
   const explained = (await promisify(execFile)(process.execPath, [main, 'why', 'db', `--kubeconfig=${c.kubeconfig}`, '-n', ns])).stdout;
   expect(explained.trim()).toBe(`${ns}/db ordinal 1 (data-db-1): draining: drain pod db-1 is running (attempt 1).`);
   // As a kubectl plugin (package.json installs the command also as kubectl-sts_drain): `kubectl sts-drain ...`.
@@ -191,15 +205,18 @@ test('the status command and the metrics show a drain in progress', async () => 
 test('status and why say first when no controller is running, and that nothing happens until one does', async () => {
   const { c, ns } = ctx;
   const main = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.ts');
-  const cli = async (...args: string[]) => (await promisify(execFile)(process.execPath, [main, ...args, `--kubeconfig=${c.kubeconfig}`, '-n', ns])).stdout;
+  const cli = async (...args: string[]) =>
+    (await promisify(execFile)(process.execPath, [main, ...args, `--kubeconfig=${c.kubeconfig}`, '-n', ns])).stdout;
   await createReadySet(c, ns, { name: 'db', replicas: 2 });
   await scale(c, ns, 'db', 1);
   await eventually('replica db-1 gone', async () => !(await podNames(c, ns)).includes('db-1'));
   // Never started here: no lease, and the orphan waits.
-  expect((await cli('status')).split('\n')[0]).toBe(`no controller is running: there is no lease statefulset-drain-controller/statefulset-drain-controller or ${ns}/statefulset-drain-controller ` +
+  expect((await cli('status')).split('\n')[0]).toBe(`no controller is running: there is no lease ` +
+    `statefulset-drain-controller/statefulset-drain-controller or ${ns}/statefulset-drain-controller ` +
     '(a controller renews one; if it runs elsewhere, say where with --leader-election-namespace and --leader-election-id)');
   expect(await cli('status')).toMatch(/\s1\s+data-db-1\s.*; nothing happens until a controller runs$/m);
-  const json = JSON.parse(await cli('status', '-o', 'json')) as { controller: { running: boolean }; statefulsets: Array<{ ordinals: Array<{ why: string }> }> };
+  const json = JSON.parse(await cli('status', '-o', 'json')) as { controller: { running: boolean };
+    statefulsets: Array<{ ordinals: Array<{ why: string }> }> };
   expect(json.controller.running).toBe(false);
   expect(json.statefulsets[0]!.ordinals[0]!.why).toMatch(/; nothing happens until a controller runs$/);
   const explained = (await cli('why', 'db')).trim().split('\n');
@@ -208,11 +225,13 @@ test('status and why say first when no controller is running, and that nothing h
   // Once one runs, status names it; why says nothing about it.
   const controller = await ctx.start();
   await eventually('the claim released', async () => !(await claimNames(c, ns)).includes('data-db-1'));
-  expect((await cli('status')).split('\n')[0]).toMatch(new RegExp(`^controller \\S+ is running \\(lease ${ns}/statefulset-drain-controller renewed \\d+s ago\\)$`));
+  expect((await cli('status')).split('\n')[0])
+    .toMatch(new RegExp(`^controller \\S+ is running \\(lease ${ns}/statefulset-drain-controller renewed \\d+s ago\\)$`));
   expect((await cli('why', 'db')).trim()).toBe(`${ns}/db: nothing to drain; every claim belongs to a replica in range.`);
   // Killed (no hand-back): after its lease duration (4 s here), nobody runs any more.
   await controller.stop('SIGKILL');
-  await eventually('status says the lease lapsed', async () => /^no controller is running: the lease .* was last renewed \d+s ago by \S+, longer ago than its 4s$/
+  await eventually('status says the lease lapsed',
+    async () => /^no controller is running: the lease .* was last renewed \d+s ago by \S+, longer ago than its 4s$/
     .test((await cli('status')).split('\n')[0]!), 30_000);
 });
 

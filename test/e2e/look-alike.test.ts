@@ -14,11 +14,13 @@ async function claimUid(name: string): Promise<string | undefined> {
 }
 
 async function succeeded(podName: string): Promise<void> {
-  await eventually(`${podName} Succeeded`, async () => (await listPods(ctx.c, ctx.ns)).find((p) => p.metadata!.name === podName)?.status?.phase === 'Succeeded');
+  await eventually(`${podName} Succeeded`,
+    async () => (await listPods(ctx.c, ctx.ns)).find((p) => p.metadata!.name === podName)?.status?.phase === 'Succeeded');
 }
 
 function claimDeletes(name: string) {
-  return readAudit(sharedControlPlane().auditLog).filter((e) => e.verb === 'delete' && e.resource === 'persistentvolumeclaims' && e.namespace === ctx.ns && e.name === name);
+  return readAudit(sharedControlPlane().auditLog).filter((e) => e.verb === 'delete' && e.resource === 'persistentvolumeclaims' &&
+    e.namespace === ctx.ns && e.name === name);
 }
 
 test('a crafted pod listing a live replica\'s claim releases nothing; the controller warns and removes it once finished', async () => {
@@ -36,7 +38,8 @@ test('a crafted pod listing a live replica\'s claim releases nothing; the contro
   expect([...new Set(await eventReasons(c, ns, 'vault'))]).toEqual(['UnprovenDrainPod']);
 });
 
-test('someone who may create StatefulSets: a set whose claim names and selector collide with a live set\'s drains none of its claims', async () => {
+test('someone who may create StatefulSets: a set whose claim names and selector collide with a live set\'s drains none of ' +
+    'its claims', async () => {
   const { c, ns } = ctx;
   const controller = await ctx.start();
   await createReadySet(c, ns, { name: 'a-b', replicas: 2, template: null });
@@ -53,7 +56,8 @@ test('someone who may create StatefulSets: a set whose claim names and selector 
   expect(claimDeletes('data-a-b-0')).toEqual([]);
 });
 
-test('someone who may create StatefulSets, beside a set recreated with a new selector (its claims keep the old labels): none of its claims is drained', async () => {
+test('someone who may create StatefulSets, beside a set recreated with a new selector (its claims keep the old labels): none of its ' +
+    'claims is drained', async () => {
   const { c, ns } = ctx;
   const controller = await ctx.start();
   await createReadySet(c, ns, { name: 'a-b', replicas: 2, template: null });

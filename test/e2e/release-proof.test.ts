@@ -24,12 +24,14 @@ async function liveClaimUid(name: string): Promise<string | undefined> {
 
 function claimDeletes(name: string) {
   return readAudit(sharedControlPlane().auditLog)
-    .filter((e) => e.verb === 'delete' && e.resource === 'persistentvolumeclaims' && e.namespace === ctx.ns && e.name === name && e.code < 300);
+    .filter((e) => e.verb === 'delete' && e.resource === 'persistentvolumeclaims' && e.namespace === ctx.ns &&
+      e.name === name && e.code < 300);
 }
 
 const drainsStarted = async (metrics: string) => Number(metrics.match(/^sdc_drains_started_total (\d+)$/m)?.[1]);
 
-test('someone who may patch pods points a running drain pod at another image: its Succeeded releases nothing, and a new drain does the work', async () => {
+test('someone who may patch pods points a running drain pod at another image: its Succeeded releases nothing, and a new drain ' +
+    'does the work', async () => {
   const { c, ns } = ctx;
   const controller = await ctx.start();
   await createReadySet(c, ns, { name: 'vault', replicas: 2, template: simulatedDrain({ after: '8s' }) });
@@ -40,20 +42,23 @@ test('someone who may patch pods points a running drain pod at another image: it
   });
   await c.kubectl(['-n', ns, 'set', 'image', 'pod/vault-1', 'drain=busybox:evil']);
   await eventually('the changed drain pod reported', async () => (await eventReasons(c, ns, 'vault')).includes('DrainPodModified'));
-  await eventually('the changed drain pod Succeeded and removed', async () => (await pod('vault-1'))?.metadata?.uid !== first.metadata!.uid);
+  await eventually('the changed drain pod Succeeded and removed',
+    async () => (await pod('vault-1'))?.metadata?.uid !== first.metadata!.uid);
   // Not released by the changed pod: only once a second, unchanged drain pod has run.
   await eventually('claim released by a second drain', async () => (await liveClaimUid('data-vault-1')) === undefined, 90_000);
   expect(await drainsStarted(await controller.metrics())).toBe(2);
   expect(claimDeletes('data-vault-1')).toHaveLength(1);
 });
 
-test('a released claim still being deleted keeps its ordinal\'s name: the set grows back, and its replica starts only once the claim is gone, on a fresh claim', async () => {
+test('a released claim still being deleted keeps its ordinal\'s name: the set grows back, and its replica starts only once the claim is ' +
+    'gone, on a fresh claim', async () => {
   const { c, ns } = ctx;
   await ctx.start();
   await createReadySet(c, ns, { name: 'db', replicas: 3, template: simulatedDrain({ after: '1s' }) });
   const old = await liveClaimUid('data-db-2');
   // A finalizer of the test's own keeps the released claim Terminating, as a slow storage plugin's would.
-  await c.kubectl(['-n', ns, 'patch', 'pvc', 'data-db-2', '--type=merge', '-p', '{"metadata":{"finalizers":["e2e.test/hold","kubernetes.io/pvc-protection"]}}']);
+  await c.kubectl(['-n', ns, 'patch', 'pvc', 'data-db-2', '--type=merge', '-p',
+    '{"metadata":{"finalizers":["e2e.test/hold","kubernetes.io/pvc-protection"]}}']);
   await scale(c, ns, 'db', 2);
   const placeholder = await eventually('claim released (Terminating) under the placeholder', async () => {
     const claim = (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-2');
@@ -70,33 +75,39 @@ test('a released claim still being deleted keeps its ordinal\'s name: the set gr
   const replica = await eventually('replica db-2 running on a fresh claim', async () => {
     const p = await pod('db-2');
     const fresh = await liveClaimUid('data-db-2');
-    return p?.metadata?.labels?.['statefulset.kubernetes.io/pod-name'] === 'db-2' && p.status?.phase === 'Running' && fresh && fresh !== old ? p : undefined;
+    return p?.metadata?.labels?.['statefulset.kubernetes.io/pod-name'] === 'db-2' && p.status?.phase === 'Running' && fresh &&
+      fresh !== old ? p : undefined;
   }, 90_000);
   expect(replica.spec!.volumes!.find((v) => v.persistentVolumeClaim)?.persistentVolumeClaim?.claimName).toBe('data-db-2');
   // From the audit log: no pod of that name was created while the released claim still existed.
   const audit = readAudit(sharedControlPlane().auditLog).filter((e) => e.namespace === ns && e.code < 300);
   const claimGone = audit.filter((e) => e.resource === 'persistentvolumeclaims' && e.name === 'data-db-2' && e.verb === 'create').at(-1)!;
-  const replicaCreates = audit.filter((e) => e.verb === 'create' && e.resource === 'pods' && e.name === 'db-2' && e.requestObject?.metadata?.labels?.[ROLE_LABEL] === undefined);
+  const replicaCreates = audit.filter((e) => e.verb === 'create' && e.resource === 'pods' && e.name === 'db-2' &&
+    e.requestObject?.metadata?.labels?.[ROLE_LABEL] === undefined);
   expect(replicaCreates.length).toBeGreaterThan(0);
-  for (const e of replicaCreates.filter((x) => x.time > placeholder.metadata!.creationTimestamp!.getTime())) expect(e.time).toBeGreaterThanOrEqual(claimGone.time);
+  for (const e of replicaCreates.filter((x) => x.time > placeholder.metadata!.creationTimestamp!.getTime()))
+    expect(e.time).toBeGreaterThanOrEqual(claimGone.time);
 });
 
 test('a replica started on a claim the controller released, still Terminating (its placeholder deleted by hand), is reported', async () => {
   const { c, ns } = ctx;
   await ctx.start();
   await createReadySet(c, ns, { name: 'db', replicas: 3, template: simulatedDrain({ after: '1s' }) });
-  await c.kubectl(['-n', ns, 'patch', 'pvc', 'data-db-2', '--type=merge', '-p', '{"metadata":{"finalizers":["e2e.test/hold","kubernetes.io/pvc-protection"]}}']);
+  await c.kubectl(['-n', ns, 'patch', 'pvc', 'data-db-2', '--type=merge', '-p',
+    '{"metadata":{"finalizers":["e2e.test/hold","kubernetes.io/pvc-protection"]}}']);
   await scale(c, ns, 'db', 2);
   await eventually('claim released (Terminating) under the placeholder', async () => {
     const claim = (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-2');
     return claim?.metadata?.deletionTimestamp && (await pod('db-2'))?.metadata?.labels?.[ROLE_LABEL] === ROLE_PLACEHOLDER;
   });
-  // What the race leaves behind once the name is free: a replica of ordinal 2 on the Terminating claim (made here by hand, adopted by the set).
+  // What the race leaves behind once the name is free: a replica of ordinal
+  // 2 on the Terminating claim (made here by hand, adopted by the set).
   await c.kubectl(['-n', ns, 'delete', 'pod', 'db-2', '--wait=true']);
   await scale(c, ns, 'db', 3);
   const replica = structuredClone((await pod('db-1'))!);
   await c.core.createNamespacedPod({ namespace: ns, body: {
-    metadata: { name: 'db-2', labels: { ...replica.metadata!.labels, 'statefulset.kubernetes.io/pod-name': 'db-2', 'apps.kubernetes.io/pod-index': '2' } },
+    metadata: { name: 'db-2', labels: { ...replica.metadata!.labels, 'statefulset.kubernetes.io/pod-name': 'db-2',
+      'apps.kubernetes.io/pod-index': '2' } },
     spec: {
       nodeName: replica.spec!.nodeName, tolerations: replica.spec!.tolerations,
       containers: [{ name: 'app', image: 'busybox', volumeMounts: [{ name: 'data', mountPath: '/data' }] }],
@@ -107,7 +118,8 @@ test('a replica started on a claim the controller released, still Terminating (i
   await c.kubectl(['-n', ns, 'patch', 'pvc', 'data-db-2', '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers/0"}]']);
 });
 
-test('someone who may patch pods strips the drain labels from a running drain pod: reported, it releases nothing, and once finished a new drain does the work', async () => {
+test('someone who may patch pods strips the drain labels from a running drain pod: reported, it releases nothing, and once finished a ' +
+    'new drain does the work', async () => {
   const { c, ns } = ctx;
   const controller = await ctx.start();
   await createReadySet(c, ns, { name: 'vault', replicas: 2, template: simulatedDrain({ after: '8s' }) });
@@ -119,7 +131,8 @@ test('someone who may patch pods strips the drain labels from a running drain po
   await c.kubectl(['-n', ns, 'label', 'pod', 'vault-1', `${ROLE_LABEL}-`]);
   await eventually('the relabelled drain pod reported', async () => (await eventReasons(c, ns, 'vault')).includes('DrainPodRelabelled'));
   expect(await controller.metrics()).toMatch(/^sdc_held_ordinals 1$/m);
-  await eventually('the relabelled drain pod finished and removed', async () => (await pod('vault-1'))?.metadata?.uid !== first.metadata!.uid, 60_000);
+  await eventually('the relabelled drain pod finished and removed',
+    async () => (await pod('vault-1'))?.metadata?.uid !== first.metadata!.uid, 60_000);
   await eventually('claim released by a second drain', async () => (await liveClaimUid('data-vault-1')) === undefined, 90_000);
   expect(await drainsStarted(await controller.metrics())).toBe(2);
   expect(claimDeletes('data-vault-1')).toHaveLength(1);
@@ -134,7 +147,8 @@ describe('behind a proxy', () => {
     await proxy.stop();
   });
 
-  test('a drain pod that ended after a scale-up, still Succeeded in a silent pod watch, does not release the claim the returning replica wrote to', async () => {
+  test('a drain pod that ended after a scale-up, still Succeeded in a silent pod watch, does not release the claim the returning ' +
+      'replica wrote to', async () => {
     const { c, ns } = ctx;
     const controller = await ctx.start([`--kubeconfig=${proxy.kubeconfig}`, '--watch-idle-timeout=45s']);
     await createReadySet(c, ns, { name: 'vault', replicas: 3, template: simulatedDrain({ after: '6s' }) });

@@ -44,7 +44,8 @@ test('a kubeconfig that does not exist: one line naming the file and --kubeconfi
 test('a context the kubeconfig does not have: one line listing the contexts it has', async () => {
   const controller = await ctx.start(['--context=production'], { waitReady: false });
   const contexts = (parse(readFileSync(ctx.c.kubeconfig, 'utf8')) as { contexts: Array<{ name: string }> }).contexts.map((c) => c.name);
-  expectOneLine(await failure(controller), new RegExp(`context "production" not found; choose one of ${contexts.join(', ')} with --context`));
+  expectOneLine(await failure(controller),
+    new RegExp(`context "production" not found; choose one of ${contexts.join(', ')} with --context`));
 });
 
 test('RBAC that forbids listing StatefulSets: one line naming the list, the namespace and the permission', async () => {

@@ -29,7 +29,8 @@ test('a template rejected by Pod Security admission (privileged in a restricted 
   expect(await claimNames(c, ns)).toEqual(['data-db-0', 'data-db-1']);
 });
 
-test('a template changed while the controller was away, on a set it accepted before, is judged by its first drain pod: refused by admission, it is reported and nothing is created', async () => {
+test('a template changed while the controller was away, on a set it accepted before, is judged by its first drain pod: refused by ' +
+    'admission, it is reported and nothing is created', async () => {
   const { c, ns } = ctx;
   await c.kubectl(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=baseline']);
   const first = await ctx.start();
@@ -54,7 +55,8 @@ test('a template changed while the controller was away, on a set it accepted bef
   expect(await claimNames(c, ns)).toEqual(['data-db-0', 'data-db-1']);
 });
 
-test('templates annotated while the controller was away are checked when it starts: the accepted set gets its finalizer, the refused one is reported and untouched', async () => {
+test('templates annotated while the controller was away are checked when it starts: the accepted set gets its finalizer, the refused one ' +
+    'is reported and untouched', async () => {
   const { c, ns } = ctx;
   await c.kubectl(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=baseline']);
   const privileged = simulatedDrain();
@@ -62,7 +64,8 @@ test('templates annotated while the controller was away are checked when it star
   await createReadySet(c, ns, { name: 'good', replicas: 1 });
   await createReadySet(c, ns, { name: 'bad', replicas: 1, template: privileged });
   await ctx.start();
-  await eventually('finalizer on the accepted set, with nothing to drain', async () => finalizers(c, ns, 'good').then((f) => f.includes(FINALIZER)));
+  await eventually('finalizer on the accepted set, with nothing to drain',
+    async () => finalizers(c, ns, 'good').then((f) => f.includes(FINALIZER)));
   const notes = await eventually('InvalidDrainerTemplate event', async () => {
     const n = await eventNotes(c, ns, 'bad', 'InvalidDrainerTemplate');
     return n.length > 0 ? n : undefined;

@@ -47,7 +47,8 @@ export async function runBatch(options: BatchOptions): Promise<LedgerEntry[]> {
   ]);
   const history = new PodHistory(c.kubeconfig);
   const entry = (w: World, index: number, fields: Partial<LedgerEntry>): LedgerEntry => ({
-    date, commit, batchSeed: seed, worlds: options.worlds, world: index, seed: w.seed, steps, faults, faultsWithoutEffect: { ...withoutEffect }, proxyFaults: { ...proxy.injected },
+    date, commit, batchSeed: seed, worlds: options.worlds, world: index, seed: w.seed, steps, faults,
+    faultsWithoutEffect: { ...withoutEffect }, proxyFaults: { ...proxy.injected },
     drainsCompleted: 0, claimsReleased: 0, violations: [], recoverySeconds: null, ...fields,
   });
   let keep = false;

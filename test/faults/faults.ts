@@ -38,8 +38,10 @@ async function loseNode(ctx: FaultContext): Promise<void> {
     (await ctx.c.core.listNamespacedPod({ namespace, labelSelector: ROLE_LABEL })).items))).flat();
   const running = drains.filter((p) => p.spec?.nodeName && p.status?.phase === 'Running');
   const nodes = (await ctx.c.core.listNode()).items.map((n) => n.metadata!.name!);
-  const victim = running.length > 0 ? running[Math.floor(ctx.random() * running.length)]!.spec!.nodeName! : nodes[Math.floor(ctx.random() * nodes.length)]!;
-  ctx.log(`    node-loss: ${victim} (drain pods running there: ${running.filter((p) => p.spec?.nodeName === victim).map((p) => p.metadata?.name).join(', ') || 'none'})`);
+  const victim = running.length > 0 ? running[Math.floor(ctx.random() * running.length)]!.spec!.nodeName!
+    : nodes[Math.floor(ctx.random() * nodes.length)]!;
+  ctx.log(`    node-loss: ${victim} (drain pods running ` +
+    `there: ${running.filter((p) => p.spec?.nodeName === victim).map((p) => p.metadata?.name).join(', ') || 'none'})`);
   // The pod garbage collector force-deletes the pods bound to a node that no longer exists.
   await ctx.c.core.deleteNode({ name: victim });
   await sleep(1000 + ctx.random() * 2000);
@@ -100,7 +102,8 @@ export async function inject(fault: FaultKind, ctx: FaultContext): Promise<boole
     case 'clock-jump': {
       const to = Math.round(-CLOCK_RANGE.behind + random() * (CLOCK_RANGE.behind + CLOCK_RANGE.ahead));
       const jumped = replicas.jumpClock(i, to - replicas.clockOffsets[i]!);
-      ctx.log(`    clock-jump: replica ${i} ${jumped ? `now ${to >= 0 ? '+' : ''}${to}s off` : 'not jumped: libfaketime is not installed'}`);
+      ctx.log(`    clock-jump: ` +
+        `replica ${i} ${jumped ? `now ${to >= 0 ? '+' : ''}${to}s off` : 'not jumped: libfaketime is not installed'}`);
       return jumped;
     }
   }

@@ -30,7 +30,8 @@ export class PodHistory {
     this.informer = new ResilientInformer<V1Pod>(client, '/api/v1/pods', () => api.listPods(), (kind, pod) => {
       this.sightings.push({
         time: Date.now(), kind, namespace: pod.metadata?.namespace ?? '', name: pod.metadata?.name ?? '', uid: pod.metadata?.uid ?? '',
-        drain: pod.metadata?.labels?.[ROLE_LABEL] === ROLE_DRAINER, phase: pod.status?.phase, claimUids: drainPodClaims(pod).map((c) => c.uid),
+        drain: pod.metadata?.labels?.[ROLE_LABEL] === ROLE_DRAINER, phase: pod.status?.phase,
+        claimUids: drainPodClaims(pod).map((c) => c.uid),
       });
     }, createLogger('error'));
   }

@@ -84,7 +84,8 @@ function claimIdentity(namespace: string | undefined, name: string | undefined, 
 
 function listedClaimUids(e: AuditEvent): string[] {
   try {
-    return (JSON.parse(e.requestObject?.metadata?.annotations?.[CLAIMS_ANNOTATION] ?? '[]') as Array<{ uid?: string }>).map((c) => c.uid ?? '');
+    return (JSON.parse(e.requestObject?.metadata?.annotations?.[CLAIMS_ANNOTATION] ?? '[]') as Array<{ uid?: string }>)
+      .map((c) => c.uid ?? '');
   } catch {
     return [];
   }
@@ -141,13 +142,16 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
     // that read meets a drain pod holding the name, which the returning replica waits for, its claims kept.
     const read = decidingRead(audit, e, pod.set);
     if (!read) violations.push(`drain pod ${e.namespace}/${e.name} created without a quorum read of ${pod.set} before it`);
-    else if (!outOfRangeIn(read, pod.ordinal)) violations.push(`drain pod ${e.namespace}/${e.name} created on a read of ${pod.set} that had ordinal ${pod.ordinal} in range`);
+    else if (!outOfRangeIn(read, pod.ordinal))
+      violations.push(`drain pod ${e.namespace}/${e.name} created on a read of ${pod.set} that had ordinal ${pod.ordinal} in range`);
     else if (ranges.inRange(pod.set, pod.ordinal, e.time)) {
-      options.notice?.(`drain pod ${e.namespace}/${e.name} created ${e.time - read.time} ms after the read it was decided on; ordinal ${pod.ordinal} was back in range by then`);
+      options.notice?.(`drain pod ${e.namespace}/${e.name} created ${e.time - read.time} ms after the read it was decided on; ` +
+        `ordinal ${pod.ordinal} was back in range by then`);
     }
     for (const claim of mountedClaims(e)) {
       const id = claimIdentity(e.namespace, claim, sets, options.claimTemplates);
-      if (id && (id.set !== pod.set || id.ordinal !== pod.ordinal)) violations.push(`drain pod ${e.namespace}/${e.name} mounts ${claim}, a claim of another ordinal`);
+      if (id && (id.set !== pod.set || id.ordinal !== pod.ordinal))
+        violations.push(`drain pod ${e.namespace}/${e.name} mounts ${claim}, a claim of another ordinal`);
     }
   }
 
@@ -168,18 +172,22 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
       continue;
     }
     // The pods that last held the ordinal's name: the placeholder holding it at the delete, and the drain pod before it.
-    const underName = podCreates.filter((p) => p.namespace === e.namespace && p.name === `${id.set.split('/')[1]}-${id.ordinal}` && committedBefore(p, e));
+    const underName = podCreates.filter((p) => p.namespace === e.namespace && p.name === `${id.set.split('/')[1]}-${id.ordinal}` &&
+      committedBefore(p, e));
     const placeholder = underName.at(-1);
     if (!placeholder || controllerReplica(placeholder) === undefined || !isPlaceholder(placeholder)) {
       violations.push(`${where}: no placeholder of the controller held ordinal ${id.ordinal}'s name (${placeholder?.userAgent ?? 'none'})`);
       continue;
     }
     const placeholderUid = placeholder.responseObject?.metadata?.uid;
-    const freed = audit.find((x) => ok(x) && x.verb === 'delete' && x.resource === 'pods' && x.requestObject?.preconditions?.uid === placeholderUid && committedBefore(x, e));
+    const freed = audit.find((x) => ok(x) && x.verb === 'delete' && x.resource === 'pods' &&
+      x.requestObject?.preconditions?.uid === placeholderUid && committedBefore(x, e));
     if (freed) violations.push(`${where}: placeholder ${placeholder.name} had been deleted before`);
-    const succeededBefore = (pod: AuditEvent) => audit.some((s) => ok(s) && s.resource === 'pods/status' && s.namespace === e.namespace && s.name === pod.name
+    const succeededBefore = (pod: AuditEvent) => audit.some((s) => ok(s) && s.resource === 'pods/status' &&
+      s.namespace === e.namespace && s.name === pod.name
       && s.requestObject?.status?.phase === 'Succeeded' && committedBefore(pod, s) && committedBefore(s, e)
-      && !podCreates.some((later) => later.name === pod.name && later.namespace === pod.namespace && committedBefore(pod, later) && committedBefore(later, s)));
+      && !podCreates.some((later) => later.name === pod.name && later.namespace === pod.namespace && committedBefore(pod, later) &&
+        committedBefore(later, s)));
     // The drain that proves the release: the last pod under the name before the placeholder, passing over the
     // controller's own attempts that never Succeeded (a drain withdrawn because its record was refused proves
     // nothing and harms nothing); anyone else's pod in between (a returning replica) stops the search.
@@ -188,7 +196,8 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
     while (at > 0 && controllerReplica(before[at]!) !== undefined && !isPlaceholder(before[at]!) && !succeededBefore(before[at]!)) at--;
     const holder = before[at];
     if (!holder || controllerReplica(holder) === undefined || isPlaceholder(holder)) {
-      violations.push(`${where}: the pod of ordinal ${id.ordinal} before the placeholder was not a drain pod of the controller (${holder?.userAgent ?? 'none'})`);
+      violations.push(`${where}: the pod of ordinal ${id.ordinal} before the placeholder was not a drain pod of the controller ` +
+        `(${holder?.userAgent ?? 'none'})`);
       continue;
     }
     if (!listedClaimUids(holder).includes(uid) || !mountedClaims(holder).includes(e.name ?? '')) {
@@ -199,17 +208,21 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
     // of range at the generation recorded with the drain's success. A scale-up landing between that read and
     // the delete finds the name held: no replica can have used the claim, which holds what was drained.
     const read = decidingRead(audit, e, id.set);
-    const recorded = audit.filter((x) => ok(x) && x.resource === 'persistentvolumeclaims' && x.verb === 'patch' && x.namespace === e.namespace
-      && x.name === e.name && controllerReplica(x) !== undefined && x.requestObject?.metadata?.annotations?.[DRAINED_ANNOTATION] && committedBefore(x, e)).at(-1);
+    const recorded = audit.filter((x) => ok(x) && x.resource === 'persistentvolumeclaims' && x.verb === 'patch' &&
+      x.namespace === e.namespace
+      && x.name === e.name && controllerReplica(x) !== undefined && x.requestObject?.metadata?.annotations?.[DRAINED_ANNOTATION] &&
+        committedBefore(x, e)).at(-1);
     const generation = recorded?.requestObject?.metadata?.annotations?.[DRAINED_ANNOTATION]?.split('/')[1];
     if (!read || read.time < placeholder.time) {
       violations.push(`${where}: no quorum read of ${id.set} by the deleting replica after the placeholder took the name`);
     } else if (!outOfRangeIn(read, id.ordinal)) {
       violations.push(`${where}: decided on a read of ${id.set} that had ordinal ${id.ordinal} in range`);
     } else if (generation === undefined || String(read.responseObject?.metadata?.generation) !== generation) {
-      violations.push(`${where}: the set read (generation ${read.responseObject?.metadata?.generation}) was not at the generation of the drain's success (${generation ?? 'none recorded'})`);
+      violations.push(`${where}: the set read (generation ${read.responseObject?.metadata?.generation}) was not at the generation of the ` +
+        `drain's success (${generation ?? 'none recorded'})`);
     } else if (ranges.inRange(id.set, id.ordinal, e.time)) {
-      options.notice?.(`${where}, ${e.time - read.time} ms after the read it was decided on; ordinal ${id.ordinal} was back in range by then, its name held by the placeholder`);
+      options.notice?.(`${where}, ${e.time - read.time} ms after the read it was decided on; ordinal ${id.ordinal} was back in range by ` +
+        `then, its name held by the placeholder`);
     }
   }
 
@@ -225,9 +238,11 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
       // Its deletion completes when the last finalizer goes: PVC protection's update without its finalizer.
       const finalized = last !== undefined && audit.some((x) => ok(x) && x.verb === 'update' && x.resource === 'persistentvolumeclaims'
         && x.namespace === e.namespace && x.name === claim && x.requestObject?.metadata?.uid === last.requestObject?.preconditions?.uid
-        && !(x.requestObject?.metadata?.finalizers ?? []).includes('kubernetes.io/pvc-protection') && committedBefore(last, x) && committedBefore(x, e));
+        && !(x.requestObject?.metadata?.finalizers ?? []).includes('kubernetes.io/pvc-protection') &&
+          committedBefore(last, x) && committedBefore(x, e));
       if (last?.verb === 'delete' && controllerReplica(last) !== undefined && !finalized) {
-        violations.push(`pod ${e.namespace}/${e.name} created at ${new Date(e.time).toISOString()} on claim ${claim}, which the controller had released and which was still being deleted`);
+        violations.push(`pod ${e.namespace}/${e.name} created at ${new Date(e.time).toISOString()} on claim ${claim}, which the ` +
+          `controller had released and which was still being deleted`);
       }
     }
   }
@@ -241,10 +256,12 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
   for (const e of ours.filter((x) => x.verb === 'delete' && x.resource === 'pods')) {
     const uid = e.requestObject?.preconditions?.uid;
     const lastPhase = audit.filter((s) => ok(s) && s.resource === 'pods/status' && s.namespace === e.namespace && s.name === e.name
-      && s.responseObject?.metadata?.uid === uid && s.requestObject?.status?.phase !== undefined && committedBefore(s, e)).at(-1)?.requestObject?.status?.phase;
+      && s.responseObject?.metadata?.uid === uid && s.requestObject?.status?.phase !== undefined && committedBefore(s, e))
+        .at(-1)?.requestObject?.status?.phase;
     const lookAlike = uid !== undefined && lookAlikes.has(uid) && lastPhase !== 'Running';
     if (!uid || (!created.has(uid) && !lookAlike)) {
-      violations.push(`pod ${e.namespace}/${e.name} deleted by the controller is neither its own drain pod nor a drain look-alike that had stopped (uid ${uid ?? 'none'})`);
+      violations.push(`pod ${e.namespace}/${e.name} deleted by the controller is neither its own drain pod nor a drain look-alike that ` +
+        `had stopped (uid ${uid ?? 'none'})`);
     }
   }
 
@@ -274,7 +291,8 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
         drains.add(s.uid);
         liveDrains.set(pod.set, drains);
         // 8. OrderedReady: one drain at a time.
-        if ((options.orderedReady ?? []).includes(pod.set) && drains.size > 1) violations.push(`two drain pods of OrderedReady set ${pod.set} at once (${[...drains].join(', ')})`);
+        if ((options.orderedReady ?? []).includes(pod.set) && drains.size > 1)
+          violations.push(`two drain pods of OrderedReady set ${pod.set} at once (${[...drains].join(', ')})`);
       }
     }
   }
@@ -290,12 +308,15 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
   }
 
   // 6. Two replicas never act at the same time: a change of writer needs at least lease duration minus renew deadline.
-  const writes = everything.filter((e) => controllerReplica(e) !== undefined && ok(e) && e.verb !== 'get' && e.resource !== 'leases' && e.resource !== 'events')
+  const writes = everything.filter((e) => controllerReplica(e) !== undefined && ok(e) && e.verb !== 'get' && e.resource !== 'leases' &&
+    e.resource !== 'events')
     .sort((a, b) => a.time - b.time);
   for (let i = 1; i < writes.length; i++) {
     const [prev, next] = [writes[i - 1]!, writes[i]!];
-    if (controllerReplica(prev) !== controllerReplica(next) && next.time - prev.time < options.leaderGapMs && (here(prev.namespace) || here(next.namespace))) {
-      violations.push(`replicas ${controllerReplica(prev)} and ${controllerReplica(next)} wrote ${next.time - prev.time} ms apart (${prev.verb} ${prev.resource}/${prev.name}, ${next.verb} ${next.resource}/${next.name})`);
+    if (controllerReplica(prev) !== controllerReplica(next) && next.time - prev.time < options.leaderGapMs &&
+        (here(prev.namespace) || here(next.namespace))) {
+      violations.push(`replicas ${controllerReplica(prev)} and ${controllerReplica(next)} wrote ${next.time - prev.time} ms apart ` +
+        `(${prev.verb} ${prev.resource}/${prev.name}, ${next.verb} ${next.resource}/${next.name})`);
     }
   }
   return violations;

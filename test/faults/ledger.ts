@@ -52,7 +52,8 @@ export function currentCommit(): string {
     const root = path.resolve(path.dirname(LEDGER), '..', '..');
     const head = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
     // The ledger itself changes with every batch; it says nothing about the code that ran.
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', `:(exclude)${path.relative(root, LEDGER)}`], { cwd: root, encoding: 'utf8' }).trim() !== '';
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', '.',
+      `:(exclude)${path.relative(root, LEDGER)}`], { cwd: root, encoding: 'utf8' }).trim() !== '';
     return dirty ? `${head}-dirty` : head;
   } catch {
     return 'unknown';

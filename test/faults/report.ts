@@ -11,12 +11,14 @@ const README = path.join(dir, 'README.md');
 const BEGIN = '<!-- ledger summary: written by npm run faults:report -->';
 const END = '<!-- end of ledger summary -->';
 
-async function barChart(title: string, values: Array<Record<string, unknown>>, x: string, xTitle: string, y: string, yTitle: string, file: string, binned = false): Promise<void> {
+async function barChart(title: string, values: Array<Record<string, unknown>>, x: string, xTitle: string, y: string, yTitle: string,
+    file: string, binned = false): Promise<void> {
   const spec: vegaLite.TopLevelSpec = {
     title, width: 480, height: 240, data: { values },
     mark: 'bar',
     encoding: {
-      x: binned ? { field: x, type: 'quantitative', bin: { step: 5 }, title: xTitle } : { field: x, type: 'nominal', title: xTitle, sort: '-y' },
+      x: binned ? { field: x, type: 'quantitative', bin: { step: 5 }, title: xTitle } : { field: x, type: 'nominal',
+        title: xTitle, sort: '-y' },
       y: binned ? { aggregate: 'count', type: 'quantitative', title: yTitle } : { field: y, type: 'quantitative', title: yTitle },
     },
   };
@@ -30,7 +32,8 @@ function percentile(values: number[], p: number): number {
 }
 
 /** Fault injections by kind, each batch counted once (its worlds shared them). */
-function injections(entries: LedgerEntry[], pick: (e: LedgerEntry) => Record<string, number> | undefined = (e) => e.faults): Record<string, number> {
+function injections(entries: LedgerEntry[],
+    pick: (e: LedgerEntry) => Record<string, number> | undefined = (e) => e.faults): Record<string, number> {
   const byBatch = new Map<string, LedgerEntry>();
   for (const e of entries) byBatch.set(`${e.date}/${e.batchSeed}`, e);
   const totals: Record<string, number> = {};
@@ -56,15 +59,19 @@ const rows = [
   `| runs not completed (see errors below) | ${entries.length - completed.length} |`,
   `| invariant violations | ${violations}, in ${entries.filter((e) => e.violations.length > 0).length} runs |`,
   `| runs that failed (a violation or not completed) | ${entries.filter(failed).length} |`,
-  `| writes overtaken by a scale-up after the quorum read they were decided on (not violations; counted since 2026-12-03) | ${entries.reduce((s, e) => s + (e.overtaken?.length ?? 0), 0)} |`,
+  `| writes overtaken by a scale-up after the quorum read they were decided on (not violations; counted since 2026-12-03) ` +
+    `| ${entries.reduce((s, e) => s + (e.overtaken?.length ?? 0), 0)} |`,
   `| drain pods completed and deleted | ${entries.reduce((s, e) => s + e.drainsCompleted, 0)} |`,
   `| claims released | ${entries.reduce((s, e) => s + e.claimsReleased, 0)} |`,
-  `| recovery after the last fault (p50 / p90 / max) | ${percentile(recovery, 50)} s / ${percentile(recovery, 90)} s / ${Math.max(...recovery)} s |`,
+  `| recovery after the last fault (p50 / p90 / max) | ${percentile(recovery, 50)} s / ${percentile(recovery, 90)} s ` +
+    `/ ${Math.max(...recovery)} s |`,
 ];
-const faultRows = Object.entries(faults).sort((a, b) => b[1] - a[1]).map(([kind, n]) => `| ${kind} | ${n} | ${exposed(kind)} | ${withoutEffect[kind] ?? 0} |`);
+const faultRows = Object.entries(faults).sort((a, b) => b[1] - a[1])
+  .map(([kind, n]) => `| ${kind} | ${n} | ${exposed(kind)} | ${withoutEffect[kind] ?? 0} |`);
 const commitRows = commits.map((commit) => {
   const of = entries.filter((e) => e.commit === commit);
-  return `| ${commit} | ${of[0]?.date.slice(0, 10)} | ${of.length} | ${of.reduce((s, e) => s + e.violations.length, 0)} | ${of.filter((e) => e.error !== undefined).length} |`;
+  return `| ${commit} | ${of[0]?.date.slice(0, 10)} | ${of.length} | ${of.reduce((s, e) => s + e.violations.length, 0)} ` +
+    `| ${of.filter((e) => e.error !== undefined).length} |`;
 });
 // Failed runs grouped by batch and finding: a batch-wide failure is one line, not one per world.
 const grouped = new Map<string, number[]>();
@@ -72,7 +79,8 @@ for (const e of entries.filter(failed)) {
   const key = `batch ${e.batchSeed} (${e.commit}): ${[...e.violations, ...(e.error ? [e.error] : [])].join('; ').replace(/\s+/g, ' ')}`;
   grouped.set(key, [...(grouped.get(key) ?? []), e.world]);
 }
-const dedupedProblems = [...grouped].map(([key, worlds]) => `- ${key.replace(':', `, world${worlds.length > 1 ? 's' : ''} ${worlds.join(', ')}:`)}`);
+const dedupedProblems =
+  [...grouped].map(([key, worlds]) => `- ${key.replace(':', `, world${worlds.length > 1 ? 's' : ''} ${worlds.join(', ')}:`)}`);
 
 const section = [
   BEGIN,
@@ -102,8 +110,10 @@ const section = [
   END,
 ].join('\n');
 
-await barChart('Fault injections by kind', Object.entries(faults).map(([kind, n]) => ({ kind, n })), 'kind', 'fault', 'n', 'injections', path.join(dir, 'fault-injections.svg'));
-await barChart('Recovery: last fault to every orphan drained', recovery.map((s) => ({ s })), 's', 'seconds', 'runs', 'runs', path.join(dir, 'recovery.svg'), true);
+await barChart('Fault injections by kind', Object.entries(faults).map(([kind, n]) => ({ kind, n })), 'kind', 'fault', 'n', 'injections',
+  path.join(dir, 'fault-injections.svg'));
+await barChart('Recovery: last fault to every orphan drained', recovery.map((s) => ({ s })), 's', 'seconds', 'runs', 'runs',
+  path.join(dir, 'recovery.svg'), true);
 const readme = readFileSync(README, 'utf8');
 const start = readme.indexOf(BEGIN);
 const end = readme.indexOf(END);

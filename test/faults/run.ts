@@ -31,17 +31,20 @@ const all: LedgerEntry[] = [];
 for (let b = 0; b < batches; b++) {
   const seed = firstSeed + b;
   const started = Date.now();
-  console.log(`batch ${b + 1}/${batches}: seed ${seed}, ${worlds} worlds (replay: npm run test:faults -- --seed ${seed} --worlds ${worlds} --steps ${steps})`);
+  console.log(`batch ${b + 1}/${batches}: seed ${seed}, ${worlds} worlds (replay: npm run test:faults -- --seed ${seed} ` +
+    `--worlds ${worlds} --steps ${steps})`);
   // A batch whose control plane would not start ran nothing: reported, not recorded.
   const entries = await runBatch({ seed, worlds, steps, faults: kinds, log: (line) => console.log(line) })
     .catch((err: unknown) => console.log(`  batch not run: ${String(err)}`));
   if (!entries) continue;
   if (args.ledger) appendToLedger(entries);
   const first = entries[0]!;
-  console.log(`  faults ${JSON.stringify(first.faults)}; injected by the proxy ${JSON.stringify(first.proxyFaults)}; ${Math.round((Date.now() - started) / 1000)}s`);
+  console.log(`  faults ${JSON.stringify(first.faults)}; injected by the ` +
+    `proxy ${JSON.stringify(first.proxyFaults)}; ${Math.round((Date.now() - started) / 1000)}s`);
   for (const e of entries) {
     console.log(`  world ${e.world} (seed ${e.seed}): drain pods deleted ${e.drainsCompleted}, claims released ${e.claimsReleased}, ` +
-      `recovered ${e.recoverySeconds ?? '-'}s after the last fault; violations ${e.violations.length}${e.error ? `; ERROR ${e.error}` : ''}`);
+      `recovered ${e.recoverySeconds ?? '-'}s after the last fault; ` +
+      `violations ${e.violations.length}${e.error ? `; ERROR ${e.error}` : ''}`);
     for (const v of e.violations) console.log(`    VIOLATION: ${v}`);
     for (const o of e.overtaken ?? []) console.log(`    overtaken by a scale-up: ${o}`);
   }
@@ -49,6 +52,7 @@ for (let b = 0; b < batches; b++) {
 }
 const bad = all.filter(failed);
 console.log(`\nfault suite: ${all.length} runs in ${batches} batches, violations ${all.reduce((s, e) => s + e.violations.length, 0)}, ` +
-  `claims released ${all.reduce((s, e) => s + e.claimsReleased, 0)}, longest recovery ${Math.max(0, ...all.map((e) => e.recoverySeconds ?? 0)).toFixed(1)}s`);
+  `claims released ${all.reduce((s, e) => s + e.claimsReleased, 0)}, longest ` +
+  `recovery ${Math.max(0, ...all.map((e) => e.recoverySeconds ?? 0)).toFixed(1)}s`);
 console.log(`${all.length - bad.length} passed, ${bad.length} failed`);
 process.exit(bad.length === 0 ? 0 : 1);

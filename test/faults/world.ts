@@ -93,7 +93,8 @@ export class World {
     const claims = await claimNames(this.c, this.namespace);
     const drains = (await this.c.core.listNamespacedPod({ namespace: this.namespace, labelSelector: ROLE_LABEL })).items
       .filter((p) => !p.metadata?.name?.startsWith('gamma-'));
-    return claims.filter((n) => n.startsWith('data-alpha-')).length === 1 && claims.filter((n) => n.startsWith('data-beta-')).length === 2 && drains.length === 0;
+    return claims.filter((n) => n.startsWith('data-alpha-')).length === 1 &&
+      claims.filter((n) => n.startsWith('data-beta-')).length === 2 && drains.length === 0;
   }
 
   async describe(): Promise<string> {
@@ -105,23 +106,28 @@ export class World {
     const { c, namespace } = this;
     const overtaken: string[] = [];
     const violations = checkInvariants(audit, sightings, {
-      namespace, leaderGapMs, notice: (text) => overtaken.push(text), claimTemplates: ['data'], orderedReady: [`${namespace}/alpha`], refusedSets: [`${namespace}/delta`],
+      namespace, leaderGapMs, notice: (text) => overtaken.push(text), claimTemplates: ['data'], orderedReady: [`${namespace}/alpha`],
+      refusedSets: [`${namespace}/delta`],
     });
-    if (!(await eventReasons(c, namespace, 'delta')).includes('InvalidDrainerTemplate')) violations.push('delta\'s refused template was not reported');
+    if (!(await eventReasons(c, namespace, 'delta')).includes('InvalidDrainerTemplate'))
+      violations.push('delta\'s refused template was not reported');
     const keptAfter = await this.keptUids();
     for (const [name, uid] of this.keptBefore) {
-      if (keptAfter.get(name) !== uid) violations.push(`claim ${name} of an ordinal that never left the range changed: ${uid} -> ${keptAfter.get(name) ?? 'gone'}`);
+      if (keptAfter.get(name) !== uid)
+        violations.push(`claim ${name} of an ordinal that never left the range changed: ${uid} -> ${keptAfter.get(name) ?? 'gone'}`);
     }
     const gammaClaims = (await claimNames(c, namespace)).filter((n) => n.startsWith('data-gamma-'));
     if (!(await eventReasons(c, namespace, 'gamma')).includes('DrainFailed') || gammaClaims.length !== 3) {
       violations.push(`gamma's failed drain was not reported or its claims were touched (claims: ${gammaClaims.join(', ')})`);
     }
     const ours = audit.filter((e) => e.namespace === namespace && controllerReplica(e) !== undefined && e.code >= 200 && e.code < 300);
-    const drainPods = new Set(ours.filter((e) => e.verb === 'create' && e.resource === 'pods' && e.requestObject?.metadata?.labels?.[ROLE_LABEL] === ROLE_DRAINER)
+    const drainPods = new Set(ours.filter((e) => e.verb === 'create' && e.resource === 'pods' &&
+      e.requestObject?.metadata?.labels?.[ROLE_LABEL] === ROLE_DRAINER)
       .map((e) => e.responseObject?.metadata?.uid));
     return {
       violations, overtaken,
-      drainsCompleted: ours.filter((e) => e.verb === 'delete' && e.resource === 'pods' && drainPods.has(e.requestObject?.preconditions?.uid)).length,
+      drainsCompleted: ours.filter((e) => e.verb === 'delete' && e.resource === 'pods' &&
+        drainPods.has(e.requestObject?.preconditions?.uid)).length,
       claimsReleased: ours.filter((e) => e.verb === 'delete' && e.resource === 'persistentvolumeclaims').length,
     };
   }

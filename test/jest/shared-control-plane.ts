@@ -10,7 +10,8 @@ export const REAL_NODE_UNAVAILABLE = 'SDC_REAL_NODE_UNAVAILABLE';
 /** The control plane started by the global setup, as seen from a test file. */
 export function sharedControlPlane(kind: PlaneKind = 'kwok'): ControlPlane {
   const dir = process.env[PLANE_DIR_VARIABLE[kind]];
-  if (!dir) throw new Error(`${PLANE_DIR_VARIABLE[kind]} is not set: run these tests through jest (its global setup starts the control plane)`);
+  if (!dir)
+    throw new Error(`${PLANE_DIR_VARIABLE[kind]} is not set: run these tests through jest (its global setup starts the control plane)`);
   return loadState(dir);
 }
 

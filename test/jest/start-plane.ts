@@ -13,7 +13,8 @@ const planes = (globalThis as { sdcControlPlanes?: Partial<Record<PlaneKind, Con
 export async function startPlane(kind: PlaneKind): Promise<void> {
   if (kind === 'real-node' && process.getuid?.() !== 0) {
     // CI sets SDC_REQUIRE_REAL_NODE: there a skipped real-node test would be a silent gap, so it is a failure.
-    if (process.env.SDC_REQUIRE_REAL_NODE) throw new Error('SDC_REQUIRE_REAL_NODE is set, but a real node needs root (containerd, network namespaces, mounts)');
+    if (process.env.SDC_REQUIRE_REAL_NODE)
+      throw new Error('SDC_REQUIRE_REAL_NODE is set, but a real node needs root (containerd, network namespaces, mounts)');
     process.env[REAL_NODE_UNAVAILABLE] = 'a real node needs root (containerd, network namespaces, mounts)';
     process.stderr.write(`\nreal-node tests skipped: ${process.env[REAL_NODE_UNAVAILABLE]}\n`);
     return;

@@ -14,9 +14,11 @@ export const HELM_VARIABLE = 'SDC_HELM';
 const script = (name: string) => path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'local-cluster', 'build', name);
 
 export default (): void => {
-  process.env[HELM_VARIABLE] = execFileSync('bash', [script('ensure-helm.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  process.env[HELM_VARIABLE] = execFileSync('bash', [script('ensure-helm.sh')],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
   try {
-    process.env[PROMTOOL_VARIABLE] = execFileSync('bash', [script('ensure-promtool.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    process.env[PROMTOOL_VARIABLE] = execFileSync('bash', [script('ensure-promtool.sh')],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
   } catch (err) {
     process.env[PROMTOOL_MISSING_VARIABLE] = String((err as { stderr?: string }).stderr ?? err).trim();
     process.stderr.write(`\nthe alerting rules' promtool checks are skipped: ${process.env[PROMTOOL_MISSING_VARIABLE]}\n`);

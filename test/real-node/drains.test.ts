@@ -20,7 +20,8 @@ const DRAINER = 'drain.statefulsets.kubernetes.io/role';
 function drainRunning(script: string, extra: Record<string, unknown> = {}) {
   return {
     metadata: { labels: { role: 'drain' } },
-    spec: { restartPolicy: 'Never', containers: [{ name: 'drain', image: 'busybox:1.37', command: ['sh', '-euc', script], volumeMounts: [{ name: 'data', mountPath: '/data' }] }], ...extra },
+    spec: { restartPolicy: 'Never', containers: [{ name: 'drain', image: 'busybox:1.37', command: ['sh', '-euc', script],
+      volumeMounts: [{ name: 'data', mountPath: '/data' }] }], ...extra },
   };
 }
 
@@ -30,16 +31,20 @@ async function shardedSet(name: string, replicas: number, template: unknown, ann
 }
 
 test.each([
-  { example: 'datastore', set: 'datastore', replicas: 3, scaleTo: 2, archive: 'datastore-archive', files: { 'datastore-2/shard.txt': 'shard datastore-2\n' } },
-  { example: 'parallel', set: 'cache', replicas: 6, scaleTo: 2, archive: 'cache-archive', files: ['cache-2.tar', 'cache-3.tar', 'cache-4.tar', 'cache-5.tar'] },
+  { example: 'datastore', set: 'datastore', replicas: 3, scaleTo: 2, archive: 'datastore-archive',
+    files: { 'datastore-2/shard.txt': 'shard datastore-2\n' } },
+  { example: 'parallel', set: 'cache', replicas: 6, scaleTo: 2, archive: 'cache-archive',
+    files: ['cache-2.tar', 'cache-3.tar', 'cache-4.tar', 'cache-5.tar'] },
   { example: 'two-claims', set: 'ledger', replicas: 3, scaleTo: 2, archive: 'ledger-exports', files: ['ledger-2.tgz'] },
-])('examples/$example on a real node: the drain containers fill the archive, then the claims are released', async ({ example, set, replicas, scaleTo, archive, files }) => {
+])('examples/$example on a real node: the drain containers fill the archive, then the claims are released', async ({ example, set, replicas,
+    scaleTo, archive, files }) => {
   const { c, ns } = ctx;
   await ctx.start();
   await c.kubectl(['-n', ns, 'apply', '-f', path.join(examples, example, 'statefulset.yaml')]);
   // Host-path volumes ignore fsGroup: open the archive to drain containers that run as a non-root user.
   await c.kubectl(['-n', ns, 'run', 'open-archive', '--image=busybox:1.37', '--restart=Never', '--overrides', JSON.stringify({
-    spec: { containers: [{ name: 'chmod', image: 'busybox:1.37', command: ['chmod', '1777', '/archive'], volumeMounts: [{ name: 'a', mountPath: '/archive' }] }], volumes: [{ name: 'a', persistentVolumeClaim: { claimName: archive } }] },
+    spec: { containers: [{ name: 'chmod', image: 'busybox:1.37', command: ['chmod', '1777', '/archive'],
+      volumeMounts: [{ name: 'a', mountPath: '/archive' }] }], volumes: [{ name: 'a', persistentVolumeClaim: { claimName: archive } }] },
   })]);
   await eventually(`${set} ready`, async () => (await readyReplicas(c, ns, set)) === replicas, 120_000);
   await scale(c, ns, set, scaleTo);
@@ -51,17 +56,20 @@ test.each([
   if (Array.isArray(files)) for (const file of files) expect(Object.keys(archived)).toContain(file);
   else for (const [file, content] of Object.entries(files)) expect(archived[file]).toBe(content);
   // DrainCompleted follows the drain pod's deletion, a moment after the last claim's.
-  await eventually('a DrainCompleted event per drained ordinal', async () => (await eventReasons(c, ns, set)).filter((r) => r === 'DrainCompleted').length === replicas - scaleTo, 30_000);
+  await eventually('a DrainCompleted event per drained ordinal',
+    async () => (await eventReasons(c, ns, set)).filter((r) => r === 'DrainCompleted').length === replicas - scaleTo, 30_000);
 });
 
 test('a drain container that exits 1 releases nothing: the claim keeps every file, and what the drain wrote to it', async () => {
   const { c, ns } = ctx;
   await ctx.start();
-  await shardedSet('db', 2, drainRunning('echo half-moved > /data/progress; exit 1'), { 'statefulsets.kubernetes.io/drainer-max-attempts': '1' });
+  await shardedSet('db', 2, drainRunning('echo half-moved > /data/progress; exit 1'),
+    { 'statefulsets.kubernetes.io/drainer-max-attempts': '1' });
   const uid = (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-1')!.metadata!.uid;
   await scale(c, ns, 'db', 1);
   await eventually('DrainFailed', async () => (await eventReasons(c, ns, 'db')).includes('DrainFailed'), 120_000);
-  await eventually('gave up', async () => ctx.controllers[0]!.entries().some((e) => e.message === 'synced' && (e.ordinals as string[] | undefined)?.includes('1:gave-up')));
+  await eventually('gave up', async () => ctx.controllers[0]!.entries().some((e) => e.message === 'synced' &&
+    (e.ordinals as string[] | undefined)?.includes('1:gave-up')));
   const claim = (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-1')!;
   expect([claim.metadata!.uid, claim.metadata!.deletionTimestamp]).toEqual([uid, undefined]);
   expect(filesUnder(await claimDirectory(c, ns, 'data-db-1'))).toEqual({ 'progress': 'half-moved\n', 'shard.txt': 'shard db-1\n' });
@@ -75,9 +83,11 @@ test('a drain container killed mid-copy (its pod deleted) never leads to a relea
   await shardedSet('db', 2, drainRunning('echo started >> /data/attempts; sleep 8; cp /data/shard.txt /data/copied'));
   const uid = (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-1')!.metadata!.uid;
   await scale(c, ns, 'db', 1);
-  const first = await eventually('drain running', async () => (await listPods(c, ns)).find((p) => p.metadata!.name === 'db-1' && p.metadata!.labels?.[DRAINER] && p.status?.phase === 'Running'), 120_000);
+  const first = await eventually('drain running', async () => (await listPods(c, ns)).find((p) => p.metadata!.name === 'db-1' &&
+    p.metadata!.labels?.[DRAINER] && p.status?.phase === 'Running'), 120_000);
   await c.kubectl(['-n', ns, 'delete', 'pod', 'db-1', '--grace-period=0', '--force']);
-  const second = await eventually('a new drain pod', async () => (await listPods(c, ns)).find((p) => p.metadata!.name === 'db-1' && p.metadata!.uid !== first.metadata!.uid), 60_000);
+  const second = await eventually('a new drain pod', async () => (await listPods(c, ns)).find((p) => p.metadata!.name === 'db-1' &&
+    p.metadata!.uid !== first.metadata!.uid), 60_000);
   expect((await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-1')?.metadata!.uid).toBe(uid);
   expect(second.metadata!.labels?.[DRAINER]).toBe('drainer');
   await eventually('released after the second drain succeeded', async () => !(await claimNames(c, ns)).includes('data-db-1'), 120_000);
@@ -95,7 +105,8 @@ test('the kubelet stopped mid-drain and started again: nothing is released while
   await shardedSet('db', 2, drainRunning('sleep 5; cp /data/shard.txt /data/copied'));
   const uid = (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-1')!.metadata!.uid;
   await scale(c, ns, 'db', 1);
-  await eventually('drain running', async () => (await listPods(c, ns)).some((p) => p.metadata!.name === 'db-1' && p.metadata!.labels?.[DRAINER] && p.status?.phase === 'Running'), 120_000);
+  await eventually('drain running', async () => (await listPods(c, ns)).some((p) => p.metadata!.name === 'db-1' &&
+    p.metadata!.labels?.[DRAINER] && p.status?.phase === 'Running'), 120_000);
   await stopComponent(cp, 'kubelet');
   try {
     // The container finishes while the kubelet is away; nobody reports it, so nothing may be released.

@@ -20,7 +20,8 @@ const LEASE = 'statefulset-drain-controller';
 const manifestsDir = (overlay: string) => path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'manifests', overlay);
 
 async function controllerPods(): Promise<V1Pod[]> {
-  return (await ctx.c.core.listNamespacedPod({ namespace: ctx.ns, labelSelector: 'app.kubernetes.io/name=statefulset-drain-controller' })).items;
+  return (await ctx.c.core.listNamespacedPod({ namespace: ctx.ns,
+    labelSelector: 'app.kubernetes.io/name=statefulset-drain-controller' })).items;
 }
 
 const ready = (p: V1Pod) => !p.metadata?.deletionTimestamp && p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True');
@@ -29,7 +30,8 @@ async function leaseHolder(): Promise<string> {
   return (await ctx.c.coordination.readNamespacedLease({ namespace: ctx.ns, name: LEASE })).spec?.holderIdentity ?? '';
 }
 
-test('kubectl apply -k manifests/namespaced: the image runs non-root and read-only, elects a leader, drains, serves /metrics, and hands the Lease over on SIGTERM', async () => {
+test('kubectl apply -k manifests/namespaced: the image runs non-root and read-only, elects a leader, drains, serves /metrics, and hands ' +
+    'the Lease over on SIGTERM', async () => {
   const { c, ns } = ctx;
   const { archive } = await loadControllerImage(sharedControlPlane('real-node'));
   process.stdout.write(`controller image archive: ${(statSync(archive).size / 2 ** 20).toFixed(1)} MiB\n`);
@@ -54,7 +56,8 @@ test('kubectl apply -k manifests/namespaced: the image runs non-root and read-on
   // A scale-down, drained by the in-cluster controller with a real drain container.
   await createReadySet(c, ns, {
     name: 'db', replicas: 2, app: SHARD_WRITER,
-    template: { metadata: { labels: { role: 'drain' } }, spec: { restartPolicy: 'Never', containers: [{ name: 'drain', image: 'busybox:1.37', command: ['sh', '-c', 'cat /data/shard.txt'], volumeMounts: [{ name: 'data', mountPath: '/data' }] }] } },
+    template: { metadata: { labels: { role: 'drain' } }, spec: { restartPolicy: 'Never', containers: [{ name: 'drain',
+      image: 'busybox:1.37', command: ['sh', '-c', 'cat /data/shard.txt'], volumeMounts: [{ name: 'data', mountPath: '/data' }] }] } },
   });
   await scale(c, ns, 'db', 1);
   await eventually('claim released by the in-cluster controller', async () => !(await claimNames(c, ns)).includes('data-db-1'), 120_000);
@@ -69,10 +72,12 @@ test('kubectl apply -k manifests/namespaced: the image runs non-root and read-on
   // A rollout stops the leader with SIGTERM: it releases the Lease, so a new leader takes it at once, not
   // after the 15 s lease duration.
   let leaderLog = '';
-  const follow = spawn('kubectl', [`--kubeconfig=${c.kubeconfig}`, '-n', ns, 'logs', '-f', leaderPod.metadata!.name!], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const follow = spawn('kubectl', [`--kubeconfig=${c.kubeconfig}`, '-n', ns, 'logs', '-f', leaderPod.metadata!.name!],
+    { stdio: ['ignore', 'pipe', 'ignore'] });
   follow.stdout.on('data', (chunk: Buffer) => (leaderLog += chunk.toString('utf8')));
   await c.kubectl(['-n', ns, 'rollout', 'restart', 'deployment/statefulset-drain-controller']);
-  await eventually('the old leader stopped', async () => (await listPods(c, ns)).every((p) => p.metadata!.name !== leaderPod.metadata!.name), 120_000);
+  await eventually('the old leader stopped',
+    async () => (await listPods(c, ns)).every((p) => p.metadata!.name !== leaderPod.metadata!.name), 120_000);
   follow.kill();
   expect(leaderLog).toMatch(/"message":"shutting down","signal":"SIGTERM"/);
   expect(leaderLog).toMatch(/"message":"stopped"/);
@@ -81,7 +86,8 @@ test('kubectl apply -k manifests/namespaced: the image runs non-root and read-on
     return holder && holder !== leader ? holder : undefined;
   }, 60_000);
   const lease = await c.coordination.readNamespacedLease({ namespace: ns, name: LEASE });
-  const handover = new Date(lease.spec!.acquireTime as unknown as string).getTime() - new Date(/"message":"stopped","timestamp":"([^"]+)"/.exec(leaderLog)![1]!).getTime();
+  const handover = new Date(lease.spec!.acquireTime as unknown as string).getTime() -
+    new Date(/"message":"stopped","timestamp":"([^"]+)"/.exec(leaderLog)![1]!).getTime();
   process.stdout.write(`lease: ${leader} -> ${next}, taken ${(handover / 1000).toFixed(1)}s after the old leader stopped\n`);
   expect(handover).toBeLessThan(15_000);
 }, 400_000);
@@ -93,21 +99,25 @@ test('kubectl apply -k manifests/cluster-wide: the controller in its own namespa
   await c.kubectl(['apply', '-k', manifestsDir('cluster-wide')]);
   try {
     await eventually('both replicas Ready', async () => {
-      const all = (await c.core.listNamespacedPod({ namespace: home, labelSelector: 'app.kubernetes.io/name=statefulset-drain-controller' })).items;
+      const all =
+        (await c.core.listNamespacedPod({ namespace: home, labelSelector: 'app.kubernetes.io/name=statefulset-drain-controller' })).items;
       return all.length === 2 && all.every(ready);
     }, 120_000);
     await createReadySet(c, ns, {
       name: 'db', replicas: 2, app: SHARD_WRITER,
-      template: { metadata: { labels: { role: 'drain' } }, spec: { restartPolicy: 'Never', containers: [{ name: 'drain', image: 'busybox:1.37', command: ['sh', '-c', 'cat /data/shard.txt'], volumeMounts: [{ name: 'data', mountPath: '/data' }] }] } },
+      template: { metadata: { labels: { role: 'drain' } }, spec: { restartPolicy: 'Never', containers: [{ name: 'drain',
+        image: 'busybox:1.37', command: ['sh', '-c', 'cat /data/shard.txt'], volumeMounts: [{ name: 'data', mountPath: '/data' }] }] } },
     });
     await scale(c, ns, 'db', 1);
-    await eventually('claim released by the cluster-wide controller', async () => !(await claimNames(c, ns)).includes('data-db-1'), 120_000);
+    await eventually('claim released by the cluster-wide controller',
+      async () => !(await claimNames(c, ns)).includes('data-db-1'), 120_000);
   } finally {
     await c.kubectl(['delete', '-k', manifestsDir('cluster-wide'), '--wait=false']).catch(() => '');
   }
 }, 300_000);
 
-test('helm install of the chart (namespace scope): the image from the Dockerfile elects a leader and drains; helm uninstall leaves nothing', async () => {
+test('helm install of the chart (namespace scope): the image from the Dockerfile elects a leader and drains; helm uninstall ' +
+    'leaves nothing', async () => {
   const { c, ns } = ctx;
   await loadControllerImage(sharedControlPlane('real-node'));
   const chart = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'charts', 'statefulset-drain-controller');
@@ -121,12 +131,15 @@ test('helm install of the chart (namespace scope): the image from the Dockerfile
   await eventually('a leader', async () => (await leaseHolder()) || undefined, 60_000);
   await createReadySet(c, ns, {
     name: 'db', replicas: 2, app: SHARD_WRITER,
-    template: { metadata: { labels: { role: 'drain' } }, spec: { restartPolicy: 'Never', containers: [{ name: 'drain', image: 'busybox:1.37', command: ['sh', '-c', 'cat /data/shard.txt'], volumeMounts: [{ name: 'data', mountPath: '/data' }] }] } },
+    template: { metadata: { labels: { role: 'drain' } }, spec: { restartPolicy: 'Never', containers: [{ name: 'drain',
+      image: 'busybox:1.37', command: ['sh', '-c', 'cat /data/shard.txt'], volumeMounts: [{ name: 'data', mountPath: '/data' }] }] } },
   });
   await scale(c, ns, 'db', 1);
-  await eventually('claim released by the controller the chart installed', async () => !(await claimNames(c, ns)).includes('data-db-1'), 120_000);
+  await eventually('claim released by the controller the chart installed',
+    async () => !(await claimNames(c, ns)).includes('data-db-1'), 120_000);
   await helm('uninstall', 'sdc', '--wait');
-  const left = await c.kubectl(['-n', ns, 'get', 'deployments,serviceaccounts,roles,rolebindings,services,networkpolicies,poddisruptionbudgets',
+  const left =
+    await c.kubectl(['-n', ns, 'get', 'deployments,serviceaccounts,roles,rolebindings,services,networkpolicies,poddisruptionbudgets',
     '-l', 'app.kubernetes.io/instance=sdc', '-o', 'name']);
   expect(left.trim()).toBe('');
 }, 400_000);

@@ -88,7 +88,8 @@ function slopePerHour(samples: Sample[], y: (s: Sample) => number): number {
 }
 
 async function chart(samples: Sample[], file: string): Promise<void> {
-  const values = samples.flatMap((s) => [{ minute: s.minute, series: 'RSS', mib: s.rssMiB }, { minute: s.minute, series: 'heap used', mib: s.heapUsedMiB }]);
+  const values = samples.flatMap((s) => [{ minute: s.minute, series: 'RSS', mib: s.rssMiB },
+    { minute: s.minute, series: 'heap used', mib: s.heapUsedMiB }]);
   const spec: vegaLite.TopLevelSpec = {
     title: `Controller memory during the soak (${setCount} StatefulSets)`, width: 480, height: 260, data: { values },
     mark: { type: 'line' },
@@ -112,7 +113,8 @@ try {
   await history.start();
   log(`creating ${setCount} StatefulSets (${setCount / 10} with drains that fail until their template is fixed)`);
   await populate(c);
-  const controller = await startController(cp.kubeconfig, [`--namespaces=${NS}`, '--log-level=info', '--backoff-base=5s', '--backoff-max=60s'], { compiled: true });
+  const controller = await startController(cp.kubeconfig,
+    [`--namespaces=${NS}`, '--log-level=info', '--backoff-base=5s', '--backoff-max=60s'], { compiled: true });
   const started = Date.now();
   const samples: Sample[] = [await sample(controller, started)];
   let nextSample = started + SAMPLE_MS;
@@ -122,45 +124,55 @@ try {
   while (Date.now() < end) {
     // About two scale changes a second across the sets, up and down.
     const n = Math.floor(random() * setCount);
-    await c.kubectl(['-n', NS, 'scale', 'statefulset', `s${n}`, `--replicas=${Math.floor(random() * 5)}`]).catch((err: unknown) => log(`scale failed: ${String(err)}`));
+    await c.kubectl(['-n', NS, 'scale', 'statefulset', `s${n}`, `--replicas=${Math.floor(random() * 5)}`])
+      .catch((err: unknown) => log(`scale failed: ${String(err)}`));
     scales += 1;
     if (random() < 0.02) {
       // A flaky set's drains start failing, or are fixed.
       const f = Math.floor(random() * (setCount / 10)) * 10;
-      await c.kubectl(['-n', NS, 'annotate', '--overwrite', 'statefulset', `s${f}`, `${TEMPLATE_ANNOTATION}=${JSON.stringify(random() < 0.5 ? failing : working)}`]);
+      await c.kubectl(['-n', NS, 'annotate', '--overwrite', 'statefulset', `s${f}`,
+        `${TEMPLATE_ANNOTATION}=${JSON.stringify(random() < 0.5 ? failing : working)}`]);
       templateSwitches += 1;
     }
     if (Date.now() >= nextSample) {
       const s = await sample(controller, started);
       samples.push(s);
       nextSample += SAMPLE_MS;
-      if (samples.length % 20 === 0) log(`${s.minute.toFixed(0)} min: RSS ${s.rssMiB.toFixed(1)} MiB, heap ${s.heapUsedMiB.toFixed(1)} MiB, drains ${s.drainsSucceeded}, failed ${s.drainsFailed}, errors ${s.reconcileErrors}`);
+      if (samples.length % 20 === 0) log(`${s.minute.toFixed(0)} min: RSS ${s.rssMiB.toFixed(1)} MiB, heap ${s.heapUsedMiB.toFixed(1)} ` +
+        `MiB, drains ${s.drainsSucceeded}, failed ${s.drainsFailed}, errors ${s.reconcileErrors}`);
     }
     await sleep(500);
   }
   // Every set scaled to 0 and its templates fixed: every orphan must be drained.
   log('soak over: fixing every template, scaling every set to 0, waiting for the drains');
-  for (let f = 0; f < setCount; f += 10) await c.kubectl(['-n', NS, 'annotate', '--overwrite', 'statefulset', `s${f}`, `${TEMPLATE_ANNOTATION}=${JSON.stringify(working)}`]);
+  for (let f = 0; f < setCount; f += 10)
+    await c.kubectl(['-n', NS, 'annotate', '--overwrite', 'statefulset', `s${f}`, `${TEMPLATE_ANNOTATION}=${JSON.stringify(working)}`]);
   await c.kubectl(['-n', NS, 'scale', 'statefulset', '--all', '--replicas=0']);
-  await waitFor('every claim released', async () => ((await c.core.listNamespacedPersistentVolumeClaim({ namespace: NS })).items.length === 0 ? true : undefined), 15 * 60_000, 2000);
+  await waitFor('every claim released', async () =>
+    ((await c.core.listNamespacedPersistentVolumeClaim({ namespace: NS })).items.length === 0 ? true : undefined), 15 * 60_000, 2000);
   const last = await sample(controller, started);
   await controller.stop();
   await history.stop();
-  const violations = checkInvariants(readAudit(cp.auditLog, (e) => e.namespace === NS && !['get', 'list', 'watch'].includes(e.verb) && e.resource !== 'events'), history.sightings, { namespace: NS, leaderGapMs: 0, claimTemplates: ['data'] });
+  const violations = checkInvariants(readAudit(cp.auditLog, (e) => e.namespace === NS && !['get', 'list', 'watch'].includes(e.verb) &&
+    e.resource !== 'events'), history.sightings, { namespace: NS, leaderGapMs: 0, claimTemplates: ['data'] });
   const steady = samples.filter((s) => s.minute >= Math.min(5, minutes / 4));
   const result = {
-    date: new Date(started).toISOString(), commit: currentCommit(), minutes, sets: setCount, seed: Number(args.seed), scales, templateSwitches,
+    date: new Date(started).toISOString(), commit: currentCommit(), minutes, sets: setCount, seed: Number(args.seed),
+    scales, templateSwitches,
     drainsSucceeded: last.drainsSucceeded, drainsFailed: last.drainsFailed, reconcileErrors: last.reconcileErrors, violations,
     apiRequestsPerSecond: Math.round((last.apiRequests / ((Date.now() - started) / 1000)) * 10) / 10,
-    rss: { firstMiB: samples[0]!.rssMiB, maxMiB: Math.max(...samples.map((s) => s.rssMiB)), lastMiB: samples.at(-1)!.rssMiB, slopeMiBPerHour: slopePerHour(steady, (s) => s.rssMiB) },
+    rss: { firstMiB: samples[0]!.rssMiB, maxMiB: Math.max(...samples.map((s) => s.rssMiB)), lastMiB: samples.at(-1)!.rssMiB,
+      slopeMiBPerHour: slopePerHour(steady, (s) => s.rssMiB) },
     heap: { maxMiB: Math.max(...samples.map((s) => s.heapUsedMiB)), slopeMiBPerHour: slopePerHour(steady, (s) => s.heapUsedMiB) },
     samples,
   };
   mkdirSync(args.out!, { recursive: true });
   writeFileSync(path.join(args.out!, 'soak.json'), `${JSON.stringify(result, null, 2)}\n`);
   await chart(samples, path.join(args.out!, 'memory.svg'));
-  log(`drains succeeded ${result.drainsSucceeded}, failed attempts ${result.drainsFailed}, reconcile errors ${result.reconcileErrors}, violations ${violations.length}, ` +
-    `${result.apiRequestsPerSecond} API requests/s; RSS ${result.rss.firstMiB.toFixed(1)} -> ${result.rss.lastMiB.toFixed(1)} MiB (max ${result.rss.maxMiB.toFixed(1)}), ` +
+  log(`drains succeeded ${result.drainsSucceeded}, failed attempts ${result.drainsFailed}, reconcile errors ${result.reconcileErrors}, ` +
+    `violations ${violations.length}, ` +
+    `${result.apiRequestsPerSecond} API requests/s; RSS ${result.rss.firstMiB.toFixed(1)} -> ${result.rss.lastMiB.toFixed(1)} MiB ` +
+    `(max ${result.rss.maxMiB.toFixed(1)}), ` +
     `slope ${result.rss.slopeMiBPerHour.toFixed(2)} MiB/h; heap slope ${result.heap.slopeMiBPerHour.toFixed(2)} MiB/h`);
   for (const v of violations) log(`VIOLATION: ${v}`);
   keep = violations.length > 0;

@@ -11,7 +11,8 @@ import { HELM_VARIABLE } from '../jest/unit-setup.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const chart = path.join(root, 'charts', 'statefulset-drain-controller');
-const helm = (...args: string[]) => execFileSync(process.env[HELM_VARIABLE]!, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const helm = (...args: string[]) => execFileSync(process.env[HELM_VARIABLE]!, args,
+  { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 interface Manifest {
   kind: string;
@@ -32,16 +33,20 @@ const manifestFile = (file: string) => documents(readFileSync(path.join(root, 'm
 describe('the Helm chart', () => {
   it('passes helm lint, with the monitoring objects too', () => {
     expect(() => helm('lint', '--strict', chart)).not.toThrow();
-    expect(() => helm('lint', '--strict', chart, '--set', 'monitoring.prometheusRule.enabled=true,monitoring.dashboard.enabled=true')).not.toThrow();
+    expect(() => helm('lint', '--strict', chart, '--set',
+      'monitoring.prometheusRule.enabled=true,monitoring.dashboard.enabled=true')).not.toThrow();
   });
 
   it('cluster scope grants what manifests/cluster-wide grants: a ClusterRole bound to the release\'s ServiceAccount', () => {
     const rendered = render();
-    expect(kinds(rendered)).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'NetworkPolicy', 'PodDisruptionBudget', 'Role', 'RoleBinding',
+    expect(kinds(rendered))
+      .toEqual(['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'NetworkPolicy', 'PodDisruptionBudget', 'Role', 'RoleBinding',
       'Service', 'ServiceAccount']);
     expect(rulesOf(rendered, 'ClusterRole')).toEqual(rulesOf(manifestFile('cluster-wide/cluster-rbac.yaml'), 'ClusterRole'));
-    expect(rendered.find((m) => m.kind === 'ClusterRoleBinding')!.subjects).toEqual([{ kind: 'ServiceAccount', name: 'sdc-statefulset-drain-controller', namespace: 'ops' }]);
-    expect(rulesOf(rendered, 'Role', '-leader-election')).toEqual(rulesOf(manifestFile('base/leader-election-rbac.yaml'), 'Role', '-leader-election'));
+    expect(rendered.find((m) => m.kind === 'ClusterRoleBinding')!.subjects)
+      .toEqual([{ kind: 'ServiceAccount', name: 'sdc-statefulset-drain-controller', namespace: 'ops' }]);
+    expect(rulesOf(rendered, 'Role', '-leader-election'))
+      .toEqual(rulesOf(manifestFile('base/leader-election-rbac.yaml'), 'Role', '-leader-election'));
     expect(argsOf(rendered)).not.toContainEqual(expect.stringMatching(/^--namespaces/));
   });
 
@@ -59,10 +64,12 @@ describe('the Helm chart', () => {
   it('passes the values as flags the controller has', () => {
     const args = argsOf(render('namespaces={shop,billing}', 'selector=drain-shard=a', 'drains.maxAttempts=5', 'drains.drainDelay=10m',
       'leaderElection.id=sdc-a', 'extraArgs={--qps=50}'));
-    expect(args).toEqual(expect.arrayContaining(['--namespaces=shop,billing', '--selector=drain-shard=a', '--max-attempts=5', '--drain-delay=10m',
+    expect(args)
+      .toEqual(expect.arrayContaining(['--namespaces=shop,billing', '--selector=drain-shard=a', '--max-attempts=5', '--drain-delay=10m',
       '--leader-election-id=sdc-a', '--qps=50']));
     const known = new Set(addRunOptions(new Command()).options.map((o) => o.long!));
-    const every = argsOf(render('drains.maxAttempts=5', 'drains.backoffBase=1m', 'drains.backoffMax=1h', 'drains.drainDelay=1m', 'drains.drainTimeout=1h',
+    const every = argsOf(render('drains.maxAttempts=5', 'drains.backoffBase=1m', 'drains.backoffMax=1h', 'drains.drainDelay=1m',
+      'drains.drainTimeout=1h',
       'drains.pendingDeadline=1h', 'drains.runningDeadline=2h'));
     expect(every.slice(1).map((a) => a.split('=')[0]).filter((flag) => !known.has(flag!))).toEqual([]);
     expect(argsOf(render('leaderElection.enabled=false'))).toContain('--leader-elect=false');
@@ -71,9 +78,11 @@ describe('the Helm chart', () => {
 
   it('ships the alerts and dashboard of manifests/monitoring, unchanged', () => {
     for (const file of ['prometheus-rule.yaml', 'dashboard.json']) {
-      expect(readFileSync(path.join(chart, 'files', file), 'utf8')).toBe(readFileSync(path.join(root, 'manifests', 'monitoring', file), 'utf8'));
+      expect(readFileSync(path.join(chart, 'files', file), 'utf8'))
+        .toBe(readFileSync(path.join(root, 'manifests', 'monitoring', file), 'utf8'));
     }
-    const rendered = render('monitoring.prometheusRule.enabled=true', 'monitoring.dashboard.enabled=true', 'monitoring.serviceMonitor.enabled=true');
+    const rendered = render('monitoring.prometheusRule.enabled=true', 'monitoring.dashboard.enabled=true',
+      'monitoring.serviceMonitor.enabled=true');
     expect(kinds(rendered)).toEqual(expect.arrayContaining(['PrometheusRule', 'ServiceMonitor', 'ConfigMap']));
     const rule = rendered.find((m) => m.kind === 'PrometheusRule') as unknown as { spec: unknown };
     expect(rule.spec).toEqual((manifestFile('monitoring/prometheus-rule.yaml')[0] as unknown as { spec: unknown }).spec);

@@ -12,13 +12,17 @@ describe('ClusterCache', () => {
   it('says nothing during the initial sync, then tells of every later change', async () => {
     // First watch of each stream: the initial state. The claims' second watch (after a forced reconnect) brings a change.
     const fake = await fakeApiServer((_n, query, path) => {
-      if (query.get('sendInitialEvents') !== 'true') return path.endsWith('persistentvolumeclaims') ? [{ type: 'ADDED', object: { metadata: meta('data-db-2', '7') } }] : [];
-      if (path.endsWith('statefulsets')) return [{ type: 'ADDED', object: { metadata: meta('db', '2'), spec: { replicas: 2 } } }, initialEventsEnd('3')];
-      if (path.endsWith('persistentvolumeclaims')) return [0, 1].map((o) => ({ type: 'ADDED', object: { metadata: meta(`data-db-${o}`, String(4 + o)) } })).concat([initialEventsEnd('6')] as never[]);
+      if (query.get('sendInitialEvents') !== 'true') return path.endsWith('persistentvolumeclaims')
+        ? [{ type: 'ADDED', object: { metadata: meta('data-db-2', '7') } }] : [];
+      if (path.endsWith('statefulsets')) return [{ type: 'ADDED', object: { metadata: meta('db', '2'), spec: { replicas: 2 } } },
+        initialEventsEnd('3')];
+      if (path.endsWith('persistentvolumeclaims')) return [0, 1].map((o) =>
+        ({ type: 'ADDED', object: { metadata: meta(`data-db-${o}`, String(4 + o)) } })).concat([initialEventsEnd('6')] as never[]);
       return [initialEventsEnd('6')];
     });
     const told: string[] = [];
-    const cache = new ClusterCache(fake.client, new KubeApi(fake.client, { qps: 0, burst: 1 }), { namespaces: [], watchIdleTimeoutMs: 300 }, (key) => told.push(key), quietLogger());
+    const cache = new ClusterCache(fake.client, new KubeApi(fake.client, { qps: 0, burst: 1 }), { namespaces: [], watchIdleTimeoutMs: 300 },
+      (key) => told.push(key), quietLogger());
     try {
       await cache.start();
       expect(cache.claimsFor('ns/db').map((c) => c.metadata?.name).sort()).toEqual(['data-db-0', 'data-db-1']);
@@ -39,13 +43,15 @@ describe('ClusterCache', () => {
     // db-1's deletion, the claims' a change of data-db-0.
     const fake = await fakeApiServer((_n, query, path) => {
       const initial = query.get('sendInitialEvents') === 'true';
-      if (path.endsWith('statefulsets')) return initial ? [{ type: 'ADDED', object: { metadata: meta('db', '2'), spec: { replicas: 1 } } }, initialEventsEnd('3')] : [];
+      if (path.endsWith('statefulsets')) return initial ? [{ type: 'ADDED', object: { metadata: meta('db', '2'), spec: { replicas: 1 } } },
+        initialEventsEnd('3')] : [];
       if (path.endsWith('persistentvolumeclaims')) {
         return initial ? [{ type: 'ADDED', object: { metadata: meta('data-db-0', '4') } }, initialEventsEnd('6')]
           : [{ type: 'MODIFIED', object: { metadata: meta('data-db-0', '8') } }];
       }
       if (statefulPods(query)) {
-        return initial ? [0, 1].map((o) => ({ type: 'ADDED', object: { metadata: meta(`db-${o}`, '5') } })).concat([initialEventsEnd('6')] as never[])
+        return initial ? [0, 1].map((o) => ({ type: 'ADDED', object: { metadata: meta(`db-${o}`, '5') } }))
+          .concat([initialEventsEnd('6')] as never[])
           : [{ type: 'DELETED', object: { metadata: meta('db-1', '9') } }];
       }
       return initial ? [initialEventsEnd('6')] : [];

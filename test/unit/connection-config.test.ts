@@ -26,7 +26,8 @@ const basic = (user: object, cluster: object = { 'server': 'https://api.example:
 describe('kubeconfig', () => {
   it('reads the server, CA and client certificate of the current context', async () => {
     const dir = tempDir();
-    const config = kubeconfigConfig([kubeconfig(dir, 'config', basic({ 'client-certificate-data': b64('CERT'), 'client-key-data': b64('KEY') }))]);
+    const config =
+      kubeconfigConfig([kubeconfig(dir, 'config', basic({ 'client-certificate-data': b64('CERT'), 'client-key-data': b64('KEY') }))]);
     expect(config.server).toBe('https://api.example:6443');
     expect(config.tls.ca?.toString()).toBe('CA');
     const credentials = await config.credentials();
@@ -72,7 +73,8 @@ describe('kubeconfig', () => {
 
   it('names what is missing when the context or server is', () => {
     const dir = tempDir();
-    expect(() => kubeconfigConfig([kubeconfig(dir, 'a', { 'current-context': 'nope', 'contexts': [] })])).toThrow(/context "nope" not found/);
+    expect(() => kubeconfigConfig([kubeconfig(dir, 'a', { 'current-context': 'nope', 'contexts': [] })]))
+      .toThrow(/context "nope" not found/);
     expect(() => kubeconfigConfig([kubeconfig(dir, 'b', basic({}, {}))])).toThrow(/cluster "c" has no server/);
   });
 
@@ -117,7 +119,8 @@ describe('in-cluster', () => {
 /** An exec credential plugin: a script that prints an ExecCredential with `status`. */
 function execPlugin(dir: string, name: string, status: object): object {
   const file = path.join(dir, name);
-  writeFileSync(file, `#!/bin/sh\ncat <<'JSON'\n${JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status })}\nJSON\n`);
+  writeFileSync(file, `#!/bin/sh\ncat ` +
+    `<<'JSON'\n${JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status })}\nJSON\n`);
   chmodSync(file, 0o755);
   return { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: file, interactiveMode: 'Never' } };
 }
@@ -140,7 +143,8 @@ describe('kubeconfig, as client-go reads it', () => {
     const dir = tempDir();
     const file = kubeconfig(dir, 'config', {
       'current-context': 'a',
-      'contexts': [{ name: 'a', context: { cluster: 'a', user: 'a' } }, { name: 'b', context: { cluster: 'b', user: 'b', namespace: 'shop' } }],
+      'contexts': [{ name: 'a', context: { cluster: 'a', user: 'a' } },
+        { name: 'b', context: { cluster: 'b', user: 'b', namespace: 'shop' } }],
       'clusters': [{ name: 'a', cluster: { server: 'https://a' } }, { name: 'b', cluster: { server: 'https://b' } }],
       'users': [{ name: 'a', user: { token: 'ta' } }, { name: 'b', user: { token: 'tb' } }],
     });
@@ -150,7 +154,8 @@ describe('kubeconfig, as client-go reads it', () => {
 
   it('an exec plugin that returns a client certificate', async () => {
     const dir = tempDir();
-    const config = kubeconfigConfig([kubeconfig(dir, 'config', basic(execPlugin(dir, 'plugin', { clientCertificateData: 'PEM CERT', clientKeyData: 'PEM KEY' })))]);
+    const config = kubeconfigConfig([kubeconfig(dir, 'config',
+      basic(execPlugin(dir, 'plugin', { clientCertificateData: 'PEM CERT', clientKeyData: 'PEM KEY' })))]);
     const credentials = await config.credentials();
     expect([credentials.cert?.toString(), credentials.key?.toString()]).toEqual(['PEM CERT', 'PEM KEY']);
   });
@@ -178,7 +183,8 @@ describe('credentials that rotate on disk', () => {
     const dir = tempDir();
     writeFileSync(path.join(dir, 'token'), 'good');
     const warnings: string[] = [];
-    const config = kubeconfigConfig([kubeconfig(dir, 'config', basic({ tokenFile: 'token' }))], { warn: (message) => warnings.push(message) });
+    const config = kubeconfigConfig([kubeconfig(dir, 'config', basic({ tokenFile: 'token' }))],
+      { warn: (message) => warnings.push(message) });
     expect((await config.credentials()).headers.Authorization).toBe('Bearer good');
     rmSync(path.join(dir, 'token'));
     jest.advanceTimersByTime(REREAD_MS + 1);

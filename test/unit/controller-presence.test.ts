@@ -14,8 +14,10 @@ describe('presenceOf', () => {
       true, 'controller sdc-7f_1 is running (lease ops/statefulset-drain-controller renewed 3s ago)'],
     ['renewed exactly one duration ago', { holderIdentity: 'sdc-7f_1', leaseDurationSeconds: 15, renewTime: at(15) }, true, /is running/],
     ['not renewed for longer than its duration', { holderIdentity: 'sdc-7f_1', leaseDurationSeconds: 15, renewTime: at(300) },
-      false, 'no controller is running: the lease ops/statefulset-drain-controller was last renewed 5m ago by sdc-7f_1, longer ago than its 15s'],
-    ['one second past its duration', { holderIdentity: 'sdc-7f_1', leaseDurationSeconds: 15, renewTime: at(16) }, false, /no controller is running/],
+      false,
+      'no controller is running: the lease ops/statefulset-drain-controller was last renewed 5m ago by sdc-7f_1, longer ago than its 15s'],
+    ['one second past its duration', { holderIdentity: 'sdc-7f_1', leaseDurationSeconds: 15, renewTime: at(16) }, false,
+      /no controller is running/],
     ['handed back on shutdown', { holderIdentity: '', leaseDurationSeconds: 15, renewTime: at(40) },
       false, 'no controller is running: the lease ops/statefulset-drain-controller was handed back (last renewed 40s ago)'],
     ['acquired, never renewed since', { holderIdentity: 'a', leaseDurationSeconds: 15, acquireTime: at(2) }, true, /renewed 2s ago/],
@@ -29,7 +31,8 @@ describe('presenceOf', () => {
   it('no lease anywhere: nobody runs, and it says where it looked and which flags say where else', () => {
     const presence = presenceOf({ missing: ['statefulset-drain-controller/sdc', 'shop/sdc'] }, NOW);
     expect(presence).toMatchObject({ running: false, lease: 'statefulset-drain-controller/sdc or shop/sdc' });
-    expect(presence.summary).toMatch(/^no controller is running: there is no lease statefulset-drain-controller\/sdc or shop\/sdc .*--leader-election-namespace/);
+    expect(presence.summary)
+      .toMatch(/^no controller is running: there is no lease statefulset-drain-controller\/sdc or shop\/sdc .*--leader-election-namespace/);
   });
 
   it('a lease that cannot be read: unknown, not "not running"', () => {
@@ -52,8 +55,10 @@ describe('findLease', () => {
   it('of several, the one renewed last (a namespaced install beside a stale cluster-wide one)', async () => {
     const old = lease({ holderIdentity: 'a', renewTime: at(600) }, 'statefulset-drain-controller');
     const fresh = lease({ holderIdentity: 'b', renewTime: at(1) }, 'shop');
-    expect(await findLease(api({ 'statefulset-drain-controller': old, 'shop': fresh }), ['statefulset-drain-controller', 'shop'], 'sdc')).toEqual({ lease: fresh });
-    expect(await findLease(api({ 'statefulset-drain-controller': fresh, 'shop': old }), ['statefulset-drain-controller', 'shop'], 'sdc')).toEqual({ lease: fresh });
+    expect(await findLease(api({ 'statefulset-drain-controller': old, 'shop': fresh }), ['statefulset-drain-controller', 'shop'], 'sdc'))
+      .toEqual({ lease: fresh });
+    expect(await findLease(api({ 'statefulset-drain-controller': fresh, 'shop': old }), ['statefulset-drain-controller', 'shop'], 'sdc'))
+      .toEqual({ lease: fresh });
   });
 
   it('none found: every place looked at, once each', async () => {

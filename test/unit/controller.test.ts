@@ -80,7 +80,8 @@ describe('DrainController.sync', () => {
   it('requeues at the moment the plan names: a failed drain\'s backoff expiry', async () => {
     const { view, verdicts, controller } = setUp();
     const set = aSet({ replicas: 2, finalizers: [FINALIZER] });
-    const claim = aClaim(set, 2, { annotations: { 'drain.statefulsets.kubernetes.io/failed-attempts': '1', 'drain.statefulsets.kubernetes.io/last-failure': new Date(Date.now() - 4_000).toISOString() } });
+    const claim = aClaim(set, 2, { annotations: { 'drain.statefulsets.kubernetes.io/failed-attempts': '1',
+      'drain.statefulsets.kubernetes.io/last-failure': new Date(Date.now() - 4_000).toISOString() } });
     const key = view.add(set, [claim], [aDrainPod(set, 2, [claim], { phase: 'Failed' })]);
     verdicts.set(key, templateHash(set), { state: 'accepted' });
     const later = jest.spyOn(controller.queue, 'addAfter').mockImplementation(() => {});
@@ -116,7 +117,8 @@ describe('DrainController.sync', () => {
 });
 
 describe('DrainController.unhealthy (/healthz)', () => {
-  it('fails once the synced cache has heard nothing from the API server for far longer than a watch may be quiet, never for a busy one', () => {
+  it('fails once the synced cache has heard nothing from the API server for far longer than a watch may be quiet, ' +
+      'never for a busy one', () => {
     const { view, controller } = setUp();
     view.silentFor = 100;
     expect(controller.unhealthy()).toBeUndefined();

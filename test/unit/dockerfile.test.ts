@@ -7,12 +7,15 @@ import { NODE_FLAGS } from '../../local-cluster/controller-process.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dockerfile = DockerfileParser.parse(readFileSync(path.join(root, 'Dockerfile'), 'utf8'));
-const instructions = dockerfile.getInstructions().map((i) => ({ keyword: i.getKeyword(), args: i.getArgumentsContent() ?? '', line: i.getRange().start.line }));
+const instructions = dockerfile.getInstructions()
+  .map((i) => ({ keyword: i.getKeyword(), args: i.getArgumentsContent() ?? '', line: i.getRange().start.line }));
 const froms = dockerfile.getFROMs();
 /** ARG defaults declared before the first FROM: what `${NAME}` in a FROM line means without --build-arg. */
-const argDefaults = Object.fromEntries(dockerfile.getInstructions().filter((i) => i.getKeyword() === 'ARG' && i.getRange().start.line < froms[0]!.getRange().start.line)
+const argDefaults = Object.fromEntries(dockerfile.getInstructions().filter((i) => i.getKeyword() === 'ARG' &&
+  i.getRange().start.line < froms[0]!.getRange().start.line)
   .map((i) => (i.getArgumentsContent() ?? '').split('=') as [string, string]));
-const image = (from: (typeof froms)[number]) => (from.getImage() ?? '').replace(/\$\{(\w+)\}/g, (_, name: string) => argDefaults[name] ?? '');
+const image = (from: (typeof froms)[number]) => (from.getImage() ?? '').replace(/\$\{(\w+)\}/g,
+  (_, name: string) => argDefaults[name] ?? '');
 const finalStart = froms[froms.length - 1]!.getRange().start.line;
 const finalStage = instructions.filter((i) => i.line >= finalStart);
 

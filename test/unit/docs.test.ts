@@ -36,6 +36,7 @@ describe('the documentation', () => {
   it('the README is a guide that points to the reference', () => {
     const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
     expect(readme.split('\n').length).toBeLessThanOrEqual(300);
-    for (const doc of ['configuration', 'operations', 'security', 'known-limits', 'how-it-works', 'development']) expect(readme).toContain(`(docs/${doc}.md)`);
+    for (const doc of ['configuration', 'operations', 'security', 'known-limits', 'how-it-works', 'development'])
+      expect(readme).toContain(`(docs/${doc}.md)`);
   });
 });

@@ -15,7 +15,8 @@ describe('buildDrainPod', () => {
   const mounts = [{ name: 'data', mountPath: '/data' }, { name: 'logs', mountPath: '/logs' }];
 
   it('is named like the stateful pod, in the set\'s namespace, owned (not controlled) by the set', () => {
-    const pod = buildDrainPod({ set, template: template({ containers: [{ name: 'c', image: 'i' }] }), ordinal: 4, claims: new Map(), attempt: 1, retryToken: '' });
+    const pod = buildDrainPod({ set, template: template({ containers: [{ name: 'c', image: 'i' }] }), ordinal: 4, claims: new Map(),
+      attempt: 1, retryToken: '' });
     expect(pod.metadata!.name).toBe('db-4');
     expect(pod.metadata!.namespace).toBe('ns');
     expect(pod.metadata!.ownerReferences).toEqual([expect.objectContaining({ kind: 'StatefulSet', uid: 'uid-db', controller: false })]);
@@ -28,7 +29,8 @@ describe('buildDrainPod', () => {
     const claims = new Map([['data', aClaim(set, 4)], ['logs', aClaim(set, 4, { template: 'logs' })]]);
     const pod = buildDrainPod({
       set, ordinal: 4, claims, attempt: 2, retryToken: '',
-      template: template({ containers: [{ name: 'c', image: 'i', volumeMounts: mounts }], volumes: [{ name: 'data', emptyDir: {} }, { name: 'scratch', emptyDir: {} }] }),
+      template: template({ containers: [{ name: 'c', image: 'i', volumeMounts: mounts }],
+        volumes: [{ name: 'data', emptyDir: {} }, { name: 'scratch', emptyDir: {} }] }),
     });
     expect(pod.spec!.volumes).toEqual([
       { name: 'scratch', emptyDir: {} },
@@ -63,8 +65,10 @@ describe('drain pods schedule where the set\'s pods could', () => {
       priorityClassName: 'databases',
       imagePullSecrets: [{ name: 'registry' }],
       affinity: {
-        nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }] }] } },
-        podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { app: 'db' } } }] },
+        nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone',
+          operator: 'In', values: ['a'] }] }] } },
+        podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname',
+          labelSelector: { matchLabels: { app: 'db' } } }] },
       },
       topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule' }],
     };
@@ -73,7 +77,8 @@ describe('drain pods schedule where the set\'s pods could', () => {
   const build = (set: V1StatefulSet) => {
     const parsed = parseDrainerTemplate(set);
     if (!parsed.ok) throw new Error(parsed.problems.join());
-    return buildDrainPod({ set, template: parsed.template, ordinal: 1, claims: new Map([['data', aClaim(set, 1)]]), attempt: 1, retryToken: '' }).spec!;
+    return buildDrainPod({ set, template: parsed.template, ordinal: 1, claims: new Map([['data', aClaim(set, 1)]]),
+      attempt: 1, retryToken: '' }).spec!;
   };
 
   it('takes tolerations, nodeSelector, node affinity, priority class and pull secrets; never pod anti-affinity or spread', () => {
@@ -88,12 +93,14 @@ describe('drain pods schedule where the set\'s pods could', () => {
 
   it('what the template sets wins, and the annotation turns inheritance off', () => {
     const own = pinned();
-    own.metadata!.annotations![TEMPLATE_ANNOTATION] = JSON.stringify({ ...drainTemplate, spec: { ...drainTemplate.spec, nodeSelector: { drain: 'here' } } });
+    own.metadata!.annotations![TEMPLATE_ANNOTATION] = JSON.stringify({ ...drainTemplate,
+      spec: { ...drainTemplate.spec, nodeSelector: { drain: 'here' } } });
     expect(build(own).nodeSelector).toEqual({ drain: 'here' });
     expect(build(own).tolerations).toHaveLength(1);
     const off = pinned();
     off.metadata!.annotations![INHERIT_SCHEDULING_ANNOTATION] = 'false';
     const spec = build(off);
-    expect([spec.tolerations, spec.nodeSelector, spec.affinity, spec.priorityClassName]).toEqual([undefined, undefined, undefined, undefined]);
+    expect([spec.tolerations, spec.nodeSelector, spec.affinity, spec.priorityClassName])
+      .toEqual([undefined, undefined, undefined, undefined]);
   });
 });

@@ -10,7 +10,8 @@ import { ReleaseRefusedError, StaleCacheError } from '../../src/controller/relea
 import type { EventInput, EventRecorder } from '../../src/controller/events.ts';
 import { TemplateVerdicts } from '../../src/controller/template-verifier.ts';
 import { Metrics } from '../../src/metrics/metrics.ts';
-import { CLAIMS_ANNOTATION, DRAIN_POD_ANNOTATION, DRAIN_POD_CONTAINERS_ANNOTATION, DRAINED_ANNOTATION, ENDED_DRAIN_POD_ANNOTATION } from '../../src/planner/keys.ts';
+import { CLAIMS_ANNOTATION, DRAIN_POD_ANNOTATION, DRAIN_POD_CONTAINERS_ANNOTATION, DRAINED_ANNOTATION,
+  ENDED_DRAIN_POD_ANNOTATION } from '../../src/planner/keys.ts';
 import { buildPlaceholder } from '../../src/planner/placeholder.ts';
 import { containersDigest, drainedRecord } from '../../src/planner/release-proof.ts';
 import type { Action } from '../../src/planner/types.ts';
@@ -26,7 +27,8 @@ function drainedOrdinal(): { pods: Map<string, V1Pod>; claims: Map<string, V1Per
   claims.forEach((c, i) => (c.metadata!.resourceVersion = String(10 + i)));
   const drainPod = aDrainPod(set, 2, claims, { phase: 'Succeeded', record: false });
   drainPod.metadata!.uid = 'p2';
-  for (const c of claims) c.metadata!.annotations = { [DRAIN_POD_ANNOTATION]: 'p2', [DRAIN_POD_CONTAINERS_ANNOTATION]: containersDigest(drainPod) };
+  for (const c of claims) c.metadata!.annotations = { [DRAIN_POD_ANNOTATION]: 'p2',
+    [DRAIN_POD_CONTAINERS_ANNOTATION]: containersDigest(drainPod) };
   return { pods: new Map([['db-2', drainPod]]), claims: new Map(claims.map((c) => [c.metadata!.name!, c])) };
 }
 
@@ -69,7 +71,8 @@ class FakeApi implements DrainApi {
     this.answer(`deleteClaim ${name}@${uid} rv=${resourceVersion}`);
   }
   /** Answers each accepted patch with the claim's next resourceVersion (`<sent or 0>+1`). */
-  async annotateClaim(_ns: string, name: string, uid: string, annotations: Record<string, string | null>, resourceVersion?: string): Promise<string> {
+  async annotateClaim(_ns: string, name: string, uid: string, annotations: Record<string, string | null>,
+      resourceVersion?: string): Promise<string> {
     this.answer(`annotateClaim ${name}@${uid}${resourceVersion ? ` rv=${resourceVersion}` : ''} ${JSON.stringify(annotations)}`);
     return `${resourceVersion ?? '0'}+1`;
   }
@@ -96,8 +99,10 @@ class FakeApi implements DrainApi {
 }
 
 /** The executor over the drain control that writes through `api`, as `run` assembles them. */
-function executorOver(api: DrainApi, events: Pick<EventRecorder, 'record'>, verdicts: TemplateVerdicts, metrics: Metrics, options: ExecutorOptions): Executor {
-  return new Executor(new ApiDrainControl(api, events, verdicts, metrics, quietLogger(), options.isLeader), metrics, quietLogger(), options);
+function executorOver(api: DrainApi, events: Pick<EventRecorder, 'record'>, verdicts: TemplateVerdicts, metrics: Metrics,
+    options: ExecutorOptions): Executor {
+  return new Executor(new ApiDrainControl(api, events, verdicts, metrics, quietLogger(), options.isLeader),
+    metrics, quietLogger(), options);
 }
 
 function setUp(options: { dryRun?: boolean; leader?: boolean } = {}) {
@@ -124,7 +129,8 @@ describe('Executor', () => {
     const { api, executor } = setUp();
     await executor.execute(set, [create]);
     const record = { [DRAIN_POD_ANNOTATION]: 'uid-of-db-2', [DRAIN_POD_CONTAINERS_ANNOTATION]: containersDigest(pod('db-2')) };
-    expect(api.calls).toEqual(['getStatefulSet db', 'getClaim data-db-2', 'createPod db-2', `annotateClaim data-db-2@c2 ${JSON.stringify(record)}`]);
+    expect(api.calls)
+      .toEqual(['getStatefulSet db', 'getClaim data-db-2', 'createPod db-2', `annotateClaim data-db-2@c2 ${JSON.stringify(record)}`]);
   });
 
   it('reads the set from etcd before creating drain pods (once per plan): a scale-up a silent watch hid starts no drain', async () => {
@@ -140,8 +146,10 @@ describe('Executor', () => {
 
   it('reads the claims from etcd before creating their drain pod: a claim changed or gone since the plan starts no drain', async () => {
     const changed = setUp();
-    await expect(changed.executor.execute(set, [{ ...create, claims: [{ ...claim, resourceVersion: '9' }] } as Action])).rejects.toThrow(/data-db-2 changed since the plan/);
-    const both: Action = { ...create, claims: [{ ...claim, resourceVersion: '9' }, { name: 'wal-db-2', uid: 'w2', resourceVersion: '9' }] } as Action;
+    await expect(changed.executor.execute(set,
+      [{ ...create, claims: [{ ...claim, resourceVersion: '9' }] } as Action])).rejects.toThrow(/data-db-2 changed since the plan/);
+    const both: Action = { ...create,
+      claims: [{ ...claim, resourceVersion: '9' }, { name: 'wal-db-2', uid: 'w2', resourceVersion: '9' }] } as Action;
     await expect(setUp().executor.execute(set, [both])).rejects.toThrow(/claim\(s\) data-db-2, wal-db-2 changed since the plan/);
     expect(changed.api.calls.filter((c) => !c.startsWith('get'))).toEqual([]);
     const gone = setUp();
@@ -187,17 +195,26 @@ describe('Executor', () => {
     expect(api.calls).toEqual(['getStatefulSet db']);
   });
 
-  describe('the release proof is read afresh from etcd before a success is recorded: a cache older than the claim\'s last use records nothing', () => {
+  describe('the release proof is read afresh from etcd before a success is recorded: a cache older than the claim\'s last use ' +
+      'records nothing', () => {
     const refusals: Array<[string, (api: FakeApi) => void, RegExp]> = [
-      ['the drain pod is gone (deleted after a scale-up; the pod watch was silent)', (api) => api.pods.delete('db-2'), /drain pod no longer exists/],
-      ['another pod holds the name (the returning replica)', (api) => { api.pods.get('db-2')!.metadata!.uid = 'replica'; }, /drain pod no longer exists/],
-      ['the drain pod has not Succeeded', (api) => { api.pods.get('db-2')!.status = { phase: 'Running' }; }, /has not Succeeded \(Running\)/],
-      ['the claim no longer records the pod (its drain ended without a release)', (api) => { api.claims.get('data-db-2')!.metadata!.annotations = {}; }, /does not record pod db-2/],
-      ['the drain pod\'s image was changed after it was created', (api) => { api.pods.get('db-2')!.spec!.containers[0]!.image = 'busybox:evil'; }, /containers of drain pod db-2 were changed/],
-      ['the claim lost the set\'s selector labels', (api) => { api.claims.get('data-db-2')!.metadata!.labels = {}; }, /not the StatefulSet's claim of ordinal 2/],
-      ['the drain pod does not list the claim', (api) => { api.pods.get('db-2')!.metadata!.annotations![CLAIMS_ANNOTATION] = '[]'; }, /does not list claim data-db-2/],
+      ['the drain pod is gone (deleted after a scale-up; the pod watch was silent)', (api) => api.pods.delete('db-2'),
+        /drain pod no longer exists/],
+      ['another pod holds the name (the returning replica)', (api) => { api.pods.get('db-2')!.metadata!.uid = 'replica'; },
+        /drain pod no longer exists/],
+      ['the drain pod has not Succeeded', (api) => { api.pods.get('db-2')!.status = { phase: 'Running' }; },
+        /has not Succeeded \(Running\)/],
+      ['the claim no longer records the pod (its drain ended without a release)',
+        (api) => { api.claims.get('data-db-2')!.metadata!.annotations = {}; }, /does not record pod db-2/],
+      ['the drain pod\'s image was changed after it was created',
+        (api) => { api.pods.get('db-2')!.spec!.containers[0]!.image = 'busybox:evil'; }, /containers of drain pod db-2 were changed/],
+      ['the claim lost the set\'s selector labels', (api) => { api.claims.get('data-db-2')!.metadata!.labels = {}; },
+        /not the StatefulSet's claim of ordinal 2/],
+      ['the drain pod does not list the claim', (api) => { api.pods.get('db-2')!.metadata!.annotations![CLAIMS_ANNOTATION] = '[]'; },
+        /does not list claim data-db-2/],
       ['the drain pod does not mount the claim', (api) => { api.pods.get('db-2')!.spec!.volumes = []; }, /does not mount claim data-db-2/],
-      ['the claim is being deleted', (api) => { api.claims.get('data-db-2')!.metadata!.deletionTimestamp = new Date(); }, /is being deleted/],
+      ['the claim is being deleted', (api) => { api.claims.get('data-db-2')!.metadata!.deletionTimestamp = new Date(); },
+        /is being deleted/],
     ];
     it.each(refusals)('%s', async (_name, change, why) => {
       const { api, metrics, executor } = setUp();
@@ -223,7 +240,8 @@ describe('Executor', () => {
       const wal: Action = { ...release, claim: { name: 'wal-db-2', uid: 'w2' } } as Action;
       await executor.execute(set, [release, wal]);
       expect(api.calls).toEqual([
-        'getPod db-2', 'getClaim data-db-2', 'getStatefulSet db', 'deleteClaim data-db-2@c2 rv=10', 'getClaim wal-db-2', 'getStatefulSet db', 'deleteClaim wal-db-2@w2 rv=11',
+        'getPod db-2', 'getClaim data-db-2', 'getStatefulSet db', 'deleteClaim data-db-2@c2 rv=10', 'getClaim wal-db-2',
+        'getStatefulSet db', 'deleteClaim wal-db-2@w2 rv=11',
       ]);
       expect((await metrics.claimsReleased.get()).values[0]?.value).toBe(2);
 
@@ -239,11 +257,16 @@ describe('Executor', () => {
 
     const refusals: Array<[string, (api: FakeApi) => void, RegExp]> = [
       ['no placeholder: the name is free', (api) => api.pods.delete('db-2'), /no placeholder holds ordinal 2's name/],
-      ['another pod holds the name (the returning replica)', (api) => { api.pods.get('db-2')!.metadata!.uid = 'replica'; }, /no placeholder holds/],
-      ['the placeholder is being deleted', (api) => { api.pods.get('db-2')!.metadata!.deletionTimestamp = new Date(); }, /no placeholder holds/],
-      ['the set changed since the drain succeeded', (api) => { api.current = { ...set, metadata: { ...set.metadata, generation: 8 } }; }, /changed since the drain .* \(generation 7, now 8\)/],
-      ['the claim records no successful drain', (api) => { delete api.claims.get('data-db-2')!.metadata!.annotations![DRAINED_ANNOTATION]; }, /records no successful drain/],
-      ['the recorded drain is not the claim\'s drain pod', (api) => { api.claims.get('data-db-2')!.metadata!.annotations![DRAIN_POD_ANNOTATION] = 'p3'; }, /is not its recorded drain pod/],
+      ['another pod holds the name (the returning replica)', (api) => { api.pods.get('db-2')!.metadata!.uid = 'replica'; },
+        /no placeholder holds/],
+      ['the placeholder is being deleted', (api) => { api.pods.get('db-2')!.metadata!.deletionTimestamp = new Date(); },
+        /no placeholder holds/],
+      ['the set changed since the drain succeeded', (api) => { api.current = { ...set, metadata: { ...set.metadata, generation: 8 } }; },
+        /changed since the drain .* \(generation 7, now 8\)/],
+      ['the claim records no successful drain',
+        (api) => { delete api.claims.get('data-db-2')!.metadata!.annotations![DRAINED_ANNOTATION]; }, /records no successful drain/],
+      ['the recorded drain is not the claim\'s drain pod',
+        (api) => { api.claims.get('data-db-2')!.metadata!.annotations![DRAIN_POD_ANNOTATION] = 'p3'; }, /is not its recorded drain pod/],
     ];
     it.each(refusals)('refused: %s', async (_name, change, why) => {
       const { api, executor } = setUp();
@@ -277,16 +300,20 @@ describe('Executor', () => {
 
   it('a called-off release removes the drained record and the drain pod record, and keeps that pod as ended', async () => {
     const { api, executor } = setUp();
-    await executor.execute(set, [{ kind: 'ForgetDrained', ordinal: 2, claims: [{ ...claim, resourceVersion: '41', drainedPodUid: 'p2' }] }]);
-    const forgotten = { [DRAINED_ANNOTATION]: null, [DRAIN_POD_ANNOTATION]: null, [DRAIN_POD_CONTAINERS_ANNOTATION]: null, [ENDED_DRAIN_POD_ANNOTATION]: 'p2' };
+    await executor.execute(set,
+      [{ kind: 'ForgetDrained', ordinal: 2, claims: [{ ...claim, resourceVersion: '41', drainedPodUid: 'p2' }] }]);
+    const forgotten = { [DRAINED_ANNOTATION]: null, [DRAIN_POD_ANNOTATION]: null, [DRAIN_POD_CONTAINERS_ANNOTATION]: null,
+      [ENDED_DRAIN_POD_ANNOTATION]: 'p2' };
     expect(api.calls).toEqual([`annotateClaim data-db-2@c2 rv=41 ${JSON.stringify(forgotten)}`]);
   });
 
-  it('a drain that ends without a release forgets its record on the claims, after the pod is deleted (also when it was gone already)', async () => {
+  it('a drain that ends without a release forgets its record on the claims, after the pod is deleted (also when it was ' +
+      'gone already)', async () => {
     for (const answer of [undefined, apiError(404)]) {
       const { api, executor } = setUp();
       if (answer) api.failures.set('deletePod db-2@p2', answer);
-      await executor.execute(set, [{ kind: 'DeleteDrainPod', ordinal: 2, pod: { name: 'db-2', uid: 'p2' }, reason: 'scale-up', forget: [claim] }]);
+      await executor.execute(set,
+        [{ kind: 'DeleteDrainPod', ordinal: 2, pod: { name: 'db-2', uid: 'p2' }, reason: 'scale-up', forget: [claim] }]);
       const forgotten = { [DRAIN_POD_ANNOTATION]: null, [DRAIN_POD_CONTAINERS_ANNOTATION]: null, [ENDED_DRAIN_POD_ANNOTATION]: 'p2' };
       expect(api.calls).toEqual(['deletePod db-2@p2', `annotateClaim data-db-2@c2 ${JSON.stringify(forgotten)}`]);
     }
@@ -302,7 +329,8 @@ describe('Executor', () => {
       { kind: 'MarkOrphaned', ordinal: 2, claims: [seen], at: '2026-12-02T00:00:00Z' },
       { kind: 'DeleteDrainPod', ordinal: 2, pod: { name: 'db-2', uid: 'p2' }, reason: 'scale-up', forget: [seen] },
     ];
-    it.each(writes.map((a) => [a.kind, a] as const))('%s sends the version it saw, and a claim changed since (409) fails the plan', async (_kind, action) => {
+    it.each(writes.map((a) => [a.kind, a] as const))('%s sends the version it saw, and a claim changed since (409) fails the ' +
+        'plan', async (_kind, action) => {
       const { api, executor } = setUp();
       await executor.execute(set, [action]);
       const patches = api.calls.filter((c) => c.startsWith('annotateClaim'));
@@ -319,7 +347,8 @@ describe('Executor', () => {
       const record = { [DRAIN_POD_ANNOTATION]: 'uid-of-db-2', [DRAIN_POD_CONTAINERS_ANNOTATION]: containersDigest(pod('db-2')) };
       api.failures.set(`annotateClaim data-db-2@c2 rv=10 ${JSON.stringify(record)}`, apiError(409));
       await expect(executor.execute(set, [{ ...create, claims: [seen] } as Action])).rejects.toMatchObject({ code: 409 });
-      expect(api.calls).toEqual(['getStatefulSet db', 'getClaim data-db-2', 'createPod db-2', `annotateClaim data-db-2@c2 rv=10 ${JSON.stringify(record)}`, 'deletePod db-2@uid-of-db-2']);
+      expect(api.calls).toEqual(['getStatefulSet db', 'getClaim data-db-2', 'createPod db-2',
+        `annotateClaim data-db-2@c2 rv=10 ${JSON.stringify(record)}`, 'deletePod db-2@uid-of-db-2']);
     });
 
     it('a second write of one claim in a plan is conditional on the first (the version it answered), not on the cache', async () => {
@@ -355,7 +384,8 @@ describe('Executor', () => {
     expect(api.calls).toEqual([]);
   });
 
-  it('asks for leadership before every write, not once per action: paused between a drain pod\'s create and its record, it sends no record', async () => {
+  it('asks for leadership before every write, not once per action: paused between a drain pod\'s create and its record, it sends ' +
+      'no record', async () => {
     let leading = true;
     const api = new FakeApi();
     const createPod = api.createPod.bind(api);
@@ -364,7 +394,8 @@ describe('Executor', () => {
       leading = false; // the renew deadline passed while this replica was stopped
       return created;
     };
-    const executor = executorOver(api, { record: () => {} }, new TemplateVerdicts(), new Metrics(emptyQueue), { dryRun: false, isLeader: () => leading });
+    const executor = executorOver(api, { record: () => {} }, new TemplateVerdicts(), new Metrics(emptyQueue),
+      { dryRun: false, isLeader: () => leading });
     await expect(executor.execute(set, [create])).rejects.toBeInstanceOf(NotLeaderError);
     expect(api.calls).toEqual(['getStatefulSet db', 'getClaim data-db-2', 'createPod db-2']);
   });
@@ -373,14 +404,16 @@ describe('Executor', () => {
     const { api, verdicts, executor } = setUp({ dryRun: true });
     api.failures.set('createPod (dry run) db-2-template-check', apiError(422, 'spec.containers[0].image: Required value'));
     await executor.execute(set, [{ kind: 'VerifyTemplate', pod: pod('db-2-template-check'), templateHash: 'h1' }, create]);
-    expect(verdicts.get('ns/db', 'h1')).toEqual({ state: 'rejected', problem: 'the API server rejects the drain pod: spec.containers[0].image: Required value' });
+    expect(verdicts.get('ns/db', 'h1'))
+      .toEqual({ state: 'rejected', problem: 'the API server rejects the drain pod: spec.containers[0].image: Required value' });
     expect(api.calls).toEqual(['createPod (dry run) db-2-template-check']);
   });
 
   it('the controller\'s own RBAC refusal is not a template verdict: it fails the reconcile loudly', async () => {
     const { api, verdicts, executor } = setUp();
     api.failures.set('createPod (dry run) db-2-template-check', apiError(403, 'pods is forbidden: User "x" cannot create resource "pods"'));
-    await expect(executor.execute(set, [{ kind: 'VerifyTemplate', pod: pod('db-2-template-check'), templateHash: 'h1' }])).rejects.toThrow('cannot create resource');
+    await expect(executor.execute(set,
+      [{ kind: 'VerifyTemplate', pod: pod('db-2-template-check'), templateHash: 'h1' }])).rejects.toThrow('cannot create resource');
     expect(verdicts.get('ns/db', 'h1')).toBeUndefined();
   });
 
@@ -398,7 +431,8 @@ describe('Executor', () => {
       const { api, verdicts, executor } = setUp();
       api.failures.set('createPod db-2', apiError(403, 'pods "db-2" is forbidden: violates PodSecurity "baseline:latest": privileged'));
       await expect(executor.execute(set, [firstTry, release])).rejects.toBeInstanceOf(TemplateRefusedError);
-      expect(verdicts.get('ns/db', 'h1')).toEqual({ state: 'rejected', problem: expect.stringMatching(/^the API server rejects the drain pod: .*violates PodSecurity/) });
+      expect(verdicts.get('ns/db', 'h1'))
+        .toEqual({ state: 'rejected', problem: expect.stringMatching(/^the API server rejects the drain pod: .*violates PodSecurity/) });
       expect(api.calls).toEqual(['getStatefulSet db', 'getClaim data-db-2', 'createPod db-2']);
     });
 

@@ -10,7 +10,8 @@ export const NOW = new Date('2026-01-01T12:00:00Z');
 /** The API server's verdict on the template, as most tests need it: already in, and accepted. */
 export const ACCEPTED: TemplateVerdict = { state: 'accepted' };
 export const settings: PlannerSettings = {
-  maxAttempts: 3, backoffBaseMs: 10_000, backoffMaxMs: 300_000, pendingDeadlineMs: 600_000, runningDeadlineMs: 3_600_000, drainTimeoutMs: 0, drainDelayMs: 0,
+  maxAttempts: 3, backoffBaseMs: 10_000, backoffMaxMs: 300_000, pendingDeadlineMs: 600_000, runningDeadlineMs: 3_600_000,
+  drainTimeoutMs: 0, drainDelayMs: 0,
 };
 
 export const drainTemplate = {
@@ -57,7 +58,8 @@ export function aSet(shape: SetShape = {}): V1StatefulSet {
   };
 }
 
-export function aClaim(set: V1StatefulSet, ordinal: number, options: { template?: string; uid?: string; labels?: Record<string, string>; deleting?: boolean; annotations?: Record<string, string> } = {}): V1PersistentVolumeClaim {
+export function aClaim(set: V1StatefulSet, ordinal: number, options: { template?: string; uid?: string; labels?: Record<string, string>;
+    deleting?: boolean; annotations?: Record<string, string> } = {}): V1PersistentVolumeClaim {
   const template = options.template ?? 'data';
   const name = `${template}-${set.metadata!.name}-${ordinal}`;
   return {
@@ -75,7 +77,8 @@ export function aStatefulPod(set: V1StatefulSet, ordinal: number): V1Pod {
     metadata: {
       name: `${set.metadata!.name}-${ordinal}`, namespace: 'ns', uid: `uid-pod-${ordinal}`,
       labels: { ...set.spec!.selector.matchLabels },
-      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: set.metadata!.name!, uid: set.metadata!.uid!, controller: true }],
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: set.metadata!.name!,
+        uid: set.metadata!.uid!, controller: true }],
     },
     status: { phase: 'Running' },
   };
@@ -99,7 +102,8 @@ export function aDrainPod(set: V1StatefulSet, ordinal: number, claims: V1Persist
   const parsed = parseDrainerTemplate(set);
   if (!parsed.ok) throw new Error(parsed.problems.join('; '));
   const byTemplate = new Map(claims.map((c) => [c.metadata!.name!.split(`-${set.metadata!.name}-`)[0]!, c]));
-  const pod = buildDrainPod({ set, template: parsed.template, ordinal, claims: byTemplate, attempt: options.attempt ?? 1, retryToken: options.retryToken ?? '' });
+  const pod = buildDrainPod({ set, template: parsed.template, ordinal, claims: byTemplate, attempt: options.attempt ?? 1,
+    retryToken: options.retryToken ?? '' });
   pod.metadata!.uid = `uid-drain-${ordinal}-${options.attempt ?? 1}`;
   pod.metadata!.creationTimestamp = options.created ?? new Date(NOW.getTime() - 60_000);
   pod.status = { phase: options.phase ?? 'Running', startTime: options.started };

@@ -29,7 +29,8 @@ describe('identity', () => {
   });
 
   it('selector semantics', () => {
-    const sel = { matchLabels: { a: '1' }, matchExpressions: [{ key: 'b', operator: 'In', values: ['x'] }, { key: 'c', operator: 'DoesNotExist' }] };
+    const sel = { matchLabels: { a: '1' },
+      matchExpressions: [{ key: 'b', operator: 'In', values: ['x'] }, { key: 'c', operator: 'DoesNotExist' }] };
     expect(selectorMatches(sel, { a: '1', b: 'x' })).toBe(true);
     expect(selectorMatches(sel, { a: '1', b: 'y' })).toBe(false);
     expect(selectorMatches(sel, { a: '1', b: 'x', c: '' })).toBe(false);

@@ -62,7 +62,8 @@ describe('LeaderElector', () => {
     await a.release();
   });
 
-  it('waits out another holder\'s lease by its own clock, and takes it only once it has stopped changing for a lease duration', async () => {
+  it('waits out another holder\'s lease by its own clock, and takes it only once it has stopped changing for a ' +
+      'lease duration', async () => {
     const api = new FakeLeases();
     const a = elector(api, 'a', []);
     a.start();
@@ -79,7 +80,8 @@ describe('LeaderElector', () => {
     await b.release();
   });
 
-  it('takes over the lease of a holder that crashed (stopped renewing without releasing it), a lease duration after its last renewal', async () => {
+  it('takes over the lease of a holder that crashed (stopped renewing without releasing it), a lease duration after its ' +
+      'last renewal', async () => {
     const api = new FakeLeases();
     let crashed = false;
     // The holder's own view of the API: once it has crashed, nothing it sends arrives.
@@ -107,7 +109,8 @@ describe('LeaderElector', () => {
     await b.release();
   });
 
-  it('reports the loss at the renew deadline, even while a renewal request hangs, and starts a new term when renewals work again', async () => {
+  it('reports the loss at the renew deadline, even while a renewal request hangs, and starts a new term when renewals ' +
+      'work again', async () => {
     const api = new FakeLeases();
     const changes: boolean[] = [];
     const a = elector(api, 'a', changes);

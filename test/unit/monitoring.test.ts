@@ -12,8 +12,10 @@ import { PROMTOOL_VARIABLE } from '../jest/unit-setup.ts';
 import { emptyQueue } from './fakes/cluster.ts';
 
 const monitoring = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'manifests', 'monitoring');
-const rule = parse(readFileSync(path.join(monitoring, 'prometheus-rule.yaml'), 'utf8')) as { spec: { groups: Array<{ rules: Array<{ expr: string }> }> } };
-const dashboard = JSON.parse(readFileSync(path.join(monitoring, 'dashboard.json'), 'utf8')) as { panels: Array<{ targets: Array<{ expr: string }> }> };
+const rule = parse(readFileSync(path.join(monitoring, 'prometheus-rule.yaml'), 'utf8')) as
+  { spec: { groups: Array<{ rules: Array<{ expr: string }> }> } };
+const dashboard = JSON.parse(readFileSync(path.join(monitoring, 'dashboard.json'), 'utf8')) as
+  { panels: Array<{ targets: Array<{ expr: string }> }> };
 
 /** promtool, as the unit project's set-up found or installed it (test/jest/unit-setup.ts); undefined without it. */
 const promtool = process.env[PROMTOOL_VARIABLE];
@@ -31,7 +33,8 @@ describe('monitoring as code', () => {
 
   it('every alert has a unit test', () => {
     const alerts = rule.spec.groups.flatMap((g) => g.rules as Array<{ alert?: string }>).map((r) => r.alert);
-    const tested = new Set((parse(readFileSync(path.join(monitoring, 'prometheus-rule-tests.yaml'), 'utf8')) as { tests: Array<{ alert_rule_test: Array<{ alertname: string; exp_alerts: unknown[] }> }> })
+    const tested = new Set((parse(readFileSync(path.join(monitoring, 'prometheus-rule-tests.yaml'), 'utf8')) as
+      { tests: Array<{ alert_rule_test: Array<{ alertname: string; exp_alerts: unknown[] }> }> })
       .tests.flatMap((t) => t.alert_rule_test).filter((t) => t.exp_alerts.length > 0).map((t) => t.alertname));
     expect(alerts.filter((a) => !tested.has(a!))).toEqual([]);
   });
@@ -42,8 +45,10 @@ describe('monitoring as code', () => {
       exported.add(metric.name);
       if (String(metric.type) === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) exported.add(`${metric.name}${suffix}`);
     }
-    const expressions = [...rule.spec.groups.flatMap((g) => g.rules.map((r) => r.expr)), ...dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr))];
-    const named = new Set(expressions.flatMap((e) => e.match(/\b(sdc|workqueue|rest_client|leader_election|process|nodejs)_[a-z_]+\b/g) ?? []));
+    const expressions = [...rule.spec.groups.flatMap((g) => g.rules.map((r) => r.expr)),
+      ...dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr))];
+    const named =
+      new Set(expressions.flatMap((e) => e.match(/\b(sdc|workqueue|rest_client|leader_election|process|nodejs)_[a-z_]+\b/g) ?? []));
     expect(named.size).toBeGreaterThan(10);
     expect([...named].filter((n) => !exported.has(n))).toEqual([]);
   });

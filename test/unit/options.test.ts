@@ -27,8 +27,10 @@ describe('run flags', () => {
   it('--metrics-bind-address and --health-probe-bind-address, with --http-address as the old name for both', () => {
     expect(bindAddresses(parse())).toEqual({ metrics: ':8080', probes: ':8080' });
     expect(bindAddresses(parse('--http-address=:9000'))).toEqual({ metrics: ':9000', probes: ':9000' });
-    expect(bindAddresses(parse('--http-address=:9000', '--health-probe-bind-address=:8081'))).toEqual({ metrics: ':9000', probes: ':8081' });
-    expect(bindAddresses(parse('--metrics-bind-address=127.0.0.1:8443', '--health-probe-bind-address=:8081'))).toEqual({ metrics: '127.0.0.1:8443', probes: ':8081' });
+    expect(bindAddresses(parse('--http-address=:9000', '--health-probe-bind-address=:8081')))
+      .toEqual({ metrics: ':9000', probes: ':8081' });
+    expect(bindAddresses(parse('--metrics-bind-address=127.0.0.1:8443', '--health-probe-bind-address=:8081')))
+      .toEqual({ metrics: '127.0.0.1:8443', probes: ':8081' });
   });
 
   it('-v 4 or more means debug; below, --log-level decides', () => {

@@ -16,7 +16,8 @@ describe('the placeholder', () => {
   it('takes the ordinal\'s name in the set\'s namespace, owned by the set without being adopted by it', () => {
     expect(pod).toMatchObject({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'db-2', namespace: 'ns' } });
     expect(pod.metadata!.labels).toEqual({ [ROLE_LABEL]: 'placeholder', [SET_LABEL]: 'db', [ORDINAL_LABEL]: '2' });
-    expect(pod.metadata!.ownerReferences).toEqual([{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: set.metadata!.uid, controller: false, blockOwnerDeletion: false }]);
+    expect(pod.metadata!.ownerReferences).toEqual([{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: set.metadata!.uid,
+      controller: false, blockOwnerDeletion: false }]);
     expect(isPlaceholderOf(pod, set, 2)).toBe(true);
     expect(isDrainPodOf(pod, set)).toBe(false);
   });
@@ -26,7 +27,8 @@ describe('the placeholder', () => {
     expect(pod.spec!.schedulerName).toBe(PLACEHOLDER_SCHEDULER);
     // An empty name would be defaulted to the default scheduler, which would schedule it.
     expect(PLACEHOLDER_SCHEDULER).not.toMatch(/^(default-scheduler)?$/);
-    expect(pod.spec).toMatchObject({ restartPolicy: 'Never', terminationGracePeriodSeconds: 0, automountServiceAccountToken: false, enableServiceLinks: false });
+    expect(pod.spec).toMatchObject({ restartPolicy: 'Never', terminationGracePeriodSeconds: 0, automountServiceAccountToken: false,
+      enableServiceLinks: false });
     expect(pod.spec!.containers).toEqual([{
       name: 'placeholder', image: 'registry.example/drainer:1',
       securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
@@ -45,7 +47,8 @@ describe('the placeholder', () => {
     // A pod without a spec has no volumes: still the placeholder (the check is only that it uses no claim).
     expect(isPlaceholderOf({ metadata: pod.metadata }, set, 2)).toBe(true);
     expect(isPlaceholderOf({ ...pod, spec: { ...pod.spec!, volumes: [] } }, set, 2)).toBe(true);
-    const withClaim = { ...pod, spec: { ...pod.spec!, volumes: [{ name: 'token', emptyDir: {} }, { name: 'd', persistentVolumeClaim: { claimName: 'data-db-2' } }] } };
+    const withClaim = { ...pod, spec: { ...pod.spec!,
+      volumes: [{ name: 'token', emptyDir: {} }, { name: 'd', persistentVolumeClaim: { claimName: 'data-db-2' } }] } };
     expect(isPlaceholderOf(withClaim, set, 2)).toBe(false);
   });
 
@@ -55,11 +58,13 @@ describe('the placeholder', () => {
     expect(odd.metadata!.ownerReferences![0]!.uid).toBe('');
   });
 
-  it('a set whose template is unusable (annotation removed mid-release) gets a placeholder of the pause image, which it never pulls', () => {
+  it('a set whose template is unusable (annotation removed mid-release) gets a placeholder of the pause image, ' +
+      'which it never pulls', () => {
     const unmanaged = aSet({ replicas: 2 });
     delete unmanaged.metadata!.annotations![TEMPLATE_ANNOTATION];
     const claim = aClaim(unmanaged, 2, { annotations: { [DRAIN_POD_ANNOTATION]: 'p', ...drainedRecord('p', 0) } });
-    const plan = planSet({ set: unmanaged, claims: [claim], pods: [], template: parseDrainerTemplate(unmanaged), templateVerdict: ACCEPTED, now: NOW }, settings);
+    const plan = planSet({ set: unmanaged, claims: [claim], pods: [], template: parseDrainerTemplate(unmanaged),
+      templateVerdict: ACCEPTED, now: NOW }, settings);
     const create = plan.actions.find((a) => a.kind === 'CreatePlaceholder');
     expect(create?.kind === 'CreatePlaceholder' && create.pod.spec!.containers[0]!.image).toBe(FALLBACK_PLACEHOLDER_IMAGE);
     expect(FALLBACK_PLACEHOLDER_IMAGE).toMatch(/^registry\.k8s\.io\/pause:/);

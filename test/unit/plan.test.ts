@@ -1,6 +1,8 @@
 import { planSet, templateHash } from '../../src/planner/plan.ts';
 import { parseDrainerTemplate } from '../../src/planner/template.ts';
-import { CLAIMS_ANNOTATION, DELAY_ANNOTATION, TEMPLATE_ANNOTATION, ENDED_DRAIN_POD_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION, ORDINAL_LABEL, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_LABEL, SET_LABEL } from '../../src/planner/keys.ts';
+import { CLAIMS_ANNOTATION, DELAY_ANNOTATION, TEMPLATE_ANNOTATION, ENDED_DRAIN_POD_ANNOTATION, FAILURES_ANNOTATION,
+  FINALIZER, LAST_FAILURE_ANNOTATION, ORDINAL_LABEL, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_LABEL,
+  SET_LABEL } from '../../src/planner/keys.ts';
 import type { Action, SetObservation, TemplateVerdict } from '../../src/planner/types.ts';
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { buildPlaceholder, isPlaceholderOf } from '../../src/planner/placeholder.ts';
@@ -24,7 +26,8 @@ function steps(actions: Action[]): string[] {
       case 'DeleteClaim': return [`delete-claim ${a.claim.name}@${a.claim.uid}`];
       case 'DeletePlaceholder': return [`delete-placeholder ${a.pod.name} (${a.reason})`];
       case 'ForgetDrained': return [`forget-drained ${a.claims.map((c) => c.name).join(',')}`];
-      case 'DeleteDrainPod': return [`delete-pod ${a.pod.name} (${a.reason})${a.forget ? ` forget ${a.forget.map((c) => c.name).join(',')}` : ''}`];
+      case 'DeleteDrainPod': return [`delete-pod ${a.pod.name} ` +
+        `(${a.reason})${a.forget ? ` forget ${a.forget.map((c) => c.name).join(',')}` : ''}`];
       case 'RecordFailure': return [`record-failure ${a.claims.map((c) => c.name).join(',')}=${a.failures}`];
       case 'ResetFailures': return [`reset ${a.claims.map((c) => c.name).join(',')}`];
       case 'VerifyTemplate': return [`verify-template ${a.pod.metadata!.name}`];
@@ -45,7 +48,8 @@ const fin = { finalizers: [FINALIZER] };
 const failedAt = (ms: number) => new Date(NOW.getTime() - ms).toISOString();
 
 describe('planSet: which ordinals get a drain pod', () => {
-  const cases: Array<{ name: string; set: V1StatefulSet; build: (set: V1StatefulSet) => { claims: V1PersistentVolumeClaim[]; pods: V1Pod[] }; want: string[] }> = [
+  const cases: Array<{ name: string; set: V1StatefulSet;
+      build: (set: V1StatefulSet) => { claims: V1PersistentVolumeClaim[]; pods: V1Pod[] }; want: string[] }> = [
     {
       name: 'no scale-down: nothing to do',
       set: aSet({ replicas: 3, ...fin }),
@@ -94,7 +98,8 @@ describe('planSet: which ordinals get a drain pod', () => {
     {
       name: 'two claim templates: one drain pod mounts both claims',
       set: aSet({ replicas: 1, templates: ['data', 'logs'], ...fin }),
-      build: (s) => ({ claims: [aClaim(s, 0), aClaim(s, 0, { template: 'logs' }), aClaim(s, 1), aClaim(s, 1, { template: 'logs' })], pods: [aStatefulPod(s, 0)] }),
+      build: (s) => ({ claims: [aClaim(s, 0), aClaim(s, 0, { template: 'logs' }), aClaim(s, 1), aClaim(s, 1, { template: 'logs' })],
+        pods: [aStatefulPod(s, 0)] }),
       want: ['create db-1 [data-db-1,logs-db-1] attempt 1'],
     },
     {
@@ -118,7 +123,8 @@ describe('planSet: which ordinals get a drain pod', () => {
     {
       name: 'a foreign pod holding the name blocks the ordinal',
       set: aSet({ replicas: 1, ...fin }),
-      build: (s) => ({ claims: [aClaim(s, 0), aClaim(s, 1)], pods: [aStatefulPod(s, 0), { metadata: { name: 'db-1', namespace: 'ns', uid: 'x' } }] }),
+      build: (s) =>
+        ({ claims: [aClaim(s, 0), aClaim(s, 1)], pods: [aStatefulPod(s, 0), { metadata: { name: 'db-1', namespace: 'ns', uid: 'x' } }] }),
       want: [],
     },
     {
@@ -174,7 +180,8 @@ describe('planSet: finishing drains', () => {
       const result = plan(set, [...live(), drained()], replicas);
       expect(steps(result.actions)).toEqual(['create-placeholder db-2']);
       const created = result.actions.find((a) => a.kind === 'CreatePlaceholder');
-      expect(created?.kind === 'CreatePlaceholder' && isPlaceholderOf({ ...created.pod, metadata: { ...created.pod.metadata, uid: 'x' } }, set, 2)).toBe(true);
+      expect(created?.kind === 'CreatePlaceholder' &&
+        isPlaceholderOf({ ...created.pod, metadata: { ...created.pod.metadata, uid: 'x' } }, set, 2)).toBe(true);
       expect(result.ordinals).toEqual([expect.objectContaining({ ordinal: 2, state: 'releasing' })]);
     });
 
@@ -199,7 +206,8 @@ describe('planSet: finishing drains', () => {
       grown.metadata!.generation = 8;
       for (const pods of [replicas, [...replicas, placeholder()]]) {
         const result = plan(grown, [...live(), drained()], pods);
-        expect(steps(result.actions)).toEqual(['forget-drained data-db-2', ...(pods.length > 2 ? ['delete-placeholder db-2 (cancelled)'] : [])]);
+        expect(steps(result.actions))
+          .toEqual(['forget-drained data-db-2', ...(pods.length > 2 ? ['delete-placeholder db-2 (cancelled)'] : [])]);
         expect(reports(result.actions)).toEqual(['DrainCancelled']);
         expect(result.ordinals.find((o) => o.ordinal === 2)?.state).toBe('cancelled');
       }
@@ -207,14 +215,16 @@ describe('planSet: finishing drains', () => {
       const changed = aSet({ replicas: 2, ...fin });
       changed.metadata!.generation = 9;
       expect(steps(plan(changed, [...live(), drained()], replicas).actions)).toEqual(['forget-drained data-db-2']);
-      expect(steps(plan(changed, [...live(), drained()], [...replicas, placeholder()]).actions)).toEqual(['forget-drained data-db-2', 'delete-placeholder db-2 (cancelled)']);
+      expect(steps(plan(changed, [...live(), drained()], [...replicas, placeholder()]).actions))
+        .toEqual(['forget-drained data-db-2', 'delete-placeholder db-2 (cancelled)']);
     });
 
     it('another pod holding the name (the returning replica, a stranger) calls the release off', () => {
       const stranger: V1Pod = { metadata: { name: 'db-2', namespace: 'ns', uid: 'stranger' } };
       const result = plan(set, [...live(), drained()], [...replicas, stranger]);
       expect(steps(result.actions)).toEqual(['forget-drained data-db-2']);
-      expect(result.ordinals.find((o) => o.ordinal === 2)).toMatchObject({ state: 'cancelled', why: 'pod db-2 took the name before the claims were released; they are kept' });
+      expect(result.ordinals.find((o) => o.ordinal === 2))
+        .toMatchObject({ state: 'cancelled', why: 'pod db-2 took the name before the claims were released; they are kept' });
     });
 
     it('a pod that only looks like the placeholder (volumes, another ordinal, another set) does not count', () => {
@@ -287,7 +297,8 @@ describe('planSet: failures and retries', () => {
     expect(steps(waiting.actions)).toEqual([]);
     expect(waiting.requeueAfterMs).toBe(5_000);
     const late = claim(1, 10_000);
-    expect(steps(plan(set, [late], [aDrainPod(set, 2, [late], { phase: 'Failed' })]).actions)).toEqual(['delete-pod db-2 (retry) forget data-db-2']);
+    expect(steps(plan(set, [late], [aDrainPod(set, 2, [late], { phase: 'Failed' })]).actions))
+      .toEqual(['delete-pod db-2 (retry) forget data-db-2']);
   });
 
   it('creates the next attempt once the failed pod is gone', () => {
@@ -298,7 +309,8 @@ describe('planSet: failures and retries', () => {
     const gone = claim();
     expect(steps(plan(set, [], [aDrainPod(set, 2, [gone], { phase: 'Failed' })]).actions)).toEqual(['delete-pod db-2 (unproven)']);
     const deleting = aClaim(set, 2, { deleting: true });
-    expect(steps(plan(set, [deleting], [aDrainPod(set, 2, [deleting], { phase: 'Failed' })]).actions)).toEqual(['delete-pod db-2 (nothing-to-drain)']);
+    expect(steps(plan(set, [deleting], [aDrainPod(set, 2, [deleting], { phase: 'Failed' })]).actions))
+      .toEqual(['delete-pod db-2 (nothing-to-drain)']);
   });
 
   it('gives up after the last attempt and keeps the failed pod and the claims', () => {
@@ -329,7 +341,8 @@ describe('planSet: failures and retries', () => {
     const exhausted = aClaim(retrying, 2, { annotations: { [FAILURES_ANNOTATION]: '3', [LAST_FAILURE_ANNOTATION]: failedAt(0) } });
     const failedPod = aDrainPod(retrying, 2, [exhausted], { phase: 'Failed', attempt: 3 });
     expect(steps(plan(retrying, [exhausted], [failedPod]).actions)).toEqual(['reset data-db-2']);
-    const reset = recordDrainPod(aClaim(retrying, 2, { annotations: { [FAILURES_ANNOTATION]: '0', [RETRY_TOKEN_ANNOTATION]: 'r1' } }), failedPod);
+    const reset =
+      recordDrainPod(aClaim(retrying, 2, { annotations: { [FAILURES_ANNOTATION]: '0', [RETRY_TOKEN_ANNOTATION]: 'r1' } }), failedPod);
     expect(steps(plan(retrying, [reset], [failedPod]).actions)).toEqual(['delete-pod db-2 (superseded) forget data-db-2']);
     expect(steps(plan(retrying, [reset], []).actions)).toEqual(['create db-2 [data-db-2] attempt 1']);
   });
@@ -339,7 +352,8 @@ describe('planSet: scale-up, deadlines, conflicts, deletion', () => {
   it('scale-up over a drain that has not started: delete the drain pod, keep the claim', () => {
     const set = aSet({ replicas: 3, ...fin });
     const c = aClaim(set, 2);
-    expect(steps(plan(set, [c], [aDrainPod(set, 2, [c], { phase: 'Pending' })]).actions)).toEqual(['delete-pod db-2 (scale-up) forget data-db-2']);
+    expect(steps(plan(set, [c], [aDrainPod(set, 2, [c], { phase: 'Pending' })]).actions))
+      .toEqual(['delete-pod db-2 (scale-up) forget data-db-2']);
   });
 
   it('a drain that ends in range after a scale-up, Succeeded or Failed: deleted and forgotten on its claim, nothing released', () => {
@@ -350,7 +364,8 @@ describe('planSet: scale-up, deadlines, conflicts, deletion', () => {
     }
   });
 
-  it('a drain pod the controller ended, still shown by a pod cache behind the claim cache: deleted again, not reported as unproven, nothing released', () => {
+  it('a drain pod the controller ended, still shown by a pod cache behind the claim cache: deleted again, not reported as unproven, ' +
+      'nothing released', () => {
     for (const replicas of [2, 3]) {
       const set = aSet({ replicas, ...fin });
       const pod = aDrainPod(set, 2, [aClaim(set, 2)], { phase: 'Succeeded', record: false });
@@ -361,7 +376,8 @@ describe('planSet: scale-up, deadlines, conflicts, deletion', () => {
     }
   });
 
-  it('a drain pod whose containers were changed after its create (kubectl set image) proves nothing: reported, replaced once finished, nothing released', () => {
+  it('a drain pod whose containers were changed after its create (kubectl set image) proves nothing: reported, replaced once finished, ' +
+      'nothing released', () => {
     const set = aSet({ replicas: 2, ...fin });
     for (const phase of ['Running', 'Succeeded', 'Failed']) {
       const c = aClaim(set, 2);
@@ -382,7 +398,8 @@ describe('planSet: scale-up, deadlines, conflicts, deletion', () => {
     expect(steps(plan(set, [c], [debugged]).actions)).toEqual(['delete-pod db-2 (unproven) forget data-db-2']);
   });
 
-  it('a time from the future on a claim is read as now and rewritten as now: the backoff and the delay end, the wake-up is no later than they are', () => {
+  it('a time from the future on a claim is read as now and rewritten as now: the backoff and the delay end, the wake-up is no ' +
+      'later than they are', () => {
     const future = '2100-01-01T00:00:00Z';
     const set = aSet({ replicas: 2, ...fin });
     const failed = aClaim(set, 2, { annotations: { [FAILURES_ANNOTATION]: '1', [LAST_FAILURE_ANNOTATION]: future } });
@@ -498,7 +515,8 @@ describe('planSet: only a drain this controller created for that very ordinal re
       ['set label changed', (p) => (p.metadata!.labels![SET_LABEL] = 'another')],
       ['owner reference to another set', (p) => (p.metadata!.ownerReferences![0]!.uid = 'another')],
     ];
-    it.each(relabel)('%s: reported as holding its ordinal, releases nothing, and is deleted and forgotten once finished', (_how, change) => {
+    it.each(relabel)('%s: reported as holding its ordinal, releases nothing, and is deleted and forgotten once ' +
+        'finished', (_how, change) => {
       for (const phase of ['Running', 'Succeeded']) {
         const claims = [0, 1, 2].map((o) => aClaim(set, o));
         const pod = aDrainPod(set, 2, [claims[2]!], { phase });
@@ -512,7 +530,8 @@ describe('planSet: only a drain this controller created for that very ordinal re
     });
   });
 
-  it('a look-alike of an orphaned ordinal that has not finished holds the ordinal and releases nothing; the operator is told what holds it', () => {
+  it('a look-alike of an orphaned ordinal that has not finished holds the ordinal and releases nothing; the operator is ' +
+      'told what holds it', () => {
     const set = aSet({ replicas: 1, ...fin });
     const claims = [0, 1, 2].map((o) => aClaim(set, o));
     for (const phase of ['Running', 'Pending']) {
@@ -525,12 +544,14 @@ describe('planSet: only a drain this controller created for that very ordinal re
       expect(warning!.kind === 'Report' && warning!.message).toMatch(new RegExp(`while it is ${phase} it holds ordinal 2`));
     }
     // Not in its first 30 s: the controller's own new drain pod looks like this until its record is seen.
-    const fresh = plan(set, claims, [aStatefulPod(set, 0), aDrainPod(set, 2, [claims[2]!], { phase: 'Pending', record: false, created: new Date(NOW.getTime() - 10_000) })]);
+    const fresh = plan(set, claims, [aStatefulPod(set, 0),
+      aDrainPod(set, 2, [claims[2]!], { phase: 'Pending', record: false, created: new Date(NOW.getTime() - 10_000) })]);
     expect(reports(fresh.actions)).toEqual([]);
     expect(fresh.requeueAfterMs).toBe(20_000);
   });
 
-  it('a replica started on a claim this controller released, still being deleted (the StatefulSet controller raced the release): reported, nothing written', () => {
+  it('a replica started on a claim this controller released, still being deleted (the StatefulSet controller raced the release): ' +
+      'reported, nothing written', () => {
     const set = aSet({ replicas: 3, ...fin });
     const released = recordDrainPod(aClaim(set, 2, { deleting: true }), 'uid-of-the-drain-pod');
     const result = plan(set, [aClaim(set, 0), aClaim(set, 1), released], [0, 1, 2].map((o) => aStatefulPod(set, o)));
@@ -604,25 +625,30 @@ describe('planSet: only a drain this controller created for that very ordinal re
     const b = aSet({ name: 'b', replicas: 0, templates: ['data-a'], ...fin });
     b.spec!.selector = { matchLabels: { app: 'a-b' } };
     const live = aClaim(ab, 0); // data-a-b-0: ordinal 0 of a-b (live), and "ordinal 0" of b (out of b's range)
-    const alone = planSet({ set: b, claims: [live], pods: [], template: parseDrainerTemplate(b), templateVerdict: ACCEPTED, now: NOW }, settings);
+    const alone = planSet({ set: b, claims: [live], pods: [], template: parseDrainerTemplate(b),
+      templateVerdict: ACCEPTED, now: NOW }, settings);
     expect(steps(alone.actions)).toEqual(['create b-0 [data-a-b-0] attempt 1']);
-    const seen = planSet({ set: b, claims: [live], pods: [], rivals: [ab], template: parseDrainerTemplate(b), templateVerdict: ACCEPTED, now: NOW }, settings);
+    const seen = planSet({ set: b, claims: [live], pods: [], rivals: [ab], template: parseDrainerTemplate(b),
+      templateVerdict: ACCEPTED, now: NOW }, settings);
     expect(steps(seen.actions)).toEqual([]);
     expect(reports(seen.actions)).toEqual(['AmbiguousClaim']);
   });
 
-  it('a claim whose name another set spells is never drained, even when that set\'s selector changed since (recreated with new labels)', () => {
+  it('a claim whose name another set spells is never drained, even when that set\'s selector changed since (recreated ' +
+      'with new labels)', () => {
     const ab = aSet({ name: 'a-b', replicas: 2, ...fin });
     const live = aClaim(ab, 0); // made with labels app: a-b
     ab.spec!.selector = { matchLabels: { app: 'a-b-v2' } };
     const b = aSet({ name: 'b', replicas: 0, templates: ['data-a'], ...fin });
     b.spec!.selector = { matchLabels: { app: 'a-b' } };
-    const seen = planSet({ set: b, claims: [live], pods: [], rivals: [ab], template: parseDrainerTemplate(b), templateVerdict: ACCEPTED, now: NOW }, settings);
+    const seen = planSet({ set: b, claims: [live], pods: [], rivals: [ab], template: parseDrainerTemplate(b),
+      templateVerdict: ACCEPTED, now: NOW }, settings);
     expect(steps(seen.actions)).toEqual([]);
     expect(reports(seen.actions)).toEqual(['AmbiguousClaim']);
   });
 
-  it('a drain pod whose owner reference the garbage collector stripped (the set deleted with --cascade=orphan) is still seen through, by the set recreated under that name too', () => {
+  it('a drain pod whose owner reference the garbage collector stripped (the set deleted with --cascade=orphan) is still seen through, by ' +
+      'the set recreated under that name too', () => {
     const old = aSet({ replicas: 2, ...fin });
     const claim = aClaim(old, 2);
     const pod = aDrainPod(old, 2, [claim], { phase: 'Succeeded' });
@@ -636,7 +662,8 @@ describe('planSet: only a drain this controller created for that very ordinal re
     expect(steps(plan(deleting, [claim], [running]).actions)).toEqual([]); // the finalizer stays until the drain is over
   });
 
-  it('a pod with the drain labels whose owner reference names another StatefulSet is not this set\'s drain pod: it releases nothing', () => {
+  it('a pod with the drain labels whose owner reference names another StatefulSet is not this set\'s drain pod: it ' +
+      'releases nothing', () => {
     const set = aSet({ replicas: 2, ...fin });
     const claim = aClaim(set, 2);
     const pod = aDrainPod(set, 2, [claim], { phase: 'Succeeded', record: false });
@@ -667,7 +694,8 @@ describe('planSet: only a drain this controller created for that very ordinal re
     const result = plan(set, [aClaim(set, 0), aClaim(set, 1)], [aStatefulPod(set, 0)]);
     expect(steps(result.actions)).toEqual([]);
     expect(reports(result.actions)).toEqual(['InvalidDrainerTemplate']);
-    expect(result.actions.find((a) => a.kind === 'Report')).toMatchObject({ message: expect.stringMatching(/names claim data-db-0, a claim of this StatefulSet/) });
+    expect(result.actions.find((a) => a.kind === 'Report'))
+      .toMatchObject({ message: expect.stringMatching(/names claim data-db-0, a claim of this StatefulSet/) });
   });
 });
 
@@ -677,7 +705,8 @@ describe('planSet: every ordinal state is reachable', () => {
   const cases: Array<[string, () => { claims: V1PersistentVolumeClaim[]; pods: V1Pod[] }, string]> = [
     ['waiting-for-pod', () => ({ claims: [c(1)], pods: [aStatefulPod(set, 1)] }), 'waiting-for-pod'],
     ['pending-drain (to be created)', () => ({ claims: [c(1)], pods: [] }), 'pending-drain'],
-    ['pending-drain (Pending)', () => { const x = c(1); return { claims: [x], pods: [aDrainPod(set, 1, [x], { phase: 'Pending' })] }; }, 'pending-drain'],
+    ['pending-drain (Pending)',
+      () => { const x = c(1); return { claims: [x], pods: [aDrainPod(set, 1, [x], { phase: 'Pending' })] }; }, 'pending-drain'],
     ['draining', () => { const x = c(1); return { claims: [x], pods: [aDrainPod(set, 1, [x], { phase: 'Running' })] }; }, 'draining'],
     ['succeeded', () => { const x = c(1); return { claims: [x], pods: [aDrainPod(set, 1, [x], { phase: 'Succeeded' })] }; }, 'succeeded'],
     ['failed', () => { const x = c(1); return { claims: [x], pods: [aDrainPod(set, 1, [x], { phase: 'Failed' })] }; }, 'failed'],
@@ -701,12 +730,17 @@ describe('planSet: the API server\'s verdict on the template', () => {
   const idle = () => ({ claims: [aClaim(set, 0)], pods: [aStatefulPod(set, 0)] });
   const cases: Array<[string, () => { claims: V1PersistentVolumeClaim[]; pods: V1Pod[] }, TemplateVerdict, string[], string[]]> = [
     ['accepted: the drain starts', orphan, { state: 'accepted' }, ['create db-1 [data-db-1] attempt 1'], []],
-    ['rejected: reported, nothing created', orphan, { state: 'rejected', problem: 'the API server rejects the drain pod: forbidden' }, [], ['InvalidDrainerTemplate']],
-    ['found at start-up, a drain is due: not asked; the create is the check', orphan, { state: 'unchecked', atStartup: TEMPLATE_TEXT }, ['create db-1 [data-db-1] attempt 1'], []],
+    ['rejected: reported, nothing created', orphan, { state: 'rejected', problem: 'the API server rejects the drain pod: forbidden' }, [],
+      ['InvalidDrainerTemplate']],
+    ['found at start-up, a drain is due: not asked; the create is the check', orphan, { state: 'unchecked', atStartup: TEMPLATE_TEXT },
+      ['create db-1 [data-db-1] attempt 1'], []],
     ['found at start-up, nothing to drain: not asked', idle, { state: 'unchecked', atStartup: TEMPLATE_TEXT }, [], []],
-    ['new or changed: asked at once, even with nothing to drain', idle, { state: 'unchecked' }, ['verify-template db-1-template-check'], []],
-    ['changed since start-up: asked at once', idle, { state: 'unchecked', atStartup: '{"spec":{}}' }, ['verify-template db-1-template-check'], []],
-    ['new or changed, a drain is due: asked once, nothing created yet', orphan, { state: 'unchecked' }, ['verify-template db-1-template-check'], []],
+    ['new or changed: asked at once, even with nothing to drain', idle, { state: 'unchecked' },
+      ['verify-template db-1-template-check'], []],
+    ['changed since start-up: asked at once', idle, { state: 'unchecked', atStartup: '{"spec":{}}' },
+      ['verify-template db-1-template-check'], []],
+    ['new or changed, a drain is due: asked once, nothing created yet', orphan, { state: 'unchecked' },
+      ['verify-template db-1-template-check'], []],
   ];
   it.each(cases)('%s', (_name, build, verdict, want, wantReports) => {
     const { claims, pods } = build();
@@ -736,8 +770,10 @@ describe('planSet: a template found at start-up', () => {
 
   it('on a set without our finalizer (annotated while the controller was away): asked at once, nothing else yet', () => {
     const set = aSet({ replicas: 1 });
-    expect(steps(plan(set, [aClaim(set, 0)], [aStatefulPod(set, 0)], NOW, verdict).actions)).toEqual(['verify-template db-1-template-check']);
-    expect(steps(plan(set, [aClaim(set, 0), aClaim(set, 1)], [aStatefulPod(set, 0)], NOW, verdict).actions)).toEqual(['verify-template db-1-template-check']);
+    expect(steps(plan(set, [aClaim(set, 0)], [aStatefulPod(set, 0)], NOW, verdict).actions))
+      .toEqual(['verify-template db-1-template-check']);
+    expect(steps(plan(set, [aClaim(set, 0), aClaim(set, 1)], [aStatefulPod(set, 0)], NOW, verdict).actions))
+      .toEqual(['verify-template db-1-template-check']);
   });
 
   it('on a set without our finalizer, once accepted: the finalizer before anything needs it', () => {
@@ -765,7 +801,8 @@ describe('planSet: invalid input changes nothing but events', () => {
 });
 
 describe('planSet: the drain timeout', () => {
-  const timed = (timeout: string, extra: Record<string, string> = {}) => aSet({ replicas: 2, ...fin, annotations: { 'statefulsets.kubernetes.io/drainer-timeout': timeout, ...extra } });
+  const timed = (timeout: string, extra: Record<string, string> = {}) =>
+    aSet({ replicas: 2, ...fin, annotations: { 'statefulsets.kubernetes.io/drainer-timeout': timeout, ...extra } });
   const running = (set: V1StatefulSet, claim: V1PersistentVolumeClaim, ageMs: number) =>
     aDrainPod(set, 2, [claim], { phase: 'Running', created: new Date(NOW.getTime() - ageMs), started: new Date(NOW.getTime() - ageMs) });
 
@@ -805,12 +842,14 @@ describe('planSet: the drain timeout', () => {
     const result = plan(set, [claim], [running(set, claim, 30 * 60_000)]);
     expect(steps(result.actions)).toEqual([]);
     expect(reports(result.actions)).toEqual(['InvalidDrainTimeout']);
-    expect(result.actions.find((a) => a.kind === 'Report')).toMatchObject({ message: expect.stringMatching(/between 1s and 168h \(e\.g\. 30m, 2h\); using no timeout$/) });
+    expect(result.actions.find((a) => a.kind === 'Report'))
+      .toMatchObject({ message: expect.stringMatching(/between 1s and 168h \(e\.g\. 30m, 2h\); using no timeout$/) });
   });
 });
 
 describe('planSet: the drain delay (autoscaled sets)', () => {
-  const delayed = (extra: SetShapeExtra = {}) => aSet({ replicas: 2, ...fin, ...extra, annotations: { 'statefulsets.kubernetes.io/drainer-delay': '10m', ...extra.annotations } });
+  const delayed = (extra: SetShapeExtra = {}) =>
+    aSet({ replicas: 2, ...fin, ...extra, annotations: { 'statefulsets.kubernetes.io/drainer-delay': '10m', ...extra.annotations } });
   const markedAgo = (ms: number) => ({ [ORPHANED_SINCE_ANNOTATION]: new Date(NOW.getTime() - ms).toISOString() });
 
   it('a newly orphaned ordinal is marked, reported with its start time, and waits', () => {
@@ -827,25 +866,29 @@ describe('planSet: the drain delay (autoscaled sets)', () => {
     const early = plan(set, [aClaim(set, 2, { annotations: markedAgo(240_000) })], []);
     expect(steps(early.actions)).toEqual([]);
     expect(early.requeueAfterMs).toBe(360_000);
-    expect(steps(plan(set, [aClaim(set, 2, { annotations: markedAgo(600_000) })], []).actions)).toEqual(['create db-2 [data-db-2] attempt 1']);
+    expect(steps(plan(set, [aClaim(set, 2, { annotations: markedAgo(600_000) })], []).actions))
+      .toEqual(['create db-2 [data-db-2] attempt 1']);
   });
 
   it('a scale-up within the delay gets the claim back untouched but for the mark, which is removed', () => {
     const set = delayed({ replicas: 3 });
-    expect(steps(plan(set, [aClaim(set, 2, { annotations: markedAgo(60_000) })], [aStatefulPod(set, 2)]).actions)).toEqual(['unmark data-db-2']);
+    expect(steps(plan(set, [aClaim(set, 2, { annotations: markedAgo(60_000) })], [aStatefulPod(set, 2)]).actions))
+      .toEqual(['unmark data-db-2']);
   });
 
   it('OrderedReady: every orphan starts its delay at once; the drains still go one at a time, highest first', () => {
     const set = delayed();
     const claims = [0, 1, 2, 3, 4].map((o) => aClaim(set, o));
-    expect(steps(plan(set, claims, [aStatefulPod(set, 0), aStatefulPod(set, 1)]).actions)).toEqual(['mark data-db-4', 'mark data-db-3', 'mark data-db-2']);
+    expect(steps(plan(set, claims, [aStatefulPod(set, 0), aStatefulPod(set, 1)]).actions))
+      .toEqual(['mark data-db-4', 'mark data-db-3', 'mark data-db-2']);
     const due = [0, 1, 2, 3, 4].map((o) => aClaim(set, o, { annotations: o > 1 ? markedAgo(600_000) : undefined }));
     expect(steps(plan(set, due, [aStatefulPod(set, 0), aStatefulPod(set, 1)]).actions)).toEqual(['create db-4 [data-db-4] attempt 1']);
   });
 
   it('a retry after a failed attempt is not delayed again (backoff applies)', () => {
     const set = delayed();
-    const claim = aClaim(set, 2, { annotations: { ...markedAgo(600_000), [FAILURES_ANNOTATION]: '1', [LAST_FAILURE_ANNOTATION]: failedAt(60_000) } });
+    const claim = aClaim(set, 2,
+      { annotations: { ...markedAgo(600_000), [FAILURES_ANNOTATION]: '1', [LAST_FAILURE_ANNOTATION]: failedAt(60_000) } });
     expect(steps(plan(set, [claim], []).actions)).toEqual(['create db-2 [data-db-2] attempt 2']);
   });
 
@@ -859,12 +902,18 @@ describe('planSet: the drain delay (autoscaled sets)', () => {
 
 describe('planSet: every ordinal says why it is where it is', () => {
   it.each<[string, () => { set: V1StatefulSet; claims: V1PersistentVolumeClaim[]; pods: V1Pod[] }, RegExp]>([
-    ['the replica still terminating', () => { const s = aSet({ replicas: 1, ...fin }); return { set: s, claims: [aClaim(s, 1)], pods: [aStatefulPod(s, 1)] }; }, /pod db-1 still exists \(the replica is terminating\)/],
-    ['OrderedReady order', () => { const s = aSet({ replicas: 1, ...fin }); const c2 = aClaim(s, 2); return { set: s, claims: [aClaim(s, 1), c2], pods: [aDrainPod(s, 2, [c2])] }; }, /OrderedReady: waits until the drain of a higher ordinal is over/],
-    ['an invalid template', () => { const s = aSet({ replicas: 1, template: '{nope', ...fin }); return { set: s, claims: [aClaim(s, 1)], pods: [] }; }, /no drain can start: the drainer template is invalid/],
-    ['a drain that gave up, with the command to retry', () => { const s = aSet({ replicas: 1, ...fin }); return { set: s, claims: [aClaim(s, 1, { annotations: { [FAILURES_ANNOTATION]: '3', [LAST_FAILURE_ANNOTATION]: failedAt(0) } })], pods: [] }; },
-      /every attempt failed \(3 of 3\); the claims are kept\. To retry: kubectl annotate statefulset db statefulsets\.kubernetes\.io\/drainer-retry=\$\(date \+%s\) --overwrite/],
-    ['a running drain', () => { const s = aSet({ replicas: 1, ...fin }); const c = aClaim(s, 1); return { set: s, claims: [c], pods: [aDrainPod(s, 1, [c])] }; }, /drain pod db-1 is running \(attempt 1\)/],
+    ['the replica still terminating', () => { const s = aSet({ replicas: 1, ...fin }); return { set: s, claims: [aClaim(s, 1)],
+      pods: [aStatefulPod(s, 1)] }; }, /pod db-1 still exists \(the replica is terminating\)/],
+    ['OrderedReady order', () => { const s = aSet({ replicas: 1, ...fin }); const c2 = aClaim(s, 2); return { set: s,
+      claims: [aClaim(s, 1), c2], pods: [aDrainPod(s, 2, [c2])] }; }, /OrderedReady: waits until the drain of a higher ordinal is over/],
+    ['an invalid template', () => { const s = aSet({ replicas: 1, template: '{nope', ...fin }); return { set: s, claims: [aClaim(s, 1)],
+      pods: [] }; }, /no drain can start: the drainer template is invalid/],
+    ['a drain that gave up, with the command to retry', () => { const s = aSet({ replicas: 1, ...fin }); return { set: s,
+      claims: [aClaim(s, 1, { annotations: { [FAILURES_ANNOTATION]: '3', [LAST_FAILURE_ANNOTATION]: failedAt(0) } })], pods: [] }; },
+      new RegExp(/every attempt failed \(3 of 3\); the claims are kept\. To retry: kubectl annotate statefulset db /.source +
+        /statefulsets\.kubernetes\.io\/drainer-retry=\$\(date \+%s\) --overwrite/.source)],
+    ['a running drain', () => { const s = aSet({ replicas: 1, ...fin }); const c = aClaim(s, 1); return { set: s, claims: [c],
+      pods: [aDrainPod(s, 1, [c])] }; }, /drain pod db-1 is running \(attempt 1\)/],
   ])('%s', (_name, build, why) => {
     const { set, claims, pods } = build();
     expect(plan(set, claims, pods).ordinals.find((o) => o.ordinal === 1)?.why).toMatch(why);
@@ -879,7 +928,8 @@ describe('planSet: the counts the set\'s gauges show', () => {
   it('orphaned ordinals count their claims, whether draining, queued or delayed', () => {
     expect(plan(set, orphans(), [aStatefulPod(set, 0)]).summary).toEqual({ ...zero, orphanedClaims: 2 });
     const delayed = aSet({ replicas: 1, ...fin, annotations: { [DELAY_ANNOTATION]: '10m' } });
-    expect(plan(delayed, [aClaim(delayed, 0), aClaim(delayed, 1)], [aStatefulPod(delayed, 0)]).summary).toEqual({ ...zero, orphanedClaims: 1, delayed: 1 });
+    expect(plan(delayed, [aClaim(delayed, 0), aClaim(delayed, 1)], [aStatefulPod(delayed, 0)]).summary)
+      .toEqual({ ...zero, orphanedClaims: 1, delayed: 1 });
   });
 
   it('an ordinal held by a drain pod nobody recorded counts as held, its claims not as orphaned; a drain in flight counts them', () => {
@@ -888,11 +938,13 @@ describe('planSet: the counts the set\'s gauges show', () => {
     const lookAlike = aDrainPod(set, 1, [aClaim(set, 1)], { phase: 'Running', created: old, started: old });
     expect(plan(set, [aClaim(set, 0), aClaim(set, 1)], [aStatefulPod(set, 0), lookAlike]).summary).toEqual({ ...zero, held: 1 });
     const ours = aClaim(set, 1);
-    expect(plan(set, [aClaim(set, 0), ours], [aStatefulPod(set, 0), aDrainPod(set, 1, [ours], { phase: 'Running' })]).summary).toEqual({ ...zero, orphanedClaims: 1 });
+    expect(plan(set, [aClaim(set, 0), ours], [aStatefulPod(set, 0), aDrainPod(set, 1, [ours], { phase: 'Running' })]).summary)
+      .toEqual({ ...zero, orphanedClaims: 1 });
   });
 
   it('a replica still terminating holds no orphan yet; a rejected template is counted as invalid', () => {
     expect(plan(set, orphans().slice(0, 2), [aStatefulPod(set, 0), aStatefulPod(set, 1)]).summary).toEqual(zero);
-    expect(plan(set, orphans(), [aStatefulPod(set, 0)], NOW, { state: 'rejected', problem: 'no' }).summary).toMatchObject({ invalid: true });
+    expect(plan(set, orphans(), [aStatefulPod(set, 0)], NOW, { state: 'rejected', problem: 'no' }).summary)
+      .toMatchObject({ invalid: true });
   });
 });

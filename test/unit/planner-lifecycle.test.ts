@@ -10,7 +10,8 @@ import type { V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import { drainPodClaims, mountedClaimNames } from '../../src/planner/drain-pod.ts';
 import { inRange } from '../../src/planner/identity.ts';
 import { drainedRecord, drainPodRecord } from '../../src/planner/release-proof.ts';
-import { DRAIN_POD_ANNOTATION, DRAIN_POD_CONTAINERS_ANNOTATION, DRAINED_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION } from '../../src/planner/keys.ts';
+import { DRAIN_POD_ANNOTATION, DRAIN_POD_CONTAINERS_ANNOTATION, DRAINED_ANNOTATION, FAILURES_ANNOTATION, FINALIZER,
+  LAST_FAILURE_ANNOTATION } from '../../src/planner/keys.ts';
 import { planSet } from '../../src/planner/plan.ts';
 import { parseDrainerTemplate } from '../../src/planner/template.ts';
 import type { Action } from '../../src/planner/types.ts';
@@ -21,7 +22,8 @@ const ORDINALS = 6;
 const command = fc.oneof(
   { arbitrary: fc.constant({ kind: 'reconcile' as const }), weight: 4 },
   { arbitrary: fc.record({ kind: fc.constant('scale' as const), replicas: fc.integer({ min: 0, max: ORDINALS }) }), weight: 2 },
-  fc.record({ kind: fc.constant('kubelet' as const), ordinal: fc.integer({ min: 0, max: ORDINALS - 1 }), phase: fc.constantFrom('Running', 'Succeeded', 'Failed') }),
+  fc.record({ kind: fc.constant('kubelet' as const), ordinal: fc.integer({ min: 0, max: ORDINALS - 1 }),
+    phase: fc.constantFrom('Running', 'Succeeded', 'Failed') }),
   // Every drain pod at once (most drains succeed together in a Parallel scale-down).
   { arbitrary: fc.record({ kind: fc.constant('kubelet-all' as const), phase: fc.constantFrom('Running', 'Succeeded') }), weight: 2 },
   fc.record({ kind: fc.constant('pod-gone' as const), ordinal: fc.integer({ min: 0, max: ORDINALS - 1 }) }),
@@ -29,7 +31,8 @@ const command = fc.oneof(
   // Claims deleted and no longer used by any pod finish their deletion (a storage finalizer may delay it).
   fc.constant({ kind: 'claims-finalized' as const }),
   fc.record({
-    kind: fc.constant('craft' as const), ordinal: fc.integer({ min: 0, max: ORDINALS + 2 }), target: fc.integer({ min: 0, max: ORDINALS - 1 }),
+    kind: fc.constant('craft' as const), ordinal: fc.integer({ min: 0, max: ORDINALS + 2 }),
+    target: fc.integer({ min: 0, max: ORDINALS - 1 }),
     phase: fc.constantFrom('Pending', 'Running', 'Succeeded', 'Failed'), copyRecord: fc.boolean(),
   }),
 );
@@ -86,7 +89,8 @@ class Cluster {
       if (!inRange(this.set, o) || this.podAt(o)) continue;
       let claim = this.claims.find((c) => c.metadata!.name === `data-db-${o}`);
       if (!claim) this.claims.push((claim = aClaim(this.set, o, { uid: this.uid(`claim-${o}`) })));
-      if (claim.metadata!.deletionTimestamp) this.violations.push(`replica db-${o} started on claim ${claim.metadata!.uid}, which is being deleted`);
+      if (claim.metadata!.deletionTimestamp)
+        this.violations.push(`replica db-${o} started on claim ${claim.metadata!.uid}, which is being deleted`);
       this.replicaStarted.set(claim.metadata!.uid!, this.now);
       this.pods.push({ ...aStatefulPod(this.set, o), metadata: { ...aStatefulPod(this.set, o).metadata, uid: this.uid('stateful') } });
     }
@@ -104,7 +108,8 @@ class Cluster {
       case 'reconcile': return this.reconcile();
       case 'scale':
         if (cmd.replicas === this.set.spec!.replicas) return;
-        this.set = { ...this.set, metadata: { ...this.set.metadata, generation: (this.set.metadata!.generation ?? 1) + 1 }, spec: { ...this.set.spec!, replicas: cmd.replicas } };
+        this.set = { ...this.set, metadata: { ...this.set.metadata, generation: (this.set.metadata!.generation ?? 1) + 1 },
+          spec: { ...this.set.spec!, replicas: cmd.replicas } };
         return this.statefulController();
       case 'claims-finalized':
         this.finalizeClaims();
@@ -117,13 +122,15 @@ class Cluster {
       case 'kubelet-all':
         for (const pod of this.pods) {
           const drainPod = pod.metadata!.labels?.app !== 'db' && !this.created.get(pod.metadata!.uid!)?.placeholder;
-          if (drainPod && (pod.status?.phase === 'Pending' || pod.status?.phase === 'Running')) pod.status = { ...pod.status, phase: cmd.phase };
+          if (drainPod && (pod.status?.phase === 'Pending' || pod.status?.phase === 'Running'))
+            pod.status = { ...pod.status, phase: cmd.phase };
         }
         return;
       case 'pod-gone':
         // A drain pod deleted by someone else (eviction, a user): the StatefulSet may then take the name back. Not a
         // placeholder: it is never scheduled, so nothing evicts it (deleting it by hand is a known limit, docs/known-limits.md).
-        this.pods = this.pods.filter((p) => p.metadata!.name !== `db-${cmd.ordinal}` || p.metadata!.labels?.app === 'db' || this.created.get(p.metadata!.uid!)?.placeholder);
+        this.pods = this.pods.filter((p) => p.metadata!.name !== `db-${cmd.ordinal}` || p.metadata!.labels?.app === 'db' ||
+          this.created.get(p.metadata!.uid!)?.placeholder);
         return this.statefulController();
       case 'crash-before-record':
         this.crashBeforeRecord = true;
@@ -143,7 +150,8 @@ class Cluster {
   }
 
   plan(): Action[] {
-    return planSet({ set: this.set, claims: this.claims, pods: this.pods, template: parseDrainerTemplate(this.set), templateVerdict: ACCEPTED, now: new Date(this.now) }, settings).actions;
+    return planSet({ set: this.set, claims: this.claims, pods: this.pods, template: parseDrainerTemplate(this.set),
+      templateVerdict: ACCEPTED, now: new Date(this.now) }, settings).actions;
   }
 
   reconcile(): void {
@@ -161,11 +169,13 @@ class Cluster {
         if (inRange(this.set, a.ordinal)) this.violations.push(`drain pod created for ordinal ${a.ordinal}, inside the range`);
         for (const name of mountedClaimNames(a.pod)) {
           const claim = this.claims.find((c) => c.metadata!.name === name);
-          if (!claim || this.ordinalOfClaim(claim.metadata!.uid!) !== a.ordinal) this.violations.push(`drain pod for ordinal ${a.ordinal} mounts ${name}`);
+          if (!claim || this.ordinalOfClaim(claim.metadata!.uid!) !== a.ordinal)
+            this.violations.push(`drain pod for ordinal ${a.ordinal} mounts ${name}`);
         }
         if (this.podAt(a.ordinal)) return; // AlreadyExists
         const uid = this.uid('drain');
-        const created: V1Pod = { ...a.pod, metadata: { ...a.pod.metadata, uid, creationTimestamp: new Date(this.now) }, status: { phase: 'Pending' } };
+        const created: V1Pod = { ...a.pod, metadata: { ...a.pod.metadata, uid, creationTimestamp: new Date(this.now) },
+          status: { phase: 'Pending' } };
         this.pods.push(created);
         this.created.set(uid, { ordinal: a.ordinal, claimUids: new Set(a.claims.map((c) => c.uid)) });
         if (this.crashBeforeRecord) {
@@ -182,11 +192,16 @@ class Cluster {
         for (const ref of a.claims) {
           const claim = this.claims.find((c) => c.metadata!.uid === ref.uid);
           const ordinal = claim ? this.ordinalOfClaim(ref.uid) : undefined;
-          if (!created || created.placeholder) this.violations.push(`drain of ${ref.name} recorded for pod ${a.drainPod.name}, which the controller did not create as a drain pod`);
-          else if (created.ordinal !== ordinal) this.violations.push(`drain of ${ref.name} (ordinal ${ordinal}) recorded for a drain of ordinal ${created.ordinal}`);
-          else if (!created.claimUids.has(ref.uid)) this.violations.push(`drain of ${ref.name} recorded, but it is not the claim the drain was created for`);
-          if (ordinal !== undefined && inRange(this.set, ordinal)) this.violations.push(`drain of ${ref.name} recorded while its ordinal is in range`);
-          if (pod?.status?.phase !== 'Succeeded') this.violations.push(`drain of ${ref.name} recorded for a drain pod in phase ${pod?.status?.phase}`);
+          if (!created || created.placeholder) this.violations.push(`drain of ${ref.name} recorded for pod ${a.drainPod.name}, which the ` +
+            `controller did not create as a drain pod`);
+          else if (created.ordinal !== ordinal)
+            this.violations.push(`drain of ${ref.name} (ordinal ${ordinal}) recorded for a drain of ordinal ${created.ordinal}`);
+          else if (!created.claimUids.has(ref.uid))
+            this.violations.push(`drain of ${ref.name} recorded, but it is not the claim the drain was created for`);
+          if (ordinal !== undefined && inRange(this.set, ordinal))
+            this.violations.push(`drain of ${ref.name} recorded while its ordinal is in range`);
+          if (pod?.status?.phase !== 'Succeeded')
+            this.violations.push(`drain of ${ref.name} recorded for a drain pod in phase ${pod?.status?.phase}`);
           if (pod && (!mountedClaimNames(pod).has(ref.name) || !drainPodClaims(pod).some((c) => c.uid === ref.uid))) {
             this.violations.push(`drain of ${ref.name} recorded for a pod that did not mount it`);
           }
@@ -198,7 +213,8 @@ class Cluster {
       case 'CreatePlaceholder': {
         if (this.podAt(a.ordinal)) return; // AlreadyExists
         const uid = this.uid('placeholder');
-        this.pods.push({ ...a.pod, metadata: { ...a.pod.metadata, uid, creationTimestamp: new Date(this.now) }, status: { phase: 'Pending' } });
+        this.pods.push({ ...a.pod, metadata: { ...a.pod.metadata, uid, creationTimestamp: new Date(this.now) },
+          status: { phase: 'Pending' } });
         this.created.set(uid, { ordinal: a.ordinal, claimUids: new Set(), placeholder: true });
         return;
       }
@@ -209,11 +225,14 @@ class Cluster {
         const drained = this.drainedAt.get(a.claim.uid);
         const holder = this.podAt(ordinal);
         if (!drained) this.violations.push(`claim ${a.claim.name} released without a recorded drain`);
-        else if ((this.replicaStarted.get(a.claim.uid) ?? -1) >= drained.at) this.violations.push(`claim ${a.claim.name} released after a replica used it since its drain`);
+        else if ((this.replicaStarted.get(a.claim.uid) ?? -1) >= drained.at)
+          this.violations.push(`claim ${a.claim.name} released after a replica used it since its drain`);
         if (inRange(this.set, ordinal)) this.violations.push(`claim ${a.claim.name} released while its ordinal is in range`);
-        if (!holder || !this.created.get(holder.metadata!.uid!)?.placeholder) this.violations.push(`claim ${a.claim.name} released while no placeholder holds db-${ordinal}`);
+        if (!holder || !this.created.get(holder.metadata!.uid!)?.placeholder)
+          this.violations.push(`claim ${a.claim.name} released while no placeholder holds db-${ordinal}`);
         // Kept Terminating while a pod that lists it exists (pvc-protection), or a storage finalizer holds it.
-        this.claims = this.claims.map((c) => (c.metadata!.uid === a.claim.uid ? { ...c, metadata: { ...c.metadata, deletionTimestamp: new Date(this.now) } } : c));
+        this.claims = this.claims.map((c) => (c.metadata!.uid === a.claim.uid
+          ? { ...c, metadata: { ...c.metadata, deletionTimestamp: new Date(this.now) } } : c));
         this.released += 1;
         return;
       }
@@ -228,7 +247,8 @@ class Cluster {
       case 'ForgetDrained':
         for (const ref of a.claims) {
           this.drainedAt.delete(ref.uid);
-          this.annotate(ref.uid, { [DRAINED_ANNOTATION]: undefined, [DRAIN_POD_ANNOTATION]: undefined, [DRAIN_POD_CONTAINERS_ANNOTATION]: undefined });
+          this.annotate(ref.uid,
+            { [DRAINED_ANNOTATION]: undefined, [DRAIN_POD_ANNOTATION]: undefined, [DRAIN_POD_CONTAINERS_ANNOTATION]: undefined });
         }
         return;
       case 'DeleteDrainPod': {
@@ -236,7 +256,8 @@ class Cluster {
         if (pod?.metadata!.labels?.app === 'db') this.violations.push(`stateful pod ${a.pod.name} deleted`);
         this.pods = this.pods.filter((p) => p.metadata!.uid !== a.pod.uid);
         if (this.created.get(a.pod.uid)?.placeholder) this.violations.push(`placeholder ${a.pod.name} deleted as a drain pod`);
-        for (const ref of a.forget ?? []) this.annotate(ref.uid, { [DRAIN_POD_ANNOTATION]: undefined, [DRAIN_POD_CONTAINERS_ANNOTATION]: undefined });
+        for (const ref of a.forget ?? [])
+          this.annotate(ref.uid, { [DRAIN_POD_ANNOTATION]: undefined, [DRAIN_POD_CONTAINERS_ANNOTATION]: undefined });
         return;
       }
       case 'RecordFailure':
@@ -250,7 +271,8 @@ class Cluster {
   }
 
   private annotate(uid: string, annotations: Record<string, string | undefined>): void {
-    const merged = (c: V1PersistentVolumeClaim) => Object.fromEntries(Object.entries({ ...c.metadata!.annotations, ...annotations }).filter(([, v]) => v !== undefined)) as Record<string, string>;
+    const merged = (c: V1PersistentVolumeClaim) => Object.fromEntries(Object.entries({ ...c.metadata!.annotations, ...annotations })
+      .filter(([, v]) => v !== undefined)) as Record<string, string>;
     this.claims = this.claims.map((c) => (c.metadata!.uid === uid ? { ...c, metadata: { ...c.metadata, annotations: merged(c) } } : c));
   }
 
@@ -294,7 +316,8 @@ describe('planner lifecycles with crashes and an attacker who may create pods', 
 
   it('the model really exercises create, Succeeded and release of the controller\'s own drain pods', () => {
     const cluster = new Cluster('OrderedReady', 3);
-    for (const cmd of [{ kind: 'scale', replicas: 1 }, { kind: 'reconcile' }, { kind: 'kubelet', ordinal: 2, phase: 'Succeeded' }, { kind: 'reconcile' }, { kind: 'reconcile' }, { kind: 'reconcile' }]) cluster.apply(cmd);
+    for (const cmd of [{ kind: 'scale', replicas: 1 }, { kind: 'reconcile' }, { kind: 'kubelet', ordinal: 2, phase: 'Succeeded' },
+      { kind: 'reconcile' }, { kind: 'reconcile' }, { kind: 'reconcile' }]) cluster.apply(cmd);
     expect(cluster.released).toBe(1);
     expect([...cluster.created.values()].filter((c) => c.placeholder)).toHaveLength(1);
     expect(cluster.created.size).toBe(2);

@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import type { V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import { mountedClaimNames } from '../../src/planner/drain-pod.ts';
 import {
-  CLAIMS_ANNOTATION, DRAIN_POD_ANNOTATION, DRAINED_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION, ORDINAL_LABEL, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION,
+  CLAIMS_ANNOTATION, DRAIN_POD_ANNOTATION, DRAINED_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, LAST_FAILURE_ANNOTATION, ORDINAL_LABEL,
+  RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION,
 } from '../../src/planner/keys.ts';
 import { buildPlaceholder, isPlaceholderOf } from '../../src/planner/placeholder.ts';
 import { drainedBy, drainedRecord } from '../../src/planner/release-proof.ts';
@@ -60,23 +61,27 @@ function materialize(w: World) {
       [FAILURES_ANNOTATION]: String(o.failures), [LAST_FAILURE_ANNOTATION]: new Date(NOW.getTime() - 5_000 * o.failures).toISOString(),
       [RETRY_TOKEN_ANNOTATION]: o.token,
     };
-    if (o.drained !== 'no') Object.assign(annotations, { [DRAIN_POD_ANNOTATION]: 'an-earlier-drain' }, drainedRecord('an-earlier-drain', o.drained === 'same-generation' ? 3 : 2));
+    if (o.drained !== 'no') Object.assign(annotations, { [DRAIN_POD_ANNOTATION]: 'an-earlier-drain' },
+      drainedRecord('an-earlier-drain', o.drained === 'same-generation' ? 3 : 2));
     const original = aClaim(set, ordinal, { annotations });
     if (o.claim === 'live') claims.push(original);
     if (o.claim === 'foreign-labels') claims.push(aClaim(set, ordinal, { labels: { app: 'other' } }));
     if (o.claim === 'deleting') claims.push(aClaim(set, ordinal, { deleting: true, annotations }));
     if (o.claim === 'recreated') claims.push(aClaim(set, ordinal, { uid: `new-${ordinal}` }));
-    if (o.placeholder) pods.push({ ...buildPlaceholder(set, 'drainer', ordinal), metadata: { ...buildPlaceholder(set, 'drainer', ordinal).metadata, uid: `placeholder-${ordinal}` } });
+    if (o.placeholder) pods.push({ ...buildPlaceholder(set, 'drainer', ordinal),
+      metadata: { ...buildPlaceholder(set, 'drainer', ordinal).metadata, uid: `placeholder-${ordinal}` } });
     else if (o.pod === 'stateful') pods.push(aStatefulPod(set, ordinal));
     else if (o.pod === 'foreign') pods.push({ metadata: { name: `db-${ordinal}`, namespace: 'ns', uid: `foreign-${ordinal}` } });
     else if (o.pod !== 'none') {
       const target = o.forged ? aClaim(set, o.crossOrdinal) : original;
-      const pod = aDrainPod(set, ordinal, [target], { phase: o.pod, attempt: o.attempt, retryToken: o.podToken, started: NOW, record: !o.forged });
+      const pod = aDrainPod(set, ordinal, [target],
+        { phase: o.pod, attempt: o.attempt, retryToken: o.podToken, started: NOW, record: !o.forged });
       pods.push(pod);
       if (!o.forged) ours.set(pod.metadata!.uid!, ordinal);
       if (!o.forged && o.edit !== 'none') {
         edited.add(pod.metadata!.uid!);
-        if (o.edit === 'claims-list') pod.metadata!.annotations![CLAIMS_ANNOTATION] = JSON.stringify([{ name: original.metadata!.name, uid: 'another-claim' }]);
+        if (o.edit === 'claims-list')
+          pod.metadata!.annotations![CLAIMS_ANNOTATION] = JSON.stringify([{ name: original.metadata!.name, uid: 'another-claim' }]);
         if (o.edit === 'volumes') pod.spec!.volumes = [];
         if (o.edit === 'ordinal-label') pod.metadata!.labels![ORDINAL_LABEL] = String(ordinal + 1);
         if (o.edit === 'image') pod.spec!.containers[0]!.image = 'busybox:evil';
@@ -87,7 +92,8 @@ function materialize(w: World) {
 }
 
 function plan(state: ReturnType<typeof materialize>) {
-  return planSet({ set: state.set, claims: state.claims, pods: state.pods, template: parseDrainerTemplate(state.set), templateVerdict: ACCEPTED, now: NOW }, settings).actions;
+  return planSet({ set: state.set, claims: state.claims, pods: state.pods, template: parseDrainerTemplate(state.set),
+    templateVerdict: ACCEPTED, now: NOW }, settings).actions;
 }
 
 /** Applies actions the way the API server would, to plan again from the result. */
@@ -96,22 +102,26 @@ function apply(state: ReturnType<typeof materialize>, actions: Action[]) {
   const set = structuredClone(state.set);
   for (const a of actions) {
     if (a.kind === 'CreateDrainPod') {
-      const created: V1Pod = { ...a.pod, metadata: { ...a.pod.metadata, uid: `created-${a.ordinal}`, creationTimestamp: NOW }, status: { phase: 'Pending' } };
+      const created: V1Pod = { ...a.pod, metadata: { ...a.pod.metadata, uid: `created-${a.ordinal}`, creationTimestamp: NOW },
+        status: { phase: 'Pending' } };
       pods = [...pods, created];
       const uids = new Set(a.claims.map((c) => c.uid));
       claims = claims.map((c) => (uids.has(c.metadata!.uid!) ? recordDrainPod(structuredClone(c), created) : c));
     }
     if (a.kind === 'RecordDrained') {
       const uids = new Set(a.claims.map((c) => c.uid));
-      claims = claims.map((c) => (uids.has(c.metadata!.uid!) ? { ...c, metadata: { ...c.metadata, annotations: { ...c.metadata!.annotations, ...drainedRecord(a.drainPod.uid, a.generation) } } } : c));
+      claims = claims.map((c) => (uids.has(c.metadata!.uid!) ? { ...c,
+        metadata: { ...c.metadata, annotations: { ...c.metadata!.annotations, ...drainedRecord(a.drainPod.uid, a.generation) } } } : c));
     }
     if (a.kind === 'ForgetDrained') {
       const uids = new Set(a.claims.map((c) => c.uid));
-      claims = claims.map((c) => (uids.has(c.metadata!.uid!) ? { ...c, metadata: { ...c.metadata, annotations: { ...c.metadata!.annotations, [DRAINED_ANNOTATION]: '' } } } : c));
+      claims = claims.map((c) => (uids.has(c.metadata!.uid!)
+        ? { ...c, metadata: { ...c.metadata, annotations: { ...c.metadata!.annotations, [DRAINED_ANNOTATION]: '' } } } : c));
     }
     if (a.kind === 'CreatePlaceholder') pods = [...pods, { ...a.pod, metadata: { ...a.pod.metadata, uid: `placeholder-${a.ordinal}` } }];
     if (a.kind === 'DeletePlaceholder') pods = pods.filter((p) => p.metadata!.uid !== a.pod.uid);
-    if (a.kind === 'DeleteClaim') claims = claims.map((c) => (c.metadata!.uid === a.claim.uid ? { ...c, metadata: { ...c.metadata, deletionTimestamp: NOW } } : c));
+    if (a.kind === 'DeleteClaim')
+      claims = claims.map((c) => (c.metadata!.uid === a.claim.uid ? { ...c, metadata: { ...c.metadata, deletionTimestamp: NOW } } : c));
     if (a.kind === 'DeleteDrainPod') pods = pods.filter((p) => p.metadata!.uid !== a.pod.uid);
     if (a.kind === 'RecordFailure' || a.kind === 'ResetFailures') {
       const uids = new Set(a.claims.map((c) => c.uid));
@@ -121,7 +131,8 @@ function apply(state: ReturnType<typeof materialize>, actions: Action[]) {
           ...c.metadata,
           annotations: {
             ...c.metadata!.annotations,
-            ...(a.kind === 'RecordFailure' ? { [FAILURES_ANNOTATION]: String(a.failures), [LAST_FAILURE_ANNOTATION]: a.at } : { [FAILURES_ANNOTATION]: '0', [RETRY_TOKEN_ANNOTATION]: a.retryToken }),
+            ...(a.kind === 'RecordFailure' ? { [FAILURES_ANNOTATION]: String(a.failures), [LAST_FAILURE_ANNOTATION]: a.at }
+              : { [FAILURES_ANNOTATION]: '0', [RETRY_TOKEN_ANNOTATION]: a.retryToken }),
           },
         },
       } : c));
@@ -149,12 +160,14 @@ function effect(a: Action): string | undefined {
 }
 
 describe('planner properties', () => {
-  it('records a drain as done only for a Succeeded drain pod the controller created for the claim\'s own ordinal, unchanged since, now out of range', () => {
+  it('records a drain as done only for a Succeeded drain pod the controller created for the claim\'s own ordinal, unchanged since, ' +
+      'now out of range', () => {
     let editedAndSucceeded = 0;
     let recorded = 0;
     fc.assert(fc.property(world, (w) => {
       const state = materialize(w);
-      editedAndSucceeded += w.ordinals.filter((o, i) => o.edit !== 'none' && !o.forged && !o.placeholder && o.pod === 'Succeeded' && o.claim === 'live'
+      editedAndSucceeded += w.ordinals.filter((o, i) => o.edit !== 'none' && !o.forged && !o.placeholder &&
+        o.pod === 'Succeeded' && o.claim === 'live'
         && (i < w.start || i >= w.start + w.replicas)).length;
       for (const a of plan(state)) {
         if (a.kind !== 'RecordDrained') continue;

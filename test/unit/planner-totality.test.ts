@@ -15,7 +15,8 @@ const nearlyValidTemplate = fc.tuple(
   fc.constantFrom(
     ['spec', 'volumes'], ['spec', 'initContainers'], ['spec', 'containers'], ['spec', 'affinity'], ['spec', 'tolerations'],
     ['spec', 'nodeSelector'], ['spec', 'imagePullSecrets'], ['spec', 'priorityClassName'], ['spec', 'restartPolicy'],
-    ['metadata', 'labels'], ['metadata', 'annotations'], ['spec', 'containers', '0', 'volumeMounts'], ['spec', 'containers', '0', 'command'],
+    ['metadata', 'labels'], ['metadata', 'annotations'], ['spec', 'containers', '0', 'volumeMounts'],
+    ['spec', 'containers', '0', 'command'],
     ['spec', 'containers', '0', 'image'], ['spec', 'volumes', '0', 'persistentVolumeClaim', 'claimName'], ['spec', 'volumes', '0', 'name'],
     ['spec', 'initContainers', '0', 'volumeMounts'], ['spec', 'initContainers', '0', 'volumeMounts', '0', 'name'],
     ['spec', 'containers', '0', 'volumeMounts', '0', 'name'], ['spec', 'containers', '0', 'volumeMounts', '0'],
@@ -66,10 +67,13 @@ describe('planSet is total', () => {
   });
 
   it('claims and drain pods with any field replaced by arbitrary JSON: a plan', () => {
-    const claimPaths = [['metadata', 'labels'], ['metadata', 'annotations'], ['metadata', 'ownerReferences'], ['metadata', 'name'], ['metadata', 'deletionTimestamp']];
+    const claimPaths = [['metadata', 'labels'], ['metadata', 'annotations'], ['metadata', 'ownerReferences'], ['metadata', 'name'],
+      ['metadata', 'deletionTimestamp']];
     const podPaths = [
-      ['metadata', 'labels'], ['metadata', 'annotations'], ['metadata', 'ownerReferences'], ['metadata', 'name'], ['metadata', 'creationTimestamp'],
-      ['spec', 'volumes'], ['spec', 'containers'], ['spec', 'initContainers'], ['spec', 'ephemeralContainers'], ['status'], ['status', 'phase'],
+      ['metadata', 'labels'], ['metadata', 'annotations'], ['metadata', 'ownerReferences'], ['metadata', 'name'],
+      ['metadata', 'creationTimestamp'],
+      ['spec', 'volumes'], ['spec', 'containers'], ['spec', 'initContainers'], ['spec', 'ephemeralContainers'],
+      ['status'], ['status', 'phase'],
       ['status', 'startTime'],
     ];
     fc.assert(fc.property(scramble(claim, claimPaths), scramble(drainPod, podPaths), fc.integer({ min: 0, max: 3 }), (c, p, replicas) => {

@@ -46,26 +46,34 @@ describe('ReleaseGuard', () => {
   });
 
   it('the set grew back over the ordinal, was deleted or was replaced: stale, nothing released', async () => {
-    await expect(new ReleaseGuard(reads({ set: aSet({ replicas: 3 }) }).api, set).confirmDrained(2, claimRef, podRef)).rejects.toThrow(/grew back over ordinal 2/);
-    await expect(new ReleaseGuard(reads({ set: apiError(404) }).api, set).confirmDrained(2, claimRef, podRef)).rejects.toThrow(/deleted or replaced/);
+    await expect(new ReleaseGuard(reads({ set: aSet({ replicas: 3 }) }).api, set)
+      .confirmDrained(2, claimRef, podRef)).rejects.toThrow(/grew back over ordinal 2/);
+    await expect(new ReleaseGuard(reads({ set: apiError(404) }).api, set)
+      .confirmDrained(2, claimRef, podRef)).rejects.toThrow(/deleted or replaced/);
     const replaced = { ...set, metadata: { ...set.metadata, uid: 'another' } };
     await expect(new ReleaseGuard(reads({ set: replaced }).api, set).confirmDrained(2, claimRef, podRef)).rejects.toThrow(StaleCacheError);
   });
 
   it('a claim gone (404) or replaced under its name: nothing to delete, no error', async () => {
     await expect(new ReleaseGuard(reads({ claim: apiError(404) }).api, set).confirmDrained(2, claimRef, podRef)).resolves.toBeUndefined();
-    await expect(new ReleaseGuard(reads({ claim: aClaim(set, 2, { uid: 'recreated' }) }).api, set).confirmDrained(2, claimRef, podRef)).resolves.toBeUndefined();
+    await expect(new ReleaseGuard(reads({ claim: aClaim(set, 2, { uid: 'recreated' }) }).api, set)
+      .confirmDrained(2, claimRef, podRef)).resolves.toBeUndefined();
   });
 
   it('a claim that records this drain\'s success already (a cache behind the write): nothing to do, even with the pod gone', async () => {
-    const recorded = { ...claim, metadata: { ...claim.metadata, annotations: { ...claim.metadata!.annotations, ...drainedRecord(podRef.uid, 0) } } };
-    await expect(new ReleaseGuard(reads({ claim: recorded, pod: apiError(404) }).api, set).confirmDrained(2, claimRef, podRef)).resolves.toBeUndefined();
-    const another = { ...claim, metadata: { ...claim.metadata, annotations: { ...claim.metadata!.annotations, ...drainedRecord('another-pod', 0) } } };
-    await expect(new ReleaseGuard(reads({ claim: another, pod: apiError(404) }).api, set).confirmDrained(2, claimRef, podRef)).rejects.toThrow(ReleaseRefusedError);
+    const recorded = { ...claim,
+      metadata: { ...claim.metadata, annotations: { ...claim.metadata!.annotations, ...drainedRecord(podRef.uid, 0) } } };
+    await expect(new ReleaseGuard(reads({ claim: recorded, pod: apiError(404) }).api, set)
+      .confirmDrained(2, claimRef, podRef)).resolves.toBeUndefined();
+    const another = { ...claim,
+      metadata: { ...claim.metadata, annotations: { ...claim.metadata!.annotations, ...drainedRecord('another-pod', 0) } } };
+    await expect(new ReleaseGuard(reads({ claim: another, pod: apiError(404) }).api, set)
+      .confirmDrained(2, claimRef, podRef)).rejects.toThrow(ReleaseRefusedError);
   });
 
   it('a drain pod gone (404): refused', async () => {
-    await expect(new ReleaseGuard(reads({ pod: apiError(404) }).api, set).confirmDrained(2, claimRef, podRef)).rejects.toThrow(ReleaseRefusedError);
+    await expect(new ReleaseGuard(reads({ pod: apiError(404) }).api, set)
+      .confirmDrained(2, claimRef, podRef)).rejects.toThrow(ReleaseRefusedError);
   });
 
   it('an outage on any read is an error to retry, never a 404', async () => {
@@ -111,11 +119,13 @@ describe('ReleaseGuard before a drained claim is deleted, and before the placeho
   });
 
   it('refused without the placeholder as the plan saw it, or for a set changed since the drain', async () => {
-    await expect(guard({ pod: apiError(404) }).guard.confirmDeletable(2, ref, { name: 'db-2', uid: 'h' })).rejects.toThrow(/no placeholder holds ordinal 2's name/);
+    await expect(guard({ pod: apiError(404) }).guard.confirmDeletable(2, ref,
+      { name: 'db-2', uid: 'h' })).rejects.toThrow(/no placeholder holds ordinal 2's name/);
     await expect(guard().guard.confirmDeletable(2, ref, { name: 'db-2', uid: 'another' })).rejects.toThrow(ReleaseRefusedError);
     const changed = { ...drainedSet, metadata: { ...drainedSet.metadata, generation: 5 } };
     await expect(guard({ set: changed }).guard.confirmDeletable(2, ref, { name: 'db-2', uid: 'h' })).rejects.toThrow(/generation 4, now 5/);
-    await expect(guard({ set: aSet({ replicas: 3 }) }).guard.confirmDeletable(2, ref, { name: 'db-2', uid: 'h' })).rejects.toThrow(/grew back over ordinal 2/);
+    await expect(guard({ set: aSet({ replicas: 3 }) }).guard.confirmDeletable(2, ref,
+      { name: 'db-2', uid: 'h' })).rejects.toThrow(/grew back over ordinal 2/);
     await expect(guard({ claim: apiError(404) }).guard.confirmDeletable(2, ref, { name: 'db-2', uid: 'h' })).resolves.toBeUndefined();
   });
 
@@ -134,13 +144,15 @@ describe('ReleaseGuard before a drained claim is deleted, and before the placeho
   it('names every claim still being deleted; a set without claim templates or a name reads what it can', async () => {
     const two = aSet({ replicas: 2, templates: ['data', 'wal'] });
     const r = reads({ claim: aClaim(two, 2, { deleting: true }) });
-    const tworeads: GuardReads = { ...r.api, getClaim: (_ns, name) => Promise.resolve(aClaim(two, 2, { template: name.split('-')[0], deleting: true })) };
+    const tworeads: GuardReads = { ...r.api,
+      getClaim: (_ns, name) => Promise.resolve(aClaim(two, 2, { template: name.split('-')[0], deleting: true })) };
     await expect(new ReleaseGuard(tworeads, two).confirmNameMayBeFreed(2)).rejects.toThrow(/claim\(s\) data-db-2, wal-db-2 of ordinal 2/);
     const none = reads();
     await expect(new ReleaseGuard(none.api, {}).confirmNameMayBeFreed(2)).resolves.toBeUndefined();
     expect(none.calls).toEqual([]);
     const unnamed = reads({ claim: apiError(404) });
-    await new ReleaseGuard(unnamed.api, { metadata: { namespace: 'ns' }, spec: { selector: {}, template: {}, serviceName: '', volumeClaimTemplates: [{ metadata: { name: 'data' } }] } }).confirmNameMayBeFreed(2);
+    await new ReleaseGuard(unnamed.api, { metadata: { namespace: 'ns' }, spec: { selector: {}, template: {}, serviceName: '',
+      volumeClaimTemplates: [{ metadata: { name: 'data' } }] } }).confirmNameMayBeFreed(2);
     expect(unnamed.calls).toEqual(['claim ns/data--2']);
   });
 });

@@ -1,10 +1,12 @@
 // The release proof on its own: each condition, broken alone, refuses the release, and odd objects are
 // refused rather than thrown on. (StrykerJS mutates this module in CI: npm run test:mutation:proof.)
 import type { V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
-import { CLAIMS_ANNOTATION, DRAIN_POD_ANNOTATION, DRAIN_POD_CONTAINERS_ANNOTATION, DRAINED_ANNOTATION, ORDINAL_LABEL, ROLE_LABEL, SET_LABEL } from '../../src/planner/keys.ts';
+import { CLAIMS_ANNOTATION, DRAIN_POD_ANNOTATION, DRAIN_POD_CONTAINERS_ANNOTATION, DRAINED_ANNOTATION, ORDINAL_LABEL, ROLE_LABEL,
+  SET_LABEL } from '../../src/planner/keys.ts';
 import { buildPlaceholder } from '../../src/planner/placeholder.ts';
 import {
-  containersDigest, drainedBy, drainedRecord, drainPodRecord, generationOf, recordsPod, recordsPodUid, whyNotBound, whyNotDeletable, whyNotDrained, whyNotReleasable,
+  containersDigest, drainedBy, drainedRecord, drainPodRecord, generationOf, recordsPod, recordsPodUid, whyNotBound, whyNotDeletable,
+  whyNotDrained, whyNotReleasable,
 } from '../../src/planner/release-proof.ts';
 import { aClaim, aDrainPod, aSet } from './fixtures.ts';
 
@@ -26,15 +28,22 @@ describe('the release proof', () => {
 
   const refusals: Array<[string, (p: { pod: V1Pod; claim: V1PersistentVolumeClaim }) => void, RegExp]> = [
     ['the claim is being deleted', ({ claim }) => { claim.metadata!.deletionTimestamp = new Date(); }, /claim data-db-2 is being deleted/],
-    ['the claim lacks the set\'s selector labels', ({ claim }) => { claim.metadata!.labels = { app: 'other' }; }, /not the StatefulSet's claim of ordinal 2/],
-    ['the pod is in another namespace', ({ pod }) => { pod.metadata!.namespace = 'elsewhere'; }, /pod db-2 is not a drain pod of ordinal 2/],
-    ['the pod lacks the drain role label', ({ pod }) => { delete pod.metadata!.labels![ROLE_LABEL]; }, /pod db-2 is not a drain pod of ordinal 2/],
+    ['the claim lacks the set\'s selector labels', ({ claim }) => { claim.metadata!.labels = { app: 'other' }; },
+      /not the StatefulSet's claim of ordinal 2/],
+    ['the pod is in another namespace', ({ pod }) => { pod.metadata!.namespace = 'elsewhere'; },
+      /pod db-2 is not a drain pod of ordinal 2/],
+    ['the pod lacks the drain role label', ({ pod }) => { delete pod.metadata!.labels![ROLE_LABEL]; },
+      /pod db-2 is not a drain pod of ordinal 2/],
     ['the pod names another set', ({ pod }) => { pod.metadata!.labels![SET_LABEL] = 'other'; }, /pod db-2 is not a drain pod of ordinal 2/],
-    ['the pod\'s ordinal label disagrees with its name', ({ pod }) => { pod.metadata!.labels![ORDINAL_LABEL] = '1'; }, /pod db-2 is not a drain pod of ordinal 2/],
-    ['the claim records another pod', ({ claim }) => { claim.metadata!.annotations![DRAIN_POD_ANNOTATION] = 'another-pod'; }, /does not record pod db-2/],
+    ['the pod\'s ordinal label disagrees with its name', ({ pod }) => { pod.metadata!.labels![ORDINAL_LABEL] = '1'; },
+      /pod db-2 is not a drain pod of ordinal 2/],
+    ['the claim records another pod', ({ claim }) => { claim.metadata!.annotations![DRAIN_POD_ANNOTATION] = 'another-pod'; },
+      /does not record pod db-2/],
     ['the claim records no pod', ({ claim }) => { claim.metadata!.annotations = {}; }, /does not record pod db-2/],
-    ['the pod\'s image was changed', ({ pod }) => { pod.spec!.containers[0]!.image = 'busybox:evil'; }, /containers of drain pod db-2 were changed/],
-    ['the digest recorded is another', ({ claim }) => { claim.metadata!.annotations![DRAIN_POD_CONTAINERS_ANNOTATION] = 'x'; }, /were changed/],
+    ['the pod\'s image was changed', ({ pod }) => { pod.spec!.containers[0]!.image = 'busybox:evil'; },
+      /containers of drain pod db-2 were changed/],
+    ['the digest recorded is another',
+      ({ claim }) => { claim.metadata!.annotations![DRAIN_POD_CONTAINERS_ANNOTATION] = 'x'; }, /were changed/],
     ['the pod lists the claim under another UID', ({ pod }) => {
       pod.metadata!.annotations![CLAIMS_ANNOTATION] = JSON.stringify([{ name: 'data-db-2', uid: 'an-earlier-claim' }]);
     }, /does not list claim data-db-2/],
@@ -62,7 +71,8 @@ describe('the release proof', () => {
     const { pod, claim } = proven();
     expect(whyNotReleasable(set, 2, pod.metadata!.uid!, undefined, claim)).toBe('its drain pod no longer exists');
     expect(whyNotReleasable(set, 2, 'the-plans-pod', pod, claim)).toBe('its drain pod no longer exists');
-    expect(whyNotReleasable(set, 2, pod.metadata!.uid!, { ...pod, status: { phase: 'Running' } }, claim)).toBe('drain pod db-2 has not Succeeded (Running)');
+    expect(whyNotReleasable(set, 2, pod.metadata!.uid!, { ...pod, status: { phase: 'Running' } }, claim))
+      .toBe('drain pod db-2 has not Succeeded (Running)');
     expect(whyNotReleasable(set, 2, pod.metadata!.uid!, { ...pod, status: {} }, claim)).toBe('drain pod db-2 has not Succeeded (no phase)');
   });
 
@@ -87,7 +97,8 @@ describe('the release proof', () => {
     expect(whyNotBound(set, 2, pod, bareClaim)).toBeDefined();
     expect(whyNotBound({}, 2, pod, claim)).toBeDefined();
     expect(whyNotReleasable(set, 2, '', bare, claim)).toBeDefined();
-    expect(whyNotReleasable(set, 2, pod.metadata!.uid!, { metadata: pod.metadata }, claim)).toBe('drain pod db-2 has not Succeeded (no phase)');
+    expect(whyNotReleasable(set, 2, pod.metadata!.uid!, { metadata: pod.metadata }, claim))
+      .toBe('drain pod db-2 has not Succeeded (no phase)');
     expect(whyNotBound(set, 2, pod, { metadata: { ...claim.metadata, annotations: undefined } })).toMatch(/does not record/);
     const unrecordedButNamed = { metadata: { ...claim.metadata, annotations: { [DRAIN_POD_ANNOTATION]: pod.metadata!.uid! } } };
     expect(recordsPod(unrecordedButNamed, pod)).toBe(false);
@@ -163,20 +174,31 @@ describe('the proof that a drained claim may be deleted', () => {
 
   const refusals: Array<[string, (p: { claim: V1PersistentVolumeClaim; placeholder: V1Pod }) => void, RegExp]> = [
     ['the claim is being deleted', ({ claim }) => { claim.metadata!.deletionTimestamp = new Date(); }, /claim data-db-2 is being deleted/],
-    ['the claim is not the set\'s', ({ claim }) => { claim.metadata!.labels = { app: 'other' }; }, /not the StatefulSet's claim of ordinal 2/],
-    ['the claim records no drain', ({ claim }) => { delete claim.metadata!.annotations![DRAINED_ANNOTATION]; }, /records no successful drain/],
-    ['the drain recorded is not the claim\'s drain pod', ({ claim }) => { claim.metadata!.annotations![DRAIN_POD_ANNOTATION] = 'q'; }, /is not its recorded drain pod/],
-    ['the set changed since (a scale)', ({ claim }) => { Object.assign(claim.metadata!.annotations!, drainedRecord('p', 5)); }, /changed since .* \(generation 5, now 6\)/],
+    ['the claim is not the set\'s', ({ claim }) => { claim.metadata!.labels = { app: 'other' }; },
+      /not the StatefulSet's claim of ordinal 2/],
+    ['the claim records no drain', ({ claim }) => { delete claim.metadata!.annotations![DRAINED_ANNOTATION]; },
+      /records no successful drain/],
+    ['the drain recorded is not the claim\'s drain pod', ({ claim }) => { claim.metadata!.annotations![DRAIN_POD_ANNOTATION] = 'q'; },
+      /is not its recorded drain pod/],
+    ['the set changed since (a scale)', ({ claim }) => { Object.assign(claim.metadata!.annotations!, drainedRecord('p', 5)); },
+      /changed since .* \(generation 5, now 6\)/],
     ['no placeholder', ({ placeholder }) => { placeholder.metadata!.uid = 'another'; }, /no placeholder holds ordinal 2's name/],
     ['the placeholder is being deleted', ({ placeholder }) => { placeholder.metadata!.deletionTimestamp = new Date(); }, /no placeholder/],
-    ['the pod at the name mounts a claim', ({ placeholder }) => { placeholder.spec!.volumes = [{ name: 'd', persistentVolumeClaim: { claimName: 'data-db-2' } }]; }, /no placeholder/],
-    ['the pod at the name mounts an ephemeral claim', ({ placeholder }) => { placeholder.spec!.volumes = [{ name: 'd', ephemeral: {} }]; }, /no placeholder/],
-    ['the pod at the name is a drain pod', ({ placeholder }) => { placeholder.metadata!.labels![ROLE_LABEL] = 'drainer'; }, /no placeholder/],
-    ['the pod at the name is of another set', ({ placeholder }) => { placeholder.metadata!.labels![SET_LABEL] = 'other'; }, /no placeholder/],
-    ['the pod at the name is of another ordinal', ({ placeholder }) => { placeholder.metadata!.labels![ORDINAL_LABEL] = '3'; }, /no placeholder/],
+    ['the pod at the name mounts a claim', ({ placeholder }) => { placeholder.spec!.volumes = [{ name: 'd',
+      persistentVolumeClaim: { claimName: 'data-db-2' } }]; }, /no placeholder/],
+    ['the pod at the name mounts an ephemeral claim',
+      ({ placeholder }) => { placeholder.spec!.volumes = [{ name: 'd', ephemeral: {} }]; }, /no placeholder/],
+    ['the pod at the name is a drain pod',
+      ({ placeholder }) => { placeholder.metadata!.labels![ROLE_LABEL] = 'drainer'; }, /no placeholder/],
+    ['the pod at the name is of another set',
+      ({ placeholder }) => { placeholder.metadata!.labels![SET_LABEL] = 'other'; }, /no placeholder/],
+    ['the pod at the name is of another ordinal',
+      ({ placeholder }) => { placeholder.metadata!.labels![ORDINAL_LABEL] = '3'; }, /no placeholder/],
     ['the pod at the name has another name', ({ placeholder }) => { placeholder.metadata!.name = 'db-3'; }, /no placeholder/],
-    ['the pod at the name is in another namespace', ({ placeholder }) => { placeholder.metadata!.namespace = 'elsewhere'; }, /no placeholder/],
-    ['the pod at the name is owned by another set', ({ placeholder }) => { placeholder.metadata!.ownerReferences![0]!.uid = 'other'; }, /no placeholder/],
+    ['the pod at the name is in another namespace',
+      ({ placeholder }) => { placeholder.metadata!.namespace = 'elsewhere'; }, /no placeholder/],
+    ['the pod at the name is owned by another set',
+      ({ placeholder }) => { placeholder.metadata!.ownerReferences![0]!.uid = 'other'; }, /no placeholder/],
   ];
   it.each(refusals)('refused when %s', (_name, change, why) => {
     const fixture = drainedUnderPlaceholder();

@@ -8,7 +8,8 @@ import { retryDelayMs, type RetryPolicy } from '../../src/kube/retry.ts';
 const policy: RetryPolicy = { attempts: 4, baseMs: 1, maxMs: 2, maxRetryAfterMs: 100 };
 
 function api(retries: Array<{ verb: string; code: number; delayMs: number }>) {
-  return new KubeApi({} as KubeHttpClient, { qps: 0, burst: 1, retry: policy, onRetry: (verb, _resource, code, delayMs) => retries.push({ verb, code, delayMs }) });
+  return new KubeApi({} as KubeHttpClient,
+    { qps: 0, burst: 1, retry: policy, onRetry: (verb, _resource, code, delayMs) => retries.push({ verb, code, delayMs }) });
 }
 
 /** A request that fails with `errors` in turn, then answers 'ok'. */
@@ -71,7 +72,8 @@ describe('KubeApi retries', () => {
     const req = flaky(always, always, always, always, always);
     await expect(api([]).call('get', 'pods', req.send)).rejects.toBe(always);
     expect(req.sent).toHaveLength(policy.attempts);
-    for (const err of [new ApiError(404, 'gone'), new ApiError(409, 'conflict'), new ApiError(422, 'invalid'), new ApiError(429, 'later', undefined, 60_000)]) {
+    for (const err of [new ApiError(404, 'gone'), new ApiError(409, 'conflict'), new ApiError(422, 'invalid'),
+        new ApiError(429, 'later', undefined, 60_000)]) {
       const once = flaky(err);
       await expect(api([]).call('delete', 'pods', once.send)).rejects.toBe(err);
       expect(once.sent).toHaveLength(1);

@@ -17,13 +17,16 @@ describe('parseDrainerTemplate', () => {
     ['no containers', { spec: { containers: [] } }, /spec.containers must NOT have fewer than 1 items/],
     ['a container without image', { spec: { containers: [{ name: 'x' }] } }, /spec.containers.0 must have required property 'image'/],
     ['restartPolicy Always', { spec: { restartPolicy: 'Always', containers: [container] } }, /restartPolicy Always is not allowed/],
-    ['restartPolicy nonsense', { spec: { restartPolicy: 'Sometimes', containers: [container] } }, /spec.restartPolicy must be equal to one of the allowed values/],
+    ['restartPolicy nonsense', { spec: { restartPolicy: 'Sometimes', containers: [container] } },
+      /spec.restartPolicy must be equal to one of the allowed values/],
     ['a namespace', { metadata: { namespace: 'kube-system' }, spec: { containers: [container] } }, /metadata.namespace is not allowed/],
-    ['ownerReferences', { metadata: { ownerReferences: [] }, spec: { containers: [container] } }, /metadata.ownerReferences is not allowed/],
+    ['ownerReferences', { metadata: { ownerReferences: [] }, spec: { containers: [container] } },
+      /metadata.ownerReferences is not allowed/],
     ['a name', { metadata: { name: 'x' }, spec: { containers: [container] } }, /metadata.name is set by the controller/],
     ['non-string label', { metadata: { labels: { a: 1 } }, spec: { containers: [container] } }, /metadata.labels.a must be string/],
     ['selector labels', { metadata: { labels: { app: 'db' } }, spec: { containers: [container] } }, /would adopt the drain pod/],
-    ['unknown top-level field', { kind: 'Pod', spec: { containers: [container] } }, /template must NOT have additional properties \(kind\)/],
+    ['unknown top-level field', { kind: 'Pod', spec: { containers: [container] } },
+      /template must NOT have additional properties \(kind\)/],
   ])('rejects %s with a clear message', (_name, template, message) => {
     const result = parseDrainerTemplate(aSet({ template }));
     expect(result.ok).toBe(false);
@@ -31,7 +34,8 @@ describe('parseDrainerTemplate', () => {
   });
 
   it('reports every problem at once', () => {
-    const result = parseDrainerTemplate(aSet({ template: { metadata: { namespace: 'x' }, spec: { restartPolicy: 'Always', containers: [] } } }));
+    const result =
+      parseDrainerTemplate(aSet({ template: { metadata: { namespace: 'x' }, spec: { restartPolicy: 'Always', containers: [] } } }));
     expect(result.ok ? [] : result.problems).toHaveLength(3);
   });
 });

@@ -16,9 +16,11 @@ describe('trimming the caches', () => {
   it('a pod without the drain labels keeps its UID and phase (a relabelled drain pod is known by the UID on its claims)', () => {
     const stripped = aDrainPod(set, 2, [aClaim(set, 2)], { phase: 'Succeeded' });
     stripped.metadata!.labels = {};
-    expect(trimPod(stripped)).toEqual({ metadata: { name: 'db-2', namespace: 'ns', uid: stripped.metadata!.uid }, status: { phase: 'Succeeded' } });
+    expect(trimPod(stripped))
+      .toEqual({ metadata: { name: 'db-2', namespace: 'ns', uid: stripped.metadata!.uid }, status: { phase: 'Succeeded' } });
     const replica = aStatefulPod(set, 0);
-    expect(trimPod(replica).metadata).toEqual({ name: 'db-0', namespace: 'ns', ...(replica.metadata!.uid ? { uid: replica.metadata!.uid } : {}) });
+    expect(trimPod(replica).metadata)
+      .toEqual({ name: 'db-0', namespace: 'ns', ...(replica.metadata!.uid ? { uid: replica.metadata!.uid } : {}) });
   });
 });
 
@@ -26,7 +28,8 @@ describe('trimming keeps every key of the controller', () => {
   // Every label and annotation key the planner reads or the executor writes, as keys.ts spells them.
   // (Derived from keys.ts, not spelled here: the set's own annotations, the StatefulSet controller's label and
   // the finalizer are not keys of claims or pods.)
-  const ours = (Object.values(keys) as unknown[]).filter((v): v is string => typeof v === 'string' && v.includes('/') && v !== keys.FINALIZER
+  const ours = (Object.values(keys) as unknown[]).filter((v): v is string => typeof v === 'string' &&
+    v.includes('/') && v !== keys.FINALIZER
     && !v.startsWith('statefulsets.kubernetes.io/') && v !== keys.STATEFUL_POD_LABEL);
   const all = Object.fromEntries(ours.map((k) => [k, 'x']));
 

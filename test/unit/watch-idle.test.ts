@@ -13,7 +13,8 @@ describe('watch idle timeout', () => {
     const fake = await fakeApiServer(() => []);
     try {
       const started = Date.now();
-      await expect(fake.client.watch('/api/v1/pods', {}, () => {}, new AbortController().signal, { idleTimeoutMs: 200 })).rejects.toBeInstanceOf(WatchIdleError);
+      await expect(fake.client.watch('/api/v1/pods', {}, () => {}, new AbortController().signal,
+        { idleTimeoutMs: 200 })).rejects.toBeInstanceOf(WatchIdleError);
       expect(Date.now() - started).toBeGreaterThanOrEqual(190);
     } finally {
       fake.close();
@@ -25,7 +26,8 @@ describe('watch idle timeout', () => {
       ? [{ type: 'ADDED', object: pod('a', '10') }, initialEventsEnd('11')]
       : [{ type: 'ADDED', object: pod('b', '12') }]));
     const seen: string[] = [];
-    const informer = new ResilientInformer<V1Pod>(fake.client, '/api/v1/pods', async () => ({ items: [] }), (kind, p) => seen.push(`${kind} ${p.metadata?.name}`),
+    const informer = new ResilientInformer<V1Pod>(fake.client, '/api/v1/pods', async () => ({ items: [] }),
+      (kind, p) => seen.push(`${kind} ${p.metadata?.name}`),
       quietLogger(), { idleTimeoutMs: 300 });
     try {
       await informer.start();

@@ -29,4 +29,5 @@ export async function fakeApiServer(script: (n: number, query: URLSearchParams, 
 }
 
 /** The bookmark that ends a watch's initial state (sendInitialEvents). */
-export const initialEventsEnd = (resourceVersion: string) => ({ type: 'BOOKMARK', object: { metadata: { resourceVersion, annotations: { [INITIAL_EVENTS_END]: 'true' } } } });
+export const initialEventsEnd = (resourceVersion: string) =>
+  ({ type: 'BOOKMARK', object: { metadata: { resourceVersion, annotations: { [INITIAL_EVENTS_END]: 'true' } } } });
