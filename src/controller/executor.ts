@@ -89,7 +89,7 @@ export class Executor {
     }
     if (!this.options.isLeader()) throw new NotLeaderError();
     try {
-      await this.perform(set, action, run);
+      await this.dispatch(set, action, run);
     } catch (err) {
       if (err instanceof ReleaseRefusedError) {
         this.metrics.releasesRefused.inc();
@@ -106,7 +106,8 @@ export class Executor {
     }
   }
 
-  private perform(set: V1StatefulSet, action: Action, run: PlanRun): Promise<void> {
+  /** Hands the action to the drain control's method for it. */
+  private dispatch(set: V1StatefulSet, action: Action, run: PlanRun): Promise<void> {
     const control = this.control;
     switch (action.kind) {
       case 'AddFinalizer': return control.setFinalizer(set, true);

@@ -2,17 +2,7 @@
 // cardinality stays flat however many StatefulSets there are.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { CONTROLLER_NAME } from '../names.ts';
-
-export interface SetSummary {
-  orphanedClaims: number;
-  /** Orphaned ordinals waiting out their drain delay. */
-  delayed: number;
-  stuckDrains: number;
-  gaveUp: number;
-  /** Ordinals held by a pod this controller cannot prove is its drain pod as created (see sdc_held_ordinals). */
-  held: number;
-  invalid: boolean;
-}
+import type { SetSummary } from '../set-summary.ts';
 
 /** The work queue's name in the workqueue_* families (client-go names a queue after its controller). */
 const QUEUE_NAME = CONTROLLER_NAME;

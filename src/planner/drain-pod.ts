@@ -1,11 +1,8 @@
 // Building a drain pod from the template: pure, so the exact object can be asserted in unit tests.
 import type { V1Container, V1PersistentVolumeClaim, V1Pod, V1PodSpec, V1StatefulSet, V1Volume } from '@kubernetes/client-node';
 import type { DrainerTemplate } from './template.ts';
-import { claimTemplateNames, podName } from './identity.ts';
-import {
-  ATTEMPT_ANNOTATION, CLAIMS_ANNOTATION, INHERIT_SCHEDULING_ANNOTATION, ORDINAL_LABEL, RETRY_TOKEN_ANNOTATION,
-  ROLE_DRAINER, ROLE_LABEL, SET_LABEL,
-} from './keys.ts';
+import { claimTemplateNames, ordinalPodMetadata } from './identity.ts';
+import { ATTEMPT_ANNOTATION, CLAIMS_ANNOTATION, INHERIT_SCHEDULING_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_DRAINER } from './keys.ts';
 import type { ClaimAt, ClaimRef } from './types.ts';
 
 export interface DrainPodInput {
@@ -69,7 +66,6 @@ function inheritedScheduling(set: V1StatefulSet, template: DrainerTemplate): Par
 
 export function buildDrainPod(input: DrainPodInput): V1Pod {
   const { set, template, ordinal, claims } = input;
-  const setName = set.metadata?.name ?? '';
   const templates = new Set(claimTemplateNames(set));
   const missing = new Set([...templates].filter((t) => !claims.has(t)));
   const claimVolumes: V1Volume[] = [...claims].map(([name, claim]) => ({
@@ -84,19 +80,13 @@ export function buildDrainPod(input: DrainPodInput): V1Pod {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: {
-      name: podName(setName, ordinal),
-      namespace: set.metadata?.namespace,
-      labels: { ...template.labels, [ROLE_LABEL]: ROLE_DRAINER, [SET_LABEL]: setName, [ORDINAL_LABEL]: String(ordinal) },
+      ...ordinalPodMetadata(set, ordinal, ROLE_DRAINER, template.labels),
       annotations: {
         ...template.annotations,
         [CLAIMS_ANNOTATION]: JSON.stringify([...claims.values()].map(claimRef)),
         [ATTEMPT_ANNOTATION]: String(input.attempt),
         [RETRY_TOKEN_ANNOTATION]: input.retryToken,
       },
-      ownerReferences: [{
-        apiVersion: 'apps/v1', kind: 'StatefulSet', name: setName, uid: set.metadata?.uid ?? '',
-        controller: false, blockOwnerDeletion: false,
-      }],
     },
     spec: {
       ...template.spec,

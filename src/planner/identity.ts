@@ -9,6 +9,23 @@ export function podName(setName: string, ordinal: number): string {
   return `${setName}-${ordinal}`;
 }
 
+/**
+ * What every pod the controller creates under an ordinal's name carries (drain pod, placeholder): the name,
+ * the namespace, our three labels over `labels`, and a reference to the set that is no controller's (the
+ * StatefulSet controller must not adopt it) and does not block the set's deletion.
+ */
+export function ordinalPodMetadata(set: V1StatefulSet, ordinal: number, role: string, labels: Record<string, string> = {}): V1ObjectMeta {
+  const setName = set.metadata?.name ?? '';
+  return {
+    name: podName(setName, ordinal),
+    namespace: set.metadata?.namespace,
+    labels: { ...labels, [ROLE_LABEL]: role, [SET_LABEL]: setName, [ORDINAL_LABEL]: String(ordinal) },
+    ownerReferences: [{
+      apiVersion: 'apps/v1', kind: 'StatefulSet', name: setName, uid: set.metadata?.uid ?? '', controller: false, blockOwnerDeletion: false,
+    }],
+  };
+}
+
 export function claimName(template: string, setName: string, ordinal: number): string {
   return `${template}-${setName}-${ordinal}`;
 }

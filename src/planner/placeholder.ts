@@ -5,7 +5,7 @@
 // placeholder has no volumes and names a scheduler that does not exist, so it is never scheduled, pulls no
 // image and uses no resources; it is deleted once the claims are gone.
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import { ownedByOrOrphaned, podName } from './identity.ts';
+import { ordinalPodMetadata, ownedByOrOrphaned, podName } from './identity.ts';
 import { ORDINAL_LABEL, ROLE_LABEL, ROLE_PLACEHOLDER, SET_LABEL } from './keys.ts';
 import { CONTROLLER_NAME } from '../names.ts';
 
@@ -17,17 +17,10 @@ export const FALLBACK_PLACEHOLDER_IMAGE = 'registry.k8s.io/pause:3.10';
 
 /** `image`: the drain image, which admission already accepted for this set (never pulled: the pod never runs). */
 export function buildPlaceholder(set: V1StatefulSet, image: string, ordinal: number): V1Pod {
-  const setName = set.metadata?.name ?? '';
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: {
-      name: podName(setName, ordinal),
-      namespace: set.metadata?.namespace,
-      labels: { [ROLE_LABEL]: ROLE_PLACEHOLDER, [SET_LABEL]: setName, [ORDINAL_LABEL]: String(ordinal) },
-      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: setName, uid: set.metadata?.uid ?? '', controller: false,
-        blockOwnerDeletion: false }],
-    },
+    metadata: ordinalPodMetadata(set, ordinal, ROLE_PLACEHOLDER),
     spec: {
       schedulerName: PLACEHOLDER_SCHEDULER,
       restartPolicy: 'Never',

@@ -18,8 +18,10 @@ import { buildPlaceholder, FALLBACK_PLACEHOLDER_IMAGE } from './placeholder.ts';
 import { drainedBy, generationOf, whyNotDrained } from './release-proof.ts';
 import type { DrainerTemplate } from './template.ts';
 import { wellFormedClaim, wellFormedPod } from './well-formed.ts';
-import type { Action, ClaimAt, DeleteReason, EventReason, EventType, OrdinalStatus, Plan, PlannerSettings, PlanSummary,
-  SetObservation } from './types.ts';
+import type {
+  Action, ClaimAt, DeleteReason, EventReason, EventType, OrdinalStatus, Plan, PlannerSettings, SetObservation,
+} from './types.ts';
+import type { SetSummary } from '../set-summary.ts';
 
 function hasFinalizer(set: V1StatefulSet): boolean {
   return (set.metadata?.finalizers ?? []).includes(FINALIZER);
@@ -109,7 +111,7 @@ class PlanContext {
   /** The plan as it stands, with the counts the set's gauges show. */
   plan(managed: boolean): Plan {
     const invalidTemplate = managed && this.invalidTemplate;
-    const summary: PlanSummary = { orphanedClaims: 0, delayed: 0, stuckDrains: 0, gaveUp: 0, held: 0, invalid: invalidTemplate };
+    const summary: SetSummary = { orphanedClaims: 0, delayed: 0, stuckDrains: 0, gaveUp: 0, held: 0, invalid: invalidTemplate };
     for (const o of this.ordinals) {
       if (!NOT_ORPHANED.has(o.state)) summary.orphanedClaims += o.claims.length;
       if (o.state === 'delayed') summary.delayed += 1;

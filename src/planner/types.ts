@@ -1,6 +1,7 @@
 // The planner's vocabulary: what it observes and the actions it asks the executor to perform.
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { TemplateResult } from './template.ts';
+import type { SetSummary } from '../set-summary.ts';
 
 export interface ClaimRef {
   name: string;
@@ -164,17 +165,5 @@ export interface Plan {
   /** The set is managed but its template cannot be used (parse, schema or the API server's verdict). */
   invalidTemplate: boolean;
   /** What the set's gauges count (sdc_orphaned_claims and the rest). */
-  summary: PlanSummary;
-}
-
-export interface PlanSummary {
-  /** Claims of ordinals orphaned and not yet drained: a look-alike's list, a terminating replica's claim, a drained one do not count. */
-  orphanedClaims: number;
-  /** Orphaned ordinals waiting out their drain delay. */
-  delayed: number;
-  stuckDrains: number;
-  gaveUp: number;
-  /** Ordinals held by a pod this controller cannot prove is its drain pod as created. */
-  held: number;
-  invalid: boolean;
+  summary: SetSummary;
 }
