@@ -74,8 +74,8 @@ export class ReleaseGuard {
         `the StatefulSet was deleted or replaced before ordinal ${ordinal}'s claims were released; nothing released`);
     }
     if (inRange(set, ordinal)) {
-      throw new StaleCacheError(`the StatefulSet grew back over ordinal ${ordinal} before its claims were released; ` +
-        'nothing released, the claims stay with the replica');
+      throw new StaleCacheError(
+        `the StatefulSet grew back over ordinal ${ordinal} before its claims were released; nothing released, they stay with the replica`);
     }
     return set;
   }
