@@ -8,6 +8,8 @@ export interface AuditEvent {
   namespace?: string;
   name?: string;
   userAgent: string;
+  /** Who the API server authenticated (user.username): unlike the User-Agent, a client cannot choose it. */
+  username: string;
   code: number;
   time: number;
   /** The request body, for the writes the audit policy records at Request level or above. */
@@ -53,7 +55,7 @@ export function readAudit(file: string, keep: (e: AuditEvent) => boolean = () =>
   const events: AuditEvent[] = [];
   for (const line of auditFiles(file).flatMap((f) => [...lines(f)])) {
     const e = JSON.parse(line) as {
-      stage: string; verb: string; userAgent?: string; stageTimestamp: string; requestURI?: string;
+      stage: string; verb: string; userAgent?: string; stageTimestamp: string; requestURI?: string; user?: { username?: string };
       objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string };
       responseStatus?: { code?: number }; requestObject?: AuditObject; responseObject?: AuditObject;
     };
@@ -65,7 +67,8 @@ export function readAudit(file: string, keep: (e: AuditEvent) => boolean = () =>
     const event: AuditEvent = {
       verb: e.verb, resource: `${e.objectRef?.resource ?? ''}${subresource ? `/${subresource}` : ''}`, namespace: e.objectRef?.namespace,
       name: e.objectRef?.name ?? e.responseObject?.metadata?.name ?? e.requestObject?.metadata?.name,
-      userAgent: e.userAgent ?? '', code: e.responseStatus?.code ?? 0, time: new Date(e.stageTimestamp).getTime(),
+      userAgent: e.userAgent ?? '', username: e.user?.username ?? '', code: e.responseStatus?.code ?? 0,
+      time: new Date(e.stageTimestamp).getTime(),
       requestObject: e.requestObject, responseObject: e.responseObject,
     };
     if (keep(event)) events.push(event);

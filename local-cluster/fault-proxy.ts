@@ -1,8 +1,9 @@
 // A TLS proxy between a client (the controller) and the local API server that injects the failures real
 // clusters produce: 429 with Retry-After (API Priority and Fairness), 5xx, connection resets, added latency,
 // and watches that go silent without closing (a half-open connection). It presents the API server's own
-// serving certificate, so a kubeconfig pointing at it verifies as usual, and authenticates upstream with the
-// control plane's admin certificate; the client's User-Agent is passed on, so the audit log still names it.
+// serving certificate, so a kubeconfig pointing at it verifies as usual. A client's bearer token is passed on
+// (the audit log then names its user, e.g. a replica's ServiceAccount); other clients are authenticated
+// upstream with the control plane's admin certificate. The User-Agent is passed on too.
 // It can also lose an answer: the request is applied, the client never hears so (a crash right after a write).
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -55,13 +56,16 @@ export class FaultProxy {
   private readonly server: https.Server;
   private readonly upstream: URL;
   private readonly agent: https.Agent;
+  /** For requests that bring their own bearer token: no client certificate, so the API server sees their user. */
+  private readonly bearerAgent: https.Agent;
   /** Watch streams being relayed: silencing one stops relaying its data while keeping it open. */
   private readonly watches = new Set<{ path: string; silent: boolean }>();
 
-  private constructor(server: https.Server, upstream: URL, agent: https.Agent, kubeconfig: string) {
+  private constructor(server: https.Server, upstream: URL, agent: https.Agent, bearerAgent: https.Agent, kubeconfig: string) {
     this.server = server;
     this.upstream = upstream;
     this.agent = agent;
+    this.bearerAgent = bearerAgent;
     this.kubeconfig = kubeconfig;
   }
 
@@ -75,13 +79,14 @@ export class FaultProxy {
       keepAlive: true, ca: readFileSync(cluster['certificate-authority']),
       cert: readFileSync(user['client-certificate']), key: readFileSync(user['client-key']),
     });
+    const bearerAgent = new https.Agent({ keepAlive: true, ca: readFileSync(cluster['certificate-authority']) });
     const server = https.createServer({ cert: readFileSync(path.join(pki, 'apiserver.crt')),
       key: readFileSync(path.join(pki, 'apiserver.key')) });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as net.AddressInfo).port;
     const kubeconfig = path.join(dir, 'fault-proxy.kubeconfig');
     writeFileSync(kubeconfig, readFileSync(adminKubeconfig, 'utf8').replace(cluster.server, `https://127.0.0.1:${port}`));
-    const proxy = new FaultProxy(server, new URL(cluster.server), agent, kubeconfig);
+    const proxy = new FaultProxy(server, new URL(cluster.server), agent, bearerAgent, kubeconfig);
     server.on('request', (req, res) => void proxy.handle(req, res));
     return proxy;
   }
@@ -102,6 +107,7 @@ export class FaultProxy {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.agent.destroy();
+    this.bearerAgent.destroy();
   }
 
   private count(kind: string, n = 1): void {
@@ -150,7 +156,8 @@ export class FaultProxy {
     const url = new URL(req.url ?? '/', this.upstream);
     const isWatch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
     const headers = { ...req.headers, host: this.upstream.host };
-    const upstream = https.request(url, { method: req.method, headers, agent: this.agent }, (answer) => {
+    const agent = req.headers.authorization ? this.bearerAgent : this.agent;
+    const upstream = https.request(url, { method: req.method, headers, agent }, (answer) => {
       if (dropAnswer) {
         answer.resume();
         answer.on('end', () => res.socket?.destroy());

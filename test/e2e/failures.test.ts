@@ -203,12 +203,17 @@ test('a drain pod Pending past the deadline is reported as stuck and left in pla
 
 test('whenScaled: Delete with a drainer template is reported, and the controller does not fight the garbage collector', async () => {
   const { c, ns } = ctx;
-  await ctx.start();
+  const controller = await ctx.start();
   await createReadySet(c, ns, { name: 'db', replicas: 2, whenScaled: 'Delete' });
   await eventually('RetentionConflict event', async () => (await eventReasons(c, ns, 'db')).includes('RetentionConflict'));
   await scale(c, ns, 'db', 1);
   await eventually('claim collected by Kubernetes', async () => !(await claimNames(c, ns)).includes('data-db-1'));
+  // Whatever the controller would do about the set as it is now, it has done: it wrote no pod and no claim.
+  await ctx.reconciled(controller, 'db');
   expect(await eventReasons(c, ns, 'db')).toEqual(['RetentionConflict']);
+  const writes = readAudit(sharedControlPlane().auditLog).filter((e) => e.namespace === ns && controllerReplica(e) !== undefined
+    && (e.resource === 'pods' || e.resource === 'persistentvolumeclaims') && e.verb !== 'get');
+  expect(writes.map((e) => `${e.verb} ${e.resource}/${e.name}`)).toEqual([]);
 });
 
 test('local volume whose node is gone: the drain stays Pending, is reported as stuck, and the data is kept', async () => {

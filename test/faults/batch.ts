@@ -11,10 +11,8 @@ import { FAULTS, inject, type FaultKind } from './faults.ts';
 import { PodHistory } from './history.ts';
 import { currentCommit, type LedgerEntry } from './ledger.ts';
 import { rng } from './random.ts';
-import { LEADER_GAP_MS, Replicas } from './replicas.ts';
+import { LEADER_GAP_MS, LEASE_NAMESPACE, replicaKubeconfigs, Replicas } from './replicas.ts';
 import { World } from './world.ts';
-
-const LEASE_NAMESPACE = 'faults-lease';
 
 export interface BatchOptions {
   seed: number;
@@ -41,7 +39,9 @@ export async function runBatch(options: BatchOptions): Promise<LedgerEntry[]> {
   // The replicas reach the API server through the proxy, which passes everything on except during api-faults.
   const proxy = await FaultProxy.start(cp.kubeconfig, cp.dir);
   const worlds = Array.from({ length: options.worlds }, (_, w) => new World(c, `faults-${w}`, worldSeed(seed, w)));
-  const replicas = new Replicas(proxy.kubeconfig, cp.dir, [
+  // Filled in once the replicas' ServiceAccounts exist (replicaKubeconfigs), before either starts.
+  const kubeconfigs: string[] = [];
+  const replicas = new Replicas(kubeconfigs, cp.dir, [
     '--watch-idle-timeout=5s', `--namespaces=${worlds.map((w) => w.namespace).join(',')}`,
     `--leader-election-namespace=${LEASE_NAMESPACE}`, `--log-level=${process.env.SDC_FAULTS_LOG_LEVEL ?? 'info'}`,
   ]);
@@ -54,6 +54,7 @@ export async function runBatch(options: BatchOptions): Promise<LedgerEntry[]> {
   let keep = false;
   try {
     await c.core.createNamespace({ body: { metadata: { name: LEASE_NAMESPACE } } });
+    kubeconfigs.push(...await replicaKubeconfigs(c, proxy.kubeconfig, cp.dir));
     await history.start();
     await replicas.start(0);
     await replicas.start(1);

@@ -19,6 +19,12 @@ export interface CheckOptions {
    * another object): what happened then is what a scale-up a moment later would have met.
    */
   notice?: (text: string) => void;
+  /**
+   * Which replica of the controller made a request, or undefined for anyone else. Default: the replica named
+   * in the controller's User-Agent, which any client can send; the fault suite runs each replica as its own
+   * ServiceAccount and names it by the audit log's user instead (serviceAccountReplica).
+   */
+  replicaOf?: (e: AuditEvent) => string | undefined;
   /** Sets (`namespace/name`) whose input the controller must refuse: it may write nothing for them but events. */
   refusedSets?: string[];
   /**
@@ -98,11 +104,12 @@ const isPlaceholder = (e: AuditEvent) => e.requestObject?.metadata?.labels?.[ROL
  * executor decided that write on (it reads the set from etcd before a plan's drain pod creates and before
  * each claim delete).
  */
-function decidingRead(audit: AuditEvent[], write: AuditEvent, set: string): AuditEvent | undefined {
+function decidingRead(audit: AuditEvent[], write: AuditEvent, set: string, replicaOf: (e: AuditEvent) => string | undefined)
+  : AuditEvent | undefined {
   const [namespace, name] = set.split('/');
-  const replica = controllerReplica(write);
+  const replica = replicaOf(write);
   return audit.filter((r) => ok(r) && r.verb === 'get' && r.resource === 'statefulsets' && r.namespace === namespace && r.name === name
-    && controllerReplica(r) === replica && r.time <= write.time).at(-1);
+    && replicaOf(r) === replica && r.time <= write.time).at(-1);
 }
 
 /** Whether the set as `read` returned it has `ordinal` out of its range. */
@@ -115,6 +122,7 @@ function outOfRangeIn(read: AuditEvent, ordinal: number): boolean {
 const mountedClaims = (e: AuditEvent) => (e.requestObject?.spec?.volumes ?? []).flatMap((v) => v.persistentVolumeClaim?.claimName ?? []);
 
 export function checkInvariants(everything: AuditEvent[], allSightings: PodSighting[], options: CheckOptions): string[] {
+  const replicaOf = options.replicaOf ?? controllerReplica;
   const here = (namespace: string | undefined) => options.namespace === undefined || namespace === options.namespace;
   const audit = everything.filter((e) => here(e.namespace));
   const sightings = allSightings.filter((s) => here(s.namespace));
@@ -122,9 +130,9 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
   const ranges = new RangeHistory(audit);
   const sets = ranges.sets();
   // The controller's writes (its quorum reads are in the audit log too, to check what each write was decided on).
-  const ours = audit.filter((e) => controllerReplica(e) !== undefined && ok(e) && e.verb !== 'get');
+  const ours = audit.filter((e) => replicaOf(e) !== undefined && ok(e) && e.verb !== 'get');
   const podCreates = audit.filter((e) => ok(e) && e.verb === 'create' && e.resource === 'pods');
-  const ourCreates = podCreates.filter((e) => controllerReplica(e) !== undefined);
+  const ourCreates = podCreates.filter((e) => replicaOf(e) !== undefined);
 
   // 7. A drain pod mounts only claims of its own ordinal, and is created only while that ordinal is out of range.
   // A placeholder mounts no claim (it only holds the name, wherever the range is).
@@ -140,7 +148,7 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
     }
     // Decided on a quorum read of the set that showed the ordinal out of range; a scale-up that landed after
     // that read meets a drain pod holding the name, which the returning replica waits for, its claims kept.
-    const read = decidingRead(audit, e, pod.set);
+    const read = decidingRead(audit, e, pod.set, replicaOf);
     if (!read) violations.push(`drain pod ${e.namespace}/${e.name} created without a quorum read of ${pod.set} before it`);
     else if (!outOfRangeIn(read, pod.ordinal))
       violations.push(`drain pod ${e.namespace}/${e.name} created on a read of ${pod.set} that had ordinal ${pod.ordinal} in range`);
@@ -175,7 +183,7 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
     const underName = podCreates.filter((p) => p.namespace === e.namespace && p.name === `${id.set.split('/')[1]}-${id.ordinal}` &&
       committedBefore(p, e));
     const placeholder = underName.at(-1);
-    if (!placeholder || controllerReplica(placeholder) === undefined || !isPlaceholder(placeholder)) {
+    if (!placeholder || replicaOf(placeholder) === undefined || !isPlaceholder(placeholder)) {
       violations.push(`${where}: no placeholder of the controller held ordinal ${id.ordinal}'s name (${placeholder?.userAgent ?? 'none'})`);
       continue;
     }
@@ -193,9 +201,9 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
     // nothing and harms nothing); anyone else's pod in between (a returning replica) stops the search.
     const before = underName.slice(0, -1);
     let at = before.length - 1;
-    while (at > 0 && controllerReplica(before[at]!) !== undefined && !isPlaceholder(before[at]!) && !succeededBefore(before[at]!)) at--;
+    while (at > 0 && replicaOf(before[at]!) !== undefined && !isPlaceholder(before[at]!) && !succeededBefore(before[at]!)) at--;
     const holder = before[at];
-    if (!holder || controllerReplica(holder) === undefined || isPlaceholder(holder)) {
+    if (!holder || replicaOf(holder) === undefined || isPlaceholder(holder)) {
       violations.push(`${where}: the pod of ordinal ${id.ordinal} before the placeholder was not a drain pod of the controller ` +
         `(${holder?.userAgent ?? 'none'})`);
       continue;
@@ -207,10 +215,10 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
     // Decided on a quorum read of the set, made after the placeholder took the name, that had the ordinal out
     // of range at the generation recorded with the drain's success. A scale-up landing between that read and
     // the delete finds the name held: no replica can have used the claim, which holds what was drained.
-    const read = decidingRead(audit, e, id.set);
+    const read = decidingRead(audit, e, id.set, replicaOf);
     const recorded = audit.filter((x) => ok(x) && x.resource === 'persistentvolumeclaims' && x.verb === 'patch' &&
       x.namespace === e.namespace
-      && x.name === e.name && controllerReplica(x) !== undefined && x.requestObject?.metadata?.annotations?.[DRAINED_ANNOTATION] &&
+      && x.name === e.name && replicaOf(x) !== undefined && x.requestObject?.metadata?.annotations?.[DRAINED_ANNOTATION] &&
         committedBefore(x, e)).at(-1);
     const generation = recorded?.requestObject?.metadata?.annotations?.[DRAINED_ANNOTATION]?.split('/')[1];
     if (!read || read.time < placeholder.time) {
@@ -228,7 +236,7 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
 
   // 10. No replica starts on a claim the controller released while that claim still exists (being deleted):
   // its last create or delete before the pod's create must not be the controller's delete.
-  for (const e of podCreates.filter((p) => controllerReplica(p) === undefined)) {
+  for (const e of podCreates.filter((p) => replicaOf(p) === undefined)) {
     const pod = podIdentity(e.namespace, e.name, sets);
     for (const claim of pod ? mountedClaims(e) : []) {
       const id = claimIdentity(e.namespace, claim, sets, options.claimTemplates);
@@ -240,7 +248,7 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
         && x.namespace === e.namespace && x.name === claim && x.requestObject?.metadata?.uid === last.requestObject?.preconditions?.uid
         && !(x.requestObject?.metadata?.finalizers ?? []).includes('kubernetes.io/pvc-protection') &&
           committedBefore(last, x) && committedBefore(x, e));
-      if (last?.verb === 'delete' && controllerReplica(last) !== undefined && !finalized) {
+      if (last?.verb === 'delete' && replicaOf(last) !== undefined && !finalized) {
         violations.push(`pod ${e.namespace}/${e.name} created at ${new Date(e.time).toISOString()} on claim ${claim}, which the ` +
           `controller had released and which was still being deleted`);
       }
@@ -308,14 +316,14 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
   }
 
   // 6. Two replicas never act at the same time: a change of writer needs at least lease duration minus renew deadline.
-  const writes = everything.filter((e) => controllerReplica(e) !== undefined && ok(e) && e.verb !== 'get' && e.resource !== 'leases' &&
+  const writes = everything.filter((e) => replicaOf(e) !== undefined && ok(e) && e.verb !== 'get' && e.resource !== 'leases' &&
     e.resource !== 'events')
     .sort((a, b) => a.time - b.time);
   for (let i = 1; i < writes.length; i++) {
     const [prev, next] = [writes[i - 1]!, writes[i]!];
-    if (controllerReplica(prev) !== controllerReplica(next) && next.time - prev.time < options.leaderGapMs &&
+    if (replicaOf(prev) !== replicaOf(next) && next.time - prev.time < options.leaderGapMs &&
         (here(prev.namespace) || here(next.namespace))) {
-      violations.push(`replicas ${controllerReplica(prev)} and ${controllerReplica(next)} wrote ${next.time - prev.time} ms apart ` +
+      violations.push(`replicas ${replicaOf(prev)} and ${replicaOf(next)} wrote ${next.time - prev.time} ms apart ` +
         `(${prev.verb} ${prev.resource}/${prev.name}, ${next.verb} ${next.resource}/${next.name})`);
     }
   }

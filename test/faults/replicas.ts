@@ -3,6 +3,10 @@
 // jumps (libfaketime reads the offset from a file; the monotonic clock is left alone, as an NTP step does).
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
+import type { AuditEvent } from '../../local-cluster/audit.ts';
+import type { ClusterClient } from '../../local-cluster/cluster-client.ts';
 import { startController, type RunningController } from '../../local-cluster/controller-process.ts';
 import { sleep } from '../../local-cluster/processes.ts';
 
@@ -20,18 +24,57 @@ export function libfaketime(): string | undefined {
   return undefined;
 }
 
+/** Where the replicas' ServiceAccounts and their Lease live. */
+export const LEASE_NAMESPACE = 'faults-lease';
+const account = (i: number) => `sdc-replica-${i}`;
+const CLUSTER_RBAC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'manifests', 'cluster-wide',
+  'cluster-rbac.yaml');
+
+/**
+ * Replica i runs as ServiceAccount `sdc-replica-<i>`, with the permissions a real install grants (the
+ * ClusterRole of manifests/cluster-wide and the Lease): the audit log then names it by its user, which no
+ * other client can claim, unlike a User-Agent. Returns each replica's kubeconfig (the proxy's, with the
+ * account's token).
+ */
+export async function replicaKubeconfigs(c: ClusterClient, proxyKubeconfig: string, dir: string): Promise<string[]> {
+  await c.kubectl(['apply', '-f', CLUSTER_RBAC]);
+  await c.kubectl(['-n', LEASE_NAMESPACE, 'create', 'role', 'sdc-leases', '--verb=get,update,create', '--resource=leases']);
+  const kubeconfigs: string[] = [];
+  for (const i of [0, 1]) {
+    await c.kubectl(['-n', LEASE_NAMESPACE, 'create', 'serviceaccount', account(i)]);
+    await c.kubectl(['create', 'clusterrolebinding', `${LEASE_NAMESPACE}-${account(i)}`, '--clusterrole=statefulset-drain-controller',
+      `--serviceaccount=${LEASE_NAMESPACE}:${account(i)}`]);
+    await c.kubectl(['-n', LEASE_NAMESPACE, 'create', 'rolebinding', account(i), '--role=sdc-leases',
+      `--serviceaccount=${LEASE_NAMESPACE}:${account(i)}`]);
+    const token = (await c.kubectl(['-n', LEASE_NAMESPACE, 'create', 'token', account(i), '--duration=48h'])).trim();
+    const doc = parse(readFileSync(proxyKubeconfig, 'utf8')) as { users: Array<{ user: Record<string, unknown> }> };
+    for (const user of doc.users) user.user = { token };
+    const file = path.join(dir, `replica-${i}.kubeconfig`);
+    writeFileSync(file, stringify(doc));
+    kubeconfigs.push(file);
+  }
+  return kubeconfigs;
+}
+
+/** The replica (0 or 1) whose ServiceAccount the API server authenticated for `e`, or undefined for anyone else. */
+export function serviceAccountReplica(e: AuditEvent): string | undefined {
+  const match = /^system:serviceaccount:([^:]+):sdc-replica-([01])$/.exec(e.username);
+  return match?.[1] === LEASE_NAMESPACE ? match[2] : undefined;
+}
+
 export class Replicas {
   readonly running: Array<RunningController | undefined> = [undefined, undefined];
   /** Each replica's wall-clock offset in seconds (it survives restarts, like a host's clock). */
   readonly clockOffsets = [0, 0];
-  private readonly kubeconfig: string;
+  private readonly kubeconfigs: string[];
   private readonly args: string[];
   private readonly dir: string;
   private readonly faketime = libfaketime();
   private readonly cgroups: string[] = [];
 
-  constructor(kubeconfig: string, dir: string, args: string[]) {
-    this.kubeconfig = kubeconfig;
+  /** `kubeconfigs[i]`: how replica i reaches the API server (replicaKubeconfigs). */
+  constructor(kubeconfigs: string[], dir: string, args: string[]) {
+    this.kubeconfigs = kubeconfigs;
     this.dir = dir;
     this.args = args;
   }
@@ -60,7 +103,7 @@ export class Replicas {
     const env: Record<string, string> = this.faketime
       ? { LD_PRELOAD: this.faketime, FAKETIME_TIMESTAMP_FILE: this.clockFile(i), FAKETIME_CACHE_DURATION: '1', DONT_FAKE_MONOTONIC: '1' }
       : {};
-    const replica = await startController(this.kubeconfig, [...this.args, ...LEASE], { waitReady: false, env });
+    const replica = await startController(this.kubeconfigs[i]!, [...this.args, ...LEASE], { waitReady: false, env });
     this.running[i] = replica;
     // Moved before Node.js has loaded anything, so that (nearly) all of its memory is charged to the cgroup.
     const cgroup = this.cgroup(i);

@@ -5,7 +5,7 @@ import { claimNames, eventReasons, listClaims, type ClusterClient } from '../../
 import { waitFor } from '../../local-cluster/processes.ts';
 import { createLookAlikeDrainPod, createReadySet, scale, simulatedDrain } from '../../local-cluster/workloads.ts';
 import type { AuditEvent } from '../../local-cluster/audit.ts';
-import { controllerReplica } from '../../local-cluster/audit.ts';
+import { serviceAccountReplica } from './replicas.ts';
 import { ROLE_DRAINER, ROLE_LABEL } from '../../src/planner/keys.ts';
 import type { PodSighting } from './history.ts';
 import { checkInvariants } from './invariants.ts';
@@ -106,7 +106,8 @@ export class World {
     const { c, namespace } = this;
     const overtaken: string[] = [];
     const violations = checkInvariants(audit, sightings, {
-      namespace, leaderGapMs, notice: (text) => overtaken.push(text), claimTemplates: ['data'], orderedReady: [`${namespace}/alpha`],
+      namespace, leaderGapMs, notice: (text) => overtaken.push(text), replicaOf: serviceAccountReplica,
+      claimTemplates: ['data'], orderedReady: [`${namespace}/alpha`],
       refusedSets: [`${namespace}/delta`],
     });
     if (!(await eventReasons(c, namespace, 'delta')).includes('InvalidDrainerTemplate'))
@@ -120,7 +121,7 @@ export class World {
     if (!(await eventReasons(c, namespace, 'gamma')).includes('DrainFailed') || gammaClaims.length !== 3) {
       violations.push(`gamma's failed drain was not reported or its claims were touched (claims: ${gammaClaims.join(', ')})`);
     }
-    const ours = audit.filter((e) => e.namespace === namespace && controllerReplica(e) !== undefined && e.code >= 200 && e.code < 300);
+    const ours = audit.filter((e) => e.namespace === namespace && serviceAccountReplica(e) !== undefined && e.code >= 200 && e.code < 300);
     const drainPods = new Set(ours.filter((e) => e.verb === 'create' && e.resource === 'pods' &&
       e.requestObject?.metadata?.labels?.[ROLE_LABEL] === ROLE_DRAINER)
       .map((e) => e.responseObject?.metadata?.uid));

@@ -101,7 +101,7 @@ test('a drain container killed mid-copy (its pod deleted) never leads to a relea
 test('the kubelet stopped mid-drain and started again: nothing is released while it is away, the drain finishes once', async () => {
   const { c, ns } = ctx;
   const cp = sharedControlPlane('real-node');
-  await ctx.start();
+  const controller = await ctx.start();
   await shardedSet('db', 2, drainRunning('sleep 5; cp /data/shard.txt /data/copied'));
   const uid = (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-1')!.metadata!.uid;
   await scale(c, ns, 'db', 1);
@@ -109,8 +109,12 @@ test('the kubelet stopped mid-drain and started again: nothing is released while
     p.metadata!.labels?.[DRAINER] && p.status?.phase === 'Running'), 120_000);
   await stopComponent(cp, 'kubelet');
   try {
-    // The container finishes while the kubelet is away; nobody reports it, so nothing may be released.
+    // The container finishes while the kubelet is away (its 5 s are over); nobody reports it, so nothing may be
+    // released: the controller, reconciling after that, still sees a drain running.
     await new Promise((r) => setTimeout(r, 8_000));
+    await ctx.reconciled(controller, 'db');
+    const last = controller.entries().filter((e) => e.message === 'synced' && e.statefulset === `${ns}/db`).at(-1);
+    expect(last?.ordinals).toEqual(['1:draining']);
     expect((await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-1')?.metadata!.uid).toBe(uid);
   } finally {
     await startComponent(cp, 'kubelet');

@@ -1,13 +1,18 @@
 // The fault suite's checker must catch what it claims to catch, a look-alike drain pod included.
 import { checkInvariants, type CheckOptions } from '../faults/invariants.ts';
+import { serviceAccountReplica } from '../faults/replicas.ts';
 import type { AuditEvent } from '../../local-cluster/audit.ts';
 import type { PodSighting } from '../faults/history.ts';
 
 const CONTROLLER = (replica = 'a') => `statefulset-drain-controller/0.1.0 (${replica})`;
 const options: CheckOptions = { leaderGapMs: 1000, claimTemplates: ['data'], orderedReady: ['ns/db'] };
 
-const event = (e: Partial<AuditEvent> & Pick<AuditEvent, 'verb' | 'resource' | 'time'>): AuditEvent =>
-  ({ namespace: 'ns', userAgent: 'kubectl/v1.34.4', code: 200, ...e });
+const ACCOUNT = (replica: string) => `system:serviceaccount:faults-lease:sdc-replica-${replica === 'a' ? 0 : 1}`;
+/** An audited request; one with the controller's User-Agent was made by that replica's ServiceAccount unless said otherwise. */
+const event = (e: Partial<AuditEvent> & Pick<AuditEvent, 'verb' | 'resource' | 'time'>): AuditEvent => {
+  const replica = /^statefulset-drain-controller\/\S+ \((\w+)\)$/.exec(e.userAgent ?? '')?.[1];
+  return { namespace: 'ns', userAgent: 'kubectl/v1.34.4', username: replica ? ACCOUNT(replica) : 'admin', code: 200, ...e };
+};
 const created = (replicas: number, time = 0) => event({ verb: 'create', resource: 'statefulsets', name: 'db', time, code: 201,
   requestObject: { spec: { replicas } } });
 const scaled = (replicas: number, time: number) => event({ verb: 'patch', resource: 'statefulsets/scale', name: 'db', time,
@@ -87,6 +92,19 @@ describe('fault-suite invariant checker', () => {
       phase('db-2', 'Succeeded', 3000),
       recorded('pod-2', 2, 3040), del('pods', 'db-2', 'pod-2', 3050), placeholderCreate('db-2', 'ph-1', 3080), ...releaseAt(3100)];
     expect(checkInvariants(onlyTheSecond, [], options)).toEqual([expect.stringMatching(/drain pod db-2 was not created for that claim/)]);
+  });
+
+  it('names the controller by the ServiceAccount the API server authenticated, not by a User-Agent anyone can send', () => {
+    const bySa = { ...options, replicaOf: serviceAccountReplica };
+    expect(checkInvariants(goodDrain, [], bySa)).toEqual([]);
+    // Someone who may create pods sends the controller's User-Agent with a drain pod of their own, which Succeeds.
+    const forged = goodDrain.map((e) => (e.verb === 'create' && e.resource === 'pods' && !e.requestObject?.metadata?.labels
+      ? { ...e, username: 'mallory' } : e));
+    expect(checkInvariants(forged, [], options)).toEqual([]);
+    expect(checkInvariants(forged, [], bySa)).toEqual([
+      expect.stringMatching(/the pod of ordinal 2 before the placeholder was not a drain pod of the controller/),
+      expect.stringMatching(/pod ns\/db-2 deleted by the controller is neither its own drain pod nor a drain look-alike/)]);
+    expect(serviceAccountReplica({ ...goodDrain[0]!, username: 'system:serviceaccount:elsewhere:sdc-replica-0' })).toBeUndefined();
   });
 
   it('flags a release while the name was free or held by anyone else, or after a replica came back between the drain and ' +
