@@ -31,7 +31,6 @@ export class Replica {
   readonly controller: DrainController;
   private readonly options: RunOptions;
   private readonly server: string;
-  private readonly cache: ClusterCache;
   private servers: http.Server[] = [];
 
   constructor(options: RunOptions, identity = `${process.env.POD_NAME ?? os.hostname()}_${process.pid}`) {
@@ -73,7 +72,7 @@ export class Replica {
     metrics.leader.set(this.elector ? 0 : 1);
     metrics.leaderElectionMasterStatus.set({ name: options.leaderElectionId }, this.elector ? 0 : 1);
     const verdicts = new TemplateVerdicts();
-    const view = this.cache = new ClusterCache(client, api, {
+    const view = new ClusterCache(client, api, {
       namespaces: options.namespaces, setSelector: options.selector, fullObjects: options.cacheFullObjects,
       watchIdleTimeoutMs: options.watchIdleTimeout,
     }, (key, urgent) => this.controller.queue.add(key, urgent), log);
@@ -87,13 +86,11 @@ export class Replica {
   }
 
   /**
-   * Opens /metrics and the probes, checks that every list the cache needs is allowed, fills the cache, then
-   * (with --leader-elect) begins to compete for the lease. Rejects, with what is wrong, when a port is
-   * taken or a list is forbidden.
+   * Opens /metrics and the probes, fills the cache, then (with --leader-elect) begins to compete for the
+   * lease. Rejects, with what is wrong, when a port is taken or a list or watch the cache needs is refused.
    */
   async start(): Promise<void> {
     this.servers = await startHttpServers(bindAddresses(this.options), this.metrics, this.controller);
-    await this.cache.checkAccess();
     this.log.info('starting', {
       identity: this.identity, namespaces: this.options.namespaces.length ? this.options.namespaces : 'all', dryRun: this.options.dryRun,
       leaderElection: this.options.leaderElect, server: this.server,

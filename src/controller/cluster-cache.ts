@@ -72,13 +72,13 @@ export const DRAIN_POD_SELECTOR = ROLE_LABEL;
  */
 export const RELABELLED_POD_SELECTOR = `${SET_LABEL},!${ROLE_LABEL}`;
 
-/** The API server refused a list the cache needs (401 or 403), found before the informers start. */
+/** The API server refused a list or watch the cache needs (401 or 403) before its first full state. */
 export class ListRefusedError extends Error {
   readonly resource: string;
   readonly namespace: string | undefined;
 
   constructor(resource: string, namespace: string | undefined, code: number, detail: string) {
-    super(`the API server refuses to list ${resource} ${namespace ? `in namespace ${namespace}` : 'in all namespaces'} ` +
+    super(`the API server refuses to list or watch ${resource} ${namespace ? `in namespace ${namespace}` : 'in all namespaces'} ` +
       `(${code}): ${detail}`);
     this.resource = resource;
     this.namespace = namespace;
@@ -93,8 +93,8 @@ export class ClusterCache {
   private readonly relabelledPods: NameIndex<V1Pod>;
   private readonly informers: Array<ResilientInformer<KubernetesObject>> = [];
   private synced = false;
-  private readonly lists: Array<{ resource: string; namespace?: string; path: string }> = [];
-  private readonly api: KubeApi;
+  /** What each informer (same index) lists and watches, to say which one was refused. */
+  private readonly watched: Array<{ resource: string; namespace?: string }> = [];
 
   /**
    * `onChange` receives the keys (`namespace/name`) of every StatefulSet an event may concern, once synced;
@@ -103,7 +103,6 @@ export class ClusterCache {
    */
   constructor(client: KubeHttpClient, api: KubeApi, options: CacheOptions,
       onChange: (setKey: string, urgent: boolean) => void, log: Logger) {
-    this.api = api;
     this.claims = new NameIndex(candidateSetNamesOfClaim);
     const podKeys = (name: string) => {
       const set = candidateSetNameOfPod(name);
@@ -126,12 +125,10 @@ export class ClusterCache {
       opts: ListOptions<T>, onEvent: ChangeHandler<T>) => {
       this.informers.push(new ResilientInformer<T>(client, path, () => list(opts), onEvent, log,
         { ...opts, idleTimeoutMs: options.watchIdleTimeoutMs }) as unknown as ResilientInformer<KubernetesObject>);
+      this.watched.push({ resource: path.split('/').at(-1)!, namespace: /\/namespaces\/([^/]+)\//.exec(path)?.[1] });
     };
     for (const ns of options.namespaces.length > 0 ? options.namespaces : [undefined]) {
       const base = ns ? `/namespaces/${ns}` : '';
-      this.lists.push({ resource: 'statefulsets', namespace: ns, path: `/apis/apps/v1${base}/statefulsets` },
-        { resource: 'persistentvolumeclaims', namespace: ns, path: `/api/v1${base}/persistentvolumeclaims` },
-        { resource: 'pods', namespace: ns, path: `/api/v1${base}/pods` });
       inform<V1StatefulSet>(`/apis/apps/v1${base}/statefulsets`, (o) => api.listStatefulSets(ns, o),
         { labelSelector: options.setSelector, trim: trim(trimStatefulSet) }, (kind, set) => {
           const key = `${set.metadata?.namespace}/${set.metadata?.name}`;
@@ -151,24 +148,16 @@ export class ClusterCache {
     }
   }
 
-  /**
-   * Asks once for each list the informers will make, so that missing permissions end the start-up with
-   * what is missing, instead of informers retrying a 403 for ever. Other failures are left to the
-   * informers' retries.
-   */
-  async checkAccess(): Promise<void> {
-    for (const { resource, namespace, path } of this.lists) {
-      try {
-        await this.api.probeList(resource, path);
-      } catch (err) {
-        const code = statusOf(err);
-        if (code === 401 || code === 403) throw new ListRefusedError(resource, namespace, code, describeApiError(err));
-      }
-    }
-  }
-
+  /** Resolves once every informer has its first full state; rejects with what is missing if a list or watch is refused. */
   async start(): Promise<void> {
-    await Promise.all(this.informers.map((i) => i.start()));
+    // Every informer settles (a refusal settles at once): the first refused, in order, is the one reported.
+    const results = await Promise.allSettled(this.informers.map((informer) => informer.start()));
+    const refused = results.findIndex((r) => r.status === 'rejected');
+    if (refused >= 0) {
+      const { resource, namespace } = this.watched[refused]!;
+      const err = (results[refused] as PromiseRejectedResult).reason;
+      throw new ListRefusedError(resource, namespace, statusOf(err), describeApiError(err));
+    }
     this.synced = true;
   }
 

@@ -200,12 +200,6 @@ export class KubeApi {
     return { items, metadata };
   }
 
-  /** The first item of a list, metadata only: at start-up, to learn whether the list is allowed at all. */
-  async probeList(resource: string, path: string): Promise<void> {
-    await this.call('list', resource,
-      (beforeSend) => this.client.request('GET', path, { query: { limit: 1 }, accept: METADATA_ONLY.list, beforeSend }));
-  }
-
   listStatefulSets(namespace?: string, options: ListOptions<V1StatefulSet> = {}) {
     return this.listAll('statefulsets', `/apis/apps/v1${ns(namespace)}/statefulsets`, options);
   }

@@ -70,6 +70,8 @@ export class ResilientInformer<T extends KubernetesObject> {
   /** False once the server refused a streaming list: list+watch from then on. */
   private streaming = true;
   private onFirstSync: (() => void) | undefined;
+  /** Rejects start(): the API server refused (401, 403) before the first full state came in. */
+  private onFirstRefusal: ((err: unknown) => void) | undefined;
   private resourceVersion = '';
   private stopped = false;
   private readonly abort = new AbortController();
@@ -106,12 +108,28 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.description = `${path}${options.labelSelector ? `?labelSelector=${options.labelSelector}` : ''}`;
   }
 
-  /** Resolves once the first full state is in the cache (retrying until it is); watching goes on in the background. */
+  /**
+   * Resolves once the first full state is in the cache (retrying until it is); watching goes on in the
+   * background. Rejects if the API server refuses the list or watch (401, 403) before that: missing
+   * permissions are a mistake to report at start-up, not to retry for ever. Later refusals are retried.
+   */
   start(): Promise<void> {
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       this.onFirstSync = resolve;
+      this.onFirstRefusal = reject;
       void this.run();
     });
+  }
+
+  /** True (and start() rejected, this informer stopped) when `err` is a refusal before the first full state. */
+  private refusedAtStart(err: unknown): boolean {
+    const code = err instanceof ApiError ? err.code : 0;
+    if ((code !== 401 && code !== 403) || !this.onFirstRefusal) return false;
+    this.onFirstRefusal(err);
+    this.onFirstSync = undefined;
+    this.onFirstRefusal = undefined;
+    this.stopped = true;
+    return true;
   }
 
   async stop(): Promise<void> {
@@ -128,6 +146,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.syncing = undefined;
     this.onFirstSync?.();
     this.onFirstSync = undefined;
+    this.onFirstRefusal = undefined;
   }
 
   /** The fallback for servers without streaming lists: a paginated list. False when it failed. */
@@ -136,6 +155,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     try {
       result = await this.list();
     } catch (err) {
+      if (this.refusedAtStart(err)) return true;
       this.log.warn('list failed, retrying', { resource: this.description, error: describeApiError(err) });
       return false;
     }
@@ -207,7 +227,7 @@ export class ResilientInformer<T extends KubernetesObject> {
         needSync = this.syncing !== undefined;
         continue;
       } catch (err) {
-        if (this.stopped) return;
+        if (this.stopped || this.refusedAtStart(err)) return;
         const code = err instanceof ApiError ? err.code : 0;
         // A complete state is resumed from its resourceVersion; one still being streamed starts over.
         needSync = this.syncing !== undefined || this.resourceVersion === '';

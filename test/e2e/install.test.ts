@@ -73,12 +73,14 @@ test('namespaced install: the controller does its job with the Role alone, and c
     }
     expect((await c.kubectl(['auth', 'can-i', 'list', 'statefulsets', '--all-namespaces', `--as=${sa}`])
       .catch((e: { stdout?: string }) => e.stdout ?? '')).trim()).toBe('no');
-    // Pointed at another namespace, it fails loudly: never ready, and the refusal is logged.
+    // Pointed at another namespace, it fails loudly: it stops at start-up with the refusal in one line.
     const outside = await startController(kubeconfig,
       [`--namespaces=${other}`, `--leader-election-namespace=${ns}`, '--leader-election-id=outside'], { waitReady: false });
     ctx.controllers.push(outside);
-    await eventually('forbidden logged', async () => /forbidden/i.test(outside.logs()), 30_000);
-    expect((await fetch(`http://127.0.0.1:${outside.httpPort}/readyz`)).status).toBe(503);
+    await eventually('the controller stopped', async () => outside.process.exitCode !== null, 30_000);
+    expect(outside.process.exitCode).toBe(1);
+    const refusal = `^statefulset-drain-controller: the API server refuses to list or watch \\S+ in namespace ${other} \\(403\\)`;
+    expect(outside.logs()).toMatch(new RegExp(refusal, 'm'));
   } finally {
     await deleteNamespace(c, other);
   }

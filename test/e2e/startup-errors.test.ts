@@ -59,5 +59,5 @@ test('RBAC that forbids listing StatefulSets: one line naming the list, the name
   writeFileSync(kubeconfig, stringify(doc));
   const controller = await ctx.start([`--kubeconfig=${kubeconfig}`], { waitReady: false });
   expectOneLine(await failure(controller),
-    new RegExp(`refuses to list statefulsets in namespace ${ns} \\(403\\).*get, list and watch on statefulsets`));
+    new RegExp(`refuses to list or watch statefulsets in namespace ${ns} \\(403\\).*get, list and watch on statefulsets`));
 });
