@@ -29,8 +29,8 @@ export interface RunningController {
 export const NODE_FLAGS = ['--max-semi-space-size=2', '--optimize-for-size'];
 
 /**
- * Starts the controller. `compiled` runs the built JavaScript (dist/, as the image does) instead of the
- * TypeScript sources; the benchmark uses it so that memory and latency are those of production.
+ * Starts the controller. `compiled` runs the bundle the image ships (dist/bundle/main.mjs, `npm run build`) instead
+ * of the TypeScript sources; the benchmark uses it so that memory and latency are those of production.
  */
 export async function startController(kubeconfig: string, args: string[],
   options: { waitReady?: boolean; readyTimeoutMs?: number; compiled?: boolean; nodeFlags?: string[];
@@ -38,7 +38,7 @@ export async function startController(kubeconfig: string, args: string[],
   const httpPort = await freePort();
   const logFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'sdc-controller-')), 'controller.log');
   const fd = openSync(logFile, 'a');
-  const entry = options.compiled ? path.join(root, 'dist', 'src', 'cli', 'main.js') : path.join(root, 'src', 'cli', 'main.ts');
+  const entry = options.compiled ? path.join(root, 'dist', 'bundle', 'main.mjs') : path.join(root, 'src', 'cli', 'main.ts');
   const child = spawn(process.execPath, [...NODE_FLAGS, ...(options.nodeFlags ?? []), entry, 'run', `--kubeconfig=${kubeconfig}`,
     `--http-address=127.0.0.1:${httpPort}`, '--log-level=debug', ...args], {
     stdio: ['ignore', fd, fd], env: { ...process.env, ...options.env },

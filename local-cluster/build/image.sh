@@ -13,7 +13,7 @@ if ! command -v buildah >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends buildah >&2 || {
     apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends buildah >&2; }
 fi
-inputs="$(cd "$root" && { cat Dockerfile .dockerignore package.json package-lock.json tsconfig.json tsconfig.build.json; find src -type f | sort | xargs cat; } | sha256sum | cut -c1-16)"
+inputs="$(cd "$root" && { cat Dockerfile .dockerignore package.json package-lock.json tsconfig.json scripts/bundle.ts; find src -type f | sort | xargs cat; } | sha256sum | cut -c1-16)"
 out="$cache_root/controller-image/statefulset-drain-controller-$inputs.tar"
 if [[ ! -s "$out" ]]; then
   eval "$(bash "$root/local-cluster/build/ensure-image-bases.sh" "$root/node_modules/node/bin/node" | sed 's/^/base_/')"

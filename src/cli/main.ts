@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// Entry point of the `statefulset-drain-controller` command.
+// Entry point of the `statefulset-drain-controller` command. Each command loads its own code when it runs, so the
+// controller's start-up never loads the status views (and the views never load the controller).
 import { Command } from 'commander';
 import { addPlannerOptions, addRunOptions, type RunOptions } from './options.ts';
-import { run } from './run.ts';
-import { status, why, type StatusOptions } from './status.ts';
+import type { StatusOptions } from './status.ts';
 import { INSTALL_NAMESPACE } from './controller-presence.ts';
 import { CONTROLLER_NAME } from '../names.ts';
 
@@ -12,7 +12,7 @@ const program = new Command(CONTROLLER_NAME)
   .showHelpAfterError();
 
 addRunOptions(program.command('run', { isDefault: true }).description('run the controller (the default command)'))
-  .action((options: RunOptions) => run(options));
+  .action(async (options: RunOptions) => (await import('./run.ts')).run(options));
 
 /** The read-only views: the planner flags (to judge as the controller does) and where the cluster is. */
 const view = (command: Command) => addPlannerOptions(command)
@@ -29,11 +29,12 @@ view(program.command('status'))
   .option('-A, --all-namespaces', 'every namespace')
   .option('-o, --output <format>', 'table or json', 'table')
   .option('-w, --watch', 'keep watching: print the view again, time-stamped, whenever it changes')
-  .action((options: StatusOptions) => status(options));
+  .action(async (options: StatusOptions) => (await import('./status.ts')).status(options));
 
 view(program.command('why <statefulset> [ordinal]'))
   .description('explain, in a sentence each, why the orphaned ordinals of one StatefulSet are where they are, and what comes next')
   .option('-n, --namespace <ns>', 'the StatefulSet\'s namespace (default: the context\'s namespace, else default)')
-  .action((setName: string, ordinal: string | undefined, options: StatusOptions) => why(options, setName, ordinal));
+  .action(async (setName: string, ordinal: string | undefined, options: StatusOptions) =>
+    (await import('./status.ts')).why(options, setName, ordinal));
 
 await program.parseAsync(process.argv);

@@ -8,6 +8,9 @@ const transform = {
   }],
 };
 
+// Property tests draw a tenth of their worlds here (test/unit/property-runs.ts), from a fixed seed.
+process.env.SDC_PROPERTY_RUNS_SCALE ??= '0.1';
+
 // SDC_MUTATION_TESTS narrows the tests to a comma-separated list of unit test files (the release proof's
 // CI step names the ones that exercise it, to stay within minutes).
 const only = process.env.SDC_MUTATION_TESTS?.split(',').map((name) => `<rootDir>/test/unit/${name}.test.ts`);
@@ -18,4 +21,6 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   transform,
   testMatch: only ?? ['<rootDir>/test/unit/**/*.test.ts'],
+  globalSetup: '<rootDir>/test/jest/unit-setup.ts',
+  setupFiles: ['<rootDir>/test/mutation/fixed-seed.ts'],
 };

@@ -20,14 +20,14 @@ const finalStart = froms[froms.length - 1]!.getRange().start.line;
 const finalStage = instructions.filter((i) => i.line >= finalStart);
 
 describe('Dockerfile', () => {
-  it('is multi-stage: builds with dev dependencies, ships production ones only', () => {
+  it('is multi-stage: bundles with the dev dependencies, ships the bundle alone (no node_modules, no sources)', () => {
     expect(froms.length).toBeGreaterThanOrEqual(2);
     const build = instructions.filter((i) => i.line < finalStart && i.keyword === 'RUN').map((i) => i.args).join('\n');
     expect(build).toMatch(/npm ci/);
-    expect(build).toMatch(/npm prune --omit=dev/);
+    expect(build).toMatch(/npm run bundle/);
     const finalCopies = dockerfile.getCOPYs().filter((c) => c.getRange().start.line >= finalStart);
-    expect(finalCopies.length).toBeGreaterThan(0);
-    expect(finalCopies.map((c) => c.getFromFlag()?.getValue())).toEqual(finalCopies.map(() => 'build'));
+    expect(finalCopies.map((c) => c.getFromFlag()?.getValue())).toEqual(['build']);
+    expect(finalCopies.map((c) => c.getArguments().map((a) => a.getValue()))).toEqual([['/src/dist/bundle', './']]);
   });
 
   it('runs on the current Node.js LTS (24), without shell or package manager at run time', () => {
@@ -43,7 +43,7 @@ describe('Dockerfile', () => {
 
   it('starts node directly in exec form, so node is PID 1 and receives SIGTERM', () => {
     const entrypoint = finalStage.find((i) => i.keyword === 'ENTRYPOINT');
-    expect(JSON.parse(entrypoint!.args)).toEqual(['/nodejs/bin/node', ...NODE_FLAGS, 'dist/src/cli/main.js']);
+    expect(JSON.parse(entrypoint!.args)).toEqual(['/nodejs/bin/node', ...NODE_FLAGS, '/app/main.mjs']);
   });
 
   it('pins base images by tag, never latest', () => {

@@ -6,6 +6,7 @@
 // invariants are stated from the model's ground truth (which pods the controller really created, for which
 // ordinal, while it was outside the range), never from the planner's own conditions.
 import fc from 'fast-check';
+import { runs } from './property-runs.ts';
 import type { V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import { drainPodClaims, mountedClaimNames } from '../../src/planner/drain-pod.ts';
 import { inRange } from '../../src/planner/identity.ts';
@@ -297,7 +298,7 @@ describe('planner lifecycles with crashes and an attacker who may create pods', 
       for (const cmd of commands) cluster.apply(cmd);
       cluster.settle();
       expect(cluster.violations).toEqual([]);
-    }), { numRuns: 1500 });
+    }), { numRuns: runs(1500) });
   });
 
   it('every orphaned claim whose drain did not give up is released once the pods succeed', () => {
@@ -311,7 +312,7 @@ describe('planner lifecycles with crashes and an attacker who may create pods', 
         return !c.metadata!.deletionTimestamp && !inRange(cluster.set, ordinal) && failures < settings.maxAttempts && ordinal < ORDINALS;
       });
       expect(stranded.map((c) => c.metadata!.name)).toEqual([]);
-    }), { numRuns: 500 });
+    }), { numRuns: runs(500) });
   });
 
   it('the model really exercises create, Succeeded and release of the controller\'s own drain pods', () => {

@@ -2,6 +2,7 @@
 // and claims take, planSet returns a plan instead of throwing. A throw would fail every reconcile of the set
 // with no event: its drains never released, a deleted set's finalizer never removed, `status` aborted.
 import fc from 'fast-check';
+import { runs } from './property-runs.ts';
 import type { V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import { FINALIZER, TEMPLATE_ANNOTATION } from '../../src/planner/keys.ts';
 import { planSet } from '../../src/planner/plan.ts';
@@ -63,7 +64,7 @@ describe('planSet is total', () => {
         expect(plan.actions.filter((a) => a.kind !== 'Report')).toEqual([]);
         expect(plan.actions.some((a) => a.kind === 'Report' && a.reason === 'InvalidDrainerTemplate')).toBe(true);
       }
-    }), { numRuns: 3_000 });
+    }), { numRuns: runs(3_000) });
   });
 
   it('claims and drain pods with any field replaced by arbitrary JSON: a plan', () => {
@@ -78,6 +79,6 @@ describe('planSet is total', () => {
     ];
     fc.assert(fc.property(scramble(claim, claimPaths), scramble(drainPod, podPaths), fc.integer({ min: 0, max: 3 }), (c, p, replicas) => {
       plans(undefined, [c], [p], replicas);
-    }), { numRuns: 3_000 });
+    }), { numRuns: runs(3_000) });
   });
 });
