@@ -77,6 +77,7 @@ export class WorkQueue {
     const waiting = this.waiting.get(key);
     if (waiting) {
       if (urgent && !waiting.urgent) {
+        // Stryker disable next-line BooleanLiteral: the flag only spares a second setPriority for a key already urgent.
         waiting.urgent = true;
         this.queue.setPriority(key, URGENT);
       }
@@ -100,6 +101,7 @@ export class WorkQueue {
       this.timers.delete(key);
       this.add(key);
     }, delayMs);
+    // Stryker disable next-line CallExpression: only whether the timer keeps a stopping process alive.
     timer.unref();
     this.timers.set(key, { at, timer });
   }

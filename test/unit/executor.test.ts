@@ -15,7 +15,7 @@ import { CLAIMS_ANNOTATION, DRAIN_POD_ANNOTATION, DRAIN_POD_CONTAINERS_ANNOTATIO
 import { buildPlaceholder } from '../../src/planner/placeholder.ts';
 import { containersDigest, drainedRecord } from '../../src/planner/release-proof.ts';
 import type { Action } from '../../src/planner/types.ts';
-import { apiError, emptyQueue, quietLogger } from './fakes/cluster.ts';
+import { apiError, emptyQueue, quietLogger, recordingLogger } from './fakes/cluster.ts';
 import { aClaim, aDrainPod, aSet } from './fixtures.ts';
 
 const set = aSet({ replicas: 2, templates: ['data', 'wal'] });
@@ -491,5 +491,88 @@ describe('the executor\'s own rules, over an in-memory drain control', () => {
     const control = new FakeDrainControl();
     await expect(over(control, { isLeader: () => false }).execute(set, [mark(1)])).rejects.toBeInstanceOf(NotLeaderError);
     expect(control.started).toEqual([]);
+  });
+
+  it('hands each action to the drain control\'s method for it', async () => {
+    const claims = [{ name: 'data-db-3', uid: 'c3' }];
+    const cases: Array<[Action, string]> = [
+      [{ kind: 'AddFinalizer' }, 'addFinalizer'],
+      [{ kind: 'RemoveFinalizer' }, 'removeFinalizer'],
+      [drainPodOf(3), 'createDrainPod 3'],
+      [{ kind: 'CreatePlaceholder', ordinal: 3, pod: pod('db-3') }, 'createPlaceholder 3'],
+      [{ kind: 'RecordFailure', ordinal: 3, claims, failures: 1, message: 'failed' }, 'recordFailure 3'],
+      [{ kind: 'ResetFailures', ordinal: 3, claims, retryToken: 't' }, 'resetFailures 3'],
+      [{ kind: 'CorrectTime', ordinal: 3, claims, annotation: 'x', value: 'now' }, 'correctTime 3'],
+      [mark(3), 'markOrphaned 3'],
+      [{ kind: 'Report', type: 'Normal', reason: 'DrainStarted', message: 'm', dedupeKey: 'k', ordinal: 3 }, 'report 3'],
+    ] as never;
+    for (const [action, method] of cases) {
+      const control = new FakeDrainControl();
+      await over(control).execute(set, [action]);
+      expect(control.started).toEqual([method]);
+    }
+  });
+
+  it('only drain pods are created together: an action before them finishes first', async () => {
+    const control = new FakeDrainControl();
+    let letGo = () => {};
+    control.hold.set('markOrphaned 1', new Promise<void>((resolve) => (letGo = resolve)));
+    const done = over(control).execute(set, [mark(1), drainPodOf(3), drainPodOf(2)]);
+    await new Promise((r) => setImmediate(r));
+    expect(control.started).toEqual(['markOrphaned 1']);
+    letGo();
+    await done;
+    expect(control.started).toEqual(['markOrphaned 1', 'createDrainPod 3', 'createDrainPod 2']);
+  });
+
+  it('--dry-run logs each action it would perform, with its set, and a report once', async () => {
+    const control = new FakeDrainControl();
+    const log = recordingLogger();
+    const executor = new Executor(control, new Metrics(emptyQueue), log, { dryRun: true, isLeader: () => true });
+    const report: Action = { kind: 'Report', type: 'Warning', reason: 'DrainStuck', message: 'stuck', dedupeKey: 'p3/stuck', ordinal: 3 };
+    await executor.execute(set, [mark(1), report]);
+    await executor.execute(set, [report]);
+    expect(log.lines.map((l) => [l.level, l.message, l.meta.statefulset, l.meta.action])).toEqual([
+      ['info', 'dry run: would perform', 'ns/db', 'MarkOrphaned'],
+      ['info', 'dry run: would perform', 'ns/db', 'Report'],
+    ]);
+    expect(control.started).toEqual([]);
+  });
+
+  it('logs a failed action at the level it deserves: a refused release as a warning (and counted), a stale plan, a lost ' +
+      'lease or a refused template as information, a conflict as information, anything else as an error', async () => {
+    const cases: Array<[Error, string, string, number]> = [
+      [new ReleaseRefusedError('release refused: the claim changed'), 'warn', 'release refused: the claim changed', 1],
+      [new StaleCacheError('the set is back in range'), 'info', 'the set is back in range', 0],
+      [new NotLeaderError(), 'info', 'not the leader: refusing to write', 0],
+      [new TemplateRefusedError('template refused'), 'info', 'template refused', 0],
+      [apiError(409, 'conflict'), 'info', 'action failed', 0],
+      [apiError(500, 'etcd timeout'), 'error', 'action failed', 0],
+    ];
+    for (const [failure, level, message, refused] of cases) {
+      const control = new FakeDrainControl();
+      control.fail.set('markOrphaned 1', failure);
+      const log = recordingLogger();
+      const metrics = new Metrics(emptyQueue);
+      await expect(new Executor(control, metrics, log, { dryRun: false, isLeader: () => true }).execute(set, [mark(1)]))
+        .rejects.toBe(failure);
+      expect(log.lines.map((l) => [l.level, l.message, l.meta.statefulset, l.meta.action]))
+        .toEqual([[level, message, 'ns/db', 'MarkOrphaned']]);
+      if (message === 'action failed') expect(log.lines[0]?.meta.status).toBe((failure as { code?: number }).code);
+      expect((await metrics.releasesRefused.get()).values[0]?.value ?? 0).toBe(refused);
+    }
+  });
+
+  it('forgets the reports it made once it remembers 100,000 (memory stays bounded), and so reports again', async () => {
+    const control = new FakeDrainControl();
+    const executor = over(control);
+    const report = (key: string): Action => ({ kind: 'Report', type: 'Normal', reason: 'DrainStarted', message: 'm', dedupeKey: key });
+    await executor.execute(set, [report('first')]);
+    await executor.execute(set, Array.from({ length: 99_999 }, (_, i) => report(`other-${i}`)));
+    await executor.execute(set, [report('first')]);
+    expect(control.started.length).toBe(100_000);
+    await executor.execute(set, [report('one-more')]);
+    await executor.execute(set, [report('first')]);
+    expect(control.started.length).toBe(100_002);
   });
 });

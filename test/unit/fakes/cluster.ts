@@ -1,5 +1,7 @@
 // In-memory stand-ins for the controller's seams: the cluster view it reads, the writer it hands plans to,
 // and the API calls the executor and leader election make.
+import { Writable } from 'node:stream';
+import winston from 'winston';
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { ActionWriter, ClusterView } from '../../../src/controller/controller.ts';
 import { ApiError } from '../../../src/kube/http-client.ts';
@@ -11,6 +13,19 @@ export function quietLogger(): Logger {
   const log = createLogger('debug');
   log.silent = true;
   return log;
+}
+
+/** A logger that keeps what it is told, for tests of what an operator reads in the logs. */
+export function recordingLogger(): Logger & { lines: Array<{ level: string; message: string; meta: Record<string, unknown> }> } {
+  const lines: Array<{ level: string; message: string; meta: Record<string, unknown> }> = [];
+  const log = createLogger('debug');
+  log.clear();
+  log.add(new winston.transports.Stream({ stream: new Writable({ objectMode: true, write: (info: Record<string, unknown>, _, done) => {
+    const { level, message, ...meta } = info;
+    lines.push({ level: String(level), message: String(message), meta });
+    done();
+  } }) }));
+  return Object.assign(log, { lines });
 }
 
 export const emptyQueue = () => ({ depth: 0, unfinishedWorkSeconds: 0, longestRunningSeconds: 0 });
