@@ -15,7 +15,7 @@ export default {
     'src/controller/work-queue.ts',
     'src/kube/leader-election.ts',
     'src/kube/retry.ts',
-    'src/kube/http-client.ts',
+    'src/kube/fenced-send.ts',
     'src/cli/write-fence.ts',
     'src/backoff.ts',
   ],

@@ -19,8 +19,8 @@ const GROUPS: Record<string, Group> = {
   },
   controller: {
     mutate: ['src/controller/executor.ts', 'src/controller/work-queue.ts', 'src/kube/leader-election.ts', 'src/kube/retry.ts',
-      'src/kube/http-client.ts', 'src/cli/write-fence.ts', 'src/backoff.ts'],
-    tests: ['executor', 'release-guard', 'controller', 'work-queue', 'leader-election', 'replica', 'retry', 'watch-idle'],
+      'src/kube/fenced-send.ts', 'src/cli/write-fence.ts', 'src/backoff.ts'],
+    tests: ['executor', 'release-guard', 'controller', 'work-queue', 'leader-election', 'replica', 'retry', 'fenced-send'],
   },
 };
 

@@ -1,9 +1,8 @@
 // JSON over HTTPS to the API server on one keep-alive connection pool: plain requests and watch streams.
 import http from 'node:http';
 import https from 'node:https';
-import type net from 'node:net';
-import tls from 'node:tls';
 import type { ConnectionConfig, CredentialSource, Credentials, Headers } from './connection-config.ts';
+import { endWhenConnected } from './fenced-send.ts';
 
 /** A refusal from the API server (or a transport failure, code 0). */
 export class ApiError extends Error {
@@ -57,12 +56,6 @@ export interface RequestOptions {
    * nothing is sent, and the request rejects with what was thrown.
    */
   beforeSend?: () => void;
-}
-
-/** Whether a socket can carry a request now, or is still connecting (TCP, then the TLS handshake). */
-function established(socket: net.Socket): boolean {
-  if (socket instanceof tls.TLSSocket) return socket.authorized || Boolean(socket.authorizationError);
-  return !socket.connecting;
 }
 
 /**
@@ -182,22 +175,9 @@ export class KubeHttpClient {
         req.end(data);
         return;
       }
-      // Nothing is written until end(): hold it until the connection is open, so the check and the write
-      // are not separated by a connection's set-up or by other callbacks (a stalled process resumes there).
-      const send = () => {
-        try {
-          beforeSend();
-        } catch (err) {
-          stopped = true;
-          req.destroy();
-          reject(err);
-          return;
-        }
-        req.end(data);
-      };
-      req.once('socket', (socket: net.Socket) => {
-        if (established(socket)) send();
-        else socket.once(socket instanceof tls.TLSSocket ? 'secureConnect' : 'connect', send);
+      endWhenConnected(req, data, beforeSend, (err) => {
+        stopped = true;
+        reject(err);
       });
     });
   }
