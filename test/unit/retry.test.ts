@@ -3,7 +3,7 @@
 import { KubeApi } from '../../src/kube/api.ts';
 import type { KubeHttpClient } from '../../src/kube/http-client.ts';
 import { ApiError } from '../../src/kube/http-client.ts';
-import { retryDelayMs, type RetryPolicy } from '../../src/kube/retry.ts';
+import { DEFAULT_RETRY, retryDelayMs, type RetryPolicy } from '../../src/kube/retry.ts';
 
 const policy: RetryPolicy = { attempts: 4, baseMs: 1, maxMs: 2, maxRetryAfterMs: 100 };
 
@@ -39,6 +39,9 @@ describe('KubeApi retries', () => {
     const req = flaky(new ApiError(503, 'unavailable'), new ApiError(0, 'socket hang up'), new ApiError(500, 'internal'));
     await expect(api([]).call(verb, 'pods', req.send)).resolves.toBe('ok');
     expect(req.sent).toHaveLength(4);
+    const gateways = flaky(new ApiError(502, 'bad gateway'), new ApiError(504, 'gateway timeout'));
+    await expect(api([]).call(verb, 'pods', gateways.send)).resolves.toBe('ok');
+    expect(gateways.sent).toHaveLength(3);
   });
 
   it('the fence is asked right before every attempt: a write whose retry comes after the fence closed is not sent again', async () => {
@@ -85,4 +88,23 @@ describe('KubeApi retries', () => {
     expect([1, 2, 3, 4, 5].map((n) => retryDelayMs(n, new ApiError(503, ''), wide, () => 1))).toEqual([100, 200, 400, 800, 1000]);
     expect(retryDelayMs(3, new ApiError(503, ''), wide, () => 0.5)).toBe(200);
   });
+
+  it('an error that is not the API server\'s answer (the fence\'s refusal, a bug) is never retried', async () => {
+    const refusal = new Error('not the leader');
+    const req = flaky(refusal as ApiError);
+    await expect(api([]).call('get', 'pods', req.send)).rejects.toBe(refusal);
+    expect(req.sent).toHaveLength(1);
+  });
+
+  it('honours a Retry-After of exactly the longest it accepts', () => {
+    expect(retryDelayMs(1, new ApiError(429, 'later', undefined, policy.maxRetryAfterMs), policy)).toBe(policy.maxRetryAfterMs);
+    expect(retryDelayMs(1, new ApiError(429, 'later', undefined, policy.maxRetryAfterMs + 1), policy)).toBeUndefined();
+  });
+
+  it('without a policy of its own, the client retries a transient failure (the default: 5 attempts)', async () => {
+    const always = new ApiError(503, 'unavailable');
+    const req = flaky(always, always, always, always);
+    await expect(new KubeApi({} as KubeHttpClient, { qps: 0, burst: 1 }).call('get', 'pods', req.send)).resolves.toBe('ok');
+    expect(req.sent).toHaveLength(DEFAULT_RETRY.attempts);
+  }, 30_000);
 });
