@@ -179,8 +179,14 @@ ${run.results.map((r) =>
   `| ${r.size.toLocaleString('en')} | ${stormReaction(r.storm)} | ${stormReaction(r.bare.storm)} | ${counts(budgeted(r.storm.requests))} ` +
   `| ${counts(budgeted(r.bare.storm.requests))} | ${x(budget(r.storm.requests) / budget(r.bare.storm.requests))} |`).join('\n')}
 
-The controller's own request in the storm is one quorum read of the set before its claims are released (so
-that a scale-up the cache has not seen yet keeps its claims); the rest is the bare writer's work. The storm's
+What the controller sends beyond the bare writer's four writes per ordinal depends on the commit measured.
+Up to 09f97a2: one quorum read of the set before its claims are released (so that a scale-up the cache has
+not seen yet keeps its claims). From 1c9de48 on (the release proof of safety round three, in
+\`src/controller/release-guard.ts\`), per ordinal: the drained record on its claims, a placeholder pod that holds
+the ordinal's name while its claims are deleted (create, then delete), and quorum reads of the set, the drain
+pod and each claim before the writes of a release: seven writes and about six reads, against the bare writer's
+four writes, under the same QPS budget. The bare writer still makes the earlier protocol's writes, so its
+ratio at those sizes is the cost of the new protocol plus the controller's own. The storm's
 sets carry the controller's finalizer already, as any set annotated before it scales down does: the
 controller added it when it first accepted the template, at its first start (table below). Events have
 their own budget and do not count against the QPS limit.
@@ -206,6 +212,10 @@ each cache and not already counted for one before it, without the hidden classes
 objects share ([heap-profile.ts](heap-profile.ts)):
 
 ${heapTable(run)}
+
+Sizes measured at e804625 show nothing held by the caches: the first bundled build minified class names, so
+the profile could not find the caches by their constructors, and everything was counted as the rest (the
+bundle keeps names since).
 
 Where an empty process's memory goes, module by module and page by page:
 [results/memory-breakdown.md](results/memory-breakdown.md) (\`npm run bench:memory\`).

@@ -22,6 +22,9 @@ const result = await build({
   platform: 'node',
   target: 'node22',
   minify: true,
+  // Class and function names survive minification: stack traces, and heap snapshots attributed by constructor
+  // (bench/heap-profile.ts), stay readable.
+  keepNames: true,
   legalComments: 'external',
   // The bundled CommonJS packages (winston, prom-client, commander) require Node's own modules.
   banner: { js: 'import { createRequire as __createRequire } from \'node:module\'; const require = __createRequire(import.meta.url);' },
