@@ -81,10 +81,12 @@ export class Executor {
   private async step(set: V1StatefulSet, action: Action, run: PlanRun): Promise<void> {
     // Stryker disable next-line ConditionalExpression: only reports have a dedupe key, and the set never holds undefined.
     if (action.kind === 'Report' && this.reported.has(action.dedupeKey)) return;
+    // Stryker disable next-line OptionalChaining: a set from the API server always has metadata.
     const fields = { statefulset: `${set.metadata?.namespace}/${set.metadata?.name}`, action: action.kind, ...actionFields(action) };
     // A dry-run create changes nothing, so the template check runs in --dry-run mode too.
     if (this.options.dryRun && action.kind !== 'VerifyTemplate') {
       this.log.info('dry run: would perform', fields);
+      // Stryker disable next-line ConditionalExpression: another action has no dedupe key, and nothing asks for an undefined one.
       if (action.kind === 'Report') this.remember(action.dedupeKey);
       return;
     }

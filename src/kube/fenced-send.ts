@@ -7,6 +7,7 @@ import tls from 'node:tls';
 
 /** Whether a socket can carry a request now, or is still connecting (TCP, then the TLS handshake). */
 function established(socket: net.Socket): boolean {
+  // Stryker disable next-line ConditionalExpression: an agent hands over a TLS socket either still connecting or with its handshake done.
   if (socket instanceof tls.TLSSocket) return socket.authorized || Boolean(socket.authorizationError);
   return !socket.connecting;
 }

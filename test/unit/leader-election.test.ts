@@ -15,6 +15,8 @@ class FakeLeases implements LeaseApi {
   readonly requests: string[] = [];
   /** The next replace loses a race with another writer. */
   conflictOnce = false;
+  /** Replaces fail (503), reads work. */
+  failReplace = false;
 
   private async gate(verb: string): Promise<void> {
     this.requests.push(verb);
@@ -41,6 +43,7 @@ class FakeLeases implements LeaseApi {
       this.conflictOnce = false;
       throw apiError(409);
     }
+    if (this.failReplace) throw apiError(503);
     if (lease.metadata?.resourceVersion !== this.lease?.metadata?.resourceVersion) throw apiError(409);
     this.lease = { ...lease, metadata: { ...lease.metadata, resourceVersion: String(++this.version) } };
     return this.lease;
@@ -354,5 +357,38 @@ describe('LeaderElector', () => {
     await a.release();
     expect(log.lines.filter((l) => l.level === 'warn').map((l) => l.message)).toEqual(['could not release the lease']);
     expect(String(log.lines.at(-1)?.meta.error)).toMatch(/503/);
+  });
+
+  it('a renewal the API server refuses other than by a conflict is a failure, and logged as one', async () => {
+    const api = new FakeLeases();
+    const log = recordingLogger();
+    const a = new LeaderElector(api, { namespace: 'ns', name: 'lock', identity: 'a', ...timing }, log, () => {});
+    a.start();
+    await jest.advanceTimersByTimeAsync(10);
+    api.failReplace = true;
+    await jest.advanceTimersByTimeAsync(timing.retryPeriodMs);
+    expect(log.lines.filter((l) => l.level === 'warn').map((l) => l.message)).toEqual(['leader election request failed']);
+    api.failReplace = false;
+    await a.release();
+  });
+
+  it('released while a renewal is on its way, sends nothing after that renewal\'s answer', async () => {
+    const api = new FakeLeases();
+    const a = elector(api, 'a', []);
+    a.start();
+    await jest.advanceTimersByTimeAsync(10);
+    let resume: () => void = () => {};
+    api.hang = new Promise((resolve) => {
+      resume = resolve;
+    });
+    await jest.advanceTimersByTimeAsync(timing.retryPeriodMs); // a renewal is sent and hangs
+    const released = a.release();
+    api.hang = undefined;
+    resume();
+    await released;
+    await jest.advanceTimersByTimeAsync(100);
+    const sent = api.requests.length;
+    await jest.advanceTimersByTimeAsync(10_000);
+    expect(api.requests.length).toBe(sent);
   });
 });
