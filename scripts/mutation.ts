@@ -15,7 +15,7 @@ interface Group { mutate: string[]; tests: string[] }
 const GROUPS: Record<string, Group> = {
   planner: {
     mutate: ['src/planner/**/*.ts'],
-    tests: ['plan', 'identity', 'drain-pod', 'placeholder', 'template', 'duration', 'release-proof', 'planner-properties',
+    tests: ['plan', 'identity', 'ordinals', 'drain-pod', 'placeholder', 'template', 'duration', 'release-proof', 'planner-properties',
       'planner-lifecycle', 'planner-totality', 'controller'],
   },
   controller: {

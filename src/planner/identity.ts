@@ -62,6 +62,7 @@ export interface ClaimIdentity {
 export function identifyClaim(set: V1StatefulSet, claim: V1PersistentVolumeClaim): ClaimIdentity | undefined {
   if (!hasLabels(claim.metadata?.labels, claimLabels(set))) return undefined;
   // whenDeleted: Delete makes the set the claim's owner: an owner that is another set settles it.
+  // Stryker disable next-line OptionalChaining: a claim's and a set's metadata are always there (only a missing ownerReferences is not).
   if ((claim.metadata?.ownerReferences ?? []).some((ref) => ref.kind === 'StatefulSet' && ref.uid !== set.metadata?.uid)) return undefined;
   return spellsClaim(set, claim);
 }
@@ -72,8 +73,11 @@ export function identifyClaim(set: V1StatefulSet, claim: V1PersistentVolumeClaim
  * spells its old claims' names, and still has a replica on them.
  */
 export function spellsClaim(set: V1StatefulSet, claim: V1PersistentVolumeClaim): ClaimIdentity | undefined {
+  // Stryker disable next-line OptionalChaining,StringLiteral: a claim's name and a set's are always there, so the fallback is never used.
   const name = claim.metadata?.name ?? '';
+  // Stryker disable next-line OptionalChaining,StringLiteral: as above.
   const setName = set.metadata?.name ?? '';
+  // Stryker disable next-line OptionalChaining: objects read from the API server always have metadata.
   if (claim.metadata?.namespace !== set.metadata?.namespace) return undefined;
   for (const template of claimTemplateNames(set)) {
     const head = `${template}-${setName}-`;
@@ -98,6 +102,7 @@ export function ordinalOfName(name: string, prefix: string): number | undefined 
  */
 export function ownedByOrOrphaned(meta: V1ObjectMeta | undefined, set: V1StatefulSet): boolean {
   const owners = (meta?.ownerReferences ?? []).filter((ref) => ref.kind === 'StatefulSet');
+  // Stryker disable next-line OptionalChaining: a set always has metadata.
   return owners.every((ref) => ref.uid === set.metadata?.uid);
 }
 
@@ -107,21 +112,33 @@ export function ownedByOrOrphaned(meta: V1ObjectMeta | undefined, set: V1Statefu
  * on the claim does (release-proof.ts).
  */
 export function isDrainPodOf(pod: V1Pod, set: V1StatefulSet): boolean {
+  // Stryker disable next-line OptionalChaining: a pod always has metadata (labels it may lack).
   const labels = pod.metadata?.labels ?? {};
+  // Stryker disable next-line OptionalChaining: a set always has metadata.
   return labels[ROLE_LABEL] === ROLE_DRAINER && labels[SET_LABEL] === set.metadata?.name && ownedByOrOrphaned(pod.metadata, set);
 }
 
 /** The pod's ordinal when its name and its ordinal label agree. */
 export function drainPodOrdinal(pod: V1Pod, set: V1StatefulSet): number | undefined {
+  // Stryker disable next-line OptionalChaining,StringLiteral: a pod's name and a set's are always there, so the fallback is never used.
   const ordinal = ordinalOfName(pod.metadata?.name ?? '', set.metadata?.name ?? '');
-  return ordinal !== undefined && pod.metadata?.labels?.[ORDINAL_LABEL] === String(ordinal) ? ordinal : undefined;
+  // Stryker disable next-line OptionalChaining: a pod always has metadata (labels it may lack).
+  const labels = pod.metadata?.labels ?? {};
+  return labels[ORDINAL_LABEL] === String(ordinal) ? ordinal : undefined;
+}
+
+/** A `<stem>-<ordinal>` name split at its last dash, when what follows is an ordinal. */
+function splitOrdinal(name: string): { stem: string; ordinal: number } | undefined {
+  const dash = name.lastIndexOf('-');
+  const tail = name.slice(dash + 1);
+  return dash >= 0 && ORDINAL.test(tail) ? { stem: name.slice(0, dash), ordinal: Number(tail) } : undefined;
 }
 
 /** Index keys under which a `<template>-<set>-<ordinal>` claim could be found: every possible `<set>`. */
 export function candidateSetNamesOfClaim(claimNameValue: string): string[] {
-  const match = /^(.*)-(0|[1-9][0-9]*)$/.exec(claimNameValue);
-  if (!match) return [];
-  const stem = match[1]!;
+  const split = splitOrdinal(claimNameValue);
+  if (!split) return [];
+  const { stem } = split;
   const names: string[] = [];
   for (let i = stem.indexOf('-'); i >= 0; i = stem.indexOf('-', i + 1)) {
     if (i + 1 < stem.length) names.push(stem.slice(i + 1));
@@ -131,6 +148,5 @@ export function candidateSetNamesOfClaim(claimNameValue: string): string[] {
 
 /** Index key of a `<set>-<ordinal>` pod: the set name it would belong to. */
 export function candidateSetNameOfPod(podNameValue: string): string | undefined {
-  const match = /^(.*)-(0|[1-9][0-9]*)$/.exec(podNameValue);
-  return match ? match[1] : undefined;
+  return splitOrdinal(podNameValue)?.stem;
 }

@@ -58,10 +58,9 @@ export interface SetView {
 }
 
 export function observeOrdinals(set: V1StatefulSet, claims: V1PersistentVolumeClaim[], pods: V1Pod[],
-    rivals: V1StatefulSet[] = []): SetView {
+    rivals?: V1StatefulSet[]): SetView {
   const contested: SetView['contested'] = [];
   const views = new Map<number, OrdinalView>();
-  const allClaims = new Map<number, V1PersistentVolumeClaim[]>();
   const view = (ordinal: number) => {
     let v = views.get(ordinal);
     if (!v) views.set(ordinal, (v = { ordinal, inRange: inRange(set, ordinal), claims: new Map(), deletingClaims: [] }));
@@ -72,44 +71,50 @@ export function observeOrdinals(set: V1StatefulSet, claims: V1PersistentVolumeCl
     const id = identifyClaim(set, claim);
     if (!id) continue;
     // By name alone: labels tell two sets apart only while both keep the labels their claims were made with.
-    const rival = rivals.find((other) => spellsClaim(other, claim) !== undefined);
+    const rival = rivals?.find((other) => spellsClaim(other, claim) !== undefined);
     if (rival) {
       contested.push({ claim, rival: rival.metadata?.name ?? '' });
       continue;
     }
-    allClaims.set(id.ordinal, [...(allClaims.get(id.ordinal) ?? []), claim]);
     // Claims being deleted are never drained again.
+    // Stryker disable next-line OptionalChaining: the claims are well-formed (well-formed.ts): they have metadata.
     if (claim.metadata?.deletionTimestamp === undefined) view(id.ordinal).claims.set(id.template, claim);
     else view(id.ordinal).deletingClaims.push(claim);
   }
 
   const podsByOrdinal = new Map<number, V1Pod>();
   for (const pod of pods) {
+    // Stryker disable next-line OptionalChaining: the pods are well-formed (well-formed.ts), and a set always has metadata.
     if (pod.metadata?.namespace !== set.metadata?.namespace) continue;
+    // Stryker disable next-line OptionalChaining,StringLiteral: as above, and both have names, so the fallback is never used.
     const ordinal = ordinalOfName(pod.metadata?.name ?? '', set.metadata?.name ?? '');
     if (ordinal !== undefined) podsByOrdinal.set(ordinal, pod);
   }
   for (const [ordinal, pod] of podsByOrdinal) {
     const v = view(ordinal);
     if (isPlaceholderOf(pod, set, ordinal)) v.placeholder = pod;
-    else if (isDrainPodOf(pod, set)) v.drainPod = drainPodView(pod, set, ordinal, allClaims.get(ordinal) ?? []);
+    else if (isDrainPodOf(pod, set)) v.drainPod = drainPodView(pod, set, ordinal, [...v.claims.values(), ...v.deletingClaims]);
     else v.holder = pod;
   }
   return { ordinals: [...views.values()].sort((a, b) => b.ordinal - a.ordinal), contested };
 }
 
 function drainPodView(pod: V1Pod, set: V1StatefulSet, ordinal: number, claimsOfOrdinal: V1PersistentVolumeClaim[]): DrainPodView {
+  // Stryker disable next-line OptionalChaining: the pods are well-formed (well-formed.ts): they have metadata (a uid they may lack).
   const uid = pod.metadata?.uid ?? '';
   const listed = drainPodClaims(pod);
   const ours = drainPodOrdinal(pod, set) === ordinal;
+  // Stryker disable next-line OptionalChaining: the claims are well-formed (well-formed.ts): they have metadata.
   const recordedOn = claimsOfOrdinal.filter((c) => c.metadata?.deletionTimestamp === undefined && recordsPodUid(c, pod));
   const proven = ours && claimsOfOrdinal.some((c) => recordsPod(c, pod));
   const releasableClaims = proven ? claimsOfOrdinal.filter((c) => whyNotBound(set, ordinal, pod, c) === undefined) : [];
   return {
     pod,
+    // Stryker disable next-line OptionalChaining,StringLiteral: a well-formed pod has metadata and a name.
     ref: { name: pod.metadata?.name ?? '', uid },
     phase: pod.status?.phase ?? 'Pending',
     attempt: Number.parseInt(pod.metadata?.annotations?.[ATTEMPT_ANNOTATION] ?? '1', 10) || 1,
+    // Stryker disable next-line OptionalChaining: a well-formed pod has metadata.
     terminating: pod.metadata?.deletionTimestamp !== undefined,
     proven,
     modified: ours && !proven && recordedOn.length > 0,

@@ -458,8 +458,9 @@ describe('Executor', () => {
 describe('the executor\'s own rules, over an in-memory drain control', () => {
   const drainPodOf = (ordinal: number): Action => ({ kind: 'CreateDrainPod', ordinal, pod: pod(`db-${ordinal}`), claims: [], attempt: 1 });
   const mark = (ordinal: number): Action => ({ kind: 'MarkOrphaned', ordinal, claims: [], at: 'now' });
-  const over = (control: FakeDrainControl, options: Partial<ExecutorOptions> = {}) =>
-    new Executor(control, new Metrics(emptyQueue), quietLogger(), { dryRun: false, isLeader: () => true, ...options });
+  const over = (control: FakeDrainControl, options: Partial<ExecutorOptions> = {}, log = quietLogger(),
+      metrics = new Metrics(emptyQueue)) =>
+    new Executor(control, metrics, log, { dryRun: false, isLeader: () => true, ...options });
 
   it('drain pods planned together are created together; what follows waits for all of them', async () => {
     const control = new FakeDrainControl();
@@ -528,7 +529,7 @@ describe('the executor\'s own rules, over an in-memory drain control', () => {
   it('--dry-run logs each action it would perform, with its set, and a report once', async () => {
     const control = new FakeDrainControl();
     const log = recordingLogger();
-    const executor = new Executor(control, new Metrics(emptyQueue), log, { dryRun: true, isLeader: () => true });
+    const executor = over(control, { dryRun: true }, log);
     const report: Action = { kind: 'Report', type: 'Warning', reason: 'DrainStuck', message: 'stuck', dedupeKey: 'p3/stuck', ordinal: 3 };
     await executor.execute(set, [mark(1), report]);
     await executor.execute(set, [report]);
@@ -554,7 +555,7 @@ describe('the executor\'s own rules, over an in-memory drain control', () => {
       control.fail.set('markOrphaned 1', failure);
       const log = recordingLogger();
       const metrics = new Metrics(emptyQueue);
-      await expect(new Executor(control, metrics, log, { dryRun: false, isLeader: () => true }).execute(set, [mark(1)]))
+      await expect(over(control, {}, log, metrics).execute(set, [mark(1)]))
         .rejects.toBe(failure);
       expect(log.lines.map((l) => [l.level, l.message, l.meta.statefulset, l.meta.action]))
         .toEqual([[level, message, 'ns/db', 'MarkOrphaned']]);

@@ -52,8 +52,8 @@ class FakeLeases implements LeaseApi {
 
 const timing = { leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 500 };
 
-function elector(api: FakeLeases, identity: string, changes: boolean[]): LeaderElector {
-  return new LeaderElector(api, { namespace: 'ns', name: 'lock', identity, ...timing }, quietLogger(), (leading) => changes.push(leading));
+function elector(api: LeaseApi, identity: string, changes: boolean[], log = quietLogger()): LeaderElector {
+  return new LeaderElector(api, { namespace: 'ns', name: 'lock', identity, ...timing }, log, (leading) => changes.push(leading));
 }
 
 beforeEach(() => jest.useFakeTimers());
@@ -102,7 +102,7 @@ describe('LeaderElector', () => {
       createLease: (l) => (crashed ? new Promise(() => {}) : api.createLease(l)),
       replaceLease: (l) => (crashed ? new Promise(() => {}) : api.replaceLease(l)),
     };
-    const a = new LeaderElector(holderView, { namespace: 'ns', name: 'lock', identity: 'a', ...timing }, quietLogger(), () => {});
+    const a = elector(holderView, 'a', []);
     a.start();
     await jest.advanceTimersByTimeAsync(10);
     const changes: boolean[] = [];
@@ -277,7 +277,7 @@ describe('LeaderElector', () => {
     const log = recordingLogger();
     api.lease = { metadata: { name: 'lock', namespace: 'ns', resourceVersion: '3' }, spec: { holderIdentity: '' } };
     api.conflictOnce = true;
-    const a = new LeaderElector(api, { namespace: 'ns', name: 'lock', identity: 'a', ...timing }, log, () => {});
+    const a = elector(api, 'a', [], log);
     a.start();
     await jest.advanceTimersByTimeAsync(10);
     expect(a.isLeader()).toBe(false);
@@ -290,7 +290,7 @@ describe('LeaderElector', () => {
   it('logs a failed request with the lease\'s name, and each change of leadership once', async () => {
     const api = new FakeLeases();
     const log = recordingLogger();
-    const a = new LeaderElector(api, { namespace: 'ns', name: 'lock', identity: 'a', ...timing }, log, () => {});
+    const a = elector(api, 'a', [], log);
     a.start();
     await jest.advanceTimersByTimeAsync(10);
     api.failing = true;
@@ -338,7 +338,7 @@ describe('LeaderElector', () => {
     expect(api.requests).toEqual([]);
 
     const log = recordingLogger();
-    const a = new LeaderElector(api, { namespace: 'ns', name: 'lock', identity: 'a', ...timing }, log, () => {});
+    const a = elector(api, 'a', [], log);
     a.start();
     await jest.advanceTimersByTimeAsync(10);
     api.lease = { ...api.lease!, spec: { ...api.lease!.spec, holderIdentity: 'c' } };
@@ -350,7 +350,7 @@ describe('LeaderElector', () => {
   it('a release that cannot reach the API server is logged, and the lease then expires on its own', async () => {
     const api = new FakeLeases();
     const log = recordingLogger();
-    const a = new LeaderElector(api, { namespace: 'ns', name: 'lock', identity: 'a', ...timing }, log, () => {});
+    const a = elector(api, 'a', [], log);
     a.start();
     await jest.advanceTimersByTimeAsync(10);
     api.failing = true;
@@ -362,7 +362,7 @@ describe('LeaderElector', () => {
   it('a renewal the API server refuses other than by a conflict is a failure, and logged as one', async () => {
     const api = new FakeLeases();
     const log = recordingLogger();
-    const a = new LeaderElector(api, { namespace: 'ns', name: 'lock', identity: 'a', ...timing }, log, () => {});
+    const a = elector(api, 'a', [], log);
     a.start();
     await jest.advanceTimersByTimeAsync(10);
     api.failReplace = true;
