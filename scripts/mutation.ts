@@ -4,7 +4,7 @@
 // docs/development.md with the date and commit). `-- --group planner` runs one group (the table keeps the
 // other's last report).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -27,29 +27,39 @@ const GROUPS: Record<string, Group> = {
 
 interface Report { files: Record<string, { mutants: Array<{ status: string }> }> }
 
-const { values } = parseArgs({ options: { group: { type: 'string' } } });
+// `--mutate a.ts,b.ts` narrows a group to some of its files; that run's report is named after the group and
+// the files, so that a group run in parts still gives one table.
+const { values } = parseArgs({ options: { group: { type: 'string' }, mutate: { type: 'string' } } });
 const names = values.group ? [values.group] : Object.keys(GROUPS);
 const dir = path.join(root, 'reports', 'mutation');
 mkdirSync(dir, { recursive: true });
+const stryker = path.join(root, 'node_modules', '@stryker-mutator', 'core', 'bin', 'stryker.js');
 for (const name of names) {
   const group = GROUPS[name];
   if (!group) throw new Error(`no mutation group ${name}: ${Object.keys(GROUPS).join(', ')}`);
-  execFileSync(process.execPath,
-    [path.join(root, 'node_modules', '@stryker-mutator', 'core', 'bin', 'stryker.js'), 'run', '--mutate', group.mutate.join(',')],
-    { cwd: root, stdio: 'inherit', env: { ...process.env, SDC_MUTATION_TESTS: group.tests.join(','), SDC_MUTATION_REPORT: name } });
+  const part = values.mutate?.split(',').map((file) => path.basename(file, '.ts')).join('+');
+  execFileSync(process.execPath, [stryker, 'run', '--mutate', values.mutate ?? group.mutate.join(',')], {
+    cwd: root, stdio: 'inherit',
+    env: { ...process.env, SDC_MUTATION_TESTS: group.tests.join(','), SDC_MUTATION_REPORT: part ? `${name}-${part}` : name },
+  });
 }
 
-// Stryker's score: killed (and timed out) over every valid mutant, the ones no test reaches included. Every
-// group's latest report counts, so that groups run one at a time still give one table.
-const reported = Object.keys(GROUPS).filter((name) => existsSync(path.join(dir, `${name}.json`)));
-const rows = reported.flatMap((name) => Object.entries((JSON.parse(readFileSync(path.join(dir, `${name}.json`), 'utf8')) as Report).files)
-  .map(([file, { mutants }]) => {
+// Stryker's score: killed (and timed out) over every valid mutant, the ones no test reaches included. Each
+// file's latest report counts, so that groups and parts run one at a time still give one table.
+const latest = new Map<string, Report['files'][string]>();
+const ofAGroup = (f: string) => Object.keys(GROUPS).some((g) => f === `${g}.json` || (f.startsWith(`${g}-`) && f.endsWith('.json')));
+const reports = readdirSync(dir).filter(ofAGroup).map((f) => path.join(dir, f))
+  .sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs);
+for (const report of reports) {
+  for (const [file, result] of Object.entries((JSON.parse(readFileSync(report, 'utf8')) as Report).files)) latest.set(file, result);
+}
+const rows = [...latest].map(([file, { mutants }]) => {
     const count = (...statuses: string[]) => mutants.filter((m) => statuses.includes(m.status)).length;
     const detected = count('Killed', 'Timeout');
     const valid = detected + count('Survived', 'NoCoverage');
     return { file, detected, survived: count('Survived'), noCoverage: count('NoCoverage'), valid,
       score: valid === 0 ? 100 : (100 * detected) / valid };
-  }));
+});
 const total = rows.reduce((sum, r) => ({ detected: sum.detected + r.detected, valid: sum.valid + r.valid }), { detected: 0, valid: 0 });
 const table = ['| file | killed | survived | not reached | score |', '|---|---|---|---|---|',
   ...rows.sort((a, b) => a.file.localeCompare(b.file))
