@@ -42,7 +42,7 @@ export function inRange(set: V1StatefulSet, ordinal: number): boolean {
 }
 
 export function claimTemplateNames(set: V1StatefulSet): string[] {
-  return (set.spec?.volumeClaimTemplates ?? []).map((t) => t.metadata?.name ?? '').filter((n) => n !== '');
+  return set.spec?.volumeClaimTemplates?.map((t) => t.metadata?.name ?? '').filter((n) => n !== '') ?? [];
 }
 
 /** Labels the StatefulSet controller copies onto every claim it creates from a template. */
@@ -62,8 +62,7 @@ export interface ClaimIdentity {
 export function identifyClaim(set: V1StatefulSet, claim: V1PersistentVolumeClaim): ClaimIdentity | undefined {
   if (!hasLabels(claim.metadata?.labels, claimLabels(set))) return undefined;
   // whenDeleted: Delete makes the set the claim's owner: an owner that is another set settles it.
-  // Stryker disable next-line OptionalChaining: a claim's and a set's metadata are always there (only a missing ownerReferences is not).
-  if ((claim.metadata?.ownerReferences ?? []).some((ref) => ref.kind === 'StatefulSet' && ref.uid !== set.metadata?.uid)) return undefined;
+  if (!ownedByOrOrphaned(claim.metadata, set)) return undefined;
   return spellsClaim(set, claim);
 }
 
@@ -73,11 +72,8 @@ export function identifyClaim(set: V1StatefulSet, claim: V1PersistentVolumeClaim
  * spells its old claims' names, and still has a replica on them.
  */
 export function spellsClaim(set: V1StatefulSet, claim: V1PersistentVolumeClaim): ClaimIdentity | undefined {
-  // Stryker disable next-line OptionalChaining,StringLiteral: a claim's name and a set's are always there, so the fallback is never used.
   const name = claim.metadata?.name ?? '';
-  // Stryker disable next-line OptionalChaining,StringLiteral: as above.
   const setName = set.metadata?.name ?? '';
-  // Stryker disable next-line OptionalChaining: objects read from the API server always have metadata.
   if (claim.metadata?.namespace !== set.metadata?.namespace) return undefined;
   for (const template of claimTemplateNames(set)) {
     const head = `${template}-${setName}-`;
@@ -101,9 +97,7 @@ export function ordinalOfName(name: string, prefix: string): number | undefined 
  * must still finish, for the set being deleted or for the one recreated under its name.
  */
 export function ownedByOrOrphaned(meta: V1ObjectMeta | undefined, set: V1StatefulSet): boolean {
-  const owners = (meta?.ownerReferences ?? []).filter((ref) => ref.kind === 'StatefulSet');
-  // Stryker disable next-line OptionalChaining: a set always has metadata.
-  return owners.every((ref) => ref.uid === set.metadata?.uid);
+  return !meta?.ownerReferences?.some((ref) => ref.kind === 'StatefulSet' && ref.uid !== set.metadata?.uid);
 }
 
 /**
@@ -112,17 +106,13 @@ export function ownedByOrOrphaned(meta: V1ObjectMeta | undefined, set: V1Statefu
  * on the claim does (release-proof.ts).
  */
 export function isDrainPodOf(pod: V1Pod, set: V1StatefulSet): boolean {
-  // Stryker disable next-line OptionalChaining: a pod always has metadata (labels it may lack).
   const labels = pod.metadata?.labels ?? {};
-  // Stryker disable next-line OptionalChaining: a set always has metadata.
   return labels[ROLE_LABEL] === ROLE_DRAINER && labels[SET_LABEL] === set.metadata?.name && ownedByOrOrphaned(pod.metadata, set);
 }
 
 /** The pod's ordinal when its name and its ordinal label agree. */
 export function drainPodOrdinal(pod: V1Pod, set: V1StatefulSet): number | undefined {
-  // Stryker disable next-line OptionalChaining,StringLiteral: a pod's name and a set's are always there, so the fallback is never used.
   const ordinal = ordinalOfName(pod.metadata?.name ?? '', set.metadata?.name ?? '');
-  // Stryker disable next-line OptionalChaining: a pod always has metadata (labels it may lack).
   const labels = pod.metadata?.labels ?? {};
   return labels[ORDINAL_LABEL] === String(ordinal) ? ordinal : undefined;
 }

@@ -77,16 +77,13 @@ export function observeOrdinals(set: V1StatefulSet, claims: V1PersistentVolumeCl
       continue;
     }
     // Claims being deleted are never drained again.
-    // Stryker disable next-line OptionalChaining: the claims are well-formed (well-formed.ts): they have metadata.
     if (claim.metadata?.deletionTimestamp === undefined) view(id.ordinal).claims.set(id.template, claim);
     else view(id.ordinal).deletingClaims.push(claim);
   }
 
   const podsByOrdinal = new Map<number, V1Pod>();
   for (const pod of pods) {
-    // Stryker disable next-line OptionalChaining: the pods are well-formed (well-formed.ts), and a set always has metadata.
     if (pod.metadata?.namespace !== set.metadata?.namespace) continue;
-    // Stryker disable next-line OptionalChaining,StringLiteral: as above, and both have names, so the fallback is never used.
     const ordinal = ordinalOfName(pod.metadata?.name ?? '', set.metadata?.name ?? '');
     if (ordinal !== undefined) podsByOrdinal.set(ordinal, pod);
   }
@@ -100,25 +97,21 @@ export function observeOrdinals(set: V1StatefulSet, claims: V1PersistentVolumeCl
 }
 
 function drainPodView(pod: V1Pod, set: V1StatefulSet, ordinal: number, claimsOfOrdinal: V1PersistentVolumeClaim[]): DrainPodView {
-  // Stryker disable next-line OptionalChaining: the pods are well-formed (well-formed.ts): they have metadata (a uid they may lack).
   const uid = pod.metadata?.uid ?? '';
   const listed = drainPodClaims(pod);
   const ours = drainPodOrdinal(pod, set) === ordinal;
-  // Stryker disable next-line OptionalChaining: the claims are well-formed (well-formed.ts): they have metadata.
-  const recordedOn = claimsOfOrdinal.filter((c) => c.metadata?.deletionTimestamp === undefined && recordsPodUid(c, pod));
+  const recordedOn = claimsOfOrdinal.filter((claim) => claim.metadata?.deletionTimestamp === undefined && recordsPodUid(claim, pod));
   const proven = ours && claimsOfOrdinal.some((c) => recordsPod(c, pod));
   const releasableClaims = proven ? claimsOfOrdinal.filter((c) => whyNotBound(set, ordinal, pod, c) === undefined) : [];
   return {
     pod,
-    // Stryker disable next-line OptionalChaining,StringLiteral: a well-formed pod has metadata and a name.
     ref: { name: pod.metadata?.name ?? '', uid },
     phase: pod.status?.phase ?? 'Pending',
     attempt: Number.parseInt(pod.metadata?.annotations?.[ATTEMPT_ANNOTATION] ?? '1', 10) || 1,
-    // Stryker disable next-line OptionalChaining: a well-formed pod has metadata.
     terminating: pod.metadata?.deletionTimestamp !== undefined,
     proven,
     modified: ours && !proven && recordedOn.length > 0,
-    ended: uid !== '' && claimsOfOrdinal.some((c) => c.metadata?.annotations?.[ENDED_DRAIN_POD_ANNOTATION] === uid),
+    ended: uid !== '' && claimsOfOrdinal.some((claim) => claim.metadata?.annotations?.[ENDED_DRAIN_POD_ANNOTATION] === uid),
     recordedOn,
     releasableClaims,
     listedClaims: listed.map((c) => c.name),

@@ -1,9 +1,9 @@
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import {
-  candidateSetNameOfPod, candidateSetNamesOfClaim, claimLabels, claimName, claimTemplateNames, drainPodOrdinal, identifyClaim, isDrainPodOf,
-  ordinalOfName, ordinalRange, ownedByOrOrphaned, spellsClaim,
+  candidateSetNameOfPod, candidateSetNamesOfClaim, claimLabels, claimName, claimTemplateNames, drainPodOrdinal, identifyClaim, inRange,
+  isDrainPodOf, ordinalOfName, ordinalRange, ownedByOrOrphaned, spellsClaim,
 } from '../../src/planner/identity.ts';
-import { ORDINAL_LABEL } from '../../src/planner/keys.ts';
+import { ORDINAL_LABEL, ROLE_LABEL, ROLE_PLACEHOLDER, SET_LABEL } from '../../src/planner/keys.ts';
 import { selectorMatches } from '../../src/planner/label-selector.ts';
 import { aClaim, aDrainPod, aSet, aStatefulPod } from './fixtures.ts';
 
@@ -18,6 +18,7 @@ describe('identity', () => {
     expect(candidateSetNamesOfClaim('data-web-123')).toEqual(['web']);
     // A stem ending in a dash gives no empty set name.
     expect(candidateSetNamesOfClaim('data--0')).toEqual([]);
+    expect(candidateSetNamesOfClaim('-web-0')).toEqual(['web']);
   });
 
   it('index key of a pod', () => {
@@ -46,6 +47,11 @@ describe('identity', () => {
     expect(claimLabels({ metadata: { name: 'web' } })).toEqual({});
     expect(claimLabels({ metadata: { name: 'web' }, spec: {} } as V1StatefulSet)).toEqual({});
     expect(claimTemplateNames({ metadata: { name: 'web' } })).toEqual([]);
+  });
+
+  it('the range runs from the first ordinal up to, not including, start + replicas', () => {
+    const set = aSet({ replicas: 2, start: 5 });
+    expect([4, 5, 6, 7].map((ordinal) => inRange(set, ordinal))).toEqual([false, true, true, false]);
   });
 
   it('claim templates without a name spell no claim', () => {
@@ -86,6 +92,7 @@ describe('identity', () => {
   it('a pod owned by another StatefulSet is not this set\'s; no owner, or owners of other kinds, leave it open', () => {
     const set = aSet();
     expect(ownedByOrOrphaned(undefined, set)).toBe(true);
+    expect(ownedByOrOrphaned({}, set)).toBe(true);
     expect(ownedByOrOrphaned({ ownerReferences: [] }, set)).toBe(true);
     expect(ownedByOrOrphaned({ ownerReferences: [owner('ReplicaSet', 'uid-other')] }, set)).toBe(true);
     expect(ownedByOrOrphaned({ ownerReferences: [owner('StatefulSet', 'uid-db')] }, set)).toBe(true);
@@ -105,6 +112,21 @@ describe('identity', () => {
     const renamed = { ...pod, metadata: { ...pod.metadata, name: 'other-3', labels: { [ORDINAL_LABEL]: '3' } } };
     expect(drainPodOrdinal(renamed, set)).toBeUndefined();
     expect(isDrainPodOf(aStatefulPod(set, 0), set)).toBe(false);
+  });
+
+  it('a drain pod of this set has the drainer role, this set\'s label, and no other set as its owner', () => {
+    const set = aSet({ replicas: 1 });
+    const drainPod = () => aDrainPod(set, 3, [aClaim(set, 3)]);
+    const otherRole = drainPod();
+    otherRole.metadata!.labels![ROLE_LABEL] = ROLE_PLACEHOLDER;
+    const otherSet = drainPod();
+    otherSet.metadata!.labels![SET_LABEL] = 'web';
+    const ownedElsewhere = drainPod();
+    ownedElsewhere.metadata!.ownerReferences = [owner('StatefulSet', 'uid-web')];
+    const orphaned = drainPod();
+    delete orphaned.metadata!.ownerReferences;
+    expect([drainPod(), otherRole, otherSet, ownedElsewhere, orphaned].map((pod) => isDrainPodOf(pod, set)))
+      .toEqual([true, false, false, false, true]);
   });
 
   it('selector semantics', () => {
