@@ -107,6 +107,7 @@ function drainPodView(pod: V1Pod, set: V1StatefulSet, ordinal: number, claimsOfO
     pod,
     ref: { name: pod.metadata?.name ?? '', uid },
     phase: pod.status?.phase ?? 'Pending',
+    // Stryker disable next-line StringLiteral: another fallback parses to NaN, which `|| 1` makes 1 as well.
     attempt: Number.parseInt(pod.metadata?.annotations?.[ATTEMPT_ANNOTATION] ?? '1', 10) || 1,
     terminating: pod.metadata?.deletionTimestamp !== undefined,
     proven,

@@ -1,11 +1,11 @@
 // A StrykerJS ignorer for two equivalent mutants that recur through the planner: `set.metadata?.name` made
 // `set.metadata.name`, and the `''` of `set.metadata?.name ?? ''` made another string. A StatefulSet, pod or
 // claim always has metadata and a name: the API server sends them, the objects this controller builds carry
-// them, and the planner's pods and claims are checked by well-formed.ts first. Only `set`, `pod` and `claim`
-// (the names these objects go by) are matched; a claim template's metadata, which may be absent, is not.
+// them, and the planner's pods and claims are checked by well-formed.ts first. Only `set` (and `rival`), `pod`
+// and `claim` (the names these objects go by) are matched; a claim template's metadata, which may be absent, is not.
 import { declareValuePlugin, PluginKind } from '@stryker-mutator/api/plugin';
 
-const OBJECTS = new Set(['set', 'pod', 'claim']);
+const OBJECTS = new Set(['set', 'rival', 'pod', 'claim']);
 
 function isMetadataOfAnObject(node) {
   return node?.type === 'MemberExpression' && !node.computed && node.property.type === 'Identifier'

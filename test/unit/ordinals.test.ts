@@ -1,7 +1,9 @@
 // observeOrdinals: the set seen ordinal by ordinal, the first step of every plan.
 import { ATTEMPT_ANNOTATION, ENDED_DRAIN_POD_ANNOTATION } from '../../src/planner/keys.ts';
+import { ORDINAL_LABEL } from '../../src/planner/keys.ts';
 import { observeOrdinals } from '../../src/planner/ordinals.ts';
-import { aClaim, aDrainPod, aSet, aStatefulPod } from './fixtures.ts';
+import { buildPlaceholder } from '../../src/planner/placeholder.ts';
+import { NOW, aClaim, aDrainPod, aSet, aStatefulPod, recordDrainPod } from './fixtures.ts';
 
 const set = aSet({ name: 'db', replicas: 2, templates: ['data', 'logs'] });
 const at = (view: ReturnType<typeof observeOrdinals>, ordinal: number) => view.ordinals.find((v) => v.ordinal === ordinal);
@@ -17,6 +19,17 @@ describe('observeOrdinals', () => {
     expect(at(view, 4)!.claims.size).toBe(0);
     expect(at(view, 4)!.deletingClaims).toEqual([deleting]);
     expect(at(view, 0)!.holder?.metadata?.name).toBe('db-0');
+  });
+
+  it('claims of another set are not the set\'s', () => {
+    expect(observeOrdinals(set, [aClaim(aSet({ name: 'web' }), 3), aClaim(set, 3, { labels: {} })], []).ordinals).toEqual([]);
+  });
+
+  it('a placeholder holds its ordinal\'s name as the placeholder, neither as a holder nor as a drain pod', () => {
+    const placeholder = buildPlaceholder(set, 'busybox', 3);
+    const view = at(observeOrdinals(set, [aClaim(set, 3)], [placeholder]), 3)!;
+    expect(view.placeholder).toBe(placeholder);
+    expect([view.holder, view.drainPod]).toEqual([undefined, undefined]);
   });
 
   it('a pod of another namespace, or whose name is not the set\'s, holds no ordinal', () => {
@@ -71,5 +84,50 @@ describe('observeOrdinals', () => {
     const noUid = aDrainPod(set, 3, [blank], { record: false });
     delete noUid.metadata!.uid;
     expect(at(observeOrdinals(set, [blank], [noUid]), 3)!.drainPod).toMatchObject({ ended: false, ref: { name: 'db-3', uid: '' } });
+  });
+
+  it('one claim recording the pod proves it, and only the claims that record it are releasable', () => {
+    const recorded = aClaim(set, 3);
+    const other = aClaim(set, 3, { template: 'logs' });
+    const pod = aDrainPod(set, 3, [recorded, other], { phase: 'Succeeded', record: false });
+    recordDrainPod(recorded, pod);
+    const drain = at(observeOrdinals(set, [recorded, other], [pod]), 3)!.drainPod!;
+    expect(drain).toMatchObject({ proven: true, releasableClaims: [recorded], recordedOn: [recorded] });
+  });
+
+  it('a claim being deleted is neither releasable nor counted as recording the pod', () => {
+    const live = aClaim(set, 3);
+    const deleting = aClaim(set, 3, { template: 'logs', deleting: true });
+    const pod = aDrainPod(set, 3, [live, deleting], { phase: 'Succeeded' });
+    const drain = at(observeOrdinals(set, [live, deleting], [pod]), 3)!.drainPod!;
+    expect(drain).toMatchObject({ proven: true, releasableClaims: [live], recordedOn: [live] });
+  });
+
+  it('a recorded pod whose ordinal label names another ordinal is not proven', () => {
+    const claims = [aClaim(set, 3)];
+    const pod = aDrainPod(set, 3, claims, { phase: 'Succeeded' });
+    pod.metadata!.labels![ORDINAL_LABEL] = '4';
+    expect(at(observeOrdinals(set, claims, [pod]), 3)!.drainPod).toMatchObject({ proven: false, modified: false, releasableClaims: [] });
+  });
+
+  it('our own pod whose containers were changed since is modified, not proven', () => {
+    const claims = [aClaim(set, 3)];
+    const pod = aDrainPod(set, 3, claims, { phase: 'Succeeded' });
+    pod.spec!.containers[0]!.image = 'attacker/image';
+    expect(at(observeOrdinals(set, claims, [pod]), 3)!.drainPod).toMatchObject({ proven: false, modified: true, releasableClaims: [] });
+  });
+
+  it('a drain pod being deleted is terminating', () => {
+    const claims = [aClaim(set, 3)];
+    const pod = aDrainPod(set, 3, claims);
+    pod.metadata!.deletionTimestamp = NOW;
+    expect(at(observeOrdinals(set, claims, [pod]), 3)!.drainPod!.terminating).toBe(true);
+  });
+
+  it('one claim keeping the pod as ended is enough', () => {
+    const ended = aClaim(set, 3, { annotations: { [ENDED_DRAIN_POD_ANNOTATION]: 'uid-drain-3-1' } });
+    const other = aClaim(set, 3, { template: 'logs' });
+    const pod = aDrainPod(set, 3, [ended, other], { record: false });
+    expect(at(observeOrdinals(set, [ended, other], [pod]), 3)!.drainPod!.ended).toBe(true);
   });
 });
