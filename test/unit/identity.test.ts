@@ -47,6 +47,7 @@ describe('identity', () => {
     expect(claimLabels({ metadata: { name: 'web' } })).toEqual({});
     expect(claimLabels({ metadata: { name: 'web' }, spec: {} } as V1StatefulSet)).toEqual({});
     expect(claimTemplateNames({ metadata: { name: 'web' } })).toEqual([]);
+    expect(claimTemplateNames(defaults)).toEqual([]);
   });
 
   it('the range runs from the first ordinal up to, not including, start + replicas', () => {
