@@ -15,8 +15,8 @@ interface Group { mutate: string[]; tests: string[] }
 const GROUPS: Record<string, Group> = {
   planner: {
     mutate: ['src/planner/**/*.ts'],
-    tests: ['plan', 'identity', 'ordinals', 'keys', 'drain-pod', 'placeholder', 'template', 'duration', 'release-proof',
-      'planner-properties', 'planner-lifecycle', 'planner-totality', 'controller'],
+    tests: ['plan', 'identity', 'ordinals', 'keys', 'drain-pod', 'placeholder', 'template', 'duration', 'failures', 'settings',
+      'label-selector', 'release-proof', 'planner-properties', 'planner-lifecycle', 'planner-totality', 'controller'],
   },
   controller: {
     mutate: ['src/controller/executor.ts', 'src/controller/work-queue.ts', 'src/kube/leader-election.ts', 'src/kube/retry.ts',

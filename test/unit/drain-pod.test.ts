@@ -1,4 +1,4 @@
-import { buildDrainPod, drainPodClaims } from '../../src/planner/drain-pod.ts';
+import { buildDrainPod, claimAt, claimRef, drainPodClaims, mountedClaimNames } from '../../src/planner/drain-pod.ts';
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import { CLAIMS_ANNOTATION, INHERIT_SCHEDULING_ANNOTATION, ROLE_LABEL, TEMPLATE_ANNOTATION } from '../../src/planner/keys.ts';
 import { selectorMatches } from '../../src/planner/label-selector.ts';
@@ -52,6 +52,30 @@ describe('buildDrainPod', () => {
   it('reads no claims from a damaged annotation', () => {
     expect(drainPodClaims({ metadata: { annotations: { [CLAIMS_ANNOTATION]: 'not json' } } })).toEqual([]);
     expect(drainPodClaims({ metadata: { annotations: { [CLAIMS_ANNOTATION]: '[{"name":"a"}]' } } })).toEqual([]);
+  });
+
+  it('reads only well-formed entries of the claims list, each with a name and a UID', () => {
+    const listing = (claims: unknown) => drainPodClaims({ metadata: { annotations: { [CLAIMS_ANNOTATION]: JSON.stringify(claims) } } });
+    expect(drainPodClaims({ metadata: {} })).toEqual([]);
+    expect(drainPodClaims({ metadata: { annotations: { [CLAIMS_ANNOTATION]: '' } } })).toEqual([]);
+    expect(listing({ name: 'a', uid: 'u' })).toEqual([]);
+    expect(listing([null, 7, { name: 'a', uid: '' }, { name: 1, uid: 'u' }, { name: 'b', uid: 2 }, { name: 'c', uid: 'u3' }]))
+      .toEqual([{ name: 'c', uid: 'u3' }]);
+  });
+
+  it('mounted claims are the pod\'s claim volumes, nothing else', () => {
+    expect(mountedClaimNames({})).toEqual(new Set());
+    const volumes = [{ name: 'tmp', emptyDir: {} }, { name: 'd', persistentVolumeClaim: { claimName: 'data-db-4' } }];
+    expect(mountedClaimNames({ spec: { containers: [], volumes } })).toEqual(new Set(['data-db-4']));
+  });
+
+  it('a claim as the plan saw it: name, UID and, when known, its resourceVersion', () => {
+    const claim = aClaim(set, 4);
+    expect(claimAt(claim)).toEqual({ name: 'data-db-4', uid: 'uid-data-db-4' });
+    claim.metadata!.resourceVersion = '42';
+    expect(claimAt(claim)).toEqual({ name: 'data-db-4', uid: 'uid-data-db-4', resourceVersion: '42' });
+    delete claim.metadata!.uid;
+    expect(claimRef(claim)).toEqual({ name: 'data-db-4', uid: '' });
   });
 });
 
