@@ -25,6 +25,10 @@ export default {
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: `reports/mutation/${report}.html` },
   jsonReporter: { fileName: `reports/mutation/${report}.json` },
+  // A re-run after new tests judges again only the mutants whose code or covering tests changed (not committed:
+  // reports/ is the local artefact; `-- --force` judges all).
+  incremental: true,
+  incrementalFile: `reports/mutation/${report}.incremental.json`,
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
   concurrency: 2,

@@ -29,7 +29,8 @@ interface Report { files: Record<string, { mutants: Array<{ status: string }> }>
 
 // `--mutate a.ts,b.ts` narrows a group to some of its files; that run's report is named after the group and
 // the files, so that a group run in parts still gives one table.
-const { values } = parseArgs({ options: { group: { type: 'string' }, mutate: { type: 'string' } } });
+// Runs are incremental (stryker.config.mjs); `--force` judges every mutant again.
+const { values } = parseArgs({ options: { group: { type: 'string' }, mutate: { type: 'string' }, force: { type: 'boolean' } } });
 const names = values.group ? [values.group] : Object.keys(GROUPS);
 const dir = path.join(root, 'reports', 'mutation');
 mkdirSync(dir, { recursive: true });
@@ -38,7 +39,8 @@ for (const name of names) {
   const group = GROUPS[name];
   if (!group) throw new Error(`no mutation group ${name}: ${Object.keys(GROUPS).join(', ')}`);
   const part = values.mutate?.split(',').map((file) => path.basename(file, '.ts')).join('+');
-  execFileSync(process.execPath, [stryker, 'run', '--mutate', values.mutate ?? group.mutate.join(',')], {
+  const args = ['run', '--mutate', values.mutate ?? group.mutate.join(','), ...(values.force ? ['--force'] : [])];
+  execFileSync(process.execPath, [stryker, ...args], {
     cwd: root, stdio: 'inherit',
     env: { ...process.env, SDC_MUTATION_TESTS: group.tests.join(','), SDC_MUTATION_REPORT: part ? `${name}-${part}` : name },
   });
@@ -47,7 +49,8 @@ for (const name of names) {
 // Stryker's score: killed (and timed out) over every valid mutant, the ones no test reaches included. Each
 // file's latest report counts, so that groups and parts run one at a time still give one table.
 const latest = new Map<string, Report['files'][string]>();
-const ofAGroup = (f: string) => Object.keys(GROUPS).some((g) => f === `${g}.json` || (f.startsWith(`${g}-`) && f.endsWith('.json')));
+const ofAGroup = (f: string) => !f.endsWith('.incremental.json')
+  && Object.keys(GROUPS).some((g) => f === `${g}.json` || (f.startsWith(`${g}-`) && f.endsWith('.json')));
 const reports = readdirSync(dir).filter(ofAGroup).map((f) => path.join(dir, f))
   .sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs);
 for (const report of reports) {
