@@ -7,6 +7,20 @@ import { parseDrainerTemplate } from '../../src/planner/template.ts';
 import type { PlannerSettings, TemplateVerdict } from '../../src/planner/types.ts';
 
 export const NOW = new Date('2026-01-01T12:00:00Z');
+
+/**
+ * A deep copy whose dates are this test's dates. Not structuredClone: under Jest's VM modules it builds dates of
+ * Node's own realm, which fail `instanceof Date` here, so every copied pod would be left out of the plan as not
+ * well-formed and the test would quietly plan nothing.
+ */
+export function copyOf<T>(value: T): T {
+  if (value instanceof Date) return new Date(value.getTime()) as T;
+  if (Array.isArray(value)) return value.map(copyOf) as T;
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, copyOf(field)])) as T;
+  }
+  return value;
+}
 /** The API server's verdict on the template, as most tests need it: already in, and accepted. */
 export const ACCEPTED: TemplateVerdict = { state: 'accepted' };
 export const settings: PlannerSettings = {

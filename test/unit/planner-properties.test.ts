@@ -13,7 +13,7 @@ import { drainedBy, drainedRecord } from '../../src/planner/release-proof.ts';
 import { planSet } from '../../src/planner/plan.ts';
 import { parseDrainerTemplate } from '../../src/planner/template.ts';
 import type { Action } from '../../src/planner/types.ts';
-import { ACCEPTED, NOW, aClaim, aDrainPod, aSet, aStatefulPod, recordDrainPod, settings } from './fixtures.ts';
+import { ACCEPTED, NOW, copyOf, aClaim, aDrainPod, aSet, aStatefulPod, recordDrainPod, settings } from './fixtures.ts';
 
 const ordinalState = fc.record({
   claim: fc.constantFrom('none', 'live', 'foreign-labels', 'deleting', 'recreated'),
@@ -100,14 +100,14 @@ function plan(state: ReturnType<typeof materialize>) {
 /** Applies actions the way the API server would, to plan again from the result. */
 function apply(state: ReturnType<typeof materialize>, actions: Action[]) {
   let { claims, pods } = state;
-  const set = structuredClone(state.set);
+  const set = copyOf(state.set);
   for (const a of actions) {
     if (a.kind === 'CreateDrainPod') {
       const created: V1Pod = { ...a.pod, metadata: { ...a.pod.metadata, uid: `created-${a.ordinal}`, creationTimestamp: NOW },
         status: { phase: 'Pending' } };
       pods = [...pods, created];
       const uids = new Set(a.claims.map((c) => c.uid));
-      claims = claims.map((c) => (uids.has(c.metadata!.uid!) ? recordDrainPod(structuredClone(c), created) : c));
+      claims = claims.map((c) => (uids.has(c.metadata!.uid!) ? recordDrainPod(copyOf(c), created) : c));
     }
     if (a.kind === 'RecordDrained') {
       const uids = new Set(a.claims.map((c) => c.uid));

@@ -2,14 +2,14 @@
 // objects still planned) instead of throwing in the middle of it.
 import type { V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import { wellFormedClaim, wellFormedPod } from '../../src/planner/well-formed.ts';
-import { aClaim, aDrainPod, aSet, aStatefulPod } from './fixtures.ts';
+import { aClaim, copyOf, aDrainPod, aSet, aStatefulPod } from './fixtures.ts';
 
 const set = aSet();
 const pod = aDrainPod(set, 3, [aClaim(set, 3)]);
 
 /** `base` with `value` at `where` (a path of keys). */
 function withField<T>(base: T, where: Array<string | number>, value: unknown): T {
-  const copy = structuredClone(base) as Record<string | number, unknown>;
+  const copy = copyOf(base) as Record<string | number, unknown>;
   let at = copy;
   for (const key of where.slice(0, -1)) at = at[key] as Record<string | number, unknown>;
   at[where.at(-1)!] = value;
@@ -22,6 +22,9 @@ describe('well-formed objects', () => {
     expect(wellFormedPod(aStatefulPod(set, 0))).toBe(true);
     expect(wellFormedPod({ metadata: { name: 'db-0' } })).toBe(true);
     expect(wellFormedPod(withField(pod, ['metadata', 'creationTimestamp'], '2026-01-01T00:00:00Z'))).toBe(true);
+    // The tables below change one field of a copy: the copy itself must pass, or they prove nothing.
+    expect(wellFormedPod(withField(pod, ['metadata', 'name'], 'db-3'))).toBe(true);
+    expect(wellFormedClaim(withField(aClaim(set, 3), ['metadata', 'name'], 'data-db-3'))).toBe(true);
     expect(wellFormedClaim(aClaim(set, 3))).toBe(true);
     expect(wellFormedClaim({ metadata: { name: 'data-db-3' } })).toBe(true);
   });
