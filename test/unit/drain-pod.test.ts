@@ -17,6 +17,7 @@ describe('buildDrainPod', () => {
   it('is named like the stateful pod, in the set\'s namespace, owned (not controlled) by the set', () => {
     const pod = buildDrainPod({ set, template: template({ containers: [{ name: 'c', image: 'i' }] }), ordinal: 4, claims: new Map(),
       attempt: 1, retryToken: '' });
+    expect([pod.apiVersion, pod.kind]).toEqual(['v1', 'Pod']);
     expect(pod.metadata!.name).toBe('db-4');
     expect(pod.metadata!.namespace).toBe('ns');
     expect(pod.metadata!.ownerReferences).toEqual([expect.objectContaining({ kind: 'StatefulSet', uid: 'uid-db', controller: false })]);
@@ -113,6 +114,39 @@ describe('drain pods schedule where the set\'s pods could', () => {
     expect(spec.imagePullSecrets).toEqual([{ name: 'registry' }]);
     expect(spec.affinity).toEqual({ nodeAffinity: pinned().spec!.template.spec!.affinity!.nodeAffinity });
     expect(spec.topologySpreadConstraints).toBeUndefined();
+  });
+
+  const own = {
+    tolerations: [{ key: 'drain', operator: 'Exists' }],
+    nodeSelector: { drain: 'here' },
+    affinity: { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 1, preference: {} }] } },
+    priorityClassName: 'drains',
+    imagePullSecrets: [{ name: 'drain-registry' }],
+  };
+  const withOwn = (set: V1StatefulSet, field: keyof typeof own) => {
+    set.metadata!.annotations![TEMPLATE_ANNOTATION] = JSON.stringify({ ...drainTemplate,
+      spec: { ...drainTemplate.spec, [field]: own[field] } });
+    return set;
+  };
+
+  it.each(Object.keys(own) as Array<keyof typeof own>)('the template\'s %s wins over the set\'s, and is kept where the set has none',
+    (field) => {
+      expect(build(withOwn(pinned(), field))[field]).toEqual(own[field]);
+      expect(build(withOwn(aSet({ replicas: 1 }), field))[field]).toEqual(own[field]);
+    });
+
+  it('the template\'s pod affinity is kept beside the set\'s node affinity', () => {
+    const set = pinned();
+    const podAffinity = { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 1, podAffinityTerm: { topologyKey: 'zone' } }] };
+    set.metadata!.annotations![TEMPLATE_ANNOTATION] = JSON.stringify({ ...drainTemplate,
+      spec: { ...drainTemplate.spec, affinity: { podAffinity } } });
+    expect(build(set).affinity).toEqual({ podAffinity, nodeAffinity: pinned().spec!.template.spec!.affinity!.nodeAffinity });
+  });
+
+  it('a set whose pods set none of them adds nothing to the drain pod', () => {
+    const spec = build(aSet({ replicas: 1 }));
+    expect(Object.keys(spec).filter((key) => spec[key as keyof typeof spec] !== undefined).sort())
+      .toEqual(['containers', 'restartPolicy', 'volumes']);
   });
 
   it('what the template sets wins, and the annotation turns inheritance off', () => {
