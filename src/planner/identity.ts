@@ -76,19 +76,16 @@ export function spellsClaim(set: V1StatefulSet, claim: V1PersistentVolumeClaim):
   const setName = set.metadata?.name ?? '';
   if (claim.metadata?.namespace !== set.metadata?.namespace) return undefined;
   for (const template of claimTemplateNames(set)) {
-    const head = `${template}-${setName}-`;
-    if (!name.startsWith(head)) continue;
-    const tail = name.slice(head.length);
-    if (ORDINAL.test(tail)) return { template, ordinal: Number(tail) };
+    const ordinal = ordinalOfName(name, `${template}-${setName}`);
+    if (ordinal !== undefined) return { template, ordinal };
   }
   return undefined;
 }
 
 /** The ordinal in a `<prefix>-<ordinal>` name. */
 export function ordinalOfName(name: string, prefix: string): number | undefined {
-  if (!name.startsWith(`${prefix}-`)) return undefined;
-  const tail = name.slice(prefix.length + 1);
-  return ORDINAL.test(tail) ? Number(tail) : undefined;
+  const split = splitOrdinal(name);
+  return split?.stem === prefix ? split.ordinal : undefined;
 }
 
 /**
