@@ -17,6 +17,9 @@ export class Observer {
   readonly claimDeleted = new Map<string, number>();
   /** Called once when the drain pod with this key (`namespace/name/uid`) is seen Succeeded. */
   private readonly onSucceeded = new Map<string, () => void>();
+  /** Called once when the drain pod or claim with this key is seen deleted. */
+  private readonly onGone = new Map<string, () => void>();
+  private readonly gone = new Set<string>();
   private readonly informers: [ResilientInformer<V1Pod>, ResilientInformer<V1PersistentVolumeClaim>];
 
   constructor(kubeconfig: string) {
@@ -33,10 +36,12 @@ export class Observer {
           this.onSucceeded.get(key(pod))?.();
           this.onSucceeded.delete(key(pod));
         }
+        if (kind === 'delete') this.seenGone(key(pod));
       }, log, { labelSelector: DRAINERS }),
       new ResilientInformer<V1PersistentVolumeClaim>(client, '/api/v1/persistentvolumeclaims', () => api.listClaims(), (kind, claim) => {
         if ((claim.metadata?.deletionTimestamp || kind === 'delete') && !this.claimDeleted.has(key(claim)))
           this.claimDeleted.set(key(claim), performance.now());
+        if (kind === 'delete') this.seenGone(key(claim));
       }, log),
     ];
   }
@@ -45,6 +50,18 @@ export class Observer {
   whenSucceeded(podKey: string, then: () => void): void {
     if (this.drainSucceeded.has(podKey)) then();
     else this.onSucceeded.set(podKey, then);
+  }
+
+  /** Runs `then` once the drain pod or claim `namespace/name/uid` is gone from the API (at once if it is already). */
+  whenGone(key: string, then: () => void): void {
+    if (this.gone.has(key)) then();
+    else this.onGone.set(key, then);
+  }
+
+  private seenGone(key: string): void {
+    this.gone.add(key);
+    this.onGone.get(key)?.();
+    this.onGone.delete(key);
   }
 
   async start(): Promise<void> {

@@ -2,9 +2,12 @@
 // nothing else. It knows every orphaned ordinal up front (no cache, no watch of its own, no planning) and
 // starts on a set the moment the storm has deleted that set's pods. Per ordinal it makes the controller's
 // writes in the controller's order, through the controller's own API client with the same QPS, burst,
-// concurrency and event rate: create the drain pod, record its UID on the claim, and once the pod has
-// Succeeded (any writer has to wait for the drain itself; it learns it from the benchmark's observer)
-// delete the claim and the drain pod, each with a UID precondition, with the same four events.
+// concurrency and event rate, the seven writes of the release protocol: create the drain pod and record it
+// on the claim; once the pod has Succeeded (any writer has to wait for the drain itself; it learns it, and
+// when a pod or claim is gone, from the benchmark's observer) record the success on the claim, delete the
+// drain pod, create the placeholder once the name is free, delete the claim, and delete the placeholder once
+// the claim is gone; deletes with UID preconditions, and the controller's four events. What it leaves out is
+// what the controller adds to be safe: the quorum reads before each write, and waiting for its own watches.
 import PQueue from 'p-queue';
 import { Command } from 'commander';
 import type { V1PersistentVolumeClaim, V1StatefulSet } from '@kubernetes/client-node';
@@ -15,7 +18,8 @@ import { kubeconfigConfig } from '../../src/kube/connection-config.ts';
 import { KubeHttpClient } from '../../src/kube/http-client.ts';
 import { createLogger } from '../../src/log.ts';
 import { buildDrainPod } from '../../src/planner/drain-pod.ts';
-import { DRAIN_POD_ANNOTATION } from '../../src/planner/keys.ts';
+import { buildPlaceholder } from '../../src/planner/placeholder.ts';
+import { drainedRecord, drainPodRecord } from '../../src/planner/release-proof.ts';
 import { parseDrainerTemplate, type DrainerTemplate } from '../../src/planner/template.ts';
 import type { Observer } from '../observe.ts';
 import { setBody, type SetRef } from '../populate.ts';
@@ -76,25 +80,36 @@ export class BareWriter {
     const claim: V1PersistentVolumeClaim = { metadata: { name: `data-${ref.name}-${ordinal}`, uid: ref.claimUids[ordinal] } };
     const pod =
       await this.api.createPod(buildDrainPod({ set, template, ordinal, claims: new Map([['data', claim]]), attempt: 1, retryToken: '' }));
-    await this.api.annotateClaim(ref.namespace, claim.metadata!.name!, claim.metadata!.uid!,
-      { [DRAIN_POD_ANNOTATION]: pod.metadata!.uid! });
+    await this.api.annotateClaim(ref.namespace, claim.metadata!.name!, claim.metadata!.uid!, drainPodRecord(pod));
     this.events.record(set, { type: 'Normal', reason: 'DrainStarted', action: 'CreateDrainPod',
       note: `created drain pod ${pod.metadata!.name}`, related: { kind: 'Pod', name: pod.metadata!.name! } });
-    this.obs.whenSucceeded(`${ref.namespace}/${pod.metadata!.name}/${pod.metadata!.uid}`, () => {
-      void this.queue.add(() => this.release(set, claim, pod.metadata!.name!, pod.metadata!.uid!))
-        .catch((err: unknown) => this.failures.push(err));
+    this.after((resume) => this.obs.whenSucceeded(`${ref.namespace}/${pod.metadata!.name}/${pod.metadata!.uid}`, resume),
+      () => this.release(set, template, ordinal, claim, pod.metadata!.name!, pod.metadata!.uid!));
+  }
+
+  private async release(set: V1StatefulSet, template: DrainerTemplate, ordinal: number, claim: V1PersistentVolumeClaim,
+    podName: string, podUid: string): Promise<void> {
+    const namespace = set.metadata!.namespace!;
+    const [claimName, claimUid] = [claim.metadata!.name!, claim.metadata!.uid!];
+    this.events.record(set, { type: 'Normal', reason: 'DrainSucceeded', action: 'RecordDrained', note: `drain pod ${podName} succeeded`,
+      related: { kind: 'Pod', name: podName } });
+    await this.api.annotateClaim(namespace, claimName, claimUid, drainedRecord(podUid, set.metadata!.generation ?? 1));
+    await this.api.deletePod(namespace, podName, podUid);
+    this.after((resume) => this.obs.whenGone(`${namespace}/${podName}/${podUid}`, resume), async () => {
+      const placeholder = await this.api.createPod(buildPlaceholder(set, template.spec.containers[0]!.image!, ordinal));
+      await this.api.deleteClaim(namespace, claimName, claimUid);
+      this.events.record(set, { type: 'Normal', reason: 'ClaimReleased', action: 'DeleteClaim', note: `deleted claim ${claimName}`,
+        related: { kind: 'PersistentVolumeClaim', name: claimName } });
+      this.after((resume) => this.obs.whenGone(`${namespace}/${claimName}/${claimUid}`, resume), async () => {
+        await this.api.deletePod(namespace, podName, placeholder.metadata!.uid!);
+        this.events.record(set, { type: 'Normal', reason: 'DrainCompleted', action: 'DeletePlaceholder',
+          note: `drain of ${podName} complete`, related: { kind: 'Pod', name: podName } });
+      });
     });
   }
 
-  private async release(set: V1StatefulSet, claim: V1PersistentVolumeClaim, podName: string, podUid: string): Promise<void> {
-    const namespace = set.metadata!.namespace!;
-    this.events.record(set, { type: 'Normal', reason: 'DrainSucceeded', action: 'DeleteClaim', note: `drain pod ${podName} succeeded`,
-      related: { kind: 'Pod', name: podName } });
-    await this.api.deleteClaim(namespace, claim.metadata!.name!, claim.metadata!.uid!);
-    this.events.record(set, { type: 'Normal', reason: 'ClaimReleased', action: 'DeleteClaim', note: `deleted claim ${claim.metadata!.name}`,
-      related: { kind: 'PersistentVolumeClaim', name: claim.metadata!.name! } });
-    await this.api.deletePod(namespace, podName, podUid);
-    this.events.record(set, { type: 'Normal', reason: 'DrainCompleted', action: 'DeleteDrainPod', note: `drain of ${podName} complete`,
-      related: { kind: 'Pod', name: podName } });
+  /** Queues `then` once `wait` calls back; a failure is kept for stop(). */
+  private after(wait: (resume: () => void) => void, then: () => Promise<void>): void {
+    wait(() => void this.queue.add(then).catch((err: unknown) => this.failures.push(err)));
   }
 }
