@@ -478,7 +478,11 @@ function seeReleaseThrough(ctx: PlanContext, v: OrdinalView): boolean {
     return true;
   }
   // Being deleted by someone else: no claim is deleted without it; a new one takes the name once it is gone.
-  if (placeholder?.metadata?.deletionTimestamp !== undefined) return true;
+  if (placeholder?.metadata?.deletionTimestamp !== undefined) {
+    status.why = `placeholder ${placeholderRef.name} is being deleted, not by this controller; no claim is released until a new ` +
+      `one holds the name`;
+    return true;
+  }
   if (drained.length > 0) {
     status.why = `placeholder ${placeholderRef.name} holds the name; claim(s) ${names.join(', ')} are being released`;
     for (const claim of drained) ctx.actions.push({ kind: 'DeleteClaim', ordinal, claim: claimRef(claim), placeholder: placeholderRef });
@@ -556,11 +560,7 @@ function seeDrainThrough(ctx: PlanContext, v: OrdinalView, d: DrainPodView): voi
     return;
   }
   if (d.phase === 'Failed') {
-    status.state = failedDrain(ctx, ordinal, d);
-    const failures = Math.max(d.attempt, failureState(d.releasableClaims).failures);
-    status.why = status.state === 'gave-up' ? giveUpWhy(ctx, failures)
-      : status.state === 'backoff' ? `attempt ${d.attempt} failed (drain pod ${d.ref.name}); the next one starts after the backoff`
-        : `attempt ${d.attempt} failed (drain pod ${d.ref.name}); it will be retried`;
+    Object.assign(status, failedDrain(ctx, ordinal, d));
     return;
   }
   status.state = d.phase === 'Running' ? 'draining' : 'pending-drain';
@@ -657,35 +657,42 @@ function handleUnproven(ctx: PlanContext, v: OrdinalView, d: DrainPodView): void
 }
 
 /** A proven drain pod that Failed: record the failure, then retry after the backoff, or give up. */
-function failedDrain(ctx: PlanContext, ordinal: number, d: DrainPodView): OrdinalStatus['state'] {
+function failedDrain(ctx: PlanContext, ordinal: number, d: DrainPodView): Pick<OrdinalStatus, 'state' | 'why'> {
   const claims = d.releasableClaims;
   const failure = failureState(claims);
   const podToken = d.pod.metadata?.annotations?.[RETRY_TOKEN_ANNOTATION] ?? '';
+  const failed = `attempt ${d.attempt} failed (drain pod ${d.ref.name})`;
+  const retried = { state: 'failed', why: `${failed}; it will be retried` } as const;
   if (claims.length === 0) {
     // Its claims were deleted by someone else: there is nothing left to drain or to retry.
     endDrain(ctx, ordinal, d, 'nothing-to-drain');
-  } else if (failure.token !== ctx.retryToken) {
+    return { state: 'cancelled', why: `${failed}, and its claims are being deleted or gone: nothing is left to drain; the pod is removed` };
+  }
+  if (failure.token !== ctx.retryToken) {
     ctx.actions.push({ kind: 'ResetFailures', ordinal, claims: claims.map(claimAt), retryToken: ctx.retryToken });
-  } else if (podToken !== ctx.retryToken) {
+    return retried;
+  }
+  if (podToken !== ctx.retryToken) {
     endDrain(ctx, ordinal, d, 'superseded');
-  } else if (failure.failures < d.attempt) {
+    return retried;
+  }
+  if (failure.failures < d.attempt) {
     ctx.actions.push({ kind: 'RecordFailure', ordinal, claims: claims.map(claimAt), failures: d.attempt, at: ctx.now.toISOString() });
     const last = d.attempt >= ctx.attempts.value;
     ctx.report('Warning', 'DrainFailed',
       `drain pod ${d.ref.name} failed (attempt ${d.attempt} of ${ctx.attempts.value}); its claims are kept` +
       (last ? `; giving up: set annotation ${RETRY_ANNOTATION} to a new value to retry` : '; it will be retried'),
       `${d.ref.uid}/failed`, ordinal);
-  } else if (failure.failures >= ctx.attempts.value) {
-    return 'gave-up';
-  } else {
-    const due = retryDueMs(failure, ctx.settings, ctx.nowMs);
-    if (ctx.nowMs < due) {
-      ctx.wakeIn(due - ctx.nowMs);
-      return 'backoff';
-    }
-    endDrain(ctx, ordinal, d, 'retry');
+    return last ? { state: 'gave-up', why: giveUpWhy(ctx, d.attempt) } : retried;
   }
-  return 'failed';
+  if (failure.failures >= ctx.attempts.value) return { state: 'gave-up', why: giveUpWhy(ctx, failure.failures) };
+  const due = retryDueMs(failure, ctx.settings, ctx.nowMs);
+  if (ctx.nowMs < due) {
+    ctx.wakeIn(due - ctx.nowMs);
+    return { state: 'backoff', why: `${failed}; the next one starts after the backoff` };
+  }
+  endDrain(ctx, ordinal, d, 'retry');
+  return retried;
 }
 
 /** Pending or Running: report a drain that exceeds its deadline, and leave it in place. */

@@ -1,0 +1,193 @@
+// What a user reads: every event and every ordinal's state and reason that the planner produces, one situation
+// at a time, against a committed snapshot (__snapshots__/plan-messages.test.ts.snap). An event's text, its
+// reason and its de-duplication key (one event per drain, not one per resync) and `status`'s REASON column are
+// the controller's interface to the people running it; a change to any of them shows in review as a snapshot diff.
+import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import {
+  DELAY_ANNOTATION, DRAIN_POD_ANNOTATION, ENDED_DRAIN_POD_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, INHERIT_SCHEDULING_ANNOTATION,
+  LAST_FAILURE_ANNOTATION, MAX_ATTEMPTS_ANNOTATION, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_LABEL,
+  TIMEOUT_ANNOTATION,
+} from '../../src/planner/keys.ts';
+import { planSet } from '../../src/planner/plan.ts';
+import { buildPlaceholder } from '../../src/planner/placeholder.ts';
+import { drainedRecord } from '../../src/planner/release-proof.ts';
+import { parseDrainerTemplate } from '../../src/planner/template.ts';
+import type { Plan, TemplateVerdict } from '../../src/planner/types.ts';
+import { ACCEPTED, NOW, aClaim, aDrainPod, aSet, aStatefulPod, recordDrainPod, settings, type SetShape } from './fixtures.ts';
+
+interface Situation {
+  set: V1StatefulSet;
+  claims: V1PersistentVolumeClaim[];
+  pods: V1Pod[];
+  rivals?: V1StatefulSet[];
+  verdict?: TemplateVerdict;
+}
+
+const fin = { finalizers: [FINALIZER] };
+const ago = (ms: number) => new Date(NOW.getTime() - ms);
+const minutes = 60_000;
+
+/** A set scaled from 3 to 1 (unless `shape` says otherwise), its replica 0 running, and `build`'s claims and pods for ordinal 2. */
+function scaledDown(shape: SetShape, build: (set: V1StatefulSet) => { claims: V1PersistentVolumeClaim[]; pods: V1Pod[] }): Situation {
+  const set = aSet({ replicas: 1, ...fin, ...shape });
+  const { claims, pods } = build(set);
+  return { set, claims: [aClaim(set, 0), ...claims], pods: [aStatefulPod(set, 0), ...pods] };
+}
+
+/** Ordinal 2's claim, annotated. */
+const claim2 = (set: V1StatefulSet, annotations?: Record<string, string>) => aClaim(set, 2, { annotations });
+
+/** Ordinal 2's drain pod (recorded on its claim) in `phase`. */
+function draining(phase: string, shape: SetShape = {}, options: Parameters<typeof aDrainPod>[3] = {},
+  annotations?: Record<string, string>): Situation {
+  return scaledDown(shape, (set) => {
+    const claim = claim2(set, annotations);
+    return { claims: [claim], pods: [aDrainPod(set, 2, [claim], { phase, ...options })] };
+  });
+}
+
+/** Ordinal 2 drained: its claim records the success of drain pod `uid-drained`, which is gone. */
+function drained(shape: SetShape, pods: (set: V1StatefulSet) => V1Pod[] = () => [], generation = 0): Situation {
+  return scaledDown(shape, (set) => ({
+    claims: [claim2(set, { [DRAIN_POD_ANNOTATION]: 'uid-drained', ...drainedRecord('uid-drained', generation) })],
+    pods: pods(set),
+  }));
+}
+
+function placeholder(set: V1StatefulSet, deleting = false): V1Pod {
+  const pod = buildPlaceholder(set, 'busybox', 2);
+  pod.metadata!.uid = 'uid-placeholder';
+  if (deleting) pod.metadata!.deletionTimestamp = NOW;
+  return pod;
+}
+
+const situations: Record<string, () => Situation> = {
+  'a drain starts': () => scaledDown({}, (set) => ({ claims: [claim2(set)], pods: [] })),
+  'the replica is still terminating': () => scaledDown({}, (set) => ({ claims: [claim2(set)], pods: [aStatefulPod(set, 2)] })),
+  'OrderedReady: a lower ordinal waits for a higher one': () => scaledDown({}, (set) => {
+    const claim = claim2(set);
+    return { claims: [aClaim(set, 1), claim], pods: [aDrainPod(set, 2, [claim], { phase: 'Running', started: NOW })] };
+  }),
+  'a template the API server has not judged yet': () => ({ ...scaledDown({}, (set) => ({ claims: [claim2(set)], pods: [] })),
+    verdict: { state: 'unchecked' } }),
+  'a template the API server refused': () => ({ ...scaledDown({}, (set) => ({ claims: [claim2(set)], pods: [] })),
+    verdict: { state: 'rejected', problem: 'pods "db-3" is forbidden: violates PodSecurity "restricted:latest"' } }),
+  'a template that is not JSON': () => scaledDown({ template: '{nope' }, (set) => ({ claims: [claim2(set)], pods: [] })),
+  'bad annotations: attempts, timeout, delay, inherit-scheduling': () => scaledDown({ annotations: {
+    [MAX_ATTEMPTS_ANNOTATION]: 'many', [TIMEOUT_ANNOTATION]: 'soon', [DELAY_ANNOTATION]: '9000h', [INHERIT_SCHEDULING_ANNOTATION]: 'yes',
+  } }, (set) => ({ claims: [claim2(set)], pods: [] })),
+  'whenScaled: Delete': () => scaledDown({ whenScaled: 'Delete' }, (set) => ({ claims: [claim2(set)], pods: [] })),
+  'a selector without matchLabels': () => {
+    const situation = scaledDown({}, (set) => ({ claims: [claim2(set)], pods: [] }));
+    situation.set.spec!.selector = { matchExpressions: [{ key: 'app', operator: 'In', values: ['db'] }] };
+    return situation;
+  },
+  'the set deleted in the foreground': () =>
+    scaledDown({ deleting: true, finalizers: [FINALIZER, 'foregroundDeletion'] }, (set) => ({ claims: [claim2(set)], pods: [] })),
+  'a claim another set also spells': () => {
+    const ab = aSet({ name: 'a-b', replicas: 1, ...fin });
+    const b = aSet({ name: 'b', replicas: 0, templates: ['data-a'], ...fin });
+    b.spec!.selector = { matchLabels: { app: 'a-b' } };
+    return { set: b, claims: [aClaim(ab, 0)], pods: [], rivals: [ab] };
+  },
+  'a drain delay being waited out': () => scaledDown({ annotations: { [DELAY_ANNOTATION]: '10m' } },
+    (set) => ({ claims: [claim2(set, { [ORPHANED_SINCE_ANNOTATION]: ago(2 * minutes).toISOString() })], pods: [] })),
+  'a time in the future on a claim': () => scaledDown({ annotations: { [DELAY_ANNOTATION]: '10m' } },
+    (set) => ({ claims: [claim2(set, { [ORPHANED_SINCE_ANNOTATION]: new Date(NOW.getTime() + 5 * minutes).toISOString() })], pods: [] })),
+  'a retry requested': () => scaledDown({ annotations: { [RETRY_ANNOTATION]: 'again' } },
+    (set) => ({ claims: [claim2(set, { [FAILURES_ANNOTATION]: '3', [LAST_FAILURE_ANNOTATION]: NOW.toISOString() })], pods: [] })),
+  'every attempt failed': () => scaledDown({},
+    (set) => ({ claims: [claim2(set, { [FAILURES_ANNOTATION]: '3', [LAST_FAILURE_ANNOTATION]: NOW.toISOString() })], pods: [] })),
+  'a failed attempt in its backoff': () => scaledDown({},
+    (set) => ({ claims: [claim2(set, { [FAILURES_ANNOTATION]: '1', [LAST_FAILURE_ANNOTATION]: NOW.toISOString() })], pods: [] })),
+  'a drain pod Pending': () => draining('Pending', {}, { created: ago(minutes) }),
+  'a drain pod running': () => draining('Running', {}, { created: ago(minutes), started: ago(minutes) }),
+  'a drain pod Pending past its deadline': () => draining('Pending', {}, { created: ago(20 * minutes) }),
+  'a drain pod running past its deadline': () => draining('Running', {}, { created: ago(120 * minutes), started: ago(120 * minutes) }),
+  'a drain pod past its timeout, attempts left': () =>
+    draining('Running', { annotations: { [TIMEOUT_ANNOTATION]: '10m' } }, { created: ago(20 * minutes), started: ago(20 * minutes) }),
+  'a drain pod past its timeout, the last attempt': () => draining('Running', { annotations: { [TIMEOUT_ANNOTATION]: '10m' } },
+    { created: ago(20 * minutes), started: ago(20 * minutes), attempt: 3 }, { [FAILURES_ANNOTATION]: '2' }),
+  'a drain pod failed, attempts left': () => draining('Failed'),
+  'a drain pod failed, the last attempt': () => draining('Failed', {}, { attempt: 3 }, { [FAILURES_ANNOTATION]: '2' }),
+  'a failed drain pod in its backoff': () =>
+    draining('Failed', {}, {}, { [FAILURES_ANNOTATION]: '1', [LAST_FAILURE_ANNOTATION]: NOW.toISOString() }),
+  'a failed drain pod due for its retry': () =>
+    draining('Failed', {}, {}, { [FAILURES_ANNOTATION]: '1', [LAST_FAILURE_ANNOTATION]: ago(60 * minutes).toISOString() }),
+  'a failed drain pod after every attempt': () => draining('Failed', {}, { attempt: 3 },
+    { [FAILURES_ANNOTATION]: '3', [LAST_FAILURE_ANNOTATION]: NOW.toISOString() }),
+  'a failed drain pod of an earlier retry': () => draining('Failed', { annotations: { [RETRY_ANNOTATION]: 'again' } }, {},
+    { [RETRY_TOKEN_ANNOTATION]: 'again' }),
+  'a failed drain pod whose claim someone else is deleting': () => scaledDown({}, (set) => {
+    const claim = aClaim(set, 2, { deleting: true });
+    return { claims: [claim], pods: [aDrainPod(set, 2, [claim], { phase: 'Failed' })] };
+  }),
+  'a drain pod Succeeded': () => draining('Succeeded', {}, { created: ago(minutes) }),
+  'the set grew back over a running drain': () => draining('Succeeded', { replicas: 3 }),
+  'a drain pod whose containers were changed': () => scaledDown({}, (set) => {
+    const claim = claim2(set);
+    const pod = aDrainPod(set, 2, [claim], { phase: 'Succeeded' });
+    pod.spec!.containers[0]!.image = 'evil';
+    return { claims: [claim], pods: [pod] };
+  }),
+  'a drain pod relabelled': () => scaledDown({}, (set) => {
+    const claim = claim2(set);
+    const pod = aDrainPod(set, 2, [claim], { phase: 'Running' });
+    delete pod.metadata!.labels![ROLE_LABEL];
+    return { claims: [claim], pods: [pod] };
+  }),
+  'a drain pod this controller ended, still in the cache': () => scaledDown({}, (set) => {
+    const claim = claim2(set);
+    const pod = aDrainPod(set, 2, [claim], { phase: 'Failed', record: false });
+    claim.metadata!.annotations = { [ENDED_DRAIN_POD_ANNOTATION]: pod.metadata!.uid! };
+    return { claims: [claim], pods: [pod] };
+  }),
+  'a look-alike drain pod just created': () => draining('Pending', {}, { record: false, created: ago(10_000) }),
+  'a look-alike drain pod running': () => draining('Running', {}, { record: false, created: ago(minutes) }),
+  'a look-alike drain pod finished': () => draining('Succeeded', {}, { record: false, created: ago(minutes) }),
+  'a look-alike drain pod Pending with no claim left': () => scaledDown({}, (set) => ({ claims: [],
+    pods: [aDrainPod(set, 2, [claim2(set)], { phase: 'Pending', record: false, created: ago(minutes) })] })),
+  'drained: a placeholder takes the name': () => drained({}),
+  'drained: the placeholder holds the name, the claim is released': () => drained({}, (set) => [placeholder(set)]),
+  'drained: the placeholder is being deleted by someone else': () => drained({}, (set) => [placeholder(set, true)]),
+  'drained: the claim is being deleted under the placeholder': () => {
+    const situation = drained({}, (set) => [placeholder(set)]);
+    situation.claims[1]!.metadata!.deletionTimestamp = NOW;
+    return situation;
+  },
+  'drained: the claim deleted by someone else, nothing holding the name: not this controller\'s release, nothing said': () => {
+    const situation = drained({});
+    situation.claims[1]!.metadata!.deletionTimestamp = NOW;
+    return situation;
+  },
+  'drained: the claims are gone, the placeholder goes': () => scaledDown({}, (set) => ({ claims: [], pods: [placeholder(set)] })),
+  'drained: another pod took the name first': () => drained({}, (set) => [aStatefulPod(set, 2)]),
+  'drained: the set grew back before the release': () => drained({ replicas: 3 }, (set) => [placeholder(set)]),
+  'drained: the set changed since': () => drained({}, (set) => [placeholder(set)], 7),
+  'a replica on a claim released and still being deleted': () => {
+    const set = aSet({ replicas: 3, ...fin });
+    const released = recordDrainPod(aClaim(set, 2, { deleting: true }), 'uid-of-the-drain-pod');
+    return { set, claims: [aClaim(set, 0), aClaim(set, 1), released], pods: [0, 1, 2].map((o) => aStatefulPod(set, o)) };
+  },
+};
+
+/** The plan as its reader sees it: events (type, reason, ordinal, text, de-duplication key), then each ordinal's state and reason. */
+function asRead(plan: Plan): string[] {
+  return [
+    ...plan.actions.flatMap((a) => (a.kind === 'Report'
+      ? [`event ${a.type} ${a.reason}${a.ordinal === undefined ? '' : ` (ordinal ${a.ordinal})`}: ${a.message} [once per ${a.dedupeKey}]`]
+      : [])),
+    ...plan.ordinals.map((o) => `ordinal ${o.ordinal} ${o.state}${o.startsAt ? ` until ${o.startsAt}` : ''} ` +
+      `[${o.claims.join(', ')}]${o.drainPod ? ` pod ${o.drainPod.name} ${o.drainPod.phase}` : ''}: ${o.why}`),
+    ...(plan.requeueAfterMs === undefined ? [] : [`looks again in ${plan.requeueAfterMs} ms`]),
+  ];
+}
+
+describe('what users read', () => {
+  it.each(Object.keys(situations))('%s', (name) => {
+    const { set, claims, pods, rivals, verdict } = situations[name]!();
+    const plan = planSet({ set, claims, pods, rivals, template: parseDrainerTemplate(set), templateVerdict: verdict ?? ACCEPTED,
+      now: NOW }, settings);
+    expect(asRead(plan)).toMatchSnapshot();
+  });
+});
