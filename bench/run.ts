@@ -151,10 +151,12 @@ async function runSize(size: number): Promise<SizeResult> {
     const bareCpu = await cpuUse(barePids, () => storm(c, obs, bareSets, 'bare-', (s) => writer.orphaned(s)));
     const bareStorm = bareCpu.result;
     const bareBench = process.cpuUsage(bareCpuBefore);
-    writer.stop();
+    // Counted up to the same point as the controller's: every claim released.
+    const bareRequests = { ...writer.requests };
+    await writer.stop();
     await obs.stop();
     const bare = {
-      storm: { ...bareStorm, requests: writer.requests, wallSeconds: bareCpu.wallSeconds,
+      storm: { ...bareStorm, requests: bareRequests, wallSeconds: bareCpu.wallSeconds,
         cpuSeconds: { ...bareCpu.cpuSeconds, benchmark: Number(((bareBench.user + bareBench.system) / 1e6).toFixed(2)) } },
       sync: bareConsumer, syncSamplesMs: bareRuns.map((r) => r.ms),
     };
@@ -169,7 +171,7 @@ async function runSize(size: number): Promise<SizeResult> {
       `released ${q.released.toFixed(2)}x, sync ${q.sync.toFixed(2)}x; ` +
       `storm reaction p50/p99 ${stormResult.reactionMs[0].toFixed(0)}/${stormResult.reactionMs[2].toFixed(0)} ms ` +
       `(bare ${bareStorm.reactionMs[0].toFixed(0)}/${bareStorm.reactionMs[2].toFixed(0)}); ` +
-      `requests ${JSON.stringify(stormRequests)} (bare ${JSON.stringify(writer.requests)})`);
+      `requests ${JSON.stringify(stormRequests)} (bare ${JSON.stringify(bareRequests)})`);
     log(`size ${size}: reaction p50/p90/p99 ${[50, 90, 99].map((p) => percentile(single.reaction, p).toFixed(1)).join('/')} ms; ` +
       `release ${[50, 90, 99].map((p) => percentile(single.release, p).toFixed(1)).join('/')} ms; ` +
       `storm ${stormResult.allDrainPodsCreatedSeconds.toFixed(1)}s / ${stormResult.allClaimsReleasedSeconds.toFixed(1)}s; ` +

@@ -6,7 +6,8 @@
 // on the claim; once the pod has Succeeded (any writer has to wait for the drain itself; it learns it, and
 // when a pod or claim is gone, from the benchmark's observer) record the success on the claim, delete the
 // drain pod, create the placeholder once the name is free, delete the claim, and delete the placeholder once
-// the claim is gone; deletes with UID preconditions, and the controller's four events. What it leaves out is
+// the claim is gone; deletes with UID preconditions, each claim write after the first conditional on the
+// version the one before answered, and the controller's four events. What it leaves out is
 // what the controller adds to be safe: the quorum reads before each write, and waiting for its own watches.
 import PQueue from 'p-queue';
 import { Command } from 'commander';
@@ -31,6 +32,8 @@ export class BareWriter {
   private readonly obs: Observer;
   private readonly failures: unknown[] = [];
   private stopped = false;
+  /** Release steps registered with after() and not yet done. */
+  private unfinished = 0;
   /** Requests sent, by `verb resource`, as the controller's metrics count them. */
   readonly requests: Record<string, number> = {};
 
@@ -60,9 +63,17 @@ export class BareWriter {
     void this.queue.add(() => this.startDrains(ref)).catch((err: unknown) => this.failures.push(err));
   }
 
-  /** Ends the run; throws if any write failed: the comparison is only meaningful when both did the same work. */
-  stop(): void {
+  /**
+   * Ends the run once every release has made all its writes (the storm is timed up to the claims' deletes; the
+   * placeholders' deletes follow them); throws if any write failed or did not happen within `graceMs`: the
+   * comparison is only meaningful when both did the same work.
+   */
+  async stop(graceMs = 120_000): Promise<void> {
+    const deadline = Date.now() + graceMs;
+    while (this.unfinished > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    await this.queue.onIdle();
     this.stopped = true;
+    if (this.unfinished > 0) this.failures.push(new Error(`${this.unfinished} release step(s) still waiting after ${graceMs} ms`));
     if (this.failures.length > 0)
       throw new Error(`the bare writer failed ${this.failures.length} times, first: ${String(this.failures[0])}`);
   }
@@ -80,7 +91,9 @@ export class BareWriter {
     const claim: V1PersistentVolumeClaim = { metadata: { name: `data-${ref.name}-${ordinal}`, uid: ref.claimUids[ordinal] } };
     const pod =
       await this.api.createPod(buildDrainPod({ set, template, ordinal, claims: new Map([['data', claim]]), attempt: 1, retryToken: '' }));
-    await this.api.annotateClaim(ref.namespace, claim.metadata!.name!, claim.metadata!.uid!, drainPodRecord(pod));
+    // The controller's first write is conditional on the version its plan saw; this writer has seen none.
+    claim.metadata!.resourceVersion =
+      await this.api.annotateClaim(ref.namespace, claim.metadata!.name!, claim.metadata!.uid!, drainPodRecord(pod));
     this.events.record(set, { type: 'Normal', reason: 'DrainStarted', action: 'CreateDrainPod',
       note: `created drain pod ${pod.metadata!.name}`, related: { kind: 'Pod', name: pod.metadata!.name! } });
     this.after((resume) => this.obs.whenSucceeded(`${ref.namespace}/${pod.metadata!.name}/${pod.metadata!.uid}`, resume),
@@ -93,11 +106,12 @@ export class BareWriter {
     const [claimName, claimUid] = [claim.metadata!.name!, claim.metadata!.uid!];
     this.events.record(set, { type: 'Normal', reason: 'DrainSucceeded', action: 'RecordDrained', note: `drain pod ${podName} succeeded`,
       related: { kind: 'Pod', name: podName } });
-    await this.api.annotateClaim(namespace, claimName, claimUid, drainedRecord(podUid, set.metadata!.generation ?? 1));
+    const version = await this.api.annotateClaim(namespace, claimName, claimUid, drainedRecord(podUid, set.metadata!.generation ?? 1),
+      claim.metadata!.resourceVersion);
     await this.api.deletePod(namespace, podName, podUid);
     this.after((resume) => this.obs.whenGone(`${namespace}/${podName}/${podUid}`, resume), async () => {
       const placeholder = await this.api.createPod(buildPlaceholder(set, template.spec.containers[0]!.image!, ordinal));
-      await this.api.deleteClaim(namespace, claimName, claimUid);
+      await this.api.deleteClaim(namespace, claimName, claimUid, version);
       this.events.record(set, { type: 'Normal', reason: 'ClaimReleased', action: 'DeleteClaim', note: `deleted claim ${claimName}`,
         related: { kind: 'PersistentVolumeClaim', name: claimName } });
       this.after((resume) => this.obs.whenGone(`${namespace}/${claimName}/${claimUid}`, resume), async () => {
@@ -108,8 +122,9 @@ export class BareWriter {
     });
   }
 
-  /** Queues `then` once `wait` calls back; a failure is kept for stop(). */
+  /** Queues `then` once `wait` calls back; a failure is kept for stop(), which waits for every step. */
   private after(wait: (resume: () => void) => void, then: () => Promise<void>): void {
-    wait(() => void this.queue.add(then).catch((err: unknown) => this.failures.push(err)));
+    this.unfinished += 1;
+    wait(() => void this.queue.add(then).catch((err: unknown) => this.failures.push(err)).finally(() => (this.unfinished -= 1)));
   }
 }
