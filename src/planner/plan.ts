@@ -69,6 +69,9 @@ function shortHash(text: string): string {
 const NOT_ORPHANED = new Set<OrdinalStatus['state']>(['succeeded', 'releasing', 'unproven', 'waiting-for-pod',
   'replica-on-released-claim']);
 
+/** What a step decided for an ordinal's status: its state and reason, and the failure count when the step changed it. */
+type Outcome = Pick<OrdinalStatus, 'state' | 'why'> & { failures?: number };
+
 /** What every step reads, and where it writes its actions. */
 class PlanContext {
   readonly actions: Action[] = [];
@@ -479,8 +482,9 @@ function seeReleaseThrough(ctx: PlanContext, v: OrdinalView): boolean {
   }
   // Being deleted by someone else: no claim is deleted without it; a new one takes the name once it is gone.
   if (placeholder?.metadata?.deletionTimestamp !== undefined) {
-    status.why = `placeholder ${placeholderRef.name} is being deleted, not by this controller; no claim is released until a new ` +
-      `one holds the name`;
+    status.why = drained.length > 0
+      ? `placeholder ${placeholderRef.name} is being deleted, not by this controller; no claim is released until a new one holds the name`
+      : `the claims are released; placeholder ${placeholderRef.name} is being removed`;
     return true;
   }
   if (drained.length > 0) {
@@ -516,20 +520,21 @@ function seeDrainThrough(ctx: PlanContext, v: OrdinalView, d: DrainPodView): voi
   }
   if (d.modified) {
     status.state = 'unproven';
+    const finished = d.phase === 'Succeeded' || d.phase === 'Failed';
     status.why = `the containers of drain pod ${d.ref.name} were changed after the controller created it: it releases nothing, and is ` +
-      `replaced once it finishes`;
+      `replaced ${finished ? 'by a new drain pod now that it has finished' : 'once it finishes'}`;
     ctx.report('Warning', 'DrainPodModified',
       `the containers of drain pod ${d.ref.name} (images, commands or mounts) are no longer the ones this controller created it with; ` +
         `whatever it does proves no drain: `
       + 'its claims are kept, and it is replaced by a new drain pod once it has finished', `${d.ref.uid}/modified`, ordinal);
-    if (ctx.managed && !d.terminating && (d.phase === 'Succeeded' || d.phase === 'Failed')) endDrain(ctx, ordinal, d, 'unproven');
+    if (ctx.managed && !d.terminating && finished) endDrain(ctx, ordinal, d, 'unproven');
     return;
   }
   if (!d.proven) {
     status.state = 'unproven';
     status.why = `pod ${d.ref.name} carries the drain labels but no claim records it as this controller's drain pod: it releases ` +
       `nothing, and holds the ordinal until it finishes`;
-    handleUnproven(ctx, v, d);
+    handleUnproven(ctx, v, d, status);
     return;
   }
   if (d.terminating) return;
@@ -538,8 +543,8 @@ function seeDrainThrough(ctx: PlanContext, v: OrdinalView, d: DrainPodView): voi
     // The set grew back over the ordinal: its claims belong to the returning replica, whatever the drain did.
     status.state = 'cancelled';
     status.why = 'the StatefulSet grew back over this ordinal: the drain pod is removed and the claims stay with the replica';
-    ctx.report('Normal', 'DrainCancelled', `the StatefulSet grew back over ordinal ${ordinal} before drain pod ${d.ref.name} finished; ` +
-      `its claims are kept for the returning replica`, `${d.ref.uid}/cancelled`, ordinal);
+    ctx.report('Normal', 'DrainCancelled', `the StatefulSet grew back over ordinal ${ordinal} while drain pod ${d.ref.name} was ` +
+      `${d.phase}, before its claims were released; they are kept for the returning replica`, `${d.ref.uid}/cancelled`, ordinal);
     endDrain(ctx, ordinal, d, 'scale-up');
     return;
   }
@@ -566,10 +571,11 @@ function seeDrainThrough(ctx: PlanContext, v: OrdinalView, d: DrainPodView): voi
   status.state = d.phase === 'Running' ? 'draining' : 'pending-drain';
   status.why = d.phase === 'Running' ? `drain pod ${d.ref.name} is running (attempt ${d.attempt})`
     : `drain pod ${d.ref.name} is Pending: not scheduled or not started yet`;
+  // A running drain is not cut short by a scale-up (it may be mid-copy); it releases nothing once it ends.
+  if (v.inRange) status.why += '; the StatefulSet grew back over this ordinal: its replica starts once the drain pod has ended, ' +
+    'on the same claims';
   if (pastTimeout(ctx, d)) {
-    status.state = 'failed';
-    status.why = `attempt ${d.attempt} passed its ${TIMEOUT_ANNOTATION} of ${formatDuration(ctx.timeout.value)}: it is stopped`;
-    timedOut(ctx, ordinal, d);
+    Object.assign(status, timedOut(ctx, ordinal, d));
     return;
   }
   reportIfStuck(ctx, ordinal, d);
@@ -595,8 +601,9 @@ function pastTimeout(ctx: PlanContext, d: DrainPodView): boolean {
 }
 
 /** An attempt past its timeout has failed, as an exit 1 would: recorded on its claims (so backoff and max attempts apply), then stopped. */
-function timedOut(ctx: PlanContext, ordinal: number, d: DrainPodView): void {
+function timedOut(ctx: PlanContext, ordinal: number, d: DrainPodView): Outcome {
   const claims = d.releasableClaims;
+  const failures = Math.max(d.attempt, failureState(claims).failures);
   if (claims.length > 0 && failureState(claims).failures < d.attempt) {
     ctx.actions.push({ kind: 'RecordFailure', ordinal, claims: claims.map(claimAt), failures: d.attempt, at: ctx.now.toISOString() });
     const last = d.attempt >= ctx.attempts.value;
@@ -607,6 +614,9 @@ function timedOut(ctx: PlanContext, ordinal: number, d: DrainPodView): void {
       `${d.ref.uid}/timeout`, ordinal);
   }
   endDrain(ctx, ordinal, d, 'timeout');
+  if (failures >= ctx.attempts.value) return { state: 'gave-up', why: giveUpWhy(ctx, failures), failures };
+  const limit = `${TIMEOUT_ANNOTATION} of ${formatDuration(ctx.timeout.value)}`;
+  return { state: 'failed', failures, why: `attempt ${d.attempt} passed its ${limit}: it is stopped and will be retried` };
 }
 
 /** How long a pod with drain labels may go unproven before it is reported as holding its ordinal. */
@@ -619,7 +629,7 @@ const UNPROVEN_GRACE_MS = 30_000;
  * name; once it has finished, a managed set's controller deletes it (UID precondition) so a proven drain can
  * start. Sets that are not managed are left alone.
  */
-function handleUnproven(ctx: PlanContext, v: OrdinalView, d: DrainPodView): void {
+function handleUnproven(ctx: PlanContext, v: OrdinalView, d: DrainPodView, status: OrdinalStatus): void {
   if (!ctx.managed || d.terminating) return;
   // A pod not yet finished is judged only once it is past its first seconds: the controller's own new drain
   // pod is unproven until its record reaches the claim cache, and a pod that will start is Pending at first.
@@ -636,6 +646,8 @@ function handleUnproven(ctx: PlanContext, v: OrdinalView, d: DrainPodView): void
       `pod ${d.ref.name} carries this StatefulSet's drain pod labels but no claim of ordinal ${v.ordinal} exists any more; it can ` +
         `never start, and is deleted`,
       `${d.ref.uid}/unproven`, v.ordinal);
+    status.why = `pod ${d.ref.name} carries the drain labels but no claim of ordinal ${v.ordinal} exists any more: it can never start, ` +
+      `and is deleted`;
     endDrain(ctx, v.ordinal, d, 'nothing-to-drain');
     return;
   }
@@ -653,11 +665,13 @@ function handleUnproven(ctx: PlanContext, v: OrdinalView, d: DrainPodView): void
       `this controller created` +
     ` (a pod made by someone else, or a record lost to a crash); its ${d.phase} releases nothing, and it is deleted`,
     `${d.ref.uid}/unproven`, v.ordinal);
+  status.why = `pod ${d.ref.name} carries the drain labels but no claim records it as this controller's drain pod: its ${d.phase} ` +
+    `releases nothing, and it is deleted`;
   endDrain(ctx, v.ordinal, d, 'unproven');
 }
 
 /** A proven drain pod that Failed: record the failure, then retry after the backoff, or give up. */
-function failedDrain(ctx: PlanContext, ordinal: number, d: DrainPodView): Pick<OrdinalStatus, 'state' | 'why'> {
+function failedDrain(ctx: PlanContext, ordinal: number, d: DrainPodView): Outcome {
   const claims = d.releasableClaims;
   const failure = failureState(claims);
   const podToken = d.pod.metadata?.annotations?.[RETRY_TOKEN_ANNOTATION] ?? '';
@@ -683,13 +697,13 @@ function failedDrain(ctx: PlanContext, ordinal: number, d: DrainPodView): Pick<O
       `drain pod ${d.ref.name} failed (attempt ${d.attempt} of ${ctx.attempts.value}); its claims are kept` +
       (last ? `; giving up: set annotation ${RETRY_ANNOTATION} to a new value to retry` : '; it will be retried'),
       `${d.ref.uid}/failed`, ordinal);
-    return last ? { state: 'gave-up', why: giveUpWhy(ctx, d.attempt) } : retried;
+    return last ? { state: 'gave-up', why: giveUpWhy(ctx, d.attempt), failures: d.attempt } : { ...retried, failures: d.attempt };
   }
   if (failure.failures >= ctx.attempts.value) return { state: 'gave-up', why: giveUpWhy(ctx, failure.failures) };
   const due = retryDueMs(failure, ctx.settings, ctx.nowMs);
   if (ctx.nowMs < due) {
     ctx.wakeIn(due - ctx.nowMs);
-    return { state: 'backoff', why: `${failed}; the next one starts after the backoff` };
+    return { state: 'backoff', why: `${failed}; the next attempt starts at ${new Date(due).toISOString()}` };
   }
   endDrain(ctx, ordinal, d, 'retry');
   return retried;

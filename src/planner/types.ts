@@ -141,10 +141,10 @@ export interface OrdinalStatus {
   /**
    * waiting-for-pod: orphaned, but a pod of its name (the stateful pod, terminating) still exists;
    * pending-drain: a drain pod is about to be created or is Pending; draining: Running; succeeded: its success is
- * being recorded; releasing: a placeholder holds the name while the drained claims are deleted;
+   * being recorded; releasing: a placeholder holds the name while the drained claims are deleted;
    * failed / backoff / gave-up: after a failed attempt; blocked: the set's configuration or OrderedReady holds it;
    * cancelled: the drain or release was called off (the set grew back, another pod took the name, the drain ended
-   * without a release); the claims are kept;
+   * without a release); the claims are kept, or someone else is deleting them and nothing is left to drain;
    * unproven: a pod with drain labels that this controller did not create holds the ordinal;
    * delayed: orphaned, waiting out the drain delay (a scale-up meanwhile gets the claim back untouched);
    * replica-on-released-claim: a replica of the ordinal runs on a claim this controller released, still being

@@ -1,7 +1,9 @@
-// What a user reads: every event and every ordinal's state and reason that the planner produces, one situation
-// at a time, against a committed snapshot (__snapshots__/plan-messages.test.ts.snap). An event's text, its
-// reason and its de-duplication key (one event per drain, not one per resync) and `status`'s REASON column are
-// the controller's interface to the people running it; a change to any of them shows in review as a snapshot diff.
+// What a user reads: every event and every ordinal's state, failure count and reason that the planner produces,
+// one situation at a time, beside the plan's actions and the set's gauges, against a committed snapshot
+// (__snapshots__/plan-messages.test.ts.snap; `npm test` runs Jest with --ci, so a situation without one fails:
+// write it with `-u` and read it). An event's text, reason and de-duplication key (one event per drain, not one per
+// resync) and `status`'s columns are the controller's interface to the people running it; a change to any of
+// them, or to what is done beside them, shows in review as a snapshot diff.
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import {
   DELAY_ANNOTATION, DRAIN_POD_ANNOTATION, ENDED_DRAIN_POD_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, INHERIT_SCHEDULING_ANNOTATION,
@@ -12,7 +14,7 @@ import { planSet } from '../../src/planner/plan.ts';
 import { buildPlaceholder } from '../../src/planner/placeholder.ts';
 import { drainedRecord } from '../../src/planner/release-proof.ts';
 import { parseDrainerTemplate } from '../../src/planner/template.ts';
-import type { Plan, TemplateVerdict } from '../../src/planner/types.ts';
+import type { Action, Plan, TemplateVerdict } from '../../src/planner/types.ts';
 import { ACCEPTED, NOW, aClaim, aDrainPod, aSet, aStatefulPod, recordDrainPod, settings, type SetShape } from './fixtures.ts';
 
 interface Situation {
@@ -24,12 +26,15 @@ interface Situation {
 }
 
 const fin = { finalizers: [FINALIZER] };
+/** The sets' generation: the scale-down was their fourth change. */
+const GENERATION = 4;
 const ago = (ms: number) => new Date(NOW.getTime() - ms);
 const minutes = 60_000;
 
 /** A set scaled from 3 to 1 (unless `shape` says otherwise), its replica 0 running, and `build`'s claims and pods for ordinal 2. */
 function scaledDown(shape: SetShape, build: (set: V1StatefulSet) => { claims: V1PersistentVolumeClaim[]; pods: V1Pod[] }): Situation {
   const set = aSet({ replicas: 1, ...fin, ...shape });
+  set.metadata!.generation = GENERATION;
   const { claims, pods } = build(set);
   return { set, claims: [aClaim(set, 0), ...claims], pods: [aStatefulPod(set, 0), ...pods] };
 }
@@ -47,7 +52,7 @@ function draining(phase: string, shape: SetShape = {}, options: Parameters<typeo
 }
 
 /** Ordinal 2 drained: its claim records the success of drain pod `uid-drained`, which is gone. */
-function drained(shape: SetShape, pods: (set: V1StatefulSet) => V1Pod[] = () => [], generation = 0): Situation {
+function drained(shape: SetShape, pods: (set: V1StatefulSet) => V1Pod[] = () => [], generation = GENERATION): Situation {
   return scaledDown(shape, (set) => ({
     claims: [claim2(set, { [DRAIN_POD_ANNOTATION]: 'uid-drained', ...drainedRecord('uid-drained', generation) })],
     pods: pods(set),
@@ -123,7 +128,8 @@ const situations: Record<string, () => Situation> = {
     return { claims: [claim], pods: [aDrainPod(set, 2, [claim], { phase: 'Failed' })] };
   }),
   'a drain pod Succeeded': () => draining('Succeeded', {}, { created: ago(minutes) }),
-  'the set grew back over a running drain': () => draining('Succeeded', { replicas: 3 }),
+  'the set grew back over a finished drain': () => draining('Succeeded', { replicas: 3 }),
+  'the set grew back over a running drain: it runs on': () => draining('Running', { replicas: 3 }, { started: ago(minutes) }),
   'a drain pod whose containers were changed': () => scaledDown({}, (set) => {
     const claim = claim2(set);
     const pod = aDrainPod(set, 2, [claim], { phase: 'Succeeded' });
@@ -171,15 +177,27 @@ const situations: Record<string, () => Situation> = {
   },
 };
 
-/** The plan as its reader sees it: events (type, reason, ordinal, text, de-duplication key), then each ordinal's state and reason. */
+/** An action in a line: its kind and fields, a pod by its name. */
+function asLine(action: Action): string {
+  const { kind, ...fields } = action;
+  return `do ${kind} ${Object.entries(fields).map(([key, value]) =>
+    `${key}=${key === 'pod' && (value as V1Pod).metadata ? (value as V1Pod).metadata!.name : JSON.stringify(value)}`).join(' ')}`;
+}
+
+/**
+ * The plan as its reader sees it: events (type, reason, ordinal, text, de-duplication key), each ordinal's state,
+ * failures and reason, when it looks again and the set's gauges; and beside them, what is done.
+ */
 function asRead(plan: Plan): string[] {
   return [
+    ...plan.actions.filter((a) => a.kind !== 'Report').map(asLine),
     ...plan.actions.flatMap((a) => (a.kind === 'Report'
       ? [`event ${a.type} ${a.reason}${a.ordinal === undefined ? '' : ` (ordinal ${a.ordinal})`}: ${a.message} [once per ${a.dedupeKey}]`]
       : [])),
     ...plan.ordinals.map((o) => `ordinal ${o.ordinal} ${o.state}${o.startsAt ? ` until ${o.startsAt}` : ''} ` +
-      `[${o.claims.join(', ')}]${o.drainPod ? ` pod ${o.drainPod.name} ${o.drainPod.phase}` : ''}: ${o.why}`),
+      `[${o.claims.join(', ')}] failures ${o.failures}${o.drainPod ? ` pod ${o.drainPod.name} ${o.drainPod.phase}` : ''}: ${o.why}`),
     ...(plan.requeueAfterMs === undefined ? [] : [`looks again in ${plan.requeueAfterMs} ms`]),
+    `gauges ${JSON.stringify(plan.summary)}`,
   ];
 }
 
