@@ -412,11 +412,14 @@ function seeRelabelledDrainPod(ctx: PlanContext, v: OrdinalView): boolean {
   if (recordedOn.length === 0) return false;
   const name = pod.metadata?.name ?? '';
   const phase = pod.status?.phase ?? 'Pending';
+  const finished = phase === 'Succeeded' || phase === 'Failed';
+  const replace = ctx.managed && pod.metadata?.deletionTimestamp === undefined && finished;
   ctx.status({
     ordinal: v.ordinal, claims: claimNames(v), drainPod: { name, phase, attempt: 0 },
     failures: failureState(recordedOn).failures, state: 'unproven',
-    why: `drain pod ${name} no longer carries its drain labels or owner reference: it releases nothing, holds the ordinal while it runs, ` +
-      `and is replaced once it has finished`,
+    why: `drain pod ${name} no longer carries its drain labels or owner reference: it releases nothing, ` +
+      (replace ? 'and is deleted now that it has finished, so that a new drain starts'
+        : finished ? 'and has finished' : 'holds the ordinal while it runs, and is replaced once it has finished'),
   });
   ctx.report('Warning', 'DrainPodRelabelled',
     `drain pod ${name}, created by this controller for ordinal ${v.ordinal}, no longer carries its drain labels or its owner reference ` +
@@ -424,7 +427,7 @@ function seeRelabelledDrainPod(ctx: PlanContext, v: OrdinalView): boolean {
     + `whatever it does proves no drain: its claims are kept, it holds ordinal ${v.ordinal} while it is ${phase}, and it is ` +
       `replaced once it has finished`,
     `${uid}/relabelled`, v.ordinal);
-  if (ctx.managed && pod.metadata?.deletionTimestamp === undefined && (phase === 'Succeeded' || phase === 'Failed')) {
+  if (replace) {
     ctx.actions.push({ kind: 'DeleteDrainPod', ordinal: v.ordinal, pod: { name, uid }, reason: 'unproven',
       forget: recordedOn.map(claimAt) });
   }
@@ -447,8 +450,9 @@ function seeReleaseThrough(ctx: PlanContext, v: OrdinalView): boolean {
     // Another pod took the name before the placeholder did (the returning replica, or a stranger): whatever
     // it does with the claims now is not drained. They stay; a new drain follows once the pod is gone.
     status.state = 'cancelled';
+    // (One pod holds a name: with a holder there is no placeholder, so the claims are drained ones.)
     status.why = `pod ${v.holder.metadata?.name} took the name before the claims were released; they are kept`;
-    if (drained.length > 0) ctx.actions.push({ kind: 'ForgetDrained', ordinal, claims: drained.map(forgettable) });
+    ctx.actions.push({ kind: 'ForgetDrained', ordinal, claims: drained.map(forgettable) });
     return true;
   }
   const placeholderRef = placeholder && { name: placeholder.metadata?.name ?? '', uid: placeholder.metadata?.uid ?? '' };
@@ -603,6 +607,7 @@ function pastTimeout(ctx: PlanContext, d: DrainPodView): boolean {
 /** An attempt past its timeout has failed, as an exit 1 would: recorded on its claims (so backoff and max attempts apply), then stopped. */
 function timedOut(ctx: PlanContext, ordinal: number, d: DrainPodView): Outcome {
   const claims = d.releasableClaims;
+  const limit = `${TIMEOUT_ANNOTATION} of ${formatDuration(ctx.timeout.value)}`;
   const failures = Math.max(d.attempt, failureState(claims).failures);
   if (claims.length > 0 && failureState(claims).failures < d.attempt) {
     ctx.actions.push({ kind: 'RecordFailure', ordinal, claims: claims.map(claimAt), failures: d.attempt, at: ctx.now.toISOString() });
@@ -614,8 +619,11 @@ function timedOut(ctx: PlanContext, ordinal: number, d: DrainPodView): Outcome {
       `${d.ref.uid}/timeout`, ordinal);
   }
   endDrain(ctx, ordinal, d, 'timeout');
+  if (claims.length === 0) {
+    return { state: 'cancelled', why: `attempt ${d.attempt} passed its ${limit}, and its claims are being deleted or gone: nothing is ` +
+      'left to drain; the pod is removed' };
+  }
   if (failures >= ctx.attempts.value) return { state: 'gave-up', why: giveUpWhy(ctx, failures), failures };
-  const limit = `${TIMEOUT_ANNOTATION} of ${formatDuration(ctx.timeout.value)}`;
   return { state: 'failed', failures, why: `attempt ${d.attempt} passed its ${limit}: it is stopped and will be retried` };
 }
 

@@ -59,6 +59,17 @@ function drained(shape: SetShape, pods: (set: V1StatefulSet) => V1Pod[] = () => 
   }));
 }
 
+/** Ordinal 2's drain pod in `phase`, its labels changed by someone who may patch pods (its UID still on the claim). */
+function relabelled(phase: string, change?: (pod: V1Pod) => void, shape: SetShape = {}): Situation {
+  return scaledDown(shape, (set) => {
+    const claim = claim2(set);
+    const pod = aDrainPod(aSet({ replicas: 1, ...fin }), 2, [claim], { phase });
+    delete pod.metadata!.labels![ROLE_LABEL];
+    change?.(pod);
+    return { claims: [claim], pods: [pod] };
+  });
+}
+
 function placeholder(set: V1StatefulSet, deleting = false): V1Pod {
   const pod = buildPlaceholder(set, 'busybox', 2);
   pod.metadata!.uid = 'uid-placeholder';
@@ -170,6 +181,55 @@ const situations: Record<string, () => Situation> = {
   'drained: another pod took the name first': () => drained({}, (set) => [aStatefulPod(set, 2)]),
   'drained: the set grew back before the release': () => drained({ replicas: 3 }, (set) => [placeholder(set)]),
   'drained: the set changed since': () => drained({}, (set) => [placeholder(set)], 7),
+  'the set deleted: an orphaned ordinal is drained before the finalizer goes': () =>
+    scaledDown({ deleting: true }, (set) => ({ claims: [claim2(set)], pods: [] })),
+  'the set deleted: a drain that gave up keeps no finalizer': () => scaledDown({ deleting: true },
+    (set) => ({ claims: [claim2(set, { [FAILURES_ANNOTATION]: '3', [LAST_FAILURE_ANNOTATION]: NOW.toISOString() })], pods: [] })),
+  'OrderedReady: two ordinals delayed, the lower waits its turn': () => scaledDown({ annotations: { [DELAY_ANNOTATION]: '10m' } },
+    (set) => ({ claims: [1, 2].map((o) => aClaim(set, o, { annotations: { [ORPHANED_SINCE_ANNOTATION]: ago(minutes).toISOString() } })),
+      pods: [] })),
+  'OrderedReady: a retry resets the highest ordinal first': () => scaledDown({ annotations: { [RETRY_ANNOTATION]: 'again' } },
+    (set) => ({ claims: [1, 2].map((o) => aClaim(set, o, { annotations: { [FAILURES_ANNOTATION]: '3',
+      [LAST_FAILURE_ANNOTATION]: NOW.toISOString() } })), pods: [] })),
+  'a drain delay over two claims marked at different times: the later mark counts': () => scaledDown(
+    { templates: ['data', 'logs'], annotations: { [DELAY_ANNOTATION]: '10m' } }, (set) => ({ claims: [
+      aClaim(set, 2, { annotations: { [ORPHANED_SINCE_ANNOTATION]: ago(5 * minutes).toISOString() } }),
+      aClaim(set, 2, { template: 'logs', annotations: { [ORPHANED_SINCE_ANNOTATION]: ago(minutes).toISOString() } })], pods: [] })),
+  'a failed attempt at the very end of its backoff': () => scaledDown({},
+    (set) => ({ claims: [claim2(set, { [FAILURES_ANNOTATION]: '1', [LAST_FAILURE_ANNOTATION]: ago(10_000).toISOString() })], pods: [] })),
+  'a drain pod at the very end of its timeout': () =>
+    draining('Running', { annotations: { [TIMEOUT_ANNOTATION]: '10m' } }, { created: ago(10 * minutes), started: ago(10 * minutes) }),
+  'a drain pod Pending for exactly its deadline': () => draining('Pending', {}, { created: ago(10 * minutes) }),
+  'a drain timed out whose claim someone else is deleting': () => scaledDown({ annotations: { [TIMEOUT_ANNOTATION]: '10m' } }, (set) => {
+    const claim = aClaim(set, 2, { deleting: true });
+    return { claims: [claim], pods: [aDrainPod(set, 2, [claim], { phase: 'Running', created: ago(20 * minutes) })] };
+  }),
+  'a failed drain pod of the current retry': () => draining('Failed', { annotations: { [RETRY_ANNOTATION]: 'again' } },
+    { retryToken: 'again' }, { [RETRY_TOKEN_ANNOTATION]: 'again' }),
+  'a look-alike drain pod that finished a moment ago': () => draining('Succeeded', {}, { record: false, created: ago(10_000) }),
+  'a look-alike drain pod Pending for exactly its first 30 s': () => draining('Pending', {}, { record: false, created: ago(30_000) }),
+  'a drain pod relabelled, finished': () => relabelled('Succeeded'),
+  'a drain pod relabelled, finished, being deleted': () => relabelled('Succeeded', (pod) => (pod.metadata!.deletionTimestamp = NOW)),
+  'a drain pod relabelled, finished, of a set no longer annotated': () => relabelled('Succeeded', undefined, { template: null }),
+  'a drain pod this controller ended, being deleted': () => {
+    const situation = situations['a drain pod this controller ended, still in the cache']!();
+    situation.pods[1]!.metadata!.deletionTimestamp = NOW;
+    return situation;
+  },
+  'a drain pod whose containers were changed, of a set no longer annotated': () => scaledDown({ template: null }, (set) => {
+    const claim = claim2(set);
+    const pod = aDrainPod(aSet({ replicas: 1, ...fin }), 2, [claim], { phase: 'Succeeded' });
+    pod.spec!.containers[0]!.image = 'evil';
+    return { claims: [claim], pods: [pod] };
+  }),
+  'drained: the set grew back, the placeholder already going': () => drained({ replicas: 3 }, (set) => [placeholder(set, true)]),
+  'a pod without a UID holds the name': () => scaledDown({}, (set) => {
+    const holder = aStatefulPod(set, 2);
+    delete holder.metadata!.uid;
+    return { claims: [claim2(set)], pods: [holder] };
+  }),
+  'a set with the annotation but no claim templates: not managed, nothing said': () => ({ ...scaledDown({ templates: [] },
+    () => ({ claims: [], pods: [] })) }),
   'a replica on a claim released and still being deleted': () => {
     const set = aSet({ replicas: 3, ...fin });
     const released = recordDrainPod(aClaim(set, 2, { deleting: true }), 'uid-of-the-drain-pod');
@@ -195,7 +255,8 @@ function asRead(plan: Plan): string[] {
       ? [`event ${a.type} ${a.reason}${a.ordinal === undefined ? '' : ` (ordinal ${a.ordinal})`}: ${a.message} [once per ${a.dedupeKey}]`]
       : [])),
     ...plan.ordinals.map((o) => `ordinal ${o.ordinal} ${o.state}${o.startsAt ? ` until ${o.startsAt}` : ''} ` +
-      `[${o.claims.join(', ')}] failures ${o.failures}${o.drainPod ? ` pod ${o.drainPod.name} ${o.drainPod.phase}` : ''}: ${o.why}`),
+      `[${o.claims.join(', ')}] failures ${o.failures}` +
+      `${o.drainPod ? ` pod ${o.drainPod.name} ${o.drainPod.phase} attempt ${o.drainPod.attempt}` : ''}: ${o.why}`),
     ...(plan.requeueAfterMs === undefined ? [] : [`looks again in ${plan.requeueAfterMs} ms`]),
     `gauges ${JSON.stringify(plan.summary)}`,
   ];

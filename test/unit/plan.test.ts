@@ -1,4 +1,4 @@
-import { planSet, templateHash } from '../../src/planner/plan.ts';
+import { isManaged, needsPlanning, planSet, templateHash } from '../../src/planner/plan.ts';
 import { parseDrainerTemplate } from '../../src/planner/template.ts';
 import { CLAIMS_ANNOTATION, DELAY_ANNOTATION, TEMPLATE_ANNOTATION, ENDED_DRAIN_POD_ANNOTATION, FAILURES_ANNOTATION,
   FINALIZER, LAST_FAILURE_ANNOTATION, ORDINAL_LABEL, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_LABEL,
@@ -7,7 +7,9 @@ import type { Action, SetObservation, TemplateVerdict } from '../../src/planner/
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { buildPlaceholder, isPlaceholderOf } from '../../src/planner/placeholder.ts';
 import { drainedRecord } from '../../src/planner/release-proof.ts';
-import { ACCEPTED, NOW, aClaim, aDrainPod, aSet, aStatefulPod, recordDrainPod, settings, type SetShape } from './fixtures.ts';
+import {
+  ACCEPTED, NOW, aClaim, aDrainPod, aSet, aStatefulPod, drainTemplate, recordDrainPod, settings, type SetShape,
+} from './fixtures.ts';
 
 type SetShapeExtra = Partial<SetShape>;
 
@@ -946,5 +948,46 @@ describe('planSet: the counts the set\'s gauges show', () => {
     expect(plan(set, orphans().slice(0, 2), [aStatefulPod(set, 0), aStatefulPod(set, 1)]).summary).toEqual(zero);
     expect(plan(set, orphans(), [aStatefulPod(set, 0)], NOW, { state: 'rejected', problem: 'no' }).summary)
       .toMatchObject({ invalid: true });
+  });
+});
+
+describe('which sets are planned at all', () => {
+  const plain = (): V1StatefulSet => { const set = aSet({ template: null }); delete set.metadata!.annotations; return set; };
+
+  it('a set with the template annotation and claim templates is managed; without either it is not', () => {
+    expect(isManaged(aSet())).toBe(true);
+    expect(isManaged(aSet({ templates: [] }))).toBe(false);
+    expect(isManaged(plain())).toBe(false);
+  });
+
+  it('a set is planned when managed, when it carries the finalizer, or when a drain pod or placeholder of it exists', () => {
+    const set = plain();
+    const unlabelled: V1Pod = { metadata: { name: 'db-0' } };
+    expect(needsPlanning(set, [aStatefulPod(set, 0), unlabelled])).toBe(false);
+    expect(needsPlanning(aSet(), [])).toBe(true);
+    expect(needsPlanning(aSet({ template: null, finalizers: [FINALIZER] }), [])).toBe(true);
+    expect(needsPlanning(set, [unlabelled, aDrainPod(aSet(), 2, [])])).toBe(true);
+    expect(needsPlanning(set, [unlabelled, buildPlaceholder(aSet(), 'busybox', 2)])).toBe(true);
+  });
+
+  it('a template verdict is for one set, one template text and one set of claim templates', () => {
+    const base = templateHash(aSet());
+    const other = aSet();
+    other.metadata!.uid = 'uid-other';
+    expect(templateHash(other)).not.toBe(base);
+    expect(templateHash(aSet({ template: { ...drainTemplate, metadata: { labels: { app: 'x' } } } }))).not.toBe(base);
+    expect(templateHash(aSet({ templates: ['data', 'logs'] }))).not.toBe(base);
+    expect(templateHash(aSet())).toBe(base);
+  });
+
+  it('the API server is asked about a drain pod of the first ordinal past the range, mounting that ordinal\'s claims, under a ' +
+      'name no pod has', () => {
+    const set = aSet({ replicas: 3, templates: ['data', 'logs'] });
+    const check = plan(set, [], [], NOW, { state: 'unchecked' }).actions.find((a) => a.kind === 'VerifyTemplate');
+    expect(check?.kind === 'VerifyTemplate' && check.pod.metadata!.name).toBe('db-3-template-check');
+    expect(check?.kind === 'VerifyTemplate' && check.pod.spec!.volumes).toEqual([
+      { name: 'data', persistentVolumeClaim: { claimName: 'data-db-3' } },
+      { name: 'logs', persistentVolumeClaim: { claimName: 'logs-db-3' } },
+    ]);
   });
 });
