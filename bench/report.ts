@@ -150,11 +150,14 @@ Absolute times on 2 shared cores say more about the machine than about the contr
 against a program that does only what cannot be avoided, in the same run, on the same populated control
 plane:
 
-- **bare writer** ([scenarios/bare-writer.ts](scenarios/bare-writer.ts)): makes the storm's writes (drain
-  pod, UID record on the claim, claim delete, drain pod delete, the same four events) through the
-  controller's own API client with the same QPS, burst, concurrency and event rate, knowing every orphaned
-  ordinal up front and starting on a set the moment its pods are gone: no watch of its own, no cache, no
-  planning. It waits for each drain pod's Succeeded (the drain itself) through the benchmark's observer.
+- **bare writer** ([scenarios/bare-writer.ts](scenarios/bare-writer.ts)): makes the storm's writes, the
+  release protocol's seven per ordinal (drain pod, its record on the claim, the success record, drain pod
+  delete, placeholder, claim delete, placeholder delete; the same four events) through the controller's own
+  API client with the same QPS, burst, concurrency and event rate, knowing every orphaned ordinal up front and
+  starting on a set the moment its pods are gone: no watch of its own, no cache, no planning, no reads. It
+  waits for each drain pod's Succeeded (the drain itself), and for the drain pod and the claim to be gone
+  before the placeholder's create and delete, through the benchmark's observer. (Runs before 72864c7 had it
+  make the earlier protocol's four writes: drain pod, record, claim delete, drain pod delete.)
 - **bare consumer** ([bare-consumer.ts](bare-consumer.ts)): a separate process with the image's flags
   that opens the controller's four watch streams (same selectors, metadata-only where the controller
   uses it, streamed initial state) over plain \`node:https\` and only parses the events.
@@ -179,14 +182,15 @@ ${run.results.map((r) =>
   `| ${r.size.toLocaleString('en')} | ${stormReaction(r.storm)} | ${stormReaction(r.bare.storm)} | ${counts(budgeted(r.storm.requests))} ` +
   `| ${counts(budgeted(r.bare.storm.requests))} | ${x(budget(r.storm.requests) / budget(r.bare.storm.requests))} |`).join('\n')}
 
-What the controller sends beyond the bare writer's four writes per ordinal depends on the commit measured.
+What the controller sends beyond the bare writer's writes depends on the commit measured.
 Up to 09f97a2: one quorum read of the set before its claims are released (so that a scale-up the cache has
 not seen yet keeps its claims). From 1c9de48 on (the release proof of safety round three, in
 \`src/controller/release-guard.ts\`), per ordinal: the drained record on its claims, a placeholder pod that holds
 the ordinal's name while its claims are deleted (create, then delete), and quorum reads of the set, the drain
-pod and each claim before the writes of a release: seven writes and about six reads, against the bare writer's
-four writes, under the same QPS budget. The bare writer still makes the earlier protocol's writes, so its
-ratio at those sizes is the cost of the new protocol plus the controller's own. The storm's
+pod and each claim before the writes of a release: seven writes and about six reads, under the same QPS budget.
+Where the bare writer made the earlier protocol's four writes (10,000 sets, measured at e804625), the ratio is
+the cost of the new protocol plus the controller's own; where it makes the same seven (100 sets, 72864c7 and
+later), the difference is the controller's reads and its waiting on its own watches. The storm's
 sets carry the controller's finalizer already, as any set annotated before it scales down does: the
 controller added it when it first accepted the template, at its first start (table below). Events have
 their own budget and do not count against the QPS limit.
