@@ -15,7 +15,8 @@ interface Group { mutate: string[]; tests: string[] }
 const GROUPS: Record<string, Group> = {
   planner: {
     mutate: ['src/planner/**/*.ts'],
-    tests: ['plan', 'identity', 'ordinals', 'keys', 'drain-pod', 'placeholder', 'template', 'duration', 'failures', 'settings',
+    tests: ['plan', 'plan-messages', 'identity', 'ordinals', 'keys', 'drain-pod', 'placeholder', 'template', 'duration', 'failures',
+      'settings',
       'label-selector', 'well-formed', 'release-proof', 'planner-properties', 'planner-lifecycle', 'planner-totality', 'controller'],
   },
   controller: {
