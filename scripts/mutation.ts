@@ -16,8 +16,8 @@ const GROUPS: Record<string, Group> = {
   planner: {
     mutate: ['src/planner/**/*.ts'],
     tests: ['plan', 'plan-messages', 'identity', 'ordinals', 'keys', 'drain-pod', 'placeholder', 'template', 'duration', 'failures',
-      'settings',
-      'label-selector', 'well-formed', 'release-proof', 'planner-properties', 'planner-lifecycle', 'planner-totality', 'controller'],
+      'settings', 'label-selector', 'well-formed', 'release-proof', 'planner-properties', 'planner-lifecycle', 'planner-totality',
+      'controller'],
   },
   controller: {
     mutate: ['src/controller/executor.ts', 'src/controller/work-queue.ts', 'src/kube/leader-election.ts', 'src/kube/retry.ts',
