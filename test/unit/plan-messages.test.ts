@@ -77,6 +77,20 @@ function placeholder(set: V1StatefulSet, deleting = false): V1Pod {
   return pod;
 }
 
+/** Ordinal 2 of a set with claim templates `data` and `logs`: both its claims (each changed by `change`) and `pods`. */
+function twoClaims(shape: SetShape, pods: (set: V1StatefulSet) => V1Pod[], change: (claim: V1PersistentVolumeClaim) => void): Situation {
+  return scaledDown({ templates: ['data', 'logs'], ...shape }, (set) => {
+    const claims = ['data', 'logs'].map((template) => aClaim(set, 2, { template }));
+    claims.forEach(change);
+    return { claims, pods: pods(set) };
+  });
+}
+
+/** Records on `claim` the success of drain pod `uid-drained` (gone), at the set's generation. */
+function drainedOn(claim: V1PersistentVolumeClaim): void {
+  claim.metadata!.annotations = { [DRAIN_POD_ANNOTATION]: 'uid-drained', ...drainedRecord('uid-drained', GENERATION) };
+}
+
 const situations: Record<string, () => Situation> = {
   'a drain starts': () => scaledDown({}, (set) => ({ claims: [claim2(set)], pods: [] })),
   'the replica is still terminating': () => scaledDown({}, (set) => ({ claims: [claim2(set)], pods: [aStatefulPod(set, 2)] })),
@@ -234,6 +248,96 @@ const situations: Record<string, () => Situation> = {
     const set = aSet({ replicas: 3, ...fin });
     const released = recordDrainPod(aClaim(set, 2, { deleting: true }), 'uid-of-the-drain-pod');
     return { set, claims: [aClaim(set, 0), aClaim(set, 1), released], pods: [0, 1, 2].map((o) => aStatefulPod(set, o)) };
+  },
+  'two claims: drained, the placeholder holds the name, both are released': () =>
+    twoClaims({}, (set) => [placeholder(set)], (c) => drainedOn(c)),
+  'two claims: both being deleted under the placeholder': () => twoClaims({}, (set) => [placeholder(set)], (c) => {
+    drainedOn(c);
+    c.metadata!.deletionTimestamp = NOW;
+  }),
+  'two claims: the set grew back before the release': () => twoClaims({ replicas: 3 }, (set) => [placeholder(set)], (c) => drainedOn(c)),
+  'two claims: a time in the future on both': () => twoClaims({ annotations: { [DELAY_ANNOTATION]: '10m' } }, () => [], (c) => {
+    c.metadata!.annotations = { [ORPHANED_SINCE_ANNOTATION]: new Date(NOW.getTime() + 5 * minutes).toISOString() };
+  }),
+  'a replica on two claims released and still being deleted': () => {
+    const set = aSet({ replicas: 3, templates: ['data', 'logs'], ...fin });
+    const released = ['data', 'logs']
+      .map((template) => recordDrainPod(aClaim(set, 2, { template, deleting: true }), 'uid-of-the-drain-pod'));
+    return { set, claims: [aClaim(set, 0), aClaim(set, 1), ...released], pods: [0, 1, 2].map((o) => aStatefulPod(set, o)) };
+  },
+  'a template with two problems': () => scaledDown({ template: { metadata: { name: 'mine' },
+    spec: { restartPolicy: 'Always', containers: [{ name: 'drain', image: 'busybox' }] } } },
+  (set) => ({ claims: [claim2(set)], pods: [] })),
+  'two blockers: whenScaled Delete and a selector without matchLabels': () => {
+    const situation = scaledDown({ whenScaled: 'Delete' }, (set) => ({ claims: [claim2(set)], pods: [] }));
+    situation.set.spec!.selector = { matchExpressions: [{ key: 'app', operator: 'In', values: ['db'] }] };
+    return situation;
+  },
+  'no podManagementPolicy given: OrderedReady, the lower ordinal waits': () => {
+    const situation = scaledDown({}, (set) => ({ claims: [aClaim(set, 1), claim2(set)], pods: [] }));
+    delete situation.set.spec!.podManagementPolicy;
+    return situation;
+  },
+  'inherit-scheduling "true"': () => scaledDown({ annotations: { [INHERIT_SCHEDULING_ANNOTATION]: 'true' } },
+    (set) => ({ claims: [claim2(set)], pods: [] })),
+  'inherit-scheduling "false"': () => scaledDown({ annotations: { [INHERIT_SCHEDULING_ANNOTATION]: 'false' } },
+    (set) => ({ claims: [claim2(set)], pods: [] })),
+  'an invalid template: a time in the future and a drain delay write nothing': () =>
+    scaledDown({ template: '{nope', annotations: { [DELAY_ANNOTATION]: '10m' } }, (set) => ({ claims: [aClaim(set, 1),
+      claim2(set, { [ORPHANED_SINCE_ANNOTATION]: new Date(NOW.getTime() + 5 * minutes).toISOString() })], pods: [] })),
+  'the replica is still terminating after a failed attempt': () => scaledDown({}, (set) => ({
+    claims: [claim2(set, { [FAILURES_ANNOTATION]: '1', [LAST_FAILURE_ANNOTATION]: ago(minutes).toISOString() })],
+    pods: [aStatefulPod(set, 2)] })),
+  'a drain delay after a failed attempt: nothing marked, the retry starts': () => scaledDown({ annotations: { [DELAY_ANNOTATION]: '10m' } },
+    (set) => ({ claims: [claim2(set, { [FAILURES_ANNOTATION]: '1', [LAST_FAILURE_ANNOTATION]: ago(60 * minutes).toISOString() })],
+      pods: [] })),
+  'the set deleted: a relabelled drain pod still running keeps the finalizer': () => relabelled('Running', undefined, { deleting: true }),
+  'the set deleted: drained, the placeholder holds the name, the finalizer stays': () =>
+    drained({ deleting: true }, (set) => [placeholder(set)]),
+  'the set deleted: a drain delay being waited out keeps the finalizer': () =>
+    scaledDown({ deleting: true, annotations: { [DELAY_ANNOTATION]: '10m' } },
+      (set) => ({ claims: [claim2(set, { [ORPHANED_SINCE_ANNOTATION]: ago(2 * minutes).toISOString() })], pods: [] })),
+  'the set deleted: a retry requested keeps the finalizer': () =>
+    scaledDown({ deleting: true, annotations: { [RETRY_ANNOTATION]: 'again' } }, (set) => ({
+      claims: [claim2(set, { [FAILURES_ANNOTATION]: '3', [LAST_FAILURE_ANNOTATION]: NOW.toISOString() })], pods: [] })),
+  'the set deleted: a failed attempt in its backoff keeps the finalizer': () => scaledDown({ deleting: true },
+    (set) => ({ claims: [claim2(set, { [FAILURES_ANNOTATION]: '1', [LAST_FAILURE_ANNOTATION]: NOW.toISOString() })], pods: [] })),
+  'the set deleted: a template not judged yet keeps the finalizer': () => ({
+    ...scaledDown({ deleting: true }, (set) => ({ claims: [claim2(set)], pods: [] })), verdict: { state: 'unchecked' } }),
+  'OrderedReady: a lower ordinal waits behind one in backoff': () => scaledDown({}, (set) => ({ claims: [aClaim(set, 1),
+    claim2(set, { [FAILURES_ANNOTATION]: '1', [LAST_FAILURE_ANNOTATION]: NOW.toISOString() })], pods: [] })),
+  'OrderedReady: a template not judged yet, two ordinals': () => ({
+    ...scaledDown({}, (set) => ({ claims: [aClaim(set, 1), claim2(set)], pods: [] })), verdict: { state: 'unchecked' } }),
+  'drained: the claims are gone, the placeholder is being deleted': () =>
+    scaledDown({}, (set) => ({ claims: [], pods: [placeholder(set, true)] })),
+  'OrderedReady: a lower ordinal waits while a released claim is being deleted': () => {
+    const situation = drained({}, (set) => [placeholder(set)]);
+    situation.claims[1]!.metadata!.deletionTimestamp = NOW;
+    situation.claims.push(aClaim(situation.set, 1));
+    return situation;
+  },
+  'a drain pod relabelled, failed': () => relabelled('Failed'),
+  'a look-alike drain pod that failed a moment ago': () => draining('Failed', {}, { record: false, created: ago(10_000) }),
+  'a drain pod whose containers were changed, running': () => scaledDown({}, (set) => {
+    const claim = claim2(set);
+    const pod = aDrainPod(set, 2, [claim], { phase: 'Running' });
+    pod.spec!.containers[0]!.image = 'evil';
+    return { claims: [claim], pods: [pod] };
+  }),
+  'a drain pod Succeeded, being deleted': () => {
+    const situation = draining('Succeeded');
+    situation.pods[1]!.metadata!.deletionTimestamp = NOW;
+    return situation;
+  },
+  'a drain pod running with no timestamps at all, under a timeout': () => {
+    const situation = draining('Running', { annotations: { [TIMEOUT_ANNOTATION]: '10m' } });
+    delete situation.pods[1]!.metadata!.creationTimestamp;
+    return situation;
+  },
+  'a drain pod Succeeded without a creation time': () => {
+    const situation = draining('Succeeded');
+    delete situation.pods[1]!.metadata!.creationTimestamp;
+    return situation;
   },
 };
 
