@@ -344,7 +344,8 @@ function startDrain(ctx: PlanContext, v: OrdinalView, gate: TemplateGate, busy: 
     ctx.actions.push({ kind: 'ResetFailures', ordinal: v.ordinal, claims: claims.map(claimAt), retryToken: ctx.retryToken });
     return { pending: true, holdsOrder: true };
   }
-  if (ctx.delay.value > 0 && failure.failures === 0) {
+  // The delay comes before a first attempt only (a retry waits out its backoff); a zero delay ends at the mark.
+  if (failure.failures === 0) {
     const due = delayedUntil(ctx, claims);
     if (ctx.nowMs < due) {
       status.state = 'delayed';

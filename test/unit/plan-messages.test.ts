@@ -334,6 +334,21 @@ const situations: Record<string, () => Situation> = {
     delete situation.pods[1]!.metadata!.creationTimestamp;
     return situation;
   },
+  'a set whose last annotation was removed: not managed, its finalizer goes': () => {
+    const situation = scaledDown({ template: null }, (set) => ({ claims: [claim2(set)], pods: [] }));
+    delete situation.set.metadata!.annotations;
+    return situation;
+  },
+  'a drain pod relabelled, seen without its status': () => relabelled('Running', (pod) => delete pod.status),
+  'two claims drained, one deleted by someone else, nothing holding the name': () => {
+    const situation = twoClaims({}, () => [], (c) => drainedOn(c));
+    situation.claims[2]!.metadata!.deletionTimestamp = NOW;
+    return situation;
+  },
+  'a retry after a failed attempt, the drain delay raised since: the retry does not wait for it': () =>
+    scaledDown({ annotations: { [DELAY_ANNOTATION]: '60m' } }, (set) => ({ claims: [claim2(set, {
+      [ORPHANED_SINCE_ANNOTATION]: ago(20 * minutes).toISOString(), [FAILURES_ANNOTATION]: '1',
+      [LAST_FAILURE_ANNOTATION]: ago(15 * minutes).toISOString() })], pods: [] })),
   'a drain pod Succeeded without a creation time': () => {
     const situation = draining('Succeeded');
     delete situation.pods[1]!.metadata!.creationTimestamp;
