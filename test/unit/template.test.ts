@@ -33,6 +33,20 @@ describe('parseDrainerTemplate', () => {
     expect(result.ok ? '' : result.problems.join('\n')).toMatch(message);
   });
 
+  it('reads the documented JSON as JSON: a duplicated key keeps its last value, as kubectl reads it (YAML would refuse it)', () => {
+    const text = `{"spec": {"containers": []}, "spec": ${JSON.stringify({ containers: [container] })}}`;
+    expect(parseDrainerTemplate(aSet({ template: text }))).toEqual({ ok: true,
+      template: { labels: {}, annotations: {}, spec: { containers: [container] } } });
+  });
+
+  it('bounds YAML alias expansion: a template with about 50 alias references or more is refused (the YAML default is 100)', () => {
+    const aliases = (n: number) => `x: &a "v"\ny: [${Array<string>(n).fill('*a').join(', ')}]\nspec: {containers: [{name: d, image: b}]}\n`;
+    expect(parseDrainerTemplate(aSet({ template: aliases(40) }))).toEqual({ ok: false,
+      problems: ['template must NOT have additional properties (x)', 'template must NOT have additional properties (y)'] });
+    expect(parseDrainerTemplate(aSet({ template: aliases(60) }))).toEqual({ ok: false,
+      problems: ['the template is neither valid JSON nor YAML: Excessive alias count indicates a resource exhaustion attack'] });
+  });
+
   it('reports every problem at once', () => {
     const result =
       parseDrainerTemplate(aSet({ template: { metadata: { namespace: 'x' }, spec: { restartPolicy: 'Always', containers: [] } } }));
@@ -134,8 +148,32 @@ describe('parseDrainerTemplate', () => {
   });
 
   it('a set without the annotation: the problem names it', () => {
-    expect(parseDrainerTemplate(aSet({ template: null }))).toEqual({ ok: false,
-      problems: ['annotation statefulsets.kubernetes.io/drainer-pod-template is missing'] });
+    const missing = { ok: false, problems: ['annotation statefulsets.kubernetes.io/drainer-pod-template is missing'] };
+    expect(parseDrainerTemplate(aSet({ template: null }))).toEqual(missing);
+    const bare = aSet({ template: null });
+    delete bare.metadata!.annotations;
+    expect(parseDrainerTemplate(bare)).toEqual(missing);
+  });
+
+  it('states each schema problem exactly, with the field it is about, every one of them', () => {
+    const result = parseDrainerTemplate(aSet({ template: { spec: { restartPolicy: 'Sometimes', containers: [{ name: 'x' }] } } }));
+    expect(result).toEqual({ ok: false, problems: [
+      'spec.restartPolicy must be equal to one of the allowed values',
+      'spec.containers.0 must have required property \'image\'',
+    ] });
+  });
+
+  it('refuses unknown fields wherever they are, even named like a controller-owned field or an Object member', () => {
+    expect(parseDrainerTemplate(aSet({ template: { name: 'x', ...spec({}) } })))
+      .toEqual({ ok: false, problems: ['template must NOT have additional properties (name)'] });
+    expect(parseDrainerTemplate(aSet({ template: { metadata: { constructor: 'x' }, ...spec({}) } })))
+      .toEqual({ ok: false, problems: ['metadata must NOT have additional properties (constructor)'] });
+  });
+
+  it('says which labels to use when the selector would adopt the drain pod', () => {
+    expect(parseDrainerTemplate(aSet({ template: { metadata: { labels: { app: 'db' } }, ...spec({}) } }))).toEqual({ ok: false,
+      problems: ['the template\'s labels match the StatefulSet\'s selector: the StatefulSet controller would adopt the drain pod; ' +
+        'use labels outside the selector'] });
   });
 
   it('a volume naming a claim of another set, or of a name the set does not spell, is the user\'s to mount', () => {
