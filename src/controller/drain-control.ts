@@ -166,10 +166,9 @@ export class ApiDrainControl implements DrainControl {
 
   async forgetDrained(set: V1StatefulSet, action: Do<'ForgetDrained'>, run: PlanRun): Promise<void> {
     for (const claim of action.claims) {
-      const drained = claim.drainedPodUid;
       await unless([404], () => this.annotate(set.metadata?.namespace ?? '', claim, {
         [DRAINED_ANNOTATION]: null, [DRAIN_POD_ANNOTATION]: null, [DRAIN_POD_CONTAINERS_ANNOTATION]: null,
-        ...(drained ? { [ENDED_DRAIN_POD_ANNOTATION]: drained } : {}),
+        [ENDED_DRAIN_POD_ANNOTATION]: claim.drainedPodUid,
       }, run));
     }
     this.log.info('called off a release: the claims are kept', { ...setField(set), ...actionFields(action) });

@@ -7,7 +7,7 @@ import { buildDrainPod, claimAt, claimRef } from './drain-pod.ts';
 import { failureState, notAfter, retryDueMs, timeMs } from './failures.ts';
 import { drainDelay, drainTimeout, maxAttempts } from './settings.ts';
 import { formatDuration } from './duration.ts';
-import { claimLabels, claimName, claimTemplateNames, ordinalRange } from './identity.ts';
+import { claimLabels, claimName, claimTemplateNames, inRange, ordinalRange } from './identity.ts';
 import {
   DELAY_ANNOTATION, DRAIN_POD_ANNOTATION, FINALIZER, INHERIT_SCHEDULING_ANNOTATION, LAST_FAILURE_ANNOTATION, ORPHANED_SINCE_ANNOTATION,
   RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_DRAINER, ROLE_LABEL, ROLE_PLACEHOLDER, TEMPLATE_ANNOTATION,
@@ -120,7 +120,7 @@ class PlanContext {
     const invalidTemplate = managed && this.invalidTemplate;
     const summary: SetSummary = { orphanedClaims: 0, delayed: 0, stuckDrains: 0, gaveUp: 0, held: 0, invalid: invalidTemplate };
     for (const o of this.ordinals) {
-      if (!NOT_ORPHANED.has(o.state)) summary.orphanedClaims += o.claims.length;
+      if (!NOT_ORPHANED.has(o.state) && !inRange(this.set, o.ordinal)) summary.orphanedClaims += o.claims.length;
       if (o.state === 'delayed') summary.delayed += 1;
       if (o.state === 'unproven') summary.held += 1;
       if (o.state === 'gave-up') summary.gaveUp += 1;
@@ -436,8 +436,9 @@ function seeRelabelledDrainPod(ctx: PlanContext, v: OrdinalView): boolean {
   ctx.report('Warning', 'DrainPodRelabelled',
     `drain pod ${name}, created by this controller for ordinal ${v.ordinal}, no longer carries its drain labels or its owner reference ` +
       `(someone changed them); `
-    + `whatever it does proves no drain: its claims are kept, it holds ordinal ${v.ordinal} while it is ${phase}, and it is ` +
-      `replaced once it has finished`,
+    + `whatever it does proves no drain: its claims are kept, and ` +
+      (finished ? `its ${phase} releases nothing`
+        : `it holds ordinal ${v.ordinal} while it is ${phase}, and is replaced once it has finished`),
     `${uid}/relabelled`, v.ordinal);
   if (replace) {
     ctx.actions.push({ kind: 'DeleteDrainPod', ordinal: v.ordinal, pod: { name, uid }, reason: 'unproven',
@@ -514,10 +515,14 @@ function seeReleaseThrough(ctx: PlanContext, v: OrdinalView): boolean {
 }
 
 /** A drained claim, and the drain pod to keep as ended once its record is removed. */
-function forgettable(claim: V1PersistentVolumeClaim): ClaimAt & { drainedPodUid?: string } {
+function forgettable(claim: V1PersistentVolumeClaim): ClaimAt & { drainedPodUid: string } {
   // Only drained claims are forgotten with their pod (the callers' filter).
-  const podUid = drainedBy(claim)!.podUid;
-  return { ...claimAt(claim), ...(podUid ? { drainedPodUid: podUid } : {}) };
+  return { ...claimAt(claim), drainedPodUid: drainedBy(claim)!.podUid };
+}
+
+/** What a proven drain pod's phase says of its ordinal, unless a step below decides otherwise. */
+function stateOfPhase(phase: string): OrdinalStatus['state'] {
+  return phase === 'Succeeded' ? 'succeeded' : phase === 'Failed' ? 'failed' : phase === 'Running' ? 'draining' : 'pending-drain';
 }
 
 /** A pod with this set's drain labels: finish, retry, cancel or report it. */
@@ -525,7 +530,7 @@ function seeDrainThrough(ctx: PlanContext, v: OrdinalView, d: DrainPodView): voi
   const { ordinal } = v;
   const status = ctx.status({
     ordinal, claims: d.listedClaims, drainPod: { name: d.ref.name, phase: d.phase, attempt: d.attempt },
-    failures: failureState(d.releasableClaims).failures, state: 'draining', why: '',
+    failures: failureState(d.releasableClaims).failures, state: stateOfPhase(d.phase), why: '',
   });
   if (!d.proven && d.ended) {
     // Our own pod, whose drain this controller ended (a scale-up, a failure, a timeout); the pod cache has
@@ -538,19 +543,21 @@ function seeDrainThrough(ctx: PlanContext, v: OrdinalView, d: DrainPodView): voi
   if (d.modified) {
     status.state = 'unproven';
     const finished = d.phase === 'Succeeded' || d.phase === 'Failed';
-    status.why = `the containers of drain pod ${d.ref.name} were changed after the controller created it: it releases nothing, and is ` +
-      `replaced ${finished ? 'by a new drain pod now that it has finished' : 'once it finishes'}`;
+    const replace = ctx.managed && !d.terminating && finished;
+    status.why = `the containers of drain pod ${d.ref.name} were changed after the controller created it: it releases nothing, and ` +
+      (replace ? 'is replaced by a new drain pod now that it has finished' : finished ? `has ${d.phase}` : 'is replaced once it finishes');
     ctx.report('Warning', 'DrainPodModified',
       `the containers of drain pod ${d.ref.name} (images, commands or mounts) are no longer the ones this controller created it with; ` +
         `whatever it does proves no drain: `
       + 'its claims are kept, and it is replaced by a new drain pod once it has finished', `${d.ref.uid}/modified`, ordinal);
-    if (ctx.managed && !d.terminating && finished) endDrain(ctx, ordinal, d, 'unproven');
+    if (replace) endDrain(ctx, ordinal, d, 'unproven');
     return;
   }
   if (!d.proven) {
     status.state = 'unproven';
-    status.why = `pod ${d.ref.name} carries the drain labels but no claim records it as this controller's drain pod: it releases ` +
-      `nothing, and holds the ordinal until it finishes`;
+    status.why = `pod ${d.ref.name} carries the drain labels but no claim records it as this controller's drain pod: ` +
+      (d.phase === 'Succeeded' || d.phase === 'Failed' ? `its ${d.phase} releases nothing`
+        : 'it releases nothing, and holds the ordinal until it finishes');
     handleUnproven(ctx, v, d, status);
     return;
   }
@@ -561,17 +568,12 @@ function seeDrainThrough(ctx: PlanContext, v: OrdinalView, d: DrainPodView): voi
 
   if (v.inRange && (d.phase === 'Succeeded' || (!ctx.deleting && d.phase !== 'Running'))) {
     // The set grew back over the ordinal: its claims belong to the returning replica, whatever the drain did.
-    status.state = 'cancelled';
-    status.why = 'the StatefulSet grew back over this ordinal: the drain pod is removed and the claims stay with the replica';
-    ctx.report('Normal', 'DrainCancelled', `the StatefulSet grew back over ordinal ${ordinal} while drain pod ${d.ref.name} was ` +
-      `${d.phase}, before its claims were released; they are kept for the returning replica`, `${d.ref.uid}/cancelled`, ordinal);
-    endDrain(ctx, ordinal, d, 'scale-up');
+    cancelForReplica(ctx, ordinal, d, status, '');
     return;
   }
   if (d.phase === 'Succeeded') {
     // Its success is written on its claims, then it goes (a claim is deleted only once no pod uses it); the
     // claims are released next, under a placeholder (seeReleaseThrough).
-    status.state = 'succeeded';
     status.why = `drain pod ${d.ref.name} succeeded; its claims are released next`;
     ctx.report('Normal', 'DrainSucceeded', `drain pod ${d.ref.name} succeeded; releasing its claims`, `${d.ref.uid}/succeeded`, ordinal);
     const unrecorded = d.releasableClaims.filter((c) => drainedBy(c)?.podUid !== d.ref.uid);
@@ -588,17 +590,28 @@ function seeDrainThrough(ctx: PlanContext, v: OrdinalView, d: DrainPodView): voi
     Object.assign(status, failedDrain(ctx, ordinal, d));
     return;
   }
-  status.state = d.phase === 'Running' ? 'draining' : 'pending-drain';
   status.why = d.phase === 'Running' ? `drain pod ${d.ref.name} is running (attempt ${d.attempt})`
     : `drain pod ${d.ref.name} is Pending: not scheduled or not started yet`;
   // A running drain is not cut short by a scale-up (it may be mid-copy); it releases nothing once it ends.
   if (v.inRange) status.why += '; the StatefulSet grew back over this ordinal: its replica starts once the drain pod has ended, ' +
     'on the same claims';
   if (pastTimeout(ctx, d)) {
-    Object.assign(status, timedOut(ctx, ordinal, d));
+    // Stopped either way; over a returning replica's claims that is no failure of a drain of them.
+    if (v.inRange) cancelForReplica(ctx, ordinal, d, status, ` and passed its deadline of ${formatDuration(ctx.timeout.value)}`);
+    else Object.assign(status, timedOut(ctx, ordinal, d));
     return;
   }
   reportIfStuck(ctx, ordinal, d);
+}
+
+/** Ends a drain over which the set grew back: the claims stay, unreleased and without a failure, for the returning replica. */
+function cancelForReplica(ctx: PlanContext, ordinal: number, d: DrainPodView, status: OrdinalStatus, how: string): void {
+  status.state = 'cancelled';
+  status.why = `the StatefulSet grew back over this ordinal while drain pod ${d.ref.name} was ${d.phase}${how}: the drain pod is ` +
+    'removed and the claims stay with the replica';
+  ctx.report('Normal', 'DrainCancelled', `the StatefulSet grew back over ordinal ${ordinal} while drain pod ${d.ref.name} was ` +
+    `${d.phase}${how}, before its claims were released; they are kept for the returning replica`, `${d.ref.uid}/cancelled`, ordinal);
+  endDrain(ctx, ordinal, d, 'scale-up');
 }
 
 /**
@@ -624,8 +637,9 @@ function pastTimeout(ctx: PlanContext, d: DrainPodView): boolean {
 function timedOut(ctx: PlanContext, ordinal: number, d: DrainPodView): Outcome {
   const claims = d.releasableClaims;
   const limit = `${TIMEOUT_ANNOTATION} of ${formatDuration(ctx.timeout.value)}`;
-  const failures = Math.max(d.attempt, failureState(claims).failures);
-  if (claims.length > 0 && failureState(claims).failures < d.attempt) {
+  const recorded = failureState(claims).failures;
+  const failures = Math.max(d.attempt, recorded);
+  if (claims.length > 0 && recorded < d.attempt) {
     ctx.actions.push({ kind: 'RecordFailure', ordinal, claims: claims.map(claimAt), failures: d.attempt, at: ctx.now.toISOString() });
     const last = d.attempt >= ctx.attempts.value;
     ctx.report('Warning', 'DrainTimedOut',

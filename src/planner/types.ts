@@ -62,7 +62,7 @@ export type Action =
   /** Free the name: the ordinal's released claims are gone (checked against etcd), or the release was called off. */
   | { kind: 'DeletePlaceholder'; ordinal: number; pod: PodRef; reason: 'released' | 'cancelled' }
   /** Call off a release not yet made: the drained record is removed (and its pod kept as ended); the claims stay. */
-  | { kind: 'ForgetDrained'; ordinal: number; claims: Array<ClaimAt & { drainedPodUid?: string }> }
+  | { kind: 'ForgetDrained'; ordinal: number; claims: Array<ClaimAt & { drainedPodUid: string }> }
   | {
     kind: 'DeleteDrainPod'; ordinal: number; pod: PodRef; reason: DeleteReason;
     /** creation to success, for 'drained' */ drainSeconds?: number;

@@ -8,7 +8,7 @@ import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/
 import {
   DELAY_ANNOTATION, DRAIN_POD_ANNOTATION, ENDED_DRAIN_POD_ANNOTATION, FAILURES_ANNOTATION, FINALIZER, INHERIT_SCHEDULING_ANNOTATION,
   LAST_FAILURE_ANNOTATION, MAX_ATTEMPTS_ANNOTATION, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_LABEL,
-  TIMEOUT_ANNOTATION,
+  TEMPLATE_ANNOTATION, TIMEOUT_ANNOTATION,
 } from '../../src/planner/keys.ts';
 import { planSet } from '../../src/planner/plan.ts';
 import { buildPlaceholder } from '../../src/planner/placeholder.ts';
@@ -354,7 +354,30 @@ const situations: Record<string, () => Situation> = {
     delete situation.pods[1]!.metadata!.creationTimestamp;
     return situation;
   },
+  'the set grew back over a running drain past its timeout: stopped, no failure on the replica\'s claims': () =>
+    draining('Running', { replicas: 3, annotations: { [TIMEOUT_ANNOTATION]: '10m' } },
+      { created: ago(20 * minutes), started: ago(20 * minutes) }),
+  'a look-alike drain pod finished, of a set no longer annotated': () => {
+    const situation = draining('Succeeded', {}, { record: false, created: ago(minutes) });
+    delete situation.set.metadata!.annotations![TEMPLATE_ANNOTATION];
+    return situation;
+  },
+  'a look-alike drain pod finished, being deleted': () => deleting(draining('Succeeded', {}, { record: false, created: ago(minutes) })),
+  'a drain pod whose containers were changed, finished, being deleted': () => deleting(scaledDown({}, (set) => {
+    const claim = claim2(set);
+    const pod = aDrainPod(set, 2, [claim], { phase: 'Failed' });
+    pod.spec!.containers[0]!.image = 'evil';
+    return { claims: [claim], pods: [pod] };
+  })),
+  'a drain pod Failed, being deleted': () => deleting(draining('Failed')),
+  'a drain pod Pending, being deleted': () => deleting(draining('Pending', {}, { created: ago(minutes) })),
 };
+
+/** The situation with its drain pod (ordinal 2's pod) being deleted. */
+function deleting(situation: Situation): Situation {
+  situation.pods[1]!.metadata!.deletionTimestamp = NOW;
+  return situation;
+}
 
 /** An action in a line: its kind and fields, a pod by its name. */
 function asLine(action: Action): string {
