@@ -146,6 +146,24 @@ describe('LeaderElector', () => {
     await a.release();
   });
 
+  it('a stall that hid the renew deadline (the process paused; the renewal\'s answer handled before the deadline\'s timer) still ' +
+      'ends the term: the renewal starts a new one', async () => {
+    const api = new FakeLeases();
+    const changes: boolean[] = [];
+    const a = elector(api, 'a', changes);
+    a.start();
+    await jest.advanceTimersByTimeAsync(10);
+    expect(changes).toEqual([true]);
+    // The monotonic clock jumps past the deadline; the next renewal is sent after the jump, and no timer but
+    // the retry's has fired.
+    const after = performance.now() + timing.renewDeadlineMs + 100;
+    jest.spyOn(performance, 'now').mockReturnValue(after);
+    await jest.advanceTimersByTimeAsync(timing.retryPeriodMs);
+    expect(a.isLeader()).toBe(true);
+    expect(changes).toEqual([true, false, true]);
+    await a.release();
+  });
+
   it('failing renewals end leadership at the renew deadline, before the lease could pass to another replica', async () => {
     const api = new FakeLeases();
     const changes: boolean[] = [];
@@ -260,6 +278,18 @@ describe('LeaderElector', () => {
     await jest.advanceTimersByTimeAsync(1);
     expect(b.isLeader()).toBe(true);
     await b.release();
+  });
+
+  it('release of a Lease someone rewrote without a spec leaves it alone, quietly', async () => {
+    const api = new FakeLeases();
+    const log = recordingLogger();
+    const a = elector(api, 'a', [], log);
+    a.start();
+    await jest.advanceTimersByTimeAsync(10);
+    delete api.lease!.spec;
+    await a.release();
+    expect(api.requests.filter((r) => r === 'replace')).toEqual([]);
+    expect(log.lines.filter((l) => l.level === 'warn')).toEqual([]);
   });
 
   it('treats a Lease without a spec as free', async () => {
