@@ -363,6 +363,7 @@ const situations: Record<string, () => Situation> = {
     return situation;
   },
   'a look-alike drain pod finished, being deleted': () => deleting(draining('Succeeded', {}, { record: false, created: ago(minutes) })),
+  'a look-alike drain pod failed, being deleted': () => deleting(draining('Failed', {}, { record: false, created: ago(minutes) })),
   'a drain pod whose containers were changed, finished, being deleted': () => deleting(scaledDown({}, (set) => {
     const claim = claim2(set);
     const pod = aDrainPod(set, 2, [claim], { phase: 'Failed' });
