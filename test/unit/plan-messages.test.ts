@@ -54,7 +54,7 @@ function draining(phase: string, shape: SetShape = {}, options: Parameters<typeo
 /** Ordinal 2 drained: its claim records the success of drain pod `uid-drained`, which is gone. */
 function drained(shape: SetShape, pods: (set: V1StatefulSet) => V1Pod[] = () => [], generation = GENERATION): Situation {
   return scaledDown(shape, (set) => ({
-    claims: [claim2(set, { [DRAIN_POD_ANNOTATION]: 'uid-drained', ...drainedRecord('uid-drained', generation) })],
+    claims: [claim2(set, drainedBy('uid-drained', generation))],
     pods: pods(set),
   }));
 }
@@ -88,8 +88,15 @@ function twoClaims(shape: SetShape, pods: (set: V1StatefulSet) => V1Pod[], chang
 
 /** Records on `claim` the success of drain pod `uid-drained` (gone), at the set's generation. */
 function drainedOn(claim: V1PersistentVolumeClaim): void {
-  claim.metadata!.annotations = { [DRAIN_POD_ANNOTATION]: 'uid-drained', ...drainedRecord('uid-drained', GENERATION) };
+  claim.metadata!.annotations = drainedBy('uid-drained');
 }
+
+/** A claim's annotations once drain pod `uid` succeeded on it, at `generation` of the set. */
+const drainedBy = (uid: string, generation = GENERATION) => ({ [DRAIN_POD_ANNOTATION]: uid, ...drainedRecord(uid, generation) });
+
+/** A claim's annotations after `failures` failed attempts, the last at `at` (if given). */
+const failed = (failures: number, at?: Date) =>
+  ({ [FAILURES_ANNOTATION]: String(failures), ...(at ? { [LAST_FAILURE_ANNOTATION]: at.toISOString() } : {}) });
 
 const situations: Record<string, () => Situation> = {
   'a drain starts': () => scaledDown({}, (set) => ({ claims: [claim2(set)], pods: [] })),
@@ -125,11 +132,11 @@ const situations: Record<string, () => Situation> = {
   'a time in the future on a claim': () => scaledDown({ annotations: { [DELAY_ANNOTATION]: '10m' } },
     (set) => ({ claims: [claim2(set, { [ORPHANED_SINCE_ANNOTATION]: new Date(NOW.getTime() + 5 * minutes).toISOString() })], pods: [] })),
   'a retry requested': () => scaledDown({ annotations: { [RETRY_ANNOTATION]: 'again' } },
-    (set) => ({ claims: [claim2(set, { [FAILURES_ANNOTATION]: '3', [LAST_FAILURE_ANNOTATION]: NOW.toISOString() })], pods: [] })),
+    (set) => ({ claims: [claim2(set, failed(3, NOW))], pods: [] })),
   'every attempt failed': () => scaledDown({},
-    (set) => ({ claims: [claim2(set, { [FAILURES_ANNOTATION]: '3', [LAST_FAILURE_ANNOTATION]: NOW.toISOString() })], pods: [] })),
+    (set) => ({ claims: [claim2(set, failed(3, NOW))], pods: [] })),
   'a failed attempt in its backoff': () => scaledDown({},
-    (set) => ({ claims: [claim2(set, { [FAILURES_ANNOTATION]: '1', [LAST_FAILURE_ANNOTATION]: NOW.toISOString() })], pods: [] })),
+    (set) => ({ claims: [claim2(set, failed(1, NOW))], pods: [] })),
   'a drain pod Pending': () => draining('Pending', {}, { created: ago(minutes) }),
   'a drain pod running': () => draining('Running', {}, { created: ago(minutes), started: ago(minutes) }),
   'a drain pod Pending past its deadline': () => draining('Pending', {}, { created: ago(20 * minutes) }),
@@ -137,15 +144,15 @@ const situations: Record<string, () => Situation> = {
   'a drain pod past its timeout, attempts left': () =>
     draining('Running', { annotations: { [TIMEOUT_ANNOTATION]: '10m' } }, { created: ago(20 * minutes), started: ago(20 * minutes) }),
   'a drain pod past its timeout, the last attempt': () => draining('Running', { annotations: { [TIMEOUT_ANNOTATION]: '10m' } },
-    { created: ago(20 * minutes), started: ago(20 * minutes), attempt: 3 }, { [FAILURES_ANNOTATION]: '2' }),
+    { created: ago(20 * minutes), started: ago(20 * minutes), attempt: 3 }, failed(2)),
   'a drain pod failed, attempts left': () => draining('Failed'),
-  'a drain pod failed, the last attempt': () => draining('Failed', {}, { attempt: 3 }, { [FAILURES_ANNOTATION]: '2' }),
+  'a drain pod failed, the last attempt': () => draining('Failed', {}, { attempt: 3 }, failed(2)),
   'a failed drain pod in its backoff': () =>
-    draining('Failed', {}, {}, { [FAILURES_ANNOTATION]: '1', [LAST_FAILURE_ANNOTATION]: NOW.toISOString() }),
+    draining('Failed', {}, {}, failed(1, NOW)),
   'a failed drain pod due for its retry': () =>
-    draining('Failed', {}, {}, { [FAILURES_ANNOTATION]: '1', [LAST_FAILURE_ANNOTATION]: ago(60 * minutes).toISOString() }),
+    draining('Failed', {}, {}, failed(1, ago(60 * minutes))),
   'a failed drain pod after every attempt': () => draining('Failed', {}, { attempt: 3 },
-    { [FAILURES_ANNOTATION]: '3', [LAST_FAILURE_ANNOTATION]: NOW.toISOString() }),
+    failed(3, NOW)),
   'a failed drain pod of an earlier retry': () => draining('Failed', { annotations: { [RETRY_ANNOTATION]: 'again' } }, {},
     { [RETRY_TOKEN_ANNOTATION]: 'again' }),
   'a failed drain pod whose claim someone else is deleting': () => scaledDown({}, (set) => {
@@ -198,19 +205,18 @@ const situations: Record<string, () => Situation> = {
   'the set deleted: an orphaned ordinal is drained before the finalizer goes': () =>
     scaledDown({ deleting: true }, (set) => ({ claims: [claim2(set)], pods: [] })),
   'the set deleted: a drain that gave up keeps no finalizer': () => scaledDown({ deleting: true },
-    (set) => ({ claims: [claim2(set, { [FAILURES_ANNOTATION]: '3', [LAST_FAILURE_ANNOTATION]: NOW.toISOString() })], pods: [] })),
+    (set) => ({ claims: [claim2(set, failed(3, NOW))], pods: [] })),
   'OrderedReady: two ordinals delayed, the lower waits its turn': () => scaledDown({ annotations: { [DELAY_ANNOTATION]: '10m' } },
     (set) => ({ claims: [1, 2].map((o) => aClaim(set, o, { annotations: { [ORPHANED_SINCE_ANNOTATION]: ago(minutes).toISOString() } })),
       pods: [] })),
   'OrderedReady: a retry resets the highest ordinal first': () => scaledDown({ annotations: { [RETRY_ANNOTATION]: 'again' } },
-    (set) => ({ claims: [1, 2].map((o) => aClaim(set, o, { annotations: { [FAILURES_ANNOTATION]: '3',
-      [LAST_FAILURE_ANNOTATION]: NOW.toISOString() } })), pods: [] })),
+    (set) => ({ claims: [1, 2].map((o) => aClaim(set, o, { annotations: failed(3, NOW) })), pods: [] })),
   'a drain delay over two claims marked at different times: the later mark counts': () => scaledDown(
     { templates: ['data', 'logs'], annotations: { [DELAY_ANNOTATION]: '10m' } }, (set) => ({ claims: [
       aClaim(set, 2, { annotations: { [ORPHANED_SINCE_ANNOTATION]: ago(5 * minutes).toISOString() } }),
       aClaim(set, 2, { template: 'logs', annotations: { [ORPHANED_SINCE_ANNOTATION]: ago(minutes).toISOString() } })], pods: [] })),
   'a failed attempt at the very end of its backoff': () => scaledDown({},
-    (set) => ({ claims: [claim2(set, { [FAILURES_ANNOTATION]: '1', [LAST_FAILURE_ANNOTATION]: ago(10_000).toISOString() })], pods: [] })),
+    (set) => ({ claims: [claim2(set, failed(1, ago(10_000)))], pods: [] })),
   'a drain pod at the very end of its timeout': () =>
     draining('Running', { annotations: { [TIMEOUT_ANNOTATION]: '10m' } }, { created: ago(10 * minutes), started: ago(10 * minutes) }),
   'a drain pod Pending for exactly its deadline': () => draining('Pending', {}, { created: ago(10 * minutes) }),
@@ -286,10 +292,10 @@ const situations: Record<string, () => Situation> = {
     scaledDown({ template: '{nope', annotations: { [DELAY_ANNOTATION]: '10m' } }, (set) => ({ claims: [aClaim(set, 1),
       claim2(set, { [ORPHANED_SINCE_ANNOTATION]: new Date(NOW.getTime() + 5 * minutes).toISOString() })], pods: [] })),
   'the replica is still terminating after a failed attempt': () => scaledDown({}, (set) => ({
-    claims: [claim2(set, { [FAILURES_ANNOTATION]: '1', [LAST_FAILURE_ANNOTATION]: ago(minutes).toISOString() })],
+    claims: [claim2(set, failed(1, ago(minutes)))],
     pods: [aStatefulPod(set, 2)] })),
   'a drain delay after a failed attempt: nothing marked, the retry starts': () => scaledDown({ annotations: { [DELAY_ANNOTATION]: '10m' } },
-    (set) => ({ claims: [claim2(set, { [FAILURES_ANNOTATION]: '1', [LAST_FAILURE_ANNOTATION]: ago(60 * minutes).toISOString() })],
+    (set) => ({ claims: [claim2(set, failed(1, ago(60 * minutes)))],
       pods: [] })),
   'the set deleted: a relabelled drain pod still running keeps the finalizer': () => relabelled('Running', undefined, { deleting: true }),
   'the set deleted: drained, the placeholder holds the name, the finalizer stays': () =>
@@ -299,13 +305,13 @@ const situations: Record<string, () => Situation> = {
       (set) => ({ claims: [claim2(set, { [ORPHANED_SINCE_ANNOTATION]: ago(2 * minutes).toISOString() })], pods: [] })),
   'the set deleted: a retry requested keeps the finalizer': () =>
     scaledDown({ deleting: true, annotations: { [RETRY_ANNOTATION]: 'again' } }, (set) => ({
-      claims: [claim2(set, { [FAILURES_ANNOTATION]: '3', [LAST_FAILURE_ANNOTATION]: NOW.toISOString() })], pods: [] })),
+      claims: [claim2(set, failed(3, NOW))], pods: [] })),
   'the set deleted: a failed attempt in its backoff keeps the finalizer': () => scaledDown({ deleting: true },
-    (set) => ({ claims: [claim2(set, { [FAILURES_ANNOTATION]: '1', [LAST_FAILURE_ANNOTATION]: NOW.toISOString() })], pods: [] })),
+    (set) => ({ claims: [claim2(set, failed(1, NOW))], pods: [] })),
   'the set deleted: a template not judged yet keeps the finalizer': () => ({
     ...scaledDown({ deleting: true }, (set) => ({ claims: [claim2(set)], pods: [] })), verdict: { state: 'unchecked' } }),
   'OrderedReady: a lower ordinal waits behind one in backoff': () => scaledDown({}, (set) => ({ claims: [aClaim(set, 1),
-    claim2(set, { [FAILURES_ANNOTATION]: '1', [LAST_FAILURE_ANNOTATION]: NOW.toISOString() })], pods: [] })),
+    claim2(set, failed(1, NOW))], pods: [] })),
   'OrderedReady: a template not judged yet, two ordinals': () => ({
     ...scaledDown({}, (set) => ({ claims: [aClaim(set, 1), claim2(set)], pods: [] })), verdict: { state: 'unchecked' } }),
   'drained: the claims are gone, the placeholder is being deleted': () =>
@@ -347,8 +353,7 @@ const situations: Record<string, () => Situation> = {
   },
   'a retry after a failed attempt, the drain delay raised since: the retry does not wait for it': () =>
     scaledDown({ annotations: { [DELAY_ANNOTATION]: '60m' } }, (set) => ({ claims: [claim2(set, {
-      [ORPHANED_SINCE_ANNOTATION]: ago(20 * minutes).toISOString(), [FAILURES_ANNOTATION]: '1',
-      [LAST_FAILURE_ANNOTATION]: ago(15 * minutes).toISOString() })], pods: [] })),
+      [ORPHANED_SINCE_ANNOTATION]: ago(20 * minutes).toISOString(), ...failed(1, ago(15 * minutes)) })], pods: [] })),
   'a drain pod Succeeded without a creation time': () => {
     const situation = draining('Succeeded');
     delete situation.pods[1]!.metadata!.creationTimestamp;
