@@ -15,7 +15,7 @@ export interface DrainerTemplate {
 
 export type TemplateResult = { ok: true; template: DrainerTemplate } | { ok: false; problems: string[] };
 
-const validate = new Ajv({ allErrors: true, strict: false }).compile(drainerTemplateSchema);
+const validate = new Ajv({ allErrors: true }).compile(drainerTemplateSchema);
 
 /** Fields the controller sets itself; a template that sets them is refused rather than silently overridden. */
 const controllerOwnedMetadata: Record<string, string> = {

@@ -3,6 +3,7 @@ import type { V1StatefulSet } from '@kubernetes/client-node';
 import { CLAIMS_ANNOTATION, INHERIT_SCHEDULING_ANNOTATION, ROLE_LABEL, TEMPLATE_ANNOTATION } from '../../src/planner/keys.ts';
 import { selectorMatches } from '../../src/planner/label-selector.ts';
 import { parseDrainerTemplate, type DrainerTemplate } from '../../src/planner/template.ts';
+import { trimStatefulSet } from '../../src/controller/trim.ts';
 import { aClaim, aSet, drainTemplate } from './fixtures.ts';
 
 describe('buildDrainPod', () => {
@@ -147,6 +148,19 @@ describe('drain pods schedule where the set\'s pods could', () => {
     const spec = build(aSet({ replicas: 1 }));
     expect(Object.keys(spec).filter((key) => spec[key as keyof typeof spec] !== undefined).sort())
       .toEqual(['containers', 'restartPolicy', 'volumes']);
+  });
+
+  it('reads the set as the controller\'s cache keeps it: no pod template spec at all when its pods set none of these', () => {
+    const bare = trimStatefulSet(aSet({ replicas: 1 }));
+    expect(bare.spec!.template.spec).toBeUndefined();
+    const spec = build(bare);
+    expect(Object.keys(spec).filter((key) => spec[key as keyof typeof spec] !== undefined).sort())
+      .toEqual(['containers', 'restartPolicy', 'volumes']);
+    const pinnedSpec = pinned().spec!.template.spec!;
+    const kept = build(trimStatefulSet(pinned()));
+    expect([kept.tolerations, kept.nodeSelector, kept.affinity, kept.priorityClassName, kept.imagePullSecrets])
+      .toEqual([pinnedSpec.tolerations, pinnedSpec.nodeSelector, { nodeAffinity: pinnedSpec.affinity!.nodeAffinity },
+        pinnedSpec.priorityClassName, pinnedSpec.imagePullSecrets]);
   });
 
   it('what the template sets wins, and the annotation turns inheritance off', () => {
