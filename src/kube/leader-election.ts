@@ -80,23 +80,23 @@ export class LeaderElector {
     this.lastRenew = lastRenew;
     if (!this.isLeader()) return;
     if (lapsed) {
-      if (this.leading) this.setLeading(false);
+      // One report per change: a lapse the deadline timer reported already is not reported again.
+      this.setLeading(false);
       this.setLeading(true);
     }
     // Reports the loss when the deadline passes without a renewal, even while a renewal request hangs.
     // Stryker disable next-line CallExpression: a timer left armed finds the replica still leading and does nothing.
     clearTimeout(this.deadlineTimer);
     this.deadlineTimer = setTimeout(() => {
-      // Stryker disable next-line ConditionalExpression,LogicalOperator: the timer fires at the deadline, where isLeader() is false
-      // already and a renewal since would have re-armed it; the check only guards against a timer a millisecond early.
-      if (this.leading && !this.isLeader()) this.setLeading(false);
+      // Stryker disable next-line ConditionalExpression: the timer fires at the deadline, where isLeader() is false already and a
+      // renewal since would have re-armed it; the check only guards against a timer a millisecond early.
+      if (!this.isLeader()) this.setLeading(false);
     }, lastRenew + this.options.renewDeadlineMs - performance.now());
     // Stryker disable next-line CallExpression: only whether the timer keeps a stopping process alive.
     this.deadlineTimer.unref();
   }
 
   private setLeading(leading: boolean): void {
-    // Stryker disable next-line ConditionalExpression: every caller checks the state first; this keeps one report per change regardless.
     if (leading === this.leading) return;
     this.leading = leading;
     this.log.info(leading ? 'became leader' : 'lost leadership', { lease: this.options.name, identity: this.options.identity });

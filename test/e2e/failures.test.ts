@@ -164,6 +164,36 @@ test('a drain that outlives drainer-timeout has failed: reported, stopped, the c
   expect(await controller.metrics()).toMatch(/^sdc_drain_timeouts_total 1$/m);
 });
 
+test('a drain the set grew back over runs on; past its timeout it is cancelled, not failed: the replica returns on its claim, ' +
+    'no failure counted', async () => {
+  const { c, ns } = ctx;
+  const controller = await ctx.start();
+  await createReadySet(c, ns, {
+    name: 'db', replicas: 2, template: simulatedDrain({ after: '1h' }),
+    annotations: { 'statefulsets.kubernetes.io/drainer-timeout': '10s' },
+  });
+  const uid = (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-1')!.metadata!.uid;
+  await scale(c, ns, 'db', 1);
+  await eventually('drain pod running', async () => (await listPods(c, ns)).some((p) => p.metadata!.name === 'db-1' &&
+    p.metadata!.labels?.['drain.statefulsets.kubernetes.io/role'] && p.status?.phase === 'Running'));
+  await scale(c, ns, 'db', 2);
+  const notes = await eventually('DrainCancelled', async () => {
+    const n = await eventNotes(c, ns, 'db', 'DrainCancelled');
+    return n.length > 0 ? n : undefined;
+  }, 60_000);
+  expect(notes[0]).toMatch(/grew back over ordinal 1 while drain pod db-1 was Running and passed its deadline of 10s/);
+  await eventually('replica 1 back and Ready', async () => {
+    const pod = (await listPods(c, ns)).find((p) => p.metadata!.name === 'db-1');
+    return pod && !pod.metadata!.labels?.['drain.statefulsets.kubernetes.io/role'] &&
+      pod.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True');
+  }, 60_000);
+  const claim = (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-1')!;
+  expect([claim.metadata!.uid, claim.metadata!.annotations?.['drain.statefulsets.kubernetes.io/failed-attempts']])
+    .toEqual([uid, undefined]);
+  expect(await eventReasons(c, ns, 'db')).not.toContain('DrainTimedOut');
+  expect(await controller.metrics()).not.toMatch(/^sdc_drain_timeouts_total [1-9]/m);
+});
+
 test('drain pods take the set\'s scheduling constraints: a set pinned to a tainted, labelled node is drained there', async () => {
   const { c, ns } = ctx;
   const node = `pool-${ns}`;
