@@ -34,7 +34,7 @@ export function drainPodClaims(pod: V1Pod): ClaimRef[] {
   try {
     parsed = JSON.parse(text);
   } catch {
-    return [];
+    // Not JSON: no list, refused below like any other value that is not one.
   }
   if (!Array.isArray(parsed)) return [];
   return parsed.filter((c): c is ClaimRef => typeof c?.name === 'string' && typeof c.uid === 'string' && c.uid !== '');
