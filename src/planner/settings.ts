@@ -16,8 +16,9 @@ function durationAnnotation(set: V1StatefulSet, key: string, fallback: number, n
   try {
     value = parseDuration(raw);
   } catch {
-    value = undefined;
+    // Not a duration: refused below, with the value.
   }
+  // Stryker disable next-line ConditionalExpression: equivalent, undefined > 0 is false as well (the test is for the type).
   if (value !== undefined && value > 0 && value <= MAX_ANNOTATED_DURATION_MS) return { value };
   const used = fallback > 0 ? `the default of ${fallback / 1000}s` : none;
   return { value: fallback, problem: `${key}=${JSON.stringify(raw)} is not a duration between 1s and 168h (e.g. 30m, 2h); using ${used}` };
