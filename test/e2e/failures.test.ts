@@ -1,5 +1,7 @@
 // Failed, stuck and cancelled drains: the claims are kept, the user is told, retries are bounded.
-import { claimNames, eventNotes, eventReasons, eventually, listClaims, listPods, podNames } from '../../local-cluster/cluster-client.ts';
+import {
+  claimNames, eventNotes, eventReasons, eventually, listClaims, listPods, podNames, type ClusterClient,
+} from '../../local-cluster/cluster-client.ts';
 import { annotateSet, createReadySet, scale, simulatedDrain, TEMPLATE_ANNOTATION } from '../../local-cluster/workloads.ts';
 import { addNode, createLocalVolume } from '../../local-cluster/storage.ts';
 import { controllerReplica, readAudit } from '../../local-cluster/audit.ts';
@@ -8,6 +10,18 @@ import { useE2E } from './e2e-context.ts';
 
 const ctx = useE2E('fail');
 const DRAINERS = 'drain.statefulsets.kubernetes.io/role=drainer';
+const ROLE = 'drain.statefulsets.kubernetes.io/role';
+
+/** Whether pod `name` is the set's replica again (no drain labels) and Ready. */
+async function replicaReady(c: ClusterClient, ns: string, name: string): Promise<boolean> {
+  return (await listPods(c, ns)).some((p) => p.metadata!.name === name && !p.metadata!.labels?.[ROLE] &&
+    p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True'));
+}
+
+/** Whether pod `name` is a drain pod that is Running. */
+async function drainRunning(c: ClusterClient, ns: string, name: string): Promise<boolean> {
+  return (await listPods(c, ns)).some((p) => p.metadata!.name === name && p.metadata!.labels?.[ROLE] && p.status?.phase === 'Running');
+}
 
 test('a failed drain keeps the claim, is retried with backoff up to max attempts, and retries again on request', async () => {
   const { c, ns } = ctx;
@@ -52,11 +66,7 @@ test('scale-up before the drain runs: the drain pod is removed and the returning
   await scale(c, ns, 'db', 2);
   await eventually('pending drain pod', async () => (await podNames(c, ns, DRAINERS)).includes('db-2'));
   await scale(c, ns, 'db', 3);
-  await eventually('replica 2 back and Ready', async () => {
-    const pod = (await listPods(c, ns)).find((p) => p.metadata!.name === 'db-2');
-    return pod && !pod.metadata!.labels?.['drain.statefulsets.kubernetes.io/role'] &&
-      pod.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True');
-  });
+  await eventually('replica 2 back and Ready', () => replicaReady(c, ns, 'db-2'));
   expect((await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-2')!.metadata!.uid).toBe(uid);
   expect(await eventReasons(c, ns, 'db')).toEqual(['DrainStarted', 'DrainCancelled']);
 });
@@ -68,14 +78,9 @@ test('scale-up during a running drain: the drain finishes but releases nothing, 
   await createReadySet(c, ns, { name: 'db', replicas: 3, template: simulatedDrain({ after: '4s' }) });
   const uid = (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-2')!.metadata!.uid;
   await scale(c, ns, 'db', 2);
-  await eventually('drain running', async () => (await listPods(c, ns)).some((p) => p.metadata!.name === 'db-2' &&
-    p.metadata!.labels?.['drain.statefulsets.kubernetes.io/role'] && p.status?.phase === 'Running'));
+  await eventually('drain running', () => drainRunning(c, ns, 'db-2'));
   await scale(c, ns, 'db', 3);
-  await eventually('replica 2 back and Ready', async () => {
-    const pod = (await listPods(c, ns)).find((p) => p.metadata!.name === 'db-2');
-    return pod && !pod.metadata!.labels?.['drain.statefulsets.kubernetes.io/role'] &&
-      pod.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True');
-  }, 120_000);
+  await eventually('replica 2 back and Ready', () => replicaReady(c, ns, 'db-2'), 120_000);
   const claim = (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-2')!;
   expect(claim.metadata!.uid).toBe(uid);
   expect(claim.metadata!.deletionTimestamp).toBeUndefined();
@@ -98,9 +103,7 @@ test('drainer-delay: a scale-up within the delay gets the very same claim back, 
     .find((p) => p.metadata!.name === 'data-db-1')?.metadata!.annotations?.['drain.statefulsets.kubernetes.io/orphaned-since']);
   await eventually('counted as delayed', async () => /^sdc_delayed_drains 1$/m.test(await controller.metrics()));
   await scale(c, ns, 'db', 2);
-  await eventually('replica 1 back and Ready', async () => (await listPods(c, ns)).some((p) => p.metadata!.name === 'db-1' &&
-    !p.metadata!.labels?.['drain.statefulsets.kubernetes.io/role']
-    && p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')));
+  await eventually('replica 1 back and Ready', () => replicaReady(c, ns, 'db-1'));
   await eventually('the mark removed', async () => !(await listClaims(c, ns))
     .find((p) => p.metadata!.name === 'data-db-1')?.metadata!.annotations?.['drain.statefulsets.kubernetes.io/orphaned-since']);
   expect((await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-1')!.metadata!.uid).toBe(uid);
@@ -174,19 +177,14 @@ test('a drain the set grew back over runs on; past its timeout it is cancelled, 
   });
   const uid = (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-1')!.metadata!.uid;
   await scale(c, ns, 'db', 1);
-  await eventually('drain pod running', async () => (await listPods(c, ns)).some((p) => p.metadata!.name === 'db-1' &&
-    p.metadata!.labels?.['drain.statefulsets.kubernetes.io/role'] && p.status?.phase === 'Running'));
+  await eventually('drain pod running', () => drainRunning(c, ns, 'db-1'));
   await scale(c, ns, 'db', 2);
   const notes = await eventually('DrainCancelled', async () => {
     const n = await eventNotes(c, ns, 'db', 'DrainCancelled');
     return n.length > 0 ? n : undefined;
   }, 60_000);
   expect(notes[0]).toMatch(/grew back over ordinal 1 while drain pod db-1 was Running and passed its deadline of 10s/);
-  await eventually('replica 1 back and Ready', async () => {
-    const pod = (await listPods(c, ns)).find((p) => p.metadata!.name === 'db-1');
-    return pod && !pod.metadata!.labels?.['drain.statefulsets.kubernetes.io/role'] &&
-      pod.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True');
-  }, 60_000);
+  await eventually('replica 1 back and Ready', () => replicaReady(c, ns, 'db-1'), 60_000);
   const claim = (await listClaims(c, ns)).find((p) => p.metadata!.name === 'data-db-1')!;
   expect([claim.metadata!.uid, claim.metadata!.annotations?.['drain.statefulsets.kubernetes.io/failed-attempts']])
     .toEqual([uid, undefined]);
