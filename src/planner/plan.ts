@@ -456,10 +456,7 @@ function seeRelabelledDrainPod(ctx: PlanContext, v: OrdinalView): boolean {
 function seeReleaseThrough(ctx: PlanContext, v: OrdinalView): boolean {
   const { ordinal, placeholder } = v;
   const drained = [...v.claims.values()].filter((c) => drainedBy(c) !== undefined);
-  // A drained claim someone else is deleting is this release too, with or without a claim left beside it
-  // (unless a pod took the name: then nothing of the release is left to call off).
-  const going = v.deletingClaims.some((c) => drainedBy(c) !== undefined);
-  if (!placeholder && drained.length === 0 && (!going || v.holder)) return false;
+  if (!placeholder && drained.length === 0) return false;
   const names = [...drained, ...v.deletingClaims].map((c) => c.metadata?.name ?? '');
   const status = ctx.status({ ordinal, claims: names, failures: 0, state: 'releasing', why: '' });
   if (v.holder) {

@@ -193,7 +193,7 @@ const situations: Record<string, () => Situation> = {
     situation.claims[1]!.metadata!.deletionTimestamp = NOW;
     return situation;
   },
-  'drained: the claim deleted by someone else, nothing holding the name: said, as with two claims': () => {
+  'drained: the claim deleted by someone else, nothing holding the name: not this controller\'s release, nothing said': () => {
     const situation = drained({});
     situation.claims[1]!.metadata!.deletionTimestamp = NOW;
     return situation;
