@@ -113,13 +113,13 @@ export class ApiDrainControl implements DrainControl {
   }
 
   async recordDrained(set: V1StatefulSet, action: Do<'RecordDrained'>, run: PlanRun): Promise<void> {
-    for (const ref of action.claims) {
-      // Written on the claim as etcd has it, after the release proof held for it there (404: gone, nothing to record).
-      const claim = await run.guard.confirmDrained(action.ordinal, ref, action.drainPod);
-      if (!claim) continue;
-      const next = await this.writes.annotateClaim(set.metadata?.namespace ?? '', ref.name, ref.uid,
-        drainedRecord(action.drainPod.uid, action.generation), claim.metadata?.resourceVersion);
-      if (next) run.versions.set(ref.uid, next);
+    for (const { seen } of action.claims) {
+      // Written on the claim as the plan saw it, once the release proof held of it (409 if it changed since; 404: gone).
+      const at = await run.guard.confirmDrained(action.ordinal, seen, action.drainPod);
+      let next: string | undefined;
+      if (!(await unless([404], async () => (next = await this.writes.annotateClaim(set.metadata?.namespace ?? '', at.name, at.uid,
+        drainedRecord(action.drainPod.uid, action.generation), at.resourceVersion))))) continue;
+      if (next) run.versions.set(at.uid, next);
     }
     this.log.info('recorded the drain\'s success on its claims', { ...setField(set), ...actionFields(action) });
   }
@@ -136,11 +136,10 @@ export class ApiDrainControl implements DrainControl {
 
   async deleteClaim(set: V1StatefulSet, action: Do<'DeleteClaim'>, run: PlanRun): Promise<void> {
     const fields = { ...setField(set), ...actionFields(action) };
-    const claim = await run.guard.confirmDeletable(action.ordinal, action.claim, action.placeholder);
-    // 404: already gone. A 409 (changed since it was read) is an error: the plan is tried again from a fresh look.
-    if (!claim || !(await unless([404], () => this.writes.deleteClaim(set.metadata?.namespace ?? '', action.claim.name, action.claim.uid,
-      claim.metadata?.resourceVersion)))) {
-      this.log.info('claim already gone or replaced; not deleting', fields);
+    const at = await run.guard.confirmDeletable(action.ordinal, action.claim.seen, action.placeholder);
+    // 404: already gone. A 409 (changed since the plan saw it, or replaced) is an error: the plan is tried again from a fresh look.
+    if (!(await unless([404], () => this.writes.deleteClaim(set.metadata?.namespace ?? '', at.name, at.uid, at.resourceVersion)))) {
+      this.log.info('claim already gone; not deleting', fields);
       return;
     }
     this.metrics.claimsReleased.inc();

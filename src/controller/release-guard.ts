@@ -1,10 +1,11 @@
-// The executor's last word before a claim is deleted: the StatefulSet, the drain pod and the claim read from
-// etcd (quorum reads, never a cache), and the planner's release proof asked again of what they say now. A
-// plan comes from a cache that may be older than the claim's last use: a scale-up not seen yet, a pod watch
-// gone silent after a drain pod was deleted and its replica came back.
+// The executor's last word before a claim is deleted: the StatefulSet and the drain pod (or placeholder) read
+// from etcd (quorum reads, never a cache), and the planner's release proof asked again of what they say now
+// and of the claim as the plan saw it, whose write is conditional on that version. A plan comes from a cache
+// that may be older than the claim's last use: a scale-up not seen yet, a pod watch gone silent after a drain
+// pod was deleted and its replica came back.
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { claimName, claimTemplateNames, inRange } from '../planner/identity.ts';
-import { drainedBy, whyNotDeletable, whyNotReleasable } from '../planner/release-proof.ts';
+import { whyNotDeletable, whyNotReleasable } from '../planner/release-proof.ts';
 import type { ClaimAt, ClaimRef, PodRef } from '../planner/types.ts';
 import { statusOf, type KubeApi } from '../kube/api.ts';
 
@@ -26,7 +27,25 @@ export async function orUndefinedIfGone<T>(read: Promise<T>): Promise<T | undefi
   }
 }
 
-/** One plan's releases: the set is read once, each pod once, each claim right before its write. */
+/** A claim write's preconditions: the claim the proof was asked of, at the version it was asked of. */
+export interface Preconditions {
+  name: string;
+  uid: string;
+  resourceVersion: string;
+}
+
+/** The preconditions of a write to `claim` when the proof held of it (`why` undefined); else ReleaseRefusedError. */
+function preconditions(claim: V1PersistentVolumeClaim, why: string | undefined): Preconditions {
+  const version = claim.metadata?.resourceVersion;
+  // (The proof held, so the claim has its name and UID.) Without a version the write would be unconditional.
+  if (why === undefined && version) return { name: claim.metadata!.name!, uid: claim.metadata!.uid!, resourceVersion: version };
+  throw new ReleaseRefusedError(`claim ${claim.metadata?.name} is not released: ${why ?? 'the plan saw no resourceVersion of it'}`);
+}
+
+/**
+ * One plan's releases: the set is read once (and again before each claim delete), each pod once; a claim the
+ * release writes is not read, the write is conditional on the version the plan saw (ClaimSeen).
+ */
 export class ReleaseGuard {
   private readonly api: GuardReads;
   private readonly set: V1StatefulSet;
@@ -98,35 +117,27 @@ export class ReleaseGuard {
   }
 
   /**
-   * The claim as etcd has it now, when `drainPod`'s success may be recorded on it (whyNotReleasable): its
-   * resourceVersion preconditions the write. Undefined when the claim is gone or replaced, or records that
-   * success already. Throws
-   * StaleCacheError when the set was deleted, replaced or grew back over the ordinal, ReleaseRefusedError when
-   * the proof fails.
+   * Before `drainPod`'s success is recorded on `claim` (as the plan saw it, see ClaimSeen): the release proof
+   * (whyNotReleasable) holds of it and of the set and the pod as etcd has them. Resolves to the preconditions of
+   * that write. Throws StaleCacheError when the set was deleted, replaced or grew back over the ordinal,
+   * ReleaseRefusedError when the proof fails.
    */
-  async confirmDrained(ordinal: number, claimRef: ClaimRef, drainPod: PodRef): Promise<V1PersistentVolumeClaim | undefined> {
+  async confirmDrained(ordinal: number, claim: V1PersistentVolumeClaim, drainPod: PodRef): Promise<Preconditions> {
     const set = await this.freshSet(ordinal);
-    const [pod, claim] = await Promise.all([this.pod(drainPod.name), this.claim(claimRef)]);
-    // Gone, or recorded already (a claim cache behind this controller's own write; the pod may be gone since).
-    if (!claim || drainedBy(claim)?.podUid === drainPod.uid) return undefined;
-    const why = whyNotReleasable(set, ordinal, drainPod.uid, pod, claim);
-    if (why !== undefined) throw new ReleaseRefusedError(`claim ${claimRef.name} is not released: ${why}`);
-    return claim;
+    const pod = await this.pod(drainPod.name);
+    return preconditions(claim, whyNotReleasable(set, ordinal, drainPod.uid, pod, claim));
   }
 
   /**
-   * The claim as etcd has it now, when it may be deleted (whyNotDeletable: drained, the set unchanged since, and
-   * `placeholder` holding the name): its resourceVersion preconditions the delete. Undefined when it is gone or
-   * replaced; throws as confirmDrained does.
+   * Before `claim` (as the plan saw it) is deleted: it may be (whyNotDeletable: drained, the set unchanged since,
+   * and `placeholder` holding the name) by the set and the placeholder as etcd has them. Resolves to the
+   * delete's preconditions; throws as confirmDrained does.
    */
-  async confirmDeletable(ordinal: number, claimRef: ClaimRef, placeholder: PodRef): Promise<V1PersistentVolumeClaim | undefined> {
-    const [pod, claim] = await Promise.all([this.pod(placeholder.name), this.claim(claimRef)]);
-    if (!claim) return undefined;
+  async confirmDeletable(ordinal: number, claim: V1PersistentVolumeClaim, placeholder: PodRef): Promise<Preconditions> {
+    const pod = await this.pod(placeholder.name);
     // The set last, and for each claim: the read closest to the delete decides whether the ordinal is still orphaned.
     const set = await this.freshSet(ordinal, true);
-    const why = whyNotDeletable(set, ordinal, placeholder.uid, pod, claim);
-    if (why !== undefined) throw new ReleaseRefusedError(`claim ${claimRef.name} is not released: ${why}`);
-    return claim;
+    return preconditions(claim, whyNotDeletable(set, ordinal, placeholder.uid, pod, claim));
   }
 
   /** Before a placeholder frees the name: no claim of the ordinal is being deleted (else StaleCacheError). */

@@ -3,7 +3,7 @@ import type { V1Container, V1PersistentVolumeClaim, V1Pod, V1PodSpec, V1Stateful
 import type { DrainerTemplate } from './template.ts';
 import { claimTemplateNames, ordinalPodMetadata } from './identity.ts';
 import { ATTEMPT_ANNOTATION, CLAIMS_ANNOTATION, INHERIT_SCHEDULING_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_DRAINER } from './keys.ts';
-import type { ClaimAt, ClaimRef } from './types.ts';
+import type { ClaimAt, ClaimRef, ClaimSeen } from './types.ts';
 
 export interface DrainPodInput {
   set: V1StatefulSet;
@@ -23,6 +23,11 @@ export function claimRef(claim: V1PersistentVolumeClaim): ClaimRef {
 export function claimAt(claim: V1PersistentVolumeClaim): ClaimAt {
   const version = claim.metadata?.resourceVersion;
   return { ...claimRef(claim), ...(version ? { resourceVersion: version } : {}) };
+}
+
+/** The claim as the plan saw it, for a release's write (see ClaimSeen). */
+export function claimSeen(claim: V1PersistentVolumeClaim): ClaimSeen {
+  return { ...claimRef(claim), seen: claim };
 }
 
 /** Reads back the claims a drain pod was created for (the only claims its success may release). */

@@ -3,7 +3,7 @@
 // Three steps: observe the set ordinal by ordinal (ordinals.ts), see drains that exist through, start new ones.
 import { createHash } from 'node:crypto';
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import { buildDrainPod, claimAt, claimRef } from './drain-pod.ts';
+import { buildDrainPod, claimAt, claimSeen } from './drain-pod.ts';
 import { failureState, notAfter, retryDueMs, timeMs } from './failures.ts';
 import { drainDelay, drainTimeout, maxAttempts } from './settings.ts';
 import { formatDuration } from './duration.ts';
@@ -506,7 +506,7 @@ function seeReleaseThrough(ctx: PlanContext, v: OrdinalView): boolean {
   }
   if (drained.length > 0) {
     status.why = `placeholder ${placeholderRef.name} holds the name; claim(s) ${names.join(', ')} are being released`;
-    for (const claim of drained) ctx.actions.push({ kind: 'DeleteClaim', ordinal, claim: claimRef(claim), placeholder: placeholderRef });
+    for (const claim of drained) ctx.actions.push({ kind: 'DeleteClaim', ordinal, claim: claimSeen(claim), placeholder: placeholderRef });
     return true;
   }
   status.why = `the claims are released; placeholder ${placeholderRef.name} is being removed`;
@@ -578,7 +578,7 @@ function seeDrainThrough(ctx: PlanContext, v: OrdinalView, d: DrainPodView): voi
     ctx.report('Normal', 'DrainSucceeded', `drain pod ${d.ref.name} succeeded; releasing its claims`, `${d.ref.uid}/succeeded`, ordinal);
     const unrecorded = d.releasableClaims.filter((c) => drainedBy(c)?.podUid !== d.ref.uid);
     if (unrecorded.length > 0) {
-      ctx.actions.push({ kind: 'RecordDrained', ordinal, claims: unrecorded.map(claimAt), drainPod: d.ref,
+      ctx.actions.push({ kind: 'RecordDrained', ordinal, claims: unrecorded.map(claimSeen), drainPod: d.ref,
         generation: generationOf(ctx.set) });
     }
     const created = timeMs(d.pod.metadata?.creationTimestamp);

@@ -19,6 +19,16 @@ export interface ClaimAt extends ClaimRef {
   resourceVersion?: string;
 }
 
+/**
+ * A claim a release writes, as the plan's cache holds it (trimmed, with every field the release proof reads).
+ * The executor asks the proof of it, with the set and the pod read from etcd, and makes the write conditional
+ * on its resourceVersion: the API server refuses that write (409) if the claim changed since, so the proof held
+ * of the claim etcd has when the write lands, without a read of it first.
+ */
+export interface ClaimSeen extends ClaimRef {
+  seen: V1PersistentVolumeClaim;
+}
+
 /** Why a drain pod is deleted; each reason has its own precondition in the planner. */
 export type DeleteReason =
   | 'drained' // it Succeeded, and its success is recorded on its claims (released next, under a placeholder)
@@ -54,11 +64,14 @@ export type Action =
    * Write the success of `drainPod` (Succeeded, checked against etcd as for a release) on its claims, with the
    * set's generation: the claims may be released once the pod is gone and a placeholder holds the name.
    */
-  | { kind: 'RecordDrained'; ordinal: number; claims: ClaimAt[]; drainPod: PodRef; generation: number }
+  | { kind: 'RecordDrained'; ordinal: number; claims: ClaimSeen[]; drainPod: PodRef; generation: number }
   /** Take the ordinal's name with a placeholder (placeholder.ts) before its drained claims are deleted. */
   | { kind: 'CreatePlaceholder'; ordinal: number; pod: V1Pod }
-  /** Delete a drained claim, while `placeholder` holds the name (each condition read again from etcd first). */
-  | { kind: 'DeleteClaim'; ordinal: number; claim: ClaimRef; placeholder: PodRef }
+  /**
+   * Delete a drained claim, while `placeholder` holds the name (the set and the placeholder read again from etcd
+   * first, the delete conditional on the claim as the plan saw it).
+   */
+  | { kind: 'DeleteClaim'; ordinal: number; claim: ClaimSeen; placeholder: PodRef }
   /** Free the name: the ordinal's released claims are gone (checked against etcd), or the release was called off. */
   | { kind: 'DeletePlaceholder'; ordinal: number; pod: PodRef; reason: 'released' | 'cancelled' }
   /** Call off a release not yet made: the drained record is removed (and its pod kept as ended); the claims stay. */

@@ -12,6 +12,7 @@ import { TemplateVerdicts } from '../../src/controller/template-verifier.ts';
 import { Metrics } from '../../src/metrics/metrics.ts';
 import { CLAIMS_ANNOTATION, DRAIN_POD_ANNOTATION, DRAIN_POD_CONTAINERS_ANNOTATION, DRAINED_ANNOTATION,
   ENDED_DRAIN_POD_ANNOTATION } from '../../src/planner/keys.ts';
+import { claimSeen } from '../../src/planner/drain-pod.ts';
 import { buildPlaceholder } from '../../src/planner/placeholder.ts';
 import { containersDigest, drainedRecord } from '../../src/planner/release-proof.ts';
 import type { Action } from '../../src/planner/types.ts';
@@ -118,9 +119,14 @@ function setUp(options: { dryRun?: boolean; leader?: boolean } = {}) {
 const pod = (name: string): V1Pod => ({ metadata: { name, namespace: 'ns' } });
 const claim = { name: 'data-db-2', uid: 'c2' };
 const create: Action = { kind: 'CreateDrainPod', ordinal: 2, pod: pod('db-2'), claims: [claim], attempt: 1 };
-const record: Action = { kind: 'RecordDrained', ordinal: 2, claims: [claim], drainPod: { name: 'db-2', uid: 'p2' }, generation: 7 };
+/** A plan's RecordDrained for drain pod p2, made from `api`'s claims `names` as they are now (the cache caught up). */
+const recordOn = (api: FakeApi, ...names: string[]): Action => ({ kind: 'RecordDrained', ordinal: 2,
+  claims: (names.length > 0 ? names : ['data-db-2']).map((n) => claimSeen(api.claims.get(n)!)), drainPod: { name: 'db-2', uid: 'p2' },
+  generation: 7 });
 const cleanUp: Action = { kind: 'DeleteDrainPod', ordinal: 2, pod: { name: 'db-2', uid: 'p2' }, reason: 'drained' };
-const release: Action = { kind: 'DeleteClaim', ordinal: 2, claim, placeholder: { name: 'db-2', uid: 'h2' } };
+/** A plan's DeleteClaim of `name` under placeholder h2, made from `api`'s claim as it is now. */
+const releaseOf = (api: FakeApi, name = 'data-db-2'): Action =>
+  ({ kind: 'DeleteClaim', ordinal: 2, claim: claimSeen(api.claims.get(name)!), placeholder: { name: 'db-2', uid: 'h2' } });
 const freeName: Action = { kind: 'DeletePlaceholder', ordinal: 2, pod: { name: 'db-2', uid: 'h2' }, reason: 'released' };
 const drained = JSON.stringify(drainedRecord('p2', 7));
 
@@ -172,17 +178,16 @@ describe('Executor', () => {
   it('stops at the first failed action: nothing after it is attempted', async () => {
     const { api, executor } = setUp();
     api.failures.set(`annotateClaim data-db-2@c2 rv=10 ${drained}`, apiError(500));
-    await expect(executor.execute(set, [record, cleanUp])).rejects.toThrow('HTTP 500');
-    expect(api.calls).toEqual(['getStatefulSet db', 'getPod db-2', 'getClaim data-db-2', `annotateClaim data-db-2@c2 rv=10 ${drained}`]);
+    await expect(executor.execute(set, [recordOn(api), cleanUp])).rejects.toThrow('HTTP 500');
+    expect(api.calls).toEqual(['getStatefulSet db', 'getPod db-2', `annotateClaim data-db-2@c2 rv=10 ${drained}`]);
   });
 
-  it('records a drain\'s success on its claims as etcd has them (their resourceVersion), then deletes the drain pod', async () => {
+  it('records a drain\'s success on its claims as the plan saw them (their resourceVersion), then deletes the drain pod', async () => {
     const { api, metrics, executor } = setUp();
-    const both: Action = { ...record, claims: [claim, { name: 'wal-db-2', uid: 'w2' }] } as Action;
-    await executor.execute(set, [both, cleanUp]);
+    await executor.execute(set, [recordOn(api, 'data-db-2', 'wal-db-2'), cleanUp]);
     expect(api.calls).toEqual([
-      'getStatefulSet db', 'getPod db-2', 'getClaim data-db-2', `annotateClaim data-db-2@c2 rv=10 ${drained}`,
-      'getClaim wal-db-2', `annotateClaim wal-db-2@w2 rv=11 ${drained}`, 'deletePod db-2@p2',
+      'getStatefulSet db', 'getPod db-2', `annotateClaim data-db-2@c2 rv=10 ${drained}`, `annotateClaim wal-db-2@w2 rv=11 ${drained}`,
+      'deletePod db-2@p2',
     ]);
     expect((await metrics.drainsSucceeded.get()).values[0]?.value).toBe(1);
     expect((await metrics.claimsReleased.get()).values[0]?.value ?? 0).toBe(0);
@@ -191,7 +196,7 @@ describe('Executor', () => {
   it('reads the set afresh once per plan before recording a success: a scale-up the cache had not seen records nothing', async () => {
     const { api, executor } = setUp();
     api.current = aSet({ replicas: 3, templates: ['data', 'wal'] });
-    await expect(executor.execute(set, [record, cleanUp])).rejects.toBeInstanceOf(StaleCacheError);
+    await expect(executor.execute(set, [recordOn(api), cleanUp])).rejects.toBeInstanceOf(StaleCacheError);
     expect(api.calls).toEqual(['getStatefulSet db']);
   });
 
@@ -219,15 +224,15 @@ describe('Executor', () => {
     it.each(refusals)('%s', async (_name, change, why) => {
       const { api, metrics, executor } = setUp();
       change(api);
-      await expect(executor.execute(set, [record, cleanUp])).rejects.toThrow(ReleaseRefusedError);
-      await expect(executor.execute(set, [record, cleanUp])).rejects.toThrow(why);
+      await expect(executor.execute(set, [recordOn(api), cleanUp])).rejects.toThrow(ReleaseRefusedError);
+      await expect(executor.execute(set, [recordOn(api), cleanUp])).rejects.toThrow(why);
       expect(api.calls.filter((c) => c.startsWith('delete') || c.startsWith('annotate'))).toEqual([]);
       expect((await metrics.releasesRefused.get()).values[0]?.value).toBe(2);
     });
 
     it('the plan\'s pod UID must be the one etcd has: a plan made for an earlier drain pod of the name records nothing', async () => {
       const { api, executor } = setUp();
-      const earlier: Action = { ...record, drainPod: { name: 'db-2', uid: 'an-earlier-pod' } } as Action;
+      const earlier: Action = { ...recordOn(api), drainPod: { name: 'db-2', uid: 'an-earlier-pod' } } as Action;
       await expect(executor.execute(set, [earlier])).rejects.toThrow(/drain pod no longer exists/);
       expect(api.calls.filter((c) => c.startsWith('delete') || c.startsWith('annotate'))).toEqual([]);
     });
@@ -237,11 +242,9 @@ describe('Executor', () => {
     it('deletes each claim by UID and resourceVersion; the placeholder goes once no claim of the ordinal is being deleted', async () => {
       const { api, metrics, events, executor } = setUp();
       releasableOrdinal(api);
-      const wal: Action = { ...release, claim: { name: 'wal-db-2', uid: 'w2' } } as Action;
-      await executor.execute(set, [release, wal]);
+      await executor.execute(set, [releaseOf(api), releaseOf(api, 'wal-db-2')]);
       expect(api.calls).toEqual([
-        'getPod db-2', 'getClaim data-db-2', 'getStatefulSet db', 'deleteClaim data-db-2@c2 rv=10', 'getClaim wal-db-2',
-        'getStatefulSet db', 'deleteClaim wal-db-2@w2 rv=11',
+        'getPod db-2', 'getStatefulSet db', 'deleteClaim data-db-2@c2 rv=10', 'getStatefulSet db', 'deleteClaim wal-db-2@w2 rv=11',
       ]);
       expect((await metrics.claimsReleased.get()).values[0]?.value).toBe(2);
 
@@ -272,7 +275,7 @@ describe('Executor', () => {
       const { api, executor } = setUp();
       releasableOrdinal(api);
       change(api);
-      await expect(executor.execute(set, [release])).rejects.toThrow(why);
+      await expect(executor.execute(set, [releaseOf(api)])).rejects.toThrow(why);
       expect(api.calls.filter((c) => c.startsWith('delete'))).toEqual([]);
     });
 
@@ -280,21 +283,10 @@ describe('Executor', () => {
       const { api, metrics, executor } = setUp();
       releasableOrdinal(api);
       api.failures.set('deleteClaim data-db-2@c2 rv=10', apiError(404));
-      await executor.execute(set, [release]);
+      await executor.execute(set, [releaseOf(api)]);
       expect((await metrics.claimsReleased.get()).values[0]?.value ?? 0).toBe(0);
       api.failures.set('deleteClaim data-db-2@c2 rv=10', apiError(409));
-      await expect(executor.execute(set, [release])).rejects.toThrow('HTTP 409');
-    });
-
-    it('a claim that a quorum read finds gone or replaced is not deleted, and is not an error', async () => {
-      const { api, executor } = setUp();
-      releasableOrdinal(api);
-      const replaced = api.claims.get('data-db-2')!;
-      api.claims.delete('data-db-2');
-      await executor.execute(set, [release]);
-      api.claims.set('data-db-2', { ...replaced, metadata: { ...replaced.metadata, uid: 'another' } });
-      await executor.execute(set, [release]);
-      expect(api.calls.filter((c) => c.startsWith('deleteClaim'))).toEqual([]);
+      await expect(executor.execute(set, [releaseOf(api)])).rejects.toThrow('HTTP 409');
     });
   });
 
@@ -364,9 +356,9 @@ describe('Executor', () => {
   it('a set deleted or replaced (another UID) since the plan: nothing released', async () => {
     const { api, executor } = setUp();
     api.current = undefined;
-    await expect(executor.execute(set, [release])).rejects.toThrow(/deleted or replaced/);
+    await expect(executor.execute(set, [releaseOf(api)])).rejects.toThrow(/deleted or replaced/);
     api.current = { ...set, metadata: { ...set.metadata, uid: 'another' } };
-    await expect(executor.execute(set, [release])).rejects.toThrow(/deleted or replaced/);
+    await expect(executor.execute(set, [releaseOf(api)])).rejects.toThrow(/deleted or replaced/);
     expect(api.calls.filter((c) => c.startsWith('deleteClaim'))).toEqual([]);
   });
 
@@ -430,7 +422,7 @@ describe('Executor', () => {
     it('refused by admission: the template is rejected, nothing else is written', async () => {
       const { api, verdicts, executor } = setUp();
       api.failures.set('createPod db-2', apiError(403, 'pods "db-2" is forbidden: violates PodSecurity "baseline:latest": privileged'));
-      await expect(executor.execute(set, [firstTry, release])).rejects.toBeInstanceOf(TemplateRefusedError);
+      await expect(executor.execute(set, [firstTry, releaseOf(api)])).rejects.toBeInstanceOf(TemplateRefusedError);
       expect(verdicts.get('ns/db', 'h1'))
         .toEqual({ state: 'rejected', problem: expect.stringMatching(/^the API server rejects the drain pod: .*violates PodSecurity/) });
       expect(api.calls).toEqual(['getStatefulSet db', 'getClaim data-db-2', 'createPod db-2']);

@@ -181,6 +181,8 @@ describe('planner properties', () => {
           expect(state.ours.get(a.drainPod.uid)).toBe(claimOrdinal);
           expect(claimOrdinal < w.start || claimOrdinal >= w.start + w.replicas).toBe(true);
           expect(mountedClaimNames(pod!).has(claim.name)).toBe(true);
+          // The executor asks the proof of this copy and writes conditional on its version: it is the claim as observed.
+          expect(claim.seen).toBe(state.claims.find((c) => c.metadata!.uid === claim.uid));
         }
       }
     }), { numRuns: runs(2000) });
@@ -227,6 +229,7 @@ describe('planner properties', () => {
         for (const a of actions) {
           if (a.kind !== 'DeleteClaim') continue;
           const claim = state.claims.find((c) => c.metadata!.uid === a.claim.uid)!;
+          expect(a.claim.seen).toBe(claim);
           const holder = state.pods.find((p) => p.metadata!.name === `db-${a.ordinal}`);
           expect(drainedBy(claim)).toBeDefined();
           expect(a.ordinal < w.start || a.ordinal >= w.start + w.replicas).toBe(true);

@@ -11,8 +11,12 @@ import { aClaim, aDrainPod, aSet } from './fixtures.ts';
 const set = aSet({ replicas: 2 });
 const claim = aClaim(set, 2);
 const pod = aDrainPod(set, 2, [claim], { phase: 'Succeeded' });
-const claimRef = { name: 'data-db-2', uid: claim.metadata!.uid! };
+claim.metadata!.resourceVersion = '7';
 const podRef = { name: 'db-2', uid: pod.metadata!.uid! };
+/** The claim's name, UID and version: a write's preconditions. */
+const at = (c: V1PersistentVolumeClaim) => ({ name: c.metadata!.name, uid: c.metadata!.uid, resourceVersion: c.metadata!.resourceVersion });
+const annotated = (c: V1PersistentVolumeClaim, annotations: Record<string, string>): V1PersistentVolumeClaim =>
+  ({ ...c, metadata: { ...c.metadata, annotations: { ...c.metadata!.annotations, ...annotations } } });
 
 /** Answers each read with the object given, or throws the error given; records the reads. */
 function reads(answers: { set?: V1StatefulSet | Error; pod?: V1Pod | Error; claim?: V1PersistentVolumeClaim | Error } = {}) {
@@ -31,65 +35,63 @@ function reads(answers: { set?: V1StatefulSet | Error; pod?: V1Pod | Error; clai
 }
 
 describe('ReleaseGuard', () => {
-  it('reads the set, the drain pod and the claim of the set\'s namespace, and returns the claim as read', async () => {
+  it('reads the set and the drain pod of the set\'s namespace, not the claim: its write is conditional on the claim as seen', async () => {
     const { api, calls } = reads();
-    await expect(new ReleaseGuard(api, set).confirmDrained(2, claimRef, podRef)).resolves.toBe(claim);
-    expect(calls).toEqual(['set ns/db', 'pod ns/db-2', 'claim ns/data-db-2']);
+    await expect(new ReleaseGuard(api, set).confirmDrained(2, claim, podRef)).resolves.toEqual(at(claim));
+    expect(calls).toEqual(['set ns/db', 'pod ns/db-2']);
   });
 
-  it('reads the set and each drain pod once per plan, each claim every time', async () => {
+  it('reads the set and each drain pod once per plan', async () => {
     const { api, calls } = reads();
     const guard = new ReleaseGuard(api, set);
-    await guard.confirmDrained(2, claimRef, podRef);
-    await guard.confirmDrained(2, claimRef, podRef);
-    expect(calls).toEqual(['set ns/db', 'pod ns/db-2', 'claim ns/data-db-2', 'claim ns/data-db-2']);
+    await guard.confirmDrained(2, claim, podRef);
+    await guard.confirmDrained(2, claim, podRef);
+    expect(calls).toEqual(['set ns/db', 'pod ns/db-2']);
   });
 
   it('the set grew back over the ordinal, was deleted or was replaced: stale, nothing released', async () => {
     await expect(new ReleaseGuard(reads({ set: aSet({ replicas: 3 }) }).api, set)
-      .confirmDrained(2, claimRef, podRef)).rejects.toThrow(/grew back over ordinal 2/);
+      .confirmDrained(2, claim, podRef)).rejects.toThrow(/grew back over ordinal 2/);
     await expect(new ReleaseGuard(reads({ set: apiError(404) }).api, set)
-      .confirmDrained(2, claimRef, podRef)).rejects.toThrow(/deleted or replaced/);
+      .confirmDrained(2, claim, podRef)).rejects.toThrow(/deleted or replaced/);
     const replaced = { ...set, metadata: { ...set.metadata, uid: 'another' } };
-    await expect(new ReleaseGuard(reads({ set: replaced }).api, set).confirmDrained(2, claimRef, podRef)).rejects.toThrow(StaleCacheError);
+    await expect(new ReleaseGuard(reads({ set: replaced }).api, set).confirmDrained(2, claim, podRef)).rejects.toThrow(StaleCacheError);
   });
 
-  it('a claim gone (404) or replaced under its name: nothing to delete, no error', async () => {
-    await expect(new ReleaseGuard(reads({ claim: apiError(404) }).api, set).confirmDrained(2, claimRef, podRef)).resolves.toBeUndefined();
-    await expect(new ReleaseGuard(reads({ claim: aClaim(set, 2, { uid: 'recreated' }) }).api, set)
-      .confirmDrained(2, claimRef, podRef)).resolves.toBeUndefined();
+  it('a claim the plan saw without a resourceVersion is refused: the write would not be conditional on it', async () => {
+    const unversioned = { ...claim, metadata: { ...claim.metadata, resourceVersion: undefined } };
+    await expect(new ReleaseGuard(reads().api, set).confirmDrained(2, unversioned, podRef))
+      .rejects.toThrow(new ReleaseRefusedError('claim data-db-2 is not released: the plan saw no resourceVersion of it'));
   });
 
-  it('a claim that records this drain\'s success already (a cache behind the write): nothing to do, even with the pod gone', async () => {
-    const recorded = { ...claim,
-      metadata: { ...claim.metadata, annotations: { ...claim.metadata!.annotations, ...drainedRecord(podRef.uid, 0) } } };
-    await expect(new ReleaseGuard(reads({ claim: recorded, pod: apiError(404) }).api, set)
-      .confirmDrained(2, claimRef, podRef)).resolves.toBeUndefined();
-    const another = { ...claim,
-      metadata: { ...claim.metadata, annotations: { ...claim.metadata!.annotations, ...drainedRecord('another-pod', 0) } } };
-    await expect(new ReleaseGuard(reads({ claim: another, pod: apiError(404) }).api, set)
-      .confirmDrained(2, claimRef, podRef)).rejects.toThrow(ReleaseRefusedError);
+  it('a claim that does not record this drain pod, or records another drain\'s success, is refused', async () => {
+    const another = annotated(claim, { [DRAIN_POD_ANNOTATION]: 'another-pod' });
+    await expect(new ReleaseGuard(reads().api, set).confirmDrained(2, another, podRef))
+      .rejects.toThrow(/claim data-db-2 is not released: claim data-db-2 does not record pod db-2/);
+    await expect(new ReleaseGuard(reads().api, set).confirmDrained(2, annotated(claim, drainedRecord('another-pod', 0)), podRef))
+      .resolves.toEqual(at(claim));
   });
 
   it('a drain pod gone (404): refused', async () => {
     await expect(new ReleaseGuard(reads({ pod: apiError(404) }).api, set)
-      .confirmDrained(2, claimRef, podRef)).rejects.toThrow(ReleaseRefusedError);
+      .confirmDrained(2, claim, podRef)).rejects.toThrow(ReleaseRefusedError);
   });
 
   it('an outage on any read is an error to retry, never a 404', async () => {
-    for (const failing of ['set', 'pod', 'claim'] as const) {
+    for (const failing of ['set', 'pod'] as const) {
       const outage = apiError(503);
-      await expect(new ReleaseGuard(reads({ [failing]: outage }).api, set).confirmDrained(2, claimRef, podRef)).rejects.toBe(outage);
+      await expect(new ReleaseGuard(reads({ [failing]: outage }).api, set).confirmDrained(2, claim, podRef)).rejects.toBe(outage);
     }
   });
 
-  it('odd answers (objects without metadata) and a set without metadata are refused, not thrown on', async () => {
-    await expect(new ReleaseGuard(reads({ set: {} }).api, set).confirmDrained(2, claimRef, podRef)).rejects.toThrow(StaleCacheError);
-    await expect(new ReleaseGuard(reads({ claim: {} }).api, set).confirmDrained(2, claimRef, podRef)).resolves.toBeUndefined();
+  it('odd answers (objects without metadata), a claim without metadata and a set without metadata are refused, not thrown on', async () => {
+    await expect(new ReleaseGuard(reads({ set: {} }).api, set).confirmDrained(2, claim, podRef)).rejects.toThrow(StaleCacheError);
+    await expect(new ReleaseGuard(reads({ pod: {} }).api, set).confirmDrained(2, claim, podRef)).rejects.toThrow(ReleaseRefusedError);
+    await expect(new ReleaseGuard(reads().api, set).confirmDrained(2, {}, podRef)).rejects.toThrow(ReleaseRefusedError);
     const { api, calls } = reads({ set: apiError(404) });
-    await expect(new ReleaseGuard(api, {}).confirmDrained(2, claimRef, podRef)).rejects.toThrow(StaleCacheError);
+    await expect(new ReleaseGuard(api, {}).confirmDrained(2, claim, podRef)).rejects.toThrow(StaleCacheError);
     expect(calls).toEqual(['set /']);
-    await expect(new ReleaseGuard(reads().api, {}).confirmDrained(2, claimRef, podRef)).rejects.toThrow(/deleted or replaced/);
+    await expect(new ReleaseGuard(reads().api, {}).confirmDrained(2, claim, podRef)).rejects.toThrow(/deleted or replaced/);
   });
 });
 
@@ -97,36 +99,41 @@ describe('ReleaseGuard before a drained claim is deleted, and before the placeho
   const drainedSet = aSet({ replicas: 2 });
   drainedSet.metadata!.generation = 4;
   const drainedClaim = aClaim(drainedSet, 2, { annotations: { [DRAIN_POD_ANNOTATION]: 'p', ...drainedRecord('p', 4) } });
+  drainedClaim.metadata!.resourceVersion = '9';
   const placeholder = buildPlaceholder(drainedSet, 'drainer', 2);
   placeholder.metadata!.uid = 'h';
-  const ref = { name: 'data-db-2', uid: drainedClaim.metadata!.uid! };
   const guard = (answers: Parameters<typeof reads>[0] = {}) => {
     const r = reads({ set: drainedSet, pod: placeholder, claim: drainedClaim, ...answers });
     return { guard: new ReleaseGuard(r.api, drainedSet), calls: r.calls };
   };
 
-  it('reads the set, the placeholder and the claim, and returns the claim as read', async () => {
+  it('reads the placeholder and the set, not the claim: the delete is conditional on the claim the plan saw', async () => {
     const { guard: g, calls } = guard();
-    await expect(g.confirmDeletable(2, ref, { name: 'db-2', uid: 'h' })).resolves.toBe(drainedClaim);
-    expect(calls).toEqual(['pod ns/db-2', 'claim ns/data-db-2', 'set ns/db']);
+    await expect(g.confirmDeletable(2, drainedClaim, { name: 'db-2', uid: 'h' })).resolves.toEqual(at(drainedClaim));
+    expect(calls).toEqual(['pod ns/db-2', 'set ns/db']);
   });
 
-  it('reads the set again before each delete, after the placeholder and the claim: the read closest to the delete decides', async () => {
+  it('reads the set again before each delete, after the placeholder: the read closest to the delete decides', async () => {
     const { guard: g, calls } = guard();
-    await g.confirmDeletable(2, ref, { name: 'db-2', uid: 'h' });
-    await g.confirmDeletable(2, ref, { name: 'db-2', uid: 'h' });
-    expect(calls).toEqual(['pod ns/db-2', 'claim ns/data-db-2', 'set ns/db', 'claim ns/data-db-2', 'set ns/db']);
+    await g.confirmDeletable(2, drainedClaim, { name: 'db-2', uid: 'h' });
+    await g.confirmDeletable(2, drainedClaim, { name: 'db-2', uid: 'h' });
+    expect(calls).toEqual(['pod ns/db-2', 'set ns/db', 'set ns/db']);
   });
 
   it('refused without the placeholder as the plan saw it, or for a set changed since the drain', async () => {
-    await expect(guard({ pod: apiError(404) }).guard.confirmDeletable(2, ref,
+    await expect(guard({ pod: apiError(404) }).guard.confirmDeletable(2, drainedClaim,
       { name: 'db-2', uid: 'h' })).rejects.toThrow(/no placeholder holds ordinal 2's name/);
-    await expect(guard().guard.confirmDeletable(2, ref, { name: 'db-2', uid: 'another' })).rejects.toThrow(ReleaseRefusedError);
+    await expect(guard().guard.confirmDeletable(2, drainedClaim, { name: 'db-2', uid: 'another' })).rejects.toThrow(ReleaseRefusedError);
     const changed = { ...drainedSet, metadata: { ...drainedSet.metadata, generation: 5 } };
-    await expect(guard({ set: changed }).guard.confirmDeletable(2, ref, { name: 'db-2', uid: 'h' })).rejects.toThrow(/generation 4, now 5/);
-    await expect(guard({ set: aSet({ replicas: 3 }) }).guard.confirmDeletable(2, ref,
+    await expect(guard({ set: changed }).guard.confirmDeletable(2, drainedClaim, { name: 'db-2', uid: 'h' }))
+      .rejects.toThrow(/generation 4, now 5/);
+    await expect(guard({ set: aSet({ replicas: 3 }) }).guard.confirmDeletable(2, drainedClaim,
       { name: 'db-2', uid: 'h' })).rejects.toThrow(/grew back over ordinal 2/);
-    await expect(guard({ claim: apiError(404) }).guard.confirmDeletable(2, ref, { name: 'db-2', uid: 'h' })).resolves.toBeUndefined();
+    const undrained = { ...drainedClaim, metadata: { ...drainedClaim.metadata, annotations: { [DRAIN_POD_ANNOTATION]: 'p' } } };
+    await expect(guard().guard.confirmDeletable(2, undrained, { name: 'db-2', uid: 'h' })).rejects.toThrow(/records no successful drain/);
+    const unversioned = { ...drainedClaim, metadata: { ...drainedClaim.metadata, resourceVersion: undefined } };
+    await expect(guard().guard.confirmDeletable(2, unversioned, { name: 'db-2', uid: 'h' }))
+      .rejects.toThrow(new ReleaseRefusedError('claim data-db-2 is not released: the plan saw no resourceVersion of it'));
   });
 
   it('the name is freed only once no claim of the ordinal is being deleted (gone or live claims are fine)', async () => {
