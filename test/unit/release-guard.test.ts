@@ -95,6 +95,30 @@ describe('ReleaseGuard', () => {
   });
 });
 
+describe('ReleaseGuard before a drain pod is created', () => {
+  const planned = { name: 'data-db-2', uid: claim.metadata!.uid!, resourceVersion: '7' };
+
+  it('reads each claim and finds it as the plan saw it (UID and version)', async () => {
+    const { api, calls } = reads();
+    await expect(new ReleaseGuard(api, set).confirmClaimsAsPlanned([planned])).resolves.toBeUndefined();
+    expect(calls).toEqual(['claim ns/data-db-2']);
+  });
+
+  it('a claim gone, replaced under its name (even where the plan knew no version), at another version or unreadable: ' +
+      'stale, no drain pod', async () => {
+    const replaced = { ...claim, metadata: { ...claim.metadata, uid: 'recreated' } };
+    const unversioned = { name: 'data-db-2', uid: claim.metadata!.uid! };
+    const cases: Array<[Parameters<typeof reads>[0], typeof planned | typeof unversioned]> = [
+      [{ claim: apiError(404) }, planned], [{ claim: replaced }, unversioned], [{ claim: {} }, unversioned],
+      [{}, { ...planned, resourceVersion: '6' }],
+    ];
+    for (const [answers, ref] of cases) {
+      await expect(new ReleaseGuard(reads(answers).api, set).confirmClaimsAsPlanned([ref]))
+        .rejects.toThrow(new StaleCacheError('claim(s) data-db-2 changed since the plan; no drain pod created'));
+    }
+  });
+});
+
 describe('ReleaseGuard before a drained claim is deleted, and before the placeholder frees the name', () => {
   const drainedSet = aSet({ replicas: 2 });
   drainedSet.metadata!.generation = 4;

@@ -1,8 +1,11 @@
 // What the informer caches keep: every field a plan reads or a write is conditional on must survive trimming.
 import { trimClaim, trimPod } from '../../src/controller/trim.ts';
+import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { claimAt } from '../../src/planner/drain-pod.ts';
 import * as keys from '../../src/planner/keys.ts';
-import { aClaim, aDrainPod, aSet, aStatefulPod } from './fixtures.ts';
+import { buildPlaceholder } from '../../src/planner/placeholder.ts';
+import { drainedRecord, whyNotDeletable, whyNotReleasable } from '../../src/planner/release-proof.ts';
+import { aClaim, aDrainPod, aSet, aStatefulPod, recordDrainPod } from './fixtures.ts';
 
 const set = aSet({ replicas: 2 });
 
@@ -21,6 +24,54 @@ describe('trimming the caches', () => {
     const replica = aStatefulPod(set, 0);
     expect(trimPod(replica).metadata)
       .toEqual({ name: 'db-0', namespace: 'ns', ...(replica.metadata!.uid ? { uid: replica.metadata!.uid } : {}) });
+  });
+});
+
+describe('the release proof reads nothing a trimmed claim lacks', () => {
+  // The executor asks the proof of the cache's copy of a claim and makes the write conditional on its
+  // resourceVersion (release-guard.ts): the copy must answer as the whole claim would.
+  const drainSet = aSet({ replicas: 2 });
+  drainSet.metadata!.generation = 3;
+  const whole = (change: (c: V1PersistentVolumeClaim) => void = () => {}): V1PersistentVolumeClaim => {
+    const claim = aClaim(drainSet, 2, { annotations: { 'other.example/note': 'kept elsewhere' } });
+    Object.assign(claim.metadata!, {
+      resourceVersion: '77', creationTimestamp: new Date(0), finalizers: ['kubernetes.io/pvc-protection'],
+      managedFields: [{ manager: 'kube-controller-manager', operation: 'Update' }],
+      ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'unrelated', uid: 'cm' }],
+    });
+    claim.spec = { accessModes: ['ReadWriteOnce'], volumeName: 'pv-1', resources: { requests: { storage: '1Gi' } } };
+    claim.status = { phase: 'Bound' };
+    change(claim);
+    return claim;
+  };
+  const pod = aDrainPod(drainSet, 2, [whole()], { phase: 'Succeeded' });
+  const recorded = (c: V1PersistentVolumeClaim) => recordDrainPod(c, pod);
+  const placeholder = buildPlaceholder(drainSet, 'drainer', 2);
+  placeholder.metadata!.uid = 'h';
+  const variants: Array<[string, (c: V1PersistentVolumeClaim) => void]> = [
+    ['recorded and drained', (c) => { recorded(c); Object.assign(c.metadata!.annotations!, drainedRecord(pod.metadata!.uid!, 3)); }],
+    ['recorded, not drained', (c) => { recorded(c); }],
+    ['not recorded', () => {}],
+    ['being deleted', (c) => { recorded(c); c.metadata!.deletionTimestamp = new Date(0); }],
+    ['owned by another StatefulSet', (c) => { recorded(c); c.metadata!.ownerReferences!.push({ apiVersion: 'apps/v1', kind: 'StatefulSet',
+      name: 'other', uid: 'other' }); }],
+    ['without the selector labels', (c) => { recorded(c); c.metadata!.labels = { other: 'label' }; }],
+    ['drained by another generation',
+      (c) => { recorded(c); Object.assign(c.metadata!.annotations!, drainedRecord(pod.metadata!.uid!, 2)); }],
+  ];
+
+  it.each(variants)('%s: the same answer from the trimmed copy', (_name, change) => {
+    const claim = whole(change);
+    expect(whyNotReleasable(drainSet, 2, pod.metadata!.uid!, pod, trimClaim(claim)))
+      .toBe(whyNotReleasable(drainSet, 2, pod.metadata!.uid!, pod, claim));
+    expect(whyNotDeletable(drainSet, 2, 'h', placeholder, trimClaim(claim))).toBe(whyNotDeletable(drainSet, 2, 'h', placeholder, claim));
+  });
+
+  it('the variants reach both answers of each proof', () => {
+    const answers = variants.map(([, change]) => whole(change)).map((c) => [whyNotReleasable(drainSet, 2, pod.metadata!.uid!, pod, c)
+      === undefined, whyNotDeletable(drainSet, 2, 'h', placeholder, c) === undefined]);
+    expect(new Set(answers.map((a) => a[0]))).toEqual(new Set([true, false]));
+    expect(new Set(answers.map((a) => a[1]))).toEqual(new Set([true, false]));
   });
 });
 
