@@ -188,9 +188,15 @@ not seen yet keeps its claims). From 1c9de48 on (the release proof of safety rou
 \`src/controller/release-guard.ts\`), per ordinal: the drained record on its claims, a placeholder pod that holds
 the ordinal's name while its claims are deleted (create, then delete), and quorum reads of the set, the drain
 pod and each claim before the writes of a release: seven writes and about six reads, under the same QPS budget.
+From 69a71f2 on, a release's claim writes (the success record, the delete) are conditional on the claim as the
+plan saw it, so the API server refuses them if it changed since, and the claim is not read before them: about
+four and a half reads per ordinal (the set before its drain pods are created and again before each claim
+delete, each claim before its drain pod is created and before the placeholder frees the name, the drain pod
+before its success is recorded, the placeholder before the delete).
 Where the bare writer made the earlier protocol's four writes (10,000 sets, measured at e804625), the ratio is
 the cost of the new protocol plus the controller's own; where it makes the same seven (100 sets, 72864c7 and
-later), the difference is the controller's reads and its waiting on its own watches. The storm's
+later), the difference is mostly the controller's reads under the same QPS budget; what else it spends between
+the steps (planning, waiting for its watches to show its own writes) was not measured apart. The storm's
 sets carry the controller's finalizer already, as any set annotated before it scales down does: the
 controller added it when it first accepted the template, at its first start (table below). Events have
 their own budget and do not count against the QPS limit.
