@@ -98,7 +98,8 @@ export async function runBatch(options: BatchOptions): Promise<LedgerEntry[]> {
         ...(typeof recovered === 'string' ? { error: recovered } : {}),
       }));
     }
-    keep = entries.some((e) => e.violations.length > 0 || e.error !== undefined);
+    // SDC_KEEP_FAULT_LOGS=1 keeps them from a run that passed too (to see where a slow recovery spent its time).
+    keep = process.env.SDC_KEEP_FAULT_LOGS === '1' || entries.some((e) => e.violations.length > 0 || e.error !== undefined);
     return entries;
   } catch (err) {
     keep = true;
