@@ -113,9 +113,10 @@ export class ApiDrainControl implements DrainControl {
   }
 
   async recordDrained(set: V1StatefulSet, action: Do<'RecordDrained'>, run: PlanRun): Promise<void> {
-    for (const { seen } of action.claims) {
+    for (const claim of action.claims) {
       // Written on the claim as the plan saw it, once the release proof held of it (409 if it changed since; 404: gone).
-      const at = await run.guard.confirmDrained(action.ordinal, seen, action.drainPod);
+      const at = await run.guard.confirmDrained(action.ordinal, claim, action.drainPod);
+      if (!at) continue;
       let next: string | undefined;
       if (!(await unless([404], async () => (next = await this.writes.annotateClaim(set.metadata?.namespace ?? '', at.name, at.uid,
         drainedRecord(action.drainPod.uid, action.generation), at.resourceVersion))))) continue;

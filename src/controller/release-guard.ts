@@ -5,8 +5,8 @@
 // pod was deleted and its replica came back.
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { claimName, claimTemplateNames, inRange } from '../planner/identity.ts';
-import { whyNotDeletable, whyNotReleasable } from '../planner/release-proof.ts';
-import type { ClaimAt, ClaimRef, PodRef } from '../planner/types.ts';
+import { drainedBy, whyNotDeletable, whyNotReleasable } from '../planner/release-proof.ts';
+import type { ClaimAt, ClaimRef, ClaimSeen, PodRef } from '../planner/types.ts';
 import { statusOf, type KubeApi } from '../kube/api.ts';
 
 export type GuardReads = Pick<KubeApi, 'getStatefulSet' | 'getPod' | 'getClaim'>;
@@ -117,15 +117,22 @@ export class ReleaseGuard {
   }
 
   /**
-   * Before `drainPod`'s success is recorded on `claim` (as the plan saw it, see ClaimSeen): the release proof
+   * Before `drainPod`'s success is recorded on `claim` (as the plan saw it): the release proof
    * (whyNotReleasable) holds of it and of the set and the pod as etcd has them. Resolves to the preconditions of
-   * that write. Throws StaleCacheError when the set was deleted, replaced or grew back over the ordinal,
-   * ReleaseRefusedError when the proof fails.
+   * that write, or undefined when the proof fails only because the plan's copy is behind this controller's own
+   * write of that success (etcd's claim records it already; the pod may be gone since). Throws StaleCacheError
+   * when the set was deleted, replaced or grew back over the ordinal, ReleaseRefusedError when the proof fails.
    */
-  async confirmDrained(ordinal: number, claim: V1PersistentVolumeClaim, drainPod: PodRef): Promise<Preconditions> {
+  async confirmDrained(ordinal: number, claim: ClaimSeen, drainPod: PodRef): Promise<Preconditions | undefined> {
     const set = await this.freshSet(ordinal);
     const pod = await this.pod(drainPod.name);
-    return preconditions(claim, whyNotReleasable(set, ordinal, drainPod.uid, pod, claim));
+    const why = whyNotReleasable(set, ordinal, drainPod.uid, pod, claim.seen);
+    // Read only when refused: a copy behind the recorded success is the common benign cause, not worth a warning.
+    if (why !== undefined) {
+      const now = await this.claim(claim);
+      if (now && drainedBy(now)?.podUid === drainPod.uid) return undefined;
+    }
+    return preconditions(claim.seen, why);
   }
 
   /**

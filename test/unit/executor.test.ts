@@ -230,6 +230,18 @@ describe('Executor', () => {
       expect((await metrics.releasesRefused.get()).values[0]?.value).toBe(2);
     });
 
+    it('a plan behind this controller\'s own record of the success (the pod deleted since): nothing written, not a refusal', async () => {
+      const { api, metrics, executor } = setUp();
+      const behind = recordOn(api);
+      const stored = api.claims.get('data-db-2')!;
+      api.claims.set('data-db-2', { ...stored, metadata: { ...stored.metadata, resourceVersion: '12',
+        annotations: { ...stored.metadata!.annotations, ...drainedRecord('p2', 7) } } });
+      api.pods.delete('db-2');
+      await executor.execute(set, [behind]);
+      expect(api.calls).toEqual(['getStatefulSet db', 'getPod db-2', 'getClaim data-db-2']);
+      expect((await metrics.releasesRefused.get()).values[0]?.value ?? 0).toBe(0);
+    });
+
     it('the plan\'s pod UID must be the one etcd has: a plan made for an earlier drain pod of the name records nothing', async () => {
       const { api, executor } = setUp();
       const earlier: Action = { ...recordOn(api), drainPod: { name: 'db-2', uid: 'an-earlier-pod' } } as Action;

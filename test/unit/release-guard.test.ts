@@ -2,6 +2,7 @@
 // set is read once per plan. (The conditions themselves: release-proof.test.ts; in the executor: executor.test.ts.)
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { ReleaseGuard, ReleaseRefusedError, StaleCacheError, type GuardReads } from '../../src/controller/release-guard.ts';
+import { claimSeen } from '../../src/planner/drain-pod.ts';
 import { DRAIN_POD_ANNOTATION } from '../../src/planner/keys.ts';
 import { buildPlaceholder } from '../../src/planner/placeholder.ts';
 import { drainedRecord } from '../../src/planner/release-proof.ts';
@@ -13,6 +14,8 @@ const claim = aClaim(set, 2);
 const pod = aDrainPod(set, 2, [claim], { phase: 'Succeeded' });
 claim.metadata!.resourceVersion = '7';
 const podRef = { name: 'db-2', uid: pod.metadata!.uid! };
+/** The claim as the plan saw it. */
+const seenClaim = claimSeen(claim);
 /** The claim's name, UID and version: a write's preconditions. */
 const at = (c: V1PersistentVolumeClaim) => ({ name: c.metadata!.name, uid: c.metadata!.uid, resourceVersion: c.metadata!.resourceVersion });
 const annotated = (c: V1PersistentVolumeClaim, annotations: Record<string, string>): V1PersistentVolumeClaim =>
@@ -37,61 +40,78 @@ function reads(answers: { set?: V1StatefulSet | Error; pod?: V1Pod | Error; clai
 describe('ReleaseGuard', () => {
   it('reads the set and the drain pod of the set\'s namespace, not the claim: its write is conditional on the claim as seen', async () => {
     const { api, calls } = reads();
-    await expect(new ReleaseGuard(api, set).confirmDrained(2, claim, podRef)).resolves.toEqual(at(claim));
+    await expect(new ReleaseGuard(api, set).confirmDrained(2, seenClaim, podRef)).resolves.toEqual(at(claim));
     expect(calls).toEqual(['set ns/db', 'pod ns/db-2']);
   });
 
   it('reads the set and each drain pod once per plan', async () => {
     const { api, calls } = reads();
     const guard = new ReleaseGuard(api, set);
-    await guard.confirmDrained(2, claim, podRef);
-    await guard.confirmDrained(2, claim, podRef);
+    await guard.confirmDrained(2, seenClaim, podRef);
+    await guard.confirmDrained(2, seenClaim, podRef);
     expect(calls).toEqual(['set ns/db', 'pod ns/db-2']);
   });
 
   it('the set grew back over the ordinal, was deleted or was replaced: stale, nothing released', async () => {
     await expect(new ReleaseGuard(reads({ set: aSet({ replicas: 3 }) }).api, set)
-      .confirmDrained(2, claim, podRef)).rejects.toThrow(/grew back over ordinal 2/);
+      .confirmDrained(2, seenClaim, podRef)).rejects.toThrow(/grew back over ordinal 2/);
     await expect(new ReleaseGuard(reads({ set: apiError(404) }).api, set)
-      .confirmDrained(2, claim, podRef)).rejects.toThrow(/deleted or replaced/);
+      .confirmDrained(2, seenClaim, podRef)).rejects.toThrow(/deleted or replaced/);
     const replaced = { ...set, metadata: { ...set.metadata, uid: 'another' } };
-    await expect(new ReleaseGuard(reads({ set: replaced }).api, set).confirmDrained(2, claim, podRef)).rejects.toThrow(StaleCacheError);
+    await expect(new ReleaseGuard(reads({ set: replaced }).api, set).confirmDrained(2, seenClaim, podRef)).rejects.toThrow(StaleCacheError);
   });
 
   it('a claim the plan saw without a resourceVersion is refused: the write would not be conditional on it', async () => {
     const unversioned = { ...claim, metadata: { ...claim.metadata, resourceVersion: undefined } };
-    await expect(new ReleaseGuard(reads().api, set).confirmDrained(2, unversioned, podRef))
+    await expect(new ReleaseGuard(reads().api, set).confirmDrained(2, claimSeen(unversioned), podRef))
       .rejects.toThrow(new ReleaseRefusedError('claim data-db-2 is not released: the plan saw no resourceVersion of it'));
   });
 
   it('a claim that does not record this drain pod, or records another drain\'s success, is refused', async () => {
     const another = annotated(claim, { [DRAIN_POD_ANNOTATION]: 'another-pod' });
-    await expect(new ReleaseGuard(reads().api, set).confirmDrained(2, another, podRef))
+    await expect(new ReleaseGuard(reads().api, set).confirmDrained(2, claimSeen(another), podRef))
       .rejects.toThrow(/claim data-db-2 is not released: claim data-db-2 does not record pod db-2/);
-    await expect(new ReleaseGuard(reads().api, set).confirmDrained(2, annotated(claim, drainedRecord('another-pod', 0)), podRef))
+    await expect(new ReleaseGuard(reads().api, set).confirmDrained(2, claimSeen(annotated(claim, drainedRecord('another-pod', 0))), podRef))
       .resolves.toEqual(at(claim));
+  });
+
+  it('a copy behind this controller\'s own record of the success (the pod gone since): etcd\'s claim records it, nothing to ' +
+      'do and no refusal', async () => {
+    const recorded = annotated(claim, drainedRecord(podRef.uid, 0));
+    const { api, calls } = reads({ claim: recorded, pod: apiError(404) });
+    await expect(new ReleaseGuard(api, set).confirmDrained(2, seenClaim, podRef)).resolves.toBeUndefined();
+    expect(calls).toEqual(['set ns/db', 'pod ns/db-2', 'claim ns/data-db-2']);
+  });
+
+  it('refused when etcd\'s claim records another drain\'s success, is another claim of the name, or is gone', async () => {
+    const answers: Array<V1PersistentVolumeClaim | Error> = [annotated(claim, drainedRecord('another-pod', 0)),
+      { ...annotated(claim, drainedRecord(podRef.uid, 0)), metadata: { ...claim.metadata, uid: 'recreated' } }, apiError(404)];
+    for (const answer of answers) {
+      await expect(new ReleaseGuard(reads({ claim: answer, pod: apiError(404) }).api, set).confirmDrained(2, seenClaim, podRef))
+        .rejects.toThrow(/claim data-db-2 is not released: its drain pod no longer exists/);
+    }
   });
 
   it('a drain pod gone (404): refused', async () => {
     await expect(new ReleaseGuard(reads({ pod: apiError(404) }).api, set)
-      .confirmDrained(2, claim, podRef)).rejects.toThrow(ReleaseRefusedError);
+      .confirmDrained(2, seenClaim, podRef)).rejects.toThrow(ReleaseRefusedError);
   });
 
   it('an outage on any read is an error to retry, never a 404', async () => {
     for (const failing of ['set', 'pod'] as const) {
       const outage = apiError(503);
-      await expect(new ReleaseGuard(reads({ [failing]: outage }).api, set).confirmDrained(2, claim, podRef)).rejects.toBe(outage);
+      await expect(new ReleaseGuard(reads({ [failing]: outage }).api, set).confirmDrained(2, seenClaim, podRef)).rejects.toBe(outage);
     }
   });
 
   it('odd answers (objects without metadata), a claim without metadata and a set without metadata are refused, not thrown on', async () => {
-    await expect(new ReleaseGuard(reads({ set: {} }).api, set).confirmDrained(2, claim, podRef)).rejects.toThrow(StaleCacheError);
-    await expect(new ReleaseGuard(reads({ pod: {} }).api, set).confirmDrained(2, claim, podRef)).rejects.toThrow(ReleaseRefusedError);
-    await expect(new ReleaseGuard(reads().api, set).confirmDrained(2, {}, podRef)).rejects.toThrow(ReleaseRefusedError);
+    await expect(new ReleaseGuard(reads({ set: {} }).api, set).confirmDrained(2, seenClaim, podRef)).rejects.toThrow(StaleCacheError);
+    await expect(new ReleaseGuard(reads({ pod: {} }).api, set).confirmDrained(2, seenClaim, podRef)).rejects.toThrow(ReleaseRefusedError);
+    await expect(new ReleaseGuard(reads().api, set).confirmDrained(2, claimSeen({}), podRef)).rejects.toThrow(ReleaseRefusedError);
     const { api, calls } = reads({ set: apiError(404) });
-    await expect(new ReleaseGuard(api, {}).confirmDrained(2, claim, podRef)).rejects.toThrow(StaleCacheError);
+    await expect(new ReleaseGuard(api, {}).confirmDrained(2, seenClaim, podRef)).rejects.toThrow(StaleCacheError);
     expect(calls).toEqual(['set /']);
-    await expect(new ReleaseGuard(reads().api, {}).confirmDrained(2, claim, podRef)).rejects.toThrow(/deleted or replaced/);
+    await expect(new ReleaseGuard(reads().api, {}).confirmDrained(2, seenClaim, podRef)).rejects.toThrow(/deleted or replaced/);
   });
 });
 
