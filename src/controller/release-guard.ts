@@ -119,18 +119,20 @@ export class ReleaseGuard {
   /**
    * Before `drainPod`'s success is recorded on `claim` (as the plan saw it): the release proof
    * (whyNotReleasable) holds of it and of the set and the pod as etcd has them. Resolves to the preconditions of
-   * that write, or undefined when the proof fails only because the plan's copy is behind this controller's own
-   * write of that success (etcd's claim records it already; the pod may be gone since). Throws StaleCacheError
+   * that write, or undefined when the proof fails on the plan's copy and etcd's claim is gone, replaced, or
+   * records that success already (a copy behind this controller's own write; the pod may be gone since): there
+   * is nothing to record. Throws StaleCacheError
    * when the set was deleted, replaced or grew back over the ordinal, ReleaseRefusedError when the proof fails.
    */
   async confirmDrained(ordinal: number, claim: ClaimSeen, drainPod: PodRef): Promise<Preconditions | undefined> {
     const set = await this.freshSet(ordinal);
     const pod = await this.pod(drainPod.name);
     const why = whyNotReleasable(set, ordinal, drainPod.uid, pod, claim.seen);
-    // Read only when refused: a copy behind the recorded success is the common benign cause, not worth a warning.
+    // Read only when refused: a copy behind the recorded success, or a claim gone since, is the common benign
+    // cause (nothing to record), not worth a warning.
     if (why !== undefined) {
       const now = await this.claim(claim);
-      if (now && drainedBy(now)?.podUid === drainPod.uid) return undefined;
+      if (!now || drainedBy(now)?.podUid === drainPod.uid) return undefined;
     }
     return preconditions(claim.seen, why);
   }

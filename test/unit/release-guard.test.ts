@@ -83,10 +83,16 @@ describe('ReleaseGuard', () => {
     expect(calls).toEqual(['set ns/db', 'pod ns/db-2', 'claim ns/data-db-2']);
   });
 
-  it('refused when etcd\'s claim records another drain\'s success, is another claim of the name, or is gone', async () => {
-    const answers: Array<V1PersistentVolumeClaim | Error> = [annotated(claim, drainedRecord('another-pod', 0)),
-      { ...annotated(claim, drainedRecord(podRef.uid, 0)), metadata: { ...claim.metadata, uid: 'recreated' } }, apiError(404)];
-    for (const answer of answers) {
+  it('a claim gone or replaced under its name since the plan: nothing to record, no refusal', async () => {
+    const replaced = { ...annotated(claim, drainedRecord('another-pod', 0)), metadata: { ...claim.metadata, uid: 'recreated' } };
+    for (const answer of [replaced, apiError(404)]) {
+      await expect(new ReleaseGuard(reads({ claim: answer, pod: apiError(404) }).api, set).confirmDrained(2, seenClaim, podRef))
+        .resolves.toBeUndefined();
+    }
+  });
+
+  it('refused when etcd\'s claim records another drain\'s success, or none', async () => {
+    for (const answer of [annotated(claim, drainedRecord('another-pod', 0)), claim]) {
       await expect(new ReleaseGuard(reads({ claim: answer, pod: apiError(404) }).api, set).confirmDrained(2, seenClaim, podRef))
         .rejects.toThrow(/claim data-db-2 is not released: its drain pod no longer exists/);
     }
@@ -104,10 +110,11 @@ describe('ReleaseGuard', () => {
     }
   });
 
-  it('odd answers (objects without metadata), a claim without metadata and a set without metadata are refused, not thrown on', async () => {
+  it('odd answers (objects without metadata) and a set without metadata are refused, a copy without metadata records nothing; ' +
+      'none is thrown on', async () => {
     await expect(new ReleaseGuard(reads({ set: {} }).api, set).confirmDrained(2, seenClaim, podRef)).rejects.toThrow(StaleCacheError);
     await expect(new ReleaseGuard(reads({ pod: {} }).api, set).confirmDrained(2, seenClaim, podRef)).rejects.toThrow(ReleaseRefusedError);
-    await expect(new ReleaseGuard(reads().api, set).confirmDrained(2, claimSeen({}), podRef)).rejects.toThrow(ReleaseRefusedError);
+    await expect(new ReleaseGuard(reads().api, set).confirmDrained(2, claimSeen({}), podRef)).resolves.toBeUndefined();
     const { api, calls } = reads({ set: apiError(404) });
     await expect(new ReleaseGuard(api, {}).confirmDrained(2, seenClaim, podRef)).rejects.toThrow(StaleCacheError);
     expect(calls).toEqual(['set /']);
