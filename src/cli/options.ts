@@ -22,6 +22,7 @@ export interface RunOptions {
   runningDeadline: number;
   drainTimeout: number;
   drainDelay: number;
+  keepVolume: number;
   resyncPeriod: number;
   dryRun: boolean;
   cacheFullObjects: boolean;
@@ -81,13 +82,13 @@ export function logLevel(options: Pick<RunOptions, 'logLevel' | 'v'>): string {
 }
 
 export type PlannerOptions = Pick<RunOptions, 'maxAttempts' | 'backoffBase' | 'backoffMax' | 'pendingDeadline' | 'runningDeadline' |
-  'drainTimeout' | 'drainDelay'>;
+  'drainTimeout' | 'drainDelay' | 'keepVolume'>;
 
 export function plannerSettings(options: PlannerOptions): PlannerSettings {
   return {
     maxAttempts: options.maxAttempts, backoffBaseMs: options.backoffBase, backoffMaxMs: options.backoffMax,
     pendingDeadlineMs: options.pendingDeadline, runningDeadlineMs: options.runningDeadline, drainTimeoutMs: options.drainTimeout,
-    drainDelayMs: options.drainDelay,
+    drainDelayMs: options.drainDelay, keepVolumeMs: options.keepVolume,
   };
 }
 
@@ -103,7 +104,9 @@ export function addPlannerOptions(command: Command): Command {
     .option('--drain-delay <duration>', 'default wait before an orphaned ordinal\'s drain starts (the drainer-delay annotation ' +
       'overrides; 0: none)', (v: string) => (v === '0' ? 0 : duration(v)), 0)
     .option('--drain-timeout <duration>', 'default limit of one drain attempt, past which it has failed (the drainer-timeout annotation ' +
-      'overrides; 0: none)', (v: string) => (v === '0' ? 0 : duration(v)), 0);
+      'overrides; 0: none)', (v: string) => (v === '0' ? 0 : duration(v)), 0)
+    .option('--keep-volume <duration>', 'default time a released claim\'s volume is kept before it is reclaimed (the drainer-keep-volume ' +
+      'annotation overrides; 0: none; needs the keep-volume permissions)', (v: string) => (v === '0' ? 0 : duration(v)), 0);
 }
 
 export function addRunOptions(command: Command): Command {

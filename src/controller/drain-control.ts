@@ -7,21 +7,22 @@ import {
   LAST_FAILURE_ANNOTATION, ORPHANED_SINCE_ANNOTATION, RETRY_TOKEN_ANNOTATION,
 } from '../planner/keys.ts';
 import { drainedRecord, drainPodRecord } from '../planner/release-proof.ts';
-import type { Action, ClaimAt } from '../planner/types.ts';
+import { keepMarks, readKeptVolume, type KeptVolume } from '../planner/kept-volumes.ts';
+import type { Action, ClaimAt, VolumeKeep } from '../planner/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { describeApiError, statusOf, type KubeApi } from '../kube/api.ts';
 import type { EventRecorder } from './events.ts';
 import { actionFields } from './action-fields.ts';
-import { NotLeaderError, TemplateRefusedError } from './errors.ts';
-import { ReleaseGuard } from './release-guard.ts';
+import { NotLeaderError, TemplateRefusedError, VolumeNotKeptError } from './errors.ts';
+import { orUndefinedIfGone, ReleaseGuard, StaleCacheError } from './release-guard.ts';
 import { dryRunVerdict, refusal, type TemplateVerdicts } from './template-verifier.ts';
 import type { DrainControl, PlanRun } from './executor.ts';
 
 /** The writes a drain makes, and the quorum reads that guard releases. */
-export type DrainApi =
-  Pick<KubeApi, 'createPod' | 'deletePod' | 'deleteClaim' | 'annotateClaim' | 'setFinalizers' | 'getStatefulSet' | 'getPod' | 'getClaim'>;
-type Writes = Pick<DrainApi, 'createPod' | 'deletePod' | 'deleteClaim' | 'annotateClaim' | 'setFinalizers'>;
+export type DrainApi = Pick<KubeApi, 'createPod' | 'deletePod' | 'deleteClaim' | 'annotateClaim' | 'setFinalizers' | 'getStatefulSet' |
+  'getPod' | 'getClaim' | 'getVolume' | 'patchVolume'>;
+type Writes = Pick<DrainApi, 'createPod' | 'deletePod' | 'deleteClaim' | 'annotateClaim' | 'setFinalizers' | 'patchVolume'>;
 type Do<K extends Action['kind']> = Extract<Action, { kind: K }>;
 
 /** Log fields of a set: the statefulset key. */
@@ -49,6 +50,7 @@ export class ApiDrainControl implements DrainControl {
       createPod: leading(api.createPod.bind(api)), deletePod: leading(api.deletePod.bind(api)),
       deleteClaim: leading(api.deleteClaim.bind(api)),
       annotateClaim: leading(api.annotateClaim.bind(api)), setFinalizers: leading(api.setFinalizers.bind(api)),
+      patchVolume: leading(api.patchVolume.bind(api)),
     };
     this.events = events;
     this.verdicts = verdicts;
@@ -138,6 +140,7 @@ export class ApiDrainControl implements DrainControl {
   async deleteClaim(set: V1StatefulSet, action: Do<'DeleteClaim'>, run: PlanRun): Promise<void> {
     const fields = { ...setField(set), ...actionFields(action) };
     const at = await run.guard.confirmDeletable(action.ordinal, action.claim.seen, action.placeholder);
+    if (action.keep) await this.keepVolume(set, action, action.keep);
     // 404: already gone. A 409 (changed since the plan saw it, or replaced) is an error: the plan is tried again from a fresh look.
     if (!(await unless([404], () => this.writes.deleteClaim(set.metadata?.namespace ?? '', at.name, at.uid, at.resourceVersion)))) {
       this.log.info('claim already gone; not deleting', fields);
@@ -149,6 +152,54 @@ export class ApiDrainControl implements DrainControl {
       type: 'Normal', reason: 'ClaimReleased', action: 'DeleteClaim',
       note: `deleted claim ${action.claim.name}, drained by a drain pod that succeeded`,
       related: { kind: 'PersistentVolumeClaim', name: action.claim.name, uid: action.claim.uid },
+    });
+  }
+
+  /**
+   * Before a kept set's claim is deleted: its volume's reclaim policy set to Retain and the volume marked
+   * (kept-volumes.ts), conditional on the volume as read. Any doubt (no volume, one bound elsewhere, a write
+   * refused) is a VolumeNotKeptError: the claim is not deleted, as the set was promised its volumes are kept.
+   */
+  private async keepVolume(set: V1StatefulSet, action: Do<'DeleteClaim'>, keep: VolumeKeep): Promise<void> {
+    const namespace = set.metadata?.namespace ?? '';
+    const name = action.claim.name;
+    const notKept = (why: string): never => {
+      const message = `claim ${name} is not released: its volume could not be kept: ${why}`;
+      this.log.warn(message, { ...setField(set), ...actionFields(action) });
+      this.events.record(set, { type: 'Warning', reason: 'VolumeNotKept', action: 'KeepVolume', note: message,
+        related: { kind: 'PersistentVolumeClaim', name, uid: action.claim.uid } });
+      throw new VolumeNotKeptError(message);
+    };
+    const forbidden = (err: unknown, verb: string) => (statusOf(err) === 403
+      ? notKept(`the controller may not ${verb} persistentvolumes (install the keep-volume permissions: docs/security.md#permissions)`)
+      : Promise.reject(err));
+    // (404: the claim is gone, and its delete below says so.)
+    const claim = await orUndefinedIfGone(this.api.getClaim(namespace, name));
+    if (!claim) return;
+    if (claim.metadata?.uid !== action.claim.uid) throw new StaleCacheError(`claim ${name} was replaced since the plan saw it`);
+    const volumeName = claim.spec?.volumeName;
+    if (!volumeName) return notKept('it is bound to no volume');
+    const volume = await orUndefinedIfGone(this.api.getVolume(volumeName)).catch((err) => forbidden(err, 'get'));
+    if (!volume) return notKept(`its volume ${volumeName} is gone`);
+    if (volume.spec?.claimRef?.uid !== action.claim.uid) return notKept(`volume ${volumeName} is bound to another claim`);
+    const marked = readKeptVolume(volume);
+    // Kept already: this is a retry after the keep was written and the delete was not.
+    if (marked?.claimUid === action.claim.uid && volume.spec.persistentVolumeReclaimPolicy === 'Retain') return;
+    const kept: KeptVolume = {
+      namespace, claim: name, claimUid: action.claim.uid, statefulset: set.metadata?.name ?? '', ordinal: action.ordinal,
+      drainPodUid: keep.drainPodUid, keptAt: keep.at, until: keep.until,
+      // A volume kept before, for an earlier claim and then restored, has its policy before that keep marked.
+      policyBefore: volume.spec.persistentVolumeReclaimPolicy ?? 'Delete',
+    };
+    await this.writes.patchVolume(volumeName, volume.metadata?.uid ?? '', volume.metadata?.resourceVersion ?? '',
+      { metadata: keepMarks(kept), spec: { persistentVolumeReclaimPolicy: 'Retain' } }).catch((err) => forbidden(err, 'patch'));
+    this.metrics.volumesKept.inc();
+    this.log.info('kept volume', { ...setField(set), ...actionFields(action), volume: volumeName, until: keep.until });
+    this.events.record(set, {
+      type: 'Normal', reason: 'VolumeKept', action: 'KeepVolume',
+      note: `volume ${volumeName} of claim ${name} is kept until ${keep.until} (reclaim policy Retain); ` +
+        `\`kubectl sts-drain restore ${set.metadata?.name} ${action.ordinal}\` binds it to a new claim`,
+      related: { kind: 'PersistentVolumeClaim', name, uid: action.claim.uid },
     });
   }
 

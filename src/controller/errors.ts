@@ -9,3 +9,6 @@ export class NotLeaderError extends Error {
 
 /** A drain pod's create was refused because of its template; the verdict is kept and the next plan reports it. */
 export class TemplateRefusedError extends Error {}
+
+/** A kept set's claim whose volume could not be kept: the claim is not deleted (reported as VolumeNotKept). */
+export class VolumeNotKeptError extends Error {}

@@ -1,6 +1,6 @@
 // Every write and one-off read the controller makes, behind one rate limiter and one request counter.
 import type {
-  EventsV1Event, V1Lease, V1LeaseSpec, V1PersistentVolumeClaim, V1Pod, V1StatefulSet,
+  EventsV1Event, V1Lease, V1LeaseSpec, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1StatefulSet,
 } from '@kubernetes/client-node';
 import { ApiError, METADATA_ONLY, type KubeHttpClient } from './http-client.ts';
 import { RateLimiter } from './rate-limiter.ts';
@@ -165,6 +165,31 @@ export class KubeApi {
       `/api/v1${ns(namespace)}/persistentvolumeclaims/${name}`, { beforeSend }));
   }
 
+  /** A quorum read of one PersistentVolume. */
+  getVolume(name: string): Promise<V1PersistentVolume> {
+    return this.call('get', 'persistentvolumes',
+      (beforeSend) => this.client.request<V1PersistentVolume>('GET', `/api/v1/persistentvolumes/${name}`, { beforeSend }));
+  }
+
+  /**
+   * Merge-patches a PersistentVolume, refused (409) when it changed since `resourceVersion` or is another
+   * volume of that name (`uid`).
+   */
+  async patchVolume(name: string, uid: string, resourceVersion: string, patch: { metadata?: object; spec?: object }): Promise<void> {
+    await this.call('patch', 'persistentvolumes', (beforeSend) => this.client.request('PATCH', `/api/v1/persistentvolumes/${name}`,
+      { body: { ...patch, metadata: { ...patch.metadata, uid, resourceVersion } }, contentType: MERGE_PATCH, beforeSend }));
+  }
+
+  /** Whether this client may `verb` `resource` (cluster-wide): a SelfSubjectAccessReview. */
+  async mayI(verb: string, group: string, resource: string): Promise<boolean> {
+    const review = await this.call('create', 'selfsubjectaccessreviews', (beforeSend) => this.client.request<{ status?: { allowed?: boolean } }>(
+      'POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+        body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb, group, resource } } },
+        beforeSend,
+      }));
+    return review.status?.allowed === true;
+  }
+
   getLease(namespace: string, name: string): Promise<Lease> {
     return this.call('get', 'leases',
       (beforeSend) => this.client.request<Lease>('GET', `/apis/coordination.k8s.io/v1${ns(namespace)}/leases/${name}`, { beforeSend }));
@@ -206,6 +231,11 @@ export class KubeApi {
 
   listClaims(namespace?: string, options: ListOptions<V1PersistentVolumeClaim> = {}) {
     return this.listAll('persistentvolumeclaims', `/api/v1${ns(namespace)}/persistentvolumeclaims`, options);
+  }
+
+  /** A quorum list (no resourceVersion) of PersistentVolumes. */
+  listVolumes(options: ListOptions<V1PersistentVolume> = {}) {
+    return this.listAll('persistentvolumes', '/api/v1/persistentvolumes', options);
   }
 
   listPods(namespace?: string, options: ListOptions<V1Pod> = {}) {

@@ -33,6 +33,18 @@ export class Metrics {
     registers: [this.registry] });
   readonly claimsReleased = new Counter({ name: 'sdc_claims_released_total',
     help: 'PersistentVolumeClaims deleted after a successful drain.', registers: [this.registry] });
+  readonly volumesKept = new Counter({ name: 'sdc_volumes_kept_total',
+    help: 'Volumes set to Retain and marked as kept before their released claim was deleted (drainer-keep-volume).',
+    registers: [this.registry] });
+  readonly volumesReclaimed = new Counter({ name: 'sdc_volumes_reclaimed_total',
+    help: 'Kept volumes whose keep ended: their reclaim policy set back, for their provisioner to reclaim them.', registers: [this.registry] });
+  readonly keptVolumes = new Gauge({ name: 'sdc_kept_volumes', labelNames: ['state'],
+    help: 'Volumes the controller marked as kept, by state: kept (within the keep), held (keep over, ordinal in range again), ' +
+      'edited (changed by someone since; left alone).', registers: [this.registry] });
+  readonly keptVolumeBytes = new Gauge({ name: 'sdc_kept_volume_bytes',
+    help: 'Capacity of the volumes marked as kept, where their spec states it.', registers: [this.registry] });
+  readonly keptVolumesPastExpiry = new Gauge({ name: 'sdc_kept_volumes_past_expiry',
+    help: 'Volumes marked as kept whose keep has ended and that are not being reclaimed (held or edited).', registers: [this.registry] });
   readonly drainDuration = new Histogram({
     name: 'sdc_drain_duration_seconds', help: 'From drain pod creation to its release after success.',
     buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200], registers: [this.registry],

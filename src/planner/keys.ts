@@ -64,3 +64,20 @@ export const FAILURES_ANNOTATION = `${OWN_KEY_PREFIX}failed-attempts`;
 export const LAST_FAILURE_ANNOTATION = `${OWN_KEY_PREFIX}last-failure`;
 /** Value of RETRY_ANNOTATION that the failure count was last reset for; also copied onto drain pods. */
 export const RETRY_TOKEN_ANNOTATION = `${OWN_KEY_PREFIX}retry-token`;
+
+/** On a StatefulSet: keep each released claim's volume this long (a duration, e.g. 72h) before it is reclaimed. */
+export const KEEP_VOLUME_ANNOTATION = `${SET_ANNOTATION_PREFIX}keep-volume`;
+
+// On a PersistentVolume kept after its claim was released (kept-volumes.ts): the label selects them, the
+// annotations say whose it was, which drain proved it, until when it is kept, and the policy to put back.
+export const KEPT_VOLUME_LABEL = `${OWN_KEY_PREFIX}kept-volume`;
+/** `<namespace>/<claim name>` */
+export const KEPT_CLAIM_ANNOTATION = `${OWN_KEY_PREFIX}kept-claim`;
+export const KEPT_CLAIM_UID_ANNOTATION = `${OWN_KEY_PREFIX}kept-claim-uid`;
+export const KEPT_SET_ANNOTATION = `${OWN_KEY_PREFIX}kept-statefulset`;
+export const KEPT_ORDINAL_ANNOTATION = `${OWN_KEY_PREFIX}kept-ordinal`;
+export const KEPT_DRAIN_POD_ANNOTATION = `${OWN_KEY_PREFIX}kept-drain-pod-uid`;
+export const KEPT_AT_ANNOTATION = `${OWN_KEY_PREFIX}kept-at`;
+export const KEPT_UNTIL_ANNOTATION = `${OWN_KEY_PREFIX}kept-until`;
+/** The reclaim policy the volume had before it was kept (set back when the keep ends). */
+export const KEPT_POLICY_ANNOTATION = `${OWN_KEY_PREFIX}reclaim-policy-before-keep`;

@@ -5,11 +5,11 @@ import { createHash } from 'node:crypto';
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { buildDrainPod, claimAt, claimSeen } from './drain-pod.ts';
 import { failureState, notAfter, retryDueMs, timeMs } from './failures.ts';
-import { drainDelay, drainTimeout, maxAttempts } from './settings.ts';
+import { drainDelay, drainTimeout, keepVolume, maxAttempts } from './settings.ts';
 import { formatDuration } from './duration.ts';
 import { claimLabels, claimName, claimTemplateNames, inRange, ordinalRange } from './identity.ts';
 import {
-  DELAY_ANNOTATION, DRAIN_POD_ANNOTATION, FINALIZER, INHERIT_SCHEDULING_ANNOTATION, LAST_FAILURE_ANNOTATION, ORPHANED_SINCE_ANNOTATION,
+  DELAY_ANNOTATION, DRAIN_POD_ANNOTATION, FINALIZER, INHERIT_SCHEDULING_ANNOTATION, KEEP_VOLUME_ANNOTATION, LAST_FAILURE_ANNOTATION, ORPHANED_SINCE_ANNOTATION,
   RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_DRAINER, ROLE_LABEL, ROLE_PLACEHOLDER, TEMPLATE_ANNOTATION,
   TIMEOUT_ANNOTATION,
 } from './keys.ts';
@@ -19,7 +19,7 @@ import { drainedBy, generationOf, whyNotDrained } from './release-proof.ts';
 import type { DrainerTemplate } from './template.ts';
 import { wellFormedClaim, wellFormedPod } from './well-formed.ts';
 import type {
-  Action, ClaimAt, DeleteReason, EventReason, EventType, OrdinalStatus, Plan, PlannerSettings, SetObservation,
+  Action, ClaimAt, DeleteReason, EventReason, EventType, OrdinalStatus, Plan, PlannerSettings, SetObservation, VolumeKeep,
 } from './types.ts';
 import type { SetSummary } from '../set-summary.ts';
 
@@ -92,6 +92,7 @@ class PlanContext {
   readonly attempts: { value: number; problem?: string };
   readonly timeout: { value: number; problem?: string };
   readonly delay: { value: number; problem?: string };
+  readonly keep: { value?: number; problem?: string };
   readonly placeholderImage: string;
 
   constructor(observation: SetObservation, settings: PlannerSettings) {
@@ -109,6 +110,7 @@ class PlanContext {
     this.attempts = maxAttempts(this.set, settings);
     this.timeout = drainTimeout(this.set, settings);
     this.delay = drainDelay(this.set, settings);
+    this.keep = keepVolume(this.set, settings);
   }
 
   get setUid(): string {
@@ -504,14 +506,30 @@ function seeReleaseThrough(ctx: PlanContext, v: OrdinalView): boolean {
       : `the claims are released; placeholder ${placeholderRef.name} is being removed`;
     return true;
   }
+  if (drained.length > 0 && ctx.keep.problem !== undefined) {
+    // The set asked for its volumes to be kept, and for how long cannot be read: nothing is released unkept.
+    status.why = `claim(s) ${names.join(', ')} are drained; their release waits for a valid ${KEEP_VOLUME_ANNOTATION}`;
+    ctx.report('Warning', 'InvalidKeepVolume', ctx.keep.problem, `${ctx.setUid}/keep/${shortHash(ctx.keep.problem)}`);
+    return true;
+  }
   if (drained.length > 0) {
     status.why = `placeholder ${placeholderRef.name} holds the name; claim(s) ${names.join(', ')} are being released`;
-    for (const claim of drained) ctx.actions.push({ kind: 'DeleteClaim', ordinal, claim: claimSeen(claim), placeholder: placeholderRef });
+    for (const claim of drained) {
+      ctx.actions.push({ kind: 'DeleteClaim', ordinal, claim: claimSeen(claim), placeholder: placeholderRef, ...keepOf(ctx, claim) });
+    }
     return true;
   }
   status.why = `the claims are released; placeholder ${placeholderRef.name} is being removed`;
   ctx.actions.push({ kind: 'DeletePlaceholder', ordinal, pod: placeholderRef, reason: 'released' });
   return true;
+}
+
+/** The keep of a drained claim's volume, when the set keeps them. */
+function keepOf(ctx: PlanContext, claim: V1PersistentVolumeClaim): { keep?: VolumeKeep } {
+  const keepMs = ctx.keep.value ?? 0;
+  if (keepMs === 0) return {};
+  // Only drained claims are released (the caller's filter).
+  return { keep: { drainPodUid: drainedBy(claim)!.podUid, at: ctx.now.toISOString(), until: new Date(ctx.nowMs + keepMs).toISOString() } };
 }
 
 /** A drained claim, and the drain pod to keep as ended once its record is removed. */

@@ -2,7 +2,7 @@
 // value is reported and the default used.
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import { parseDuration } from './duration.ts';
-import { DELAY_ANNOTATION, MAX_ATTEMPTS_ANNOTATION, TIMEOUT_ANNOTATION } from './keys.ts';
+import { DELAY_ANNOTATION, KEEP_VOLUME_ANNOTATION, MAX_ATTEMPTS_ANNOTATION, TIMEOUT_ANNOTATION } from './keys.ts';
 import type { PlannerSettings } from './types.ts';
 
 /** The longest a delay or timeout annotation may ask for: a week; beyond that it is surely a typo. */
@@ -42,4 +42,27 @@ export function maxAttempts(set: V1StatefulSet, settings: PlannerSettings): { va
   if (Number.isInteger(value) && value >= 1) return { value };
   return { value: settings.maxAttempts,
     problem: `${MAX_ATTEMPTS_ANNOTATION}=${JSON.stringify(raw)} is not a positive integer; using ${settings.maxAttempts}` };
+}
+
+/** The longest a released claim's volume may be kept: 90 days (a keep is storage paid for; longer is surely a typo). */
+export const MAX_KEEP_VOLUME_MS = 90 * 24 * 3_600_000;
+
+/**
+ * How long a released claim's volume is kept: the annotation, else the flag's default; 0 is not at all. A bad
+ * value has no default to fall back on: the set asked for its volumes to be kept, so its releases wait
+ * (`value` undefined) until the value is mended.
+ */
+export function keepVolume(set: V1StatefulSet, settings: PlannerSettings): { value?: number; problem?: string } {
+  const raw = set.metadata?.annotations?.[KEEP_VOLUME_ANNOTATION];
+  if (raw === undefined) return { value: settings.keepVolumeMs };
+  if (raw === '0') return { value: 0 };
+  let value: number | undefined;
+  try {
+    value = parseDuration(raw);
+  } catch {
+    // Not a duration: refused below, with the value.
+  }
+  if (value !== undefined && value >= 1000 && value <= MAX_KEEP_VOLUME_MS) return { value };
+  return { problem: `${KEEP_VOLUME_ANNOTATION}=${JSON.stringify(raw)} is not 0 or a duration between 1s and 2160h (e.g. 72h); ` +
+    'no claim of this set is released until it is' };
 }

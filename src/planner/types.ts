@@ -29,6 +29,16 @@ export interface ClaimSeen extends ClaimRef {
   seen: V1PersistentVolumeClaim;
 }
 
+/**
+ * Keep the claim's volume before the claim is deleted: its reclaim policy set to Retain and the volume marked
+ * (kept-volumes.ts) with the drain pod that proved the release and the end of the keep.
+ */
+export interface VolumeKeep {
+  drainPodUid: string;
+  at: string;
+  until: string;
+}
+
 /** Why a drain pod is deleted; each reason has its own precondition in the planner. */
 export type DeleteReason =
   | 'drained' // it Succeeded, and its success is recorded on its claims (released next, under a placeholder)
@@ -48,7 +58,8 @@ export const EVENT_REASONS = [
   'DrainStarted', 'DrainSucceeded', 'ClaimReleased', 'DrainCompleted', 'DrainCancelled', 'DrainRetrying', 'DrainDelayed',
   'DrainFailed', 'DrainTimedOut', 'DrainStuck', 'AmbiguousClaim', 'UnprovenDrainPod', 'ReplicaOnReleasedClaim', 'DrainPodModified',
   'DrainPodRelabelled', 'TimeInFuture', 'InvalidDrainerTemplate', 'RetentionConflict', 'UnprovableClaims', 'InvalidMaxAttempts',
-  'InvalidDrainTimeout', 'InvalidDrainDelay', 'InvalidInheritScheduling',
+  'InvalidDrainTimeout', 'InvalidDrainDelay', 'InvalidInheritScheduling', 'InvalidKeepVolume', 'VolumeKept', 'VolumeNotKept',
+  'VolumeReclaimed',
 ] as const;
 export type EventReason = typeof EVENT_REASONS[number];
 
@@ -71,7 +82,7 @@ export type Action =
    * Delete a drained claim, while `placeholder` holds the name (the set and the placeholder read again from etcd
    * first, the delete conditional on the claim as the plan saw it).
    */
-  | { kind: 'DeleteClaim'; ordinal: number; claim: ClaimSeen; placeholder: PodRef }
+  | { kind: 'DeleteClaim'; ordinal: number; claim: ClaimSeen; placeholder: PodRef; keep?: VolumeKeep }
   /** Free the name: the ordinal's released claims are gone (checked against etcd), or the release was called off. */
   | { kind: 'DeletePlaceholder'; ordinal: number; pod: PodRef; reason: 'released' | 'cancelled' }
   /** Call off a release not yet made: the drained record is removed (and its pod kept as ended); the claims stay. */
@@ -140,6 +151,8 @@ export interface PlannerSettings {
   drainTimeoutMs: number;
   /** Default wait before an orphaned ordinal's drain starts (the delay annotation overrides); 0: none. */
   drainDelayMs: number;
+  /** Default time a released claim's volume is kept (the keep-volume annotation overrides); 0: none. */
+  keepVolumeMs: number;
 }
 
 export interface OrdinalStatus {

@@ -1,9 +1,9 @@
 // The executor against an in-memory API: order, stopping at the first failure, what 404 and 409 mean,
 // the record that proves a drain pod, the fresh read of the set before a release, event dedupe and the
 // leadership check.
-import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { ApiDrainControl, type DrainApi } from '../../src/controller/drain-control.ts';
-import { NotLeaderError, TemplateRefusedError } from '../../src/controller/errors.ts';
+import { NotLeaderError, TemplateRefusedError, VolumeNotKeptError } from '../../src/controller/errors.ts';
 import { Executor, type ExecutorOptions } from '../../src/controller/executor.ts';
 import { FakeDrainControl } from './fakes/drain-control.ts';
 import { ReleaseRefusedError, StaleCacheError } from '../../src/controller/release-guard.ts';
@@ -11,7 +11,9 @@ import type { EventInput, EventRecorder } from '../../src/controller/events.ts';
 import { TemplateVerdicts } from '../../src/controller/template-verifier.ts';
 import { Metrics } from '../../src/metrics/metrics.ts';
 import { CLAIMS_ANNOTATION, DRAIN_POD_ANNOTATION, DRAIN_POD_CONTAINERS_ANNOTATION, DRAINED_ANNOTATION,
-  ENDED_DRAIN_POD_ANNOTATION } from '../../src/planner/keys.ts';
+  ENDED_DRAIN_POD_ANNOTATION, KEPT_CLAIM_UID_ANNOTATION, KEPT_POLICY_ANNOTATION, KEPT_UNTIL_ANNOTATION, KEPT_VOLUME_LABEL,
+} from '../../src/planner/keys.ts';
+import { readKeptVolume } from '../../src/planner/kept-volumes.ts';
 import { claimSeen } from '../../src/planner/drain-pod.ts';
 import { buildPlaceholder } from '../../src/planner/placeholder.ts';
 import { containersDigest, drainedRecord } from '../../src/planner/release-proof.ts';
@@ -97,6 +99,36 @@ class FakeApi implements DrainApi {
     if (!found) throw apiError(404);
     return found;
   }
+  /** Volumes as a quorum read finds them (none unless a test binds one). */
+  readonly volumes = new Map<string, V1PersistentVolume>();
+  async getVolume(name: string): Promise<V1PersistentVolume> {
+    this.answer(`getVolume ${name}`);
+    const found = this.volumes.get(name);
+    if (!found) throw apiError(404);
+    return found;
+  }
+  /** Applies the patch's labels, annotations and reclaim policy (a merge patch, as the API server would). */
+  async patchVolume(name: string, uid: string, resourceVersion: string,
+      patch: { metadata?: { labels?: object; annotations?: object }; spec?: object }): Promise<void> {
+    this.answer(`patchVolume ${name}@${uid} rv=${resourceVersion}`);
+    const volume = this.volumes.get(name)!;
+    volume.metadata = { ...volume.metadata, labels: { ...volume.metadata?.labels, ...patch.metadata?.labels },
+      annotations: { ...volume.metadata?.annotations, ...patch.metadata?.annotations } };
+    volume.spec = { ...volume.spec, ...patch.spec };
+  }
+}
+
+/** Binds `api`'s claim `name` to a new volume `pv-<name>` (policy Delete, uid `v-<name>`, resourceVersion 5), as a provisioner would. */
+function bindVolume(api: FakeApi, name: string): V1PersistentVolume {
+  const claim = api.claims.get(name)!;
+  claim.spec = { volumeName: `pv-${name}` };
+  const volume: V1PersistentVolume = {
+    metadata: { name: `pv-${name}`, uid: `v-${name}`, resourceVersion: '5' },
+    spec: { persistentVolumeReclaimPolicy: 'Delete', claimRef: { namespace: 'ns', name, uid: claim.metadata!.uid } },
+    status: { phase: 'Bound' },
+  };
+  api.volumes.set(volume.metadata!.name!, volume);
+  return volume;
 }
 
 /** The executor over the drain control that writes through `api`, as `run` assembles them. */
@@ -299,6 +331,86 @@ describe('Executor', () => {
       expect((await metrics.claimsReleased.get()).values[0]?.value ?? 0).toBe(0);
       api.failures.set('deleteClaim data-db-2@c2 rv=10', apiError(409));
       await expect(executor.execute(set, [releaseOf(api)])).rejects.toThrow('HTTP 409');
+    });
+  });
+
+  describe('a kept set\'s claim: its volume is kept (Retain, marked) before the claim is deleted, or the claim is not deleted', () => {
+    const keep = { drainPodUid: 'p2', at: '2026-12-04T01:00:00.000Z', until: '2026-12-07T01:00:00.000Z' };
+    const keptRelease = (api: FakeApi): Action => ({ ...releaseOf(api), keep } as Action);
+
+    it('sets the volume to Retain and marks it with the claim, the drain pod and the keep, then deletes the claim', async () => {
+      const { api, metrics, events, executor } = setUp();
+      releasableOrdinal(api);
+      const volume = bindVolume(api, 'data-db-2');
+      await executor.execute(set, [keptRelease(api)]);
+      expect(api.calls).toEqual(['getPod db-2', 'getStatefulSet db', 'getClaim data-db-2', 'getVolume pv-data-db-2',
+        'patchVolume pv-data-db-2@v-data-db-2 rv=5', 'deleteClaim data-db-2@c2 rv=10']);
+      expect(volume.spec?.persistentVolumeReclaimPolicy).toBe('Retain');
+      expect(readKeptVolume(volume)).toEqual({ namespace: 'ns', claim: 'data-db-2', claimUid: 'c2', statefulset: 'db', ordinal: 2,
+        drainPodUid: 'p2', keptAt: keep.at, until: keep.until, policyBefore: 'Delete' });
+      expect(events.map((e) => e.reason)).toEqual(['VolumeKept', 'ClaimReleased']);
+      expect((await metrics.volumesKept.get()).values[0]?.value).toBe(1);
+    });
+
+    it('a volume already kept for this claim (a retry after a crash before the delete) is not written again', async () => {
+      const { api, executor } = setUp();
+      releasableOrdinal(api);
+      bindVolume(api, 'data-db-2');
+      api.failures.set('deleteClaim data-db-2@c2 rv=10', apiError(503));
+      await expect(executor.execute(set, [keptRelease(api)])).rejects.toThrow('HTTP 503');
+      api.failures.clear();
+      api.calls.length = 0;
+      await executor.execute(set, [keptRelease(api)]);
+      expect(api.calls.filter((c) => !c.startsWith('get'))).toEqual(['deleteClaim data-db-2@c2 rv=10']);
+    });
+
+    const notKept: Array<[string, (api: FakeApi, volume: V1PersistentVolume) => void, RegExp]> = [
+      ['the claim is bound to no volume', (api) => { api.claims.get('data-db-2')!.spec = {}; }, /bound to no volume/],
+      ['its volume is gone', (api) => api.volumes.clear(), /volume pv-data-db-2 is gone/],
+      ['its volume is bound to another claim', (_api, v) => { v.spec!.claimRef!.uid = 'another'; }, /bound to another claim/],
+      ['the controller may not read volumes', (api) => api.failures.set('getVolume pv-data-db-2', apiError(403)), /may not get persistentvol/],
+      ['the controller may not patch volumes', (api) => api.failures.set('patchVolume pv-data-db-2@v-data-db-2 rv=5', apiError(403)),
+        /may not patch persistentvolumes/],
+    ];
+    it.each(notKept)('not kept, so not released: %s', async (_name, change, why) => {
+      const { api, events, executor } = setUp();
+      releasableOrdinal(api);
+      change(api, bindVolume(api, 'data-db-2'));
+      const failed = executor.execute(set, [keptRelease(api)]);
+      await expect(failed).rejects.toBeInstanceOf(VolumeNotKeptError);
+      await expect(failed).rejects.toThrow(why);
+      expect(api.calls.filter((c) => c.startsWith('delete'))).toEqual([]);
+      expect(events.map((e) => `${e.type} ${e.reason}`)).toEqual(['Warning VolumeNotKept']);
+    });
+
+    it('a volume patch refused as changed since it was read (409) is retried from a fresh read, the claim kept meanwhile', async () => {
+      const { api, executor } = setUp();
+      releasableOrdinal(api);
+      bindVolume(api, 'data-db-2');
+      api.failures.set('patchVolume pv-data-db-2@v-data-db-2 rv=5', apiError(409));
+      await expect(executor.execute(set, [keptRelease(api)])).rejects.toThrow('HTTP 409');
+      expect(api.calls.filter((c) => c.startsWith('delete'))).toEqual([]);
+    });
+
+    it('a claim replaced since the plan saw it: no keep, no delete', async () => {
+      const { api, executor } = setUp();
+      releasableOrdinal(api);
+      bindVolume(api, 'data-db-2');
+      const action = keptRelease(api);
+      api.claims.get('data-db-2')!.metadata!.uid = 'c2-again';
+      await expect(executor.execute(set, [action])).rejects.toBeInstanceOf(StaleCacheError);
+      expect(api.calls.filter((c) => c.startsWith('delete') || c.startsWith('patch'))).toEqual([]);
+    });
+
+    it('without a keep the volume is neither read nor written', async () => {
+      const { api, executor } = setUp();
+      releasableOrdinal(api);
+      const volume = bindVolume(api, 'data-db-2');
+      await executor.execute(set, [releaseOf(api)]);
+      expect(api.calls.filter((c) => c.includes('Volume'))).toEqual([]);
+      expect(volume.metadata?.labels?.[KEPT_VOLUME_LABEL]).toBeUndefined();
+      expect(volume.metadata?.annotations?.[KEPT_UNTIL_ANNOTATION] ?? volume.metadata?.annotations?.[KEPT_CLAIM_UID_ANNOTATION] ??
+        volume.metadata?.annotations?.[KEPT_POLICY_ANNOTATION]).toBeUndefined();
     });
   });
 
