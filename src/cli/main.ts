@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { addPlannerOptions, addRunOptions, type RunOptions } from './options.ts';
 import type { StatusOptions } from './status.ts';
+import type { RestoreOptions } from './restore.ts';
 import { INSTALL_NAMESPACE } from './controller-presence.ts';
 import { CONTROLLER_NAME } from '../names.ts';
 
@@ -36,5 +37,22 @@ view(program.command('why <statefulset> [ordinal]'))
   .option('-n, --namespace <ns>', 'the StatefulSet\'s namespace (default: the context\'s namespace, else default)')
   .action(async (setName: string, ordinal: string | undefined, options: StatusOptions) =>
     (await import('./status.ts')).why(options, setName, ordinal));
+
+program.command('restore <statefulset> <ordinal>')
+  .description('bind the volumes kept for a released ordinal (drainer-keep-volume) to new claims of their old names, for the next ' +
+    'scale-up over it to start on the old data')
+  .option('--kubeconfig <file>', 'kubeconfig file')
+  .option('--context <name>', 'kubeconfig context to use')
+  .option('-n, --namespace <ns>', 'the StatefulSet\'s namespace (default: the context\'s namespace, else default)')
+  .action(async (setName: string, ordinal: string, options: RestoreOptions) => {
+    const { restore, RestoreRefusedError } = await import('./restore.ts');
+    try {
+      for (const line of await restore(options, setName, ordinal)) console.log(line);
+    } catch (err) {
+      console.error(err instanceof RestoreRefusedError ? `restore refused: ${err.message}; nothing was changed`
+        : `restore failed: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = 1;
+    }
+  });
 
 await program.parseAsync(process.argv);

@@ -20,6 +20,8 @@ import { bindAddresses, logLevel, plannerSettings, type RunOptions } from './opt
 import { version } from './version.ts';
 import { CONTROLLER_NAME } from '../names.ts';
 import { leaderWriteFence } from './write-fence.ts';
+import { keepVolumeRefusal, missingVolumeVerbs } from './keep-volume-permissions.ts';
+import { VolumeKeeper } from '../controller/volume-keeper.ts';
 
 export class Replica {
   /** `<pod or host name>_<pid>`: the lease holder's name and, in the User-Agent, the audit log's. */
@@ -29,6 +31,9 @@ export class Replica {
   readonly api: KubeApi;
   readonly elector?: LeaderElector;
   readonly controller: DrainController;
+  /** Ends the keeps of kept volumes; started only when the permissions to keep volumes are granted. */
+  private readonly keeper: VolumeKeeper;
+  private keeping = false;
   private readonly options: RunOptions;
   private readonly server: string;
   private servers: http.Server[] = [];
@@ -66,7 +71,9 @@ export class Replica {
       }, log, (leading) => {
         metrics.leader.set(leading ? 1 : 0);
         metrics.leaderElectionMasterStatus.set({ name: options.leaderElectionId }, leading ? 1 : 0);
-        if (leading) this.controller.enqueueAll();
+        if (!leading) return;
+        this.controller.enqueueAll();
+        if (this.keeping) this.keeper.poke();
       });
     }
     metrics.leader.set(this.elector ? 0 : 1);
@@ -83,6 +90,8 @@ export class Replica {
       concurrency: options.concurrency, resyncPeriodMs: options.resyncPeriod, planner: plannerSettings(options),
       watchIdleTimeoutMs: options.watchIdleTimeout,
     });
+    this.keeper = new VolumeKeeper(api, options.namespaces, events, metrics, log, () => !options.dryRun && isLeader(),
+      Math.min(options.resyncPeriod, 60_000));
   }
 
   /**
@@ -95,12 +104,18 @@ export class Replica {
       identity: this.identity, namespaces: this.options.namespaces.length ? this.options.namespaces : 'all', dryRun: this.options.dryRun,
       leaderElection: this.options.leaderElect, server: this.server,
     });
+    const missing = await missingVolumeVerbs(this.api);
+    if (missing.length > 0 && this.options.keepVolume > 0) throw keepVolumeRefusal(missing);
+    this.keeping = missing.length === 0;
+    if (!this.keeping) this.log.info('keeping volumes is off: no permission on persistentvolumes (sets that ask for it are not released)');
     await this.controller.start();
+    if (this.keeping) this.keeper.start();
     this.elector?.start();
   }
 
   /** Finishes the syncs under way, hands the lease back and closes the endpoints. */
   async stop(): Promise<void> {
+    await this.keeper.stop();
     await this.controller.stop();
     await this.elector?.release();
     for (const server of this.servers) server.close();

@@ -165,6 +165,11 @@ export class KubeApi {
       `/api/v1${ns(namespace)}/persistentvolumeclaims/${name}`, { beforeSend }));
   }
 
+  createClaim(claim: V1PersistentVolumeClaim): Promise<V1PersistentVolumeClaim> {
+    return this.call('create', 'persistentvolumeclaims', (beforeSend) => this.client.request<V1PersistentVolumeClaim>('POST',
+      `/api/v1${ns(claim.metadata?.namespace)}/persistentvolumeclaims`, { body: claim, beforeSend }));
+  }
+
   /** A quorum read of one PersistentVolume. */
   getVolume(name: string): Promise<V1PersistentVolume> {
     return this.call('get', 'persistentvolumes',
@@ -182,11 +187,12 @@ export class KubeApi {
 
   /** Whether this client may `verb` `resource` (cluster-wide): a SelfSubjectAccessReview. */
   async mayI(verb: string, group: string, resource: string): Promise<boolean> {
-    const review = await this.call('create', 'selfsubjectaccessreviews', (beforeSend) => this.client.request<{ status?: { allowed?: boolean } }>(
-      'POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
-        body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb, group, resource } } },
-        beforeSend,
-      }));
+    const body = {
+      apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb, group, resource } },
+    };
+    const review = await this.call('create', 'selfsubjectaccessreviews', (beforeSend) =>
+      this.client.request<{ status?: { allowed?: boolean } }>('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+        { body, beforeSend }));
     return review.status?.allowed === true;
   }
 

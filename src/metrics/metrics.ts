@@ -37,7 +37,8 @@ export class Metrics {
     help: 'Volumes set to Retain and marked as kept before their released claim was deleted (drainer-keep-volume).',
     registers: [this.registry] });
   readonly volumesReclaimed = new Counter({ name: 'sdc_volumes_reclaimed_total',
-    help: 'Kept volumes whose keep ended: their reclaim policy set back, for their provisioner to reclaim them.', registers: [this.registry] });
+    help: 'Kept volumes whose keep ended: their reclaim policy set back, for their provisioner to reclaim them.',
+    registers: [this.registry] });
   readonly keptVolumes = new Gauge({ name: 'sdc_kept_volumes', labelNames: ['state'],
     help: 'Volumes the controller marked as kept, by state: kept (within the keep), held (keep over, ordinal in range again), ' +
       'edited (changed by someone since; left alone).', registers: [this.registry] });

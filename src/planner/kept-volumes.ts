@@ -72,6 +72,7 @@ export interface KeptVolumeStatus {
 export interface ReclaimVolume {
   kind: 'ReclaimVolume';
   volume: string;
+  uid: string;
   resourceVersion: string;
   policy: string;
   kept: KeptVolume;
@@ -92,7 +93,8 @@ export function planKeptVolumes(volumes: V1PersistentVolume[], setOf: (namespace
     const status = judge(volume, setOf, now.getTime());
     plan.volumes.push(status);
     if (status.state === 'due') {
-      plan.actions.push({ kind: 'ReclaimVolume', volume: status.volume, resourceVersion: volume.metadata?.resourceVersion ?? '',
+      plan.actions.push({ kind: 'ReclaimVolume', volume: status.volume, uid: volume.metadata?.uid ?? '',
+        resourceVersion: volume.metadata?.resourceVersion ?? '',
         policy: status.kept!.policyBefore, kept: status.kept! });
     }
     if (status.state === 'kept') {
@@ -118,7 +120,9 @@ function judge(volume: V1PersistentVolume, setOf: (namespace: string, name: stri
     return { ...base, kept, state: 'edited', why: 'it was bound to another claim since it was kept; left alone' };
   }
   if (volume.status?.phase !== 'Released') {
-    return { ...base, kept, state: 'kept', why: `kept until ${kept.until}; claim ${kept.claim} is still being deleted` };
+    // The claim still exists: being deleted, or its release was called off after the keep was written. The
+    // keep ends once the claim is gone and its time is over.
+    return { ...base, kept, state: 'kept', why: `kept until ${kept.until}, and while claim ${kept.claim} still exists` };
   }
   if (nowMs < Date.parse(kept.until)) return { ...base, kept, state: 'kept', why: `kept until ${kept.until}` };
   const set = setOf(kept.namespace, kept.statefulset);

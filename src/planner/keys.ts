@@ -81,3 +81,10 @@ export const KEPT_AT_ANNOTATION = `${OWN_KEY_PREFIX}kept-at`;
 export const KEPT_UNTIL_ANNOTATION = `${OWN_KEY_PREFIX}kept-until`;
 /** The reclaim policy the volume had before it was kept (set back when the keep ends). */
 export const KEPT_POLICY_ANNOTATION = `${OWN_KEY_PREFIX}reclaim-policy-before-keep`;
+/**
+ * On a claim made by `restore` on a kept volume: `<volume>/<set generation>`. Its ordinal is not drained while the
+ * set is at that generation (until the scale-up it was restored for), or the restore would be drained at once.
+ */
+export const RESTORED_ANNOTATION = `${OWN_KEY_PREFIX}restored`;
+/** On a kept volume that `restore` bound to a new claim: when. */
+export const RESTORED_AT_ANNOTATION = `${OWN_KEY_PREFIX}restored-at`;

@@ -9,8 +9,9 @@ import { drainDelay, drainTimeout, keepVolume, maxAttempts } from './settings.ts
 import { formatDuration } from './duration.ts';
 import { claimLabels, claimName, claimTemplateNames, inRange, ordinalRange } from './identity.ts';
 import {
-  DELAY_ANNOTATION, DRAIN_POD_ANNOTATION, FINALIZER, INHERIT_SCHEDULING_ANNOTATION, KEEP_VOLUME_ANNOTATION, LAST_FAILURE_ANNOTATION, ORPHANED_SINCE_ANNOTATION,
-  RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_DRAINER, ROLE_LABEL, ROLE_PLACEHOLDER, TEMPLATE_ANNOTATION,
+  DELAY_ANNOTATION, DRAIN_POD_ANNOTATION, FINALIZER, INHERIT_SCHEDULING_ANNOTATION, KEEP_VOLUME_ANNOTATION, LAST_FAILURE_ANNOTATION,
+  ORPHANED_SINCE_ANNOTATION,
+  RESTORED_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_DRAINER, ROLE_LABEL, ROLE_PLACEHOLDER, TEMPLATE_ANNOTATION,
   TIMEOUT_ANNOTATION,
 } from './keys.ts';
 import { observeOrdinals, type DrainPodView, type OrdinalView } from './ordinals.ts';
@@ -204,6 +205,16 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
       });
       continue;
     }
+    const restored = [...v.claims.values()].find((c) => restoredFor(c) === generationOf(ctx.set));
+    if (restored) {
+      // Made by `restore` for the next scale-up: draining it now would undo the restore. It holds no order.
+      ctx.status({
+        ordinal: v.ordinal, claims: claimNames(v), failures: 0, state: 'blocked',
+        why: `claim ${restored.metadata?.name} was restored from a kept volume for a scale-up over this ordinal; it is not drained ` +
+          `until the StatefulSet changes`,
+      });
+      continue;
+    }
     const started = startDrain(ctx, v, gate, busy);
     pending ||= started.pending;
     busy ||= ordered && started.holdsOrder;
@@ -221,6 +232,12 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
 function giveUpWhy(ctx: PlanContext, failures: number): string {
   return `every attempt failed (${failures} of ${ctx.attempts.value}); the claims are kept. To retry: kubectl annotate ` +
     `statefulset ${ctx.set.metadata?.name} ${RETRY_ANNOTATION}=$(date +%s) --overwrite`;
+}
+
+/** The set generation a restored claim was made at (`restore`), or undefined. */
+function restoredFor(claim: V1PersistentVolumeClaim): number | undefined {
+  const generation = claim.metadata?.annotations?.[RESTORED_ANNOTATION]?.split('/').pop();
+  return generation ? Number(generation) : undefined;
 }
 
 const orphanedSince = (claim: V1PersistentVolumeClaim) => timeMs(claim.metadata?.annotations?.[ORPHANED_SINCE_ANNOTATION]);

@@ -31,6 +31,16 @@ describe('annotation, label and finalizer keys', () => {
       FAILURES_ANNOTATION: 'drain.statefulsets.kubernetes.io/failed-attempts',
       LAST_FAILURE_ANNOTATION: 'drain.statefulsets.kubernetes.io/last-failure',
       RETRY_TOKEN_ANNOTATION: 'drain.statefulsets.kubernetes.io/retry-token',
+      KEEP_VOLUME_ANNOTATION: 'statefulsets.kubernetes.io/drainer-keep-volume',
+      KEPT_VOLUME_LABEL: 'drain.statefulsets.kubernetes.io/kept-volume',
+      KEPT_CLAIM_ANNOTATION: 'drain.statefulsets.kubernetes.io/kept-claim',
+      KEPT_CLAIM_UID_ANNOTATION: 'drain.statefulsets.kubernetes.io/kept-claim-uid',
+      KEPT_SET_ANNOTATION: 'drain.statefulsets.kubernetes.io/kept-statefulset',
+      KEPT_ORDINAL_ANNOTATION: 'drain.statefulsets.kubernetes.io/kept-ordinal',
+      KEPT_DRAIN_POD_ANNOTATION: 'drain.statefulsets.kubernetes.io/kept-drain-pod-uid',
+      KEPT_AT_ANNOTATION: 'drain.statefulsets.kubernetes.io/kept-at',
+      KEPT_UNTIL_ANNOTATION: 'drain.statefulsets.kubernetes.io/kept-until',
+      KEPT_POLICY_ANNOTATION: 'drain.statefulsets.kubernetes.io/reclaim-policy-before-keep',
     });
   });
 });

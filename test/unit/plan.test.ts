@@ -1,12 +1,12 @@
 import { isManaged, needsPlanning, planSet, templateHash } from '../../src/planner/plan.ts';
 import { parseDrainerTemplate } from '../../src/planner/template.ts';
 import { CLAIMS_ANNOTATION, DELAY_ANNOTATION, TEMPLATE_ANNOTATION, ENDED_DRAIN_POD_ANNOTATION, FAILURES_ANNOTATION,
-  FINALIZER, LAST_FAILURE_ANNOTATION, ORDINAL_LABEL, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_LABEL,
+  FINALIZER, KEEP_VOLUME_ANNOTATION, LAST_FAILURE_ANNOTATION, ORDINAL_LABEL, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_LABEL,
   SET_LABEL } from '../../src/planner/keys.ts';
 import type { Action, SetObservation, TemplateVerdict } from '../../src/planner/types.ts';
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { buildPlaceholder, isPlaceholderOf } from '../../src/planner/placeholder.ts';
-import { drainedRecord } from '../../src/planner/release-proof.ts';
+import { drainedBy, drainedRecord } from '../../src/planner/release-proof.ts';
 import {
   ACCEPTED, NOW, aClaim, aDrainPod, aSet, aStatefulPod, drainTemplate, recordDrainPod, settings, type SetShape,
 } from './fixtures.ts';
@@ -191,6 +191,29 @@ describe('planSet: finishing drains', () => {
       const result = plan(set, [...live(), drained()], [...replicas, placeholder()]);
       expect(steps(result.actions)).toEqual(['delete-claim data-db-2@uid-data-db-2']);
       expect(result.actions[0]).toMatchObject({ placeholder: { name: 'db-2', uid: 'uid-placeholder-2' } });
+    });
+
+    it('3, in a set that keeps its volumes: each claim delete carries the keep (the drain pod that proved it, and its end)', () => {
+      const keeping = aSet({ replicas: 2, ...fin, annotations: { [KEEP_VOLUME_ANNOTATION]: '72h' } });
+      keeping.metadata!.generation = 7;
+      const claim = drained();
+      const result = plan(keeping, [...live(), claim], [...replicas, placeholder()]);
+      expect(steps(result.actions)).toEqual(['delete-claim data-db-2@uid-data-db-2']);
+      expect(result.actions[0]).toMatchObject({ keep: { drainPodUid: drainedBy(claim)!.podUid, at: NOW.toISOString(),
+        until: new Date(NOW.getTime() + 72 * 3_600_000).toISOString() } });
+      // The flag's default, when the set says nothing; none without either.
+      expect(planSet({ set, claims: [...live(), claim], pods: [...replicas, placeholder()], template: parseDrainerTemplate(set),
+        templateVerdict: ACCEPTED, now: NOW }, { ...settings, keepVolumeMs: 1_000 }).actions[0]).toMatchObject({ keep: expect.anything() });
+      expect(plan(set, [...live(), claim], [...replicas, placeholder()]).actions[0]).not.toHaveProperty('keep');
+    });
+
+    it('3, in a set whose keep-volume cannot be read: nothing is released (the set asked for its volumes to be kept), and it is said', () => {
+      const typo = aSet({ replicas: 2, ...fin, annotations: { [KEEP_VOLUME_ANNOTATION]: '3 days' } });
+      typo.metadata!.generation = 7;
+      const result = plan(typo, [...live(), drained()], [...replicas, placeholder()]);
+      expect(steps(result.actions)).toEqual([]);
+      expect(reports(result.actions)).toEqual(['InvalidKeepVolume']);
+      expect(result.ordinals.find((o) => o.ordinal === 2)?.why).toMatch(/release waits for a valid .*keep-volume/);
     });
 
     it('4. the placeholder keeps the name while a claim is still being deleted, then goes, also if the set grew back meanwhile', () => {

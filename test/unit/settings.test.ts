@@ -1,7 +1,7 @@
 // A set's own drain settings from its annotations, over the flags' defaults: what a user gets for a good
 // value, and the message (with what is used instead) for a bad one.
-import { DELAY_ANNOTATION, MAX_ATTEMPTS_ANNOTATION, TIMEOUT_ANNOTATION } from '../../src/planner/keys.ts';
-import { drainDelay, drainTimeout, maxAttempts } from '../../src/planner/settings.ts';
+import { DELAY_ANNOTATION, KEEP_VOLUME_ANNOTATION, MAX_ATTEMPTS_ANNOTATION, TIMEOUT_ANNOTATION } from '../../src/planner/keys.ts';
+import { drainDelay, drainTimeout, keepVolume, maxAttempts } from '../../src/planner/settings.ts';
 import { aSet, settings } from './fixtures.ts';
 
 const annotated = (key: string, value: string) => aSet({ annotations: { [key]: value } });
@@ -41,5 +41,22 @@ describe('max attempts annotation', () => {
 
   it('absent: the flag\'s default', () => {
     expect(maxAttempts(aSet(), settings)).toEqual({ value: 3 });
+  });
+});
+
+describe('keep-volume annotation', () => {
+  it('absent: the flag\'s default; 0: not kept', () => {
+    expect(keepVolume(aSet(), { ...settings, keepVolumeMs: 3_600_000 })).toEqual({ value: 3_600_000 });
+    expect(keepVolume(annotated(KEEP_VOLUME_ANNOTATION, '0'), { ...settings, keepVolumeMs: 3_600_000 })).toEqual({ value: 0 });
+  });
+
+  it.each([['1s', 1_000], ['72h', 259_200_000], ['2160h', 7_776_000_000]])('%s is used', (text, ms) => {
+    expect(keepVolume(annotated(KEEP_VOLUME_ANNOTATION, text), settings)).toEqual({ value: ms });
+  });
+
+  it.each(['999ms', '2160h1ms', '3d', 'forever', ''])('%j is refused with no value to fall back on: releases wait', (text) => {
+    expect(keepVolume(annotated(KEEP_VOLUME_ANNOTATION, text), { ...settings, keepVolumeMs: 3_600_000 })).toEqual({ problem:
+      `${KEEP_VOLUME_ANNOTATION}=${JSON.stringify(text)} is not 0 or a duration between 1s and 2160h (e.g. 72h); ` +
+      'no claim of this set is released until it is' });
   });
 });

@@ -1,0 +1,55 @@
+// `statefulset-drain-controller restore <set> <ordinal>`: binds each kept volume of a released ordinal to a new
+// claim of its old name, so that the next scale-up over the ordinal starts on the old data. Two writes per claim:
+// the volume is bound to the claim's name (its stale claimRef replaced, conditional on the volume as read, its
+// reclaim policy put back), then the claim is created on it. A crash between them leaves a volume that only a
+// claim of that name in that namespace can bind: running restore again, or creating the claim, finishes it.
+import { KubeApi } from '../kube/api.ts';
+import { KubeHttpClient } from '../kube/http-client.ts';
+import { loadConnectionConfig } from '../kube/connection-config.ts';
+import { orUndefinedIfGone } from '../controller/release-guard.ts';
+import { claimName } from '../planner/identity.ts';
+import { KEPT_VOLUME_LABEL, RESTORED_AT_ANNOTATION } from '../planner/keys.ts';
+import { planRestore } from '../planner/restore.ts';
+import { CONTROLLER_NAME } from '../names.ts';
+import { version } from './version.ts';
+
+export interface RestoreOptions {
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+}
+
+/** Why a restore was refused, in a line; nothing was written. */
+export class RestoreRefusedError extends Error {}
+
+export async function restore(options: RestoreOptions, setName: string, ordinalText: string): Promise<string[]> {
+  const ordinal = Number(ordinalText);
+  if (!Number.isInteger(ordinal) || ordinal < 0) throw new RestoreRefusedError(`ordinal ${JSON.stringify(ordinalText)} is not a number`);
+  const connection = loadConnectionConfig({ kubeconfig: options.kubeconfig, context: options.context });
+  const api = new KubeApi(new KubeHttpClient(connection, `${CONTROLLER_NAME}/${version} (restore)`), { qps: 0, burst: 1 });
+  const namespace = options.namespace ?? connection.namespace ?? 'default';
+  const set = await orUndefinedIfGone(api.getStatefulSet(namespace, setName));
+  if (!set) throw new RestoreRefusedError(`no StatefulSet ${namespace}/${setName}`);
+  const names = (set.spec?.volumeClaimTemplates ?? []).map((t) => claimName(t.metadata?.name ?? '', setName, ordinal));
+  const existing = (await Promise.all(names.map((name) => orUndefinedIfGone(api.getClaim(namespace, name))))).flatMap((c, i) =>
+    (c ? [names[i]!] : []));
+  const { items: volumes } = await api.listVolumes({ labelSelector: `${KEPT_VOLUME_LABEL}=true` });
+  const plan = planRestore(set, ordinal, existing, volumes);
+  if ('refused' in plan) throw new RestoreRefusedError(plan.refused);
+  const said: string[] = [];
+  for (const step of plan.steps) {
+    const claim = step.claim.metadata!.name!;
+    await api.patchVolume(step.volume, step.uid, step.resourceVersion, {
+      metadata: { labels: { [KEPT_VOLUME_LABEL]: null }, annotations: { [RESTORED_AT_ANNOTATION]: new Date().toISOString() } },
+      spec: { persistentVolumeReclaimPolicy: step.kept.policyBefore,
+        claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace, name: claim, uid: null, resourceVersion: null } },
+    });
+    await api.createClaim(step.claim);
+    said.push(`volume ${step.volume} (kept ${step.kept.keptAt}, drained by pod ${step.kept.drainPodUid}) is bound to a new claim ` +
+      `${namespace}/${claim}; reclaim policy ${step.kept.policyBefore}`);
+  }
+  said.push(`scale ${namespace}/${setName} to ${ordinal + 1} or more (kubectl scale sts ${setName} -n ${namespace} ` +
+    `--replicas=${ordinal + 1}) for replica ${setName}-${ordinal} to start on the restored data; until the set changes, the ` +
+    'controller does not drain it');
+  return said;
+}

@@ -1,0 +1,120 @@
+// The end of each keep: while this replica leads, the volumes with the kept label are listed (a quorum list),
+// the planner judges them (kept-volumes.ts), and each whose keep is over gets its reclaim policy back, conditional
+// on the volume as listed. Then its provisioner reclaims it. Runs again at the next keep's end, and at least
+// once per resync period, so a lost timer or a restart only delays an end, never skips one. The set of a keep
+// that is over is read from etcd (a cache behind a scale-up would miss that its ordinal is back in range).
+// Only volumes of claims in the watched namespaces are judged: another instance may own the rest.
+import type { V1StatefulSet } from '@kubernetes/client-node';
+import { planKeptVolumes, readKeptVolume, type KeptVolumeState, type ReclaimVolume } from '../planner/kept-volumes.ts';
+import { KEPT_VOLUME_LABEL } from '../planner/keys.ts';
+import { describeApiError, statusOf, type KubeApi } from '../kube/api.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import type { EventRecorder } from './events.ts';
+import { orUndefinedIfGone } from './release-guard.ts';
+
+export type KeeperApi = Pick<KubeApi, 'listVolumes' | 'patchVolume' | 'getStatefulSet'>;
+
+const STATES: KeptVolumeState[] = ['kept', 'held', 'edited'];
+/** After a failed pass (the API unreachable, a list refused), the next one is tried this much later. */
+const RETRY_MS = 10_000;
+
+export class VolumeKeeper {
+  private readonly api: KeeperApi;
+  private readonly namespaces: string[];
+  private readonly events: Pick<EventRecorder, 'record'>;
+  private readonly metrics: Metrics;
+  private readonly log: Logger;
+  private readonly isLeader: () => boolean;
+  private readonly periodMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  /** The state last logged of each volume, so a volume held or edited is reported once, not every pass. */
+  private readonly reported = new Map<string, string>();
+
+  /** `namespaces`: the watched namespaces (empty: all). */
+  constructor(api: KeeperApi, namespaces: string[], events: Pick<EventRecorder, 'record'>,
+      metrics: Metrics, log: Logger, isLeader: () => boolean, periodMs: number) {
+    this.api = api;
+    this.namespaces = namespaces;
+    this.events = events;
+    this.metrics = metrics;
+    this.log = log;
+    this.isLeader = isLeader;
+    this.periodMs = periodMs;
+  }
+
+  start(): void {
+    this.schedule(0);
+  }
+
+  /** Runs a pass now (also when this replica has just become the leader). */
+  poke(): void {
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.running = this.pass().then((next) => this.schedule(next), (err) => {
+        this.log.error('kept volumes: pass failed; trying again', { error: describeApiError(err), retryMs: RETRY_MS });
+        this.schedule(RETRY_MS);
+      });
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  /** One look at the kept volumes; resolves to how long until the next. */
+  async pass(now = new Date()): Promise<number> {
+    if (!this.isLeader()) return this.periodMs;
+    const { items } = await this.api.listVolumes({ labelSelector: `${KEPT_VOLUME_LABEL}=true` });
+    const volumes = items.filter((v) => this.namespaces.length === 0 || this.namespaces.includes(readKeptVolume(v)?.namespace ?? ''));
+    const sets = new Map<string, V1StatefulSet | undefined>();
+    for (const v of volumes) {
+      const kept = readKeptVolume(v);
+      const key = kept && `${kept.namespace}/${kept.statefulset}`;
+      if (!key || sets.has(key) || Date.parse(kept.until) > now.getTime()) continue;
+      sets.set(key, await orUndefinedIfGone(this.api.getStatefulSet(kept.namespace, kept.statefulset)));
+    }
+    const plan = planKeptVolumes(volumes, (namespace, name) => sets.get(`${namespace}/${name}`), now);
+    const due = new Set(plan.actions.map((a) => a.volume));
+    for (const state of STATES) this.metrics.keptVolumes.set({ state }, plan.volumes.filter((v) => v.state === state).length);
+    this.metrics.keptVolumeBytes.set(plan.volumes.filter((v) => !due.has(v.volume)).reduce((sum, v) => sum + (v.bytes ?? 0), 0));
+    this.metrics.keptVolumesPastExpiry.set(plan.volumes.filter((v) => v.state === 'held' || v.state === 'edited').length);
+    for (const v of plan.volumes) {
+      if (this.reported.get(v.volume) === v.why) continue;
+      this.reported.set(v.volume, v.why);
+      const log = v.state === 'edited' ? this.log.warn.bind(this.log) : this.log.info.bind(this.log);
+      if (v.state !== 'due') log(`kept volume: ${v.why}`, { volume: v.volume, state: v.state });
+    }
+    for (const name of this.reported.keys()) if (!plan.volumes.some((v) => v.volume === name)) this.reported.delete(name);
+    for (const action of plan.actions) await this.reclaim(action, sets.get(`${action.kept.namespace}/${action.kept.statefulset}`));
+    return Math.min(plan.requeueAfterMs ?? Infinity, this.periodMs);
+  }
+
+  /** `set`: the volume's set as read this pass, for the event (none when it is gone). */
+  private async reclaim(action: ReclaimVolume, set: V1StatefulSet | undefined): Promise<void> {
+    const { kept } = action;
+    try {
+      await this.api.patchVolume(action.volume, action.uid, action.resourceVersion,
+        { metadata: { labels: { [KEPT_VOLUME_LABEL]: null } }, spec: { persistentVolumeReclaimPolicy: action.policy } });
+    } catch (err) {
+      // Changed since the list (409) or gone (404): the next pass judges it as it is then.
+      if (statusOf(err) === 409 || statusOf(err) === 404) return;
+      throw err;
+    }
+    this.metrics.volumesReclaimed.inc();
+    const message = `the keep of volume ${action.volume} (claim ${kept.claim}, ordinal ${kept.ordinal}) ended at ${kept.until}; ` +
+      `its reclaim policy is ${action.policy} again`;
+    this.log.info(message, { statefulset: `${kept.namespace}/${kept.statefulset}`, volume: action.volume });
+    if (set) this.events.record(set, { type: 'Normal', reason: 'VolumeReclaimed', action: 'ReclaimVolume', note: message });
+  }
+}

@@ -1,0 +1,116 @@
+// The end of a keep, decided from the kept volumes as they are: nothing is reclaimed before its time, never a
+// volume whose ordinal is back in its set's range, never a volume the controller did not mark as it marks them,
+// and a volume someone changed since it was kept is left alone and said to be.
+import fc from 'fast-check';
+import type { V1PersistentVolume, V1StatefulSet } from '@kubernetes/client-node';
+import { capacityBytes, keepMarks, planKeptVolumes, readKeptVolume, type KeptVolume } from '../../src/planner/kept-volumes.ts';
+import { KEPT_CLAIM_ANNOTATION, KEPT_ORDINAL_ANNOTATION, KEPT_UNTIL_ANNOTATION, KEPT_VOLUME_LABEL } from '../../src/planner/keys.ts';
+import { runs } from './property-runs.ts';
+import { aSet, NOW } from './fixtures.ts';
+
+const HOUR = 3_600_000;
+const kept = (over: Partial<KeptVolume> = {}): KeptVolume => ({
+  namespace: 'ns', claim: 'data-db-3', claimUid: 'c3', statefulset: 'db', ordinal: 3, drainPodUid: 'p3',
+  keptAt: new Date(NOW.getTime() - 2 * HOUR).toISOString(), until: new Date(NOW.getTime() - HOUR).toISOString(), policyBefore: 'Delete',
+  ...over,
+});
+
+/** A volume as the keep leaves it once its claim is deleted: Released, Retain, marked, its claimRef still the old claim's. */
+function aKeptVolume(marks: KeptVolume = kept(), name = 'pv-3'): V1PersistentVolume {
+  return {
+    metadata: { name, uid: `uid-${name}`, resourceVersion: '42', ...keepMarks(marks) },
+    spec: { persistentVolumeReclaimPolicy: 'Retain', capacity: { storage: '2Gi' },
+      claimRef: { namespace: marks.namespace, name: marks.claim, uid: marks.claimUid } },
+    status: { phase: 'Released' },
+  };
+}
+
+const noSets = () => undefined;
+const setWith = (replicas: number) => (ns: string, name: string): V1StatefulSet | undefined =>
+  (ns === 'ns' && name === 'db' ? aSet({ replicas }) : undefined);
+
+describe('planKeptVolumes', () => {
+  it('a keep that is over: its reclaim policy is set back, conditional on the volume as listed', () => {
+    const plan = planKeptVolumes([aKeptVolume()], setWith(3), NOW);
+    expect(plan.actions).toEqual([{ kind: 'ReclaimVolume', volume: 'pv-3', uid: 'uid-pv-3', resourceVersion: '42', policy: 'Delete',
+      kept: kept() }]);
+    expect(plan.volumes).toEqual([expect.objectContaining({ state: 'due', bytes: 2 * 2 ** 30 })]);
+  });
+
+  it('the set gone: reclaimed too', () => {
+    expect(planKeptVolumes([aKeptVolume()], noSets, NOW).actions).toHaveLength(1);
+  });
+
+  it('a keep not over: nothing written, and planned again when it ends', () => {
+    const plan = planKeptVolumes([aKeptVolume(kept({ until: new Date(NOW.getTime() + 90_000).toISOString() }))], noSets, NOW);
+    expect(plan.actions).toEqual([]);
+    expect(plan.volumes[0]).toMatchObject({ state: 'kept', why: expect.stringMatching(/^kept until /) });
+    expect(plan.requeueAfterMs).toBe(90_000);
+  });
+
+  it('the ordinal back in its set\'s range: held, not reclaimed', () => {
+    const plan = planKeptVolumes([aKeptVolume()], setWith(4), NOW);
+    expect(plan.actions).toEqual([]);
+    expect(plan.volumes[0]).toMatchObject({ state: 'held', why: expect.stringMatching(/ordinal 3 is in range of StatefulSet db again/) });
+  });
+
+  it('its claim not gone yet (the volume still Bound to it): kept, however late', () => {
+    const volume = aKeptVolume();
+    volume.status = { phase: 'Bound' };
+    const plan = planKeptVolumes([volume], noSets, NOW);
+    expect(plan.actions).toEqual([]);
+    expect(plan.volumes[0]).toMatchObject({ state: 'kept', why: expect.stringMatching(/claim data-db-3 still exists/) });
+  });
+
+  const edits: Array<[string, (v: V1PersistentVolume) => void, RegExp]> = [
+    ['its policy set to Delete by hand', (v) => { v.spec!.persistentVolumeReclaimPolicy = 'Delete'; }, /policy was changed to Delete/],
+    ['bound to another claim (restored by hand)', (v) => { v.spec!.claimRef!.uid = 'another'; }, /bound to another claim/],
+    ['its keep end removed', (v) => { delete v.metadata!.annotations![KEPT_UNTIL_ANNOTATION]; }, /marks were changed or removed/],
+    ['its keep end not a time', (v) => { v.metadata!.annotations![KEPT_UNTIL_ANNOTATION] = 'tomorrow'; }, /marks were changed/],
+    ['its claim not namespace/name', (v) => { v.metadata!.annotations![KEPT_CLAIM_ANNOTATION] = 'data-db-3'; }, /marks were changed/],
+    ['its ordinal not a number', (v) => { v.metadata!.annotations![KEPT_ORDINAL_ANNOTATION] = 'three'; }, /marks were changed/],
+    ['its label changed', (v) => { v.metadata!.labels![KEPT_VOLUME_LABEL] = 'yes'; }, /marks were changed/],
+  ];
+  it.each(edits)('changed since it was kept (%s): left alone, and said to be', (_name, edit, why) => {
+    const volume = aKeptVolume();
+    edit(volume);
+    const plan = planKeptVolumes([volume], noSets, NOW);
+    expect(plan.actions).toEqual([]);
+    expect(plan.volumes[0]).toMatchObject({ state: 'edited', why: expect.stringMatching(why) });
+  });
+
+  it('marks read back are the marks written', () => {
+    expect(readKeptVolume(aKeptVolume(kept({ ordinal: 0, policyBefore: 'Retain' })))).toEqual(kept({ ordinal: 0, policyBefore: 'Retain' }));
+  });
+
+  it('capacities in bytes', () => {
+    expect([capacityBytes('10Gi'), capacityBytes('500M'), capacityBytes('1e3'), capacityBytes('1.5Ki'), capacityBytes('lots')])
+      .toEqual([10 * 2 ** 30, 5e8, 1000, 1536, undefined]);
+  });
+
+  it('property: only a Released volume, marked as the controller marks them, still Retain and bound to the marked claim, past its ' +
+      'keep, whose ordinal is out of its set\'s range (or whose set is gone) is reclaimed; and to the policy it had before', () => {
+    const world = fc.record({
+      untilOffsetMs: fc.integer({ min: -3 * HOUR, max: 3 * HOUR }),
+      phase: fc.constantFrom('Released', 'Bound', 'Available', 'Failed'),
+      policy: fc.constantFrom('Retain', 'Delete', 'Recycle'),
+      claimRefUid: fc.constantFrom('c3', 'another', undefined),
+      label: fc.constantFrom('true', 'false', undefined),
+      replicas: fc.option(fc.integer({ min: 0, max: 6 }), { nil: undefined }),
+      policyBefore: fc.constantFrom('Delete', 'Retain'),
+    });
+    fc.assert(fc.property(world, (w) => {
+      const marks = kept({ until: new Date(NOW.getTime() + w.untilOffsetMs).toISOString(), policyBefore: w.policyBefore });
+      const volume = aKeptVolume(marks);
+      volume.status = { phase: w.phase };
+      volume.spec!.persistentVolumeReclaimPolicy = w.policy;
+      volume.spec!.claimRef = w.claimRefUid ? { uid: w.claimRefUid } : undefined;
+      if (w.label === undefined) delete volume.metadata!.labels![KEPT_VOLUME_LABEL];
+      else volume.metadata!.labels![KEPT_VOLUME_LABEL] = w.label;
+      const plan = planKeptVolumes([volume], w.replicas === undefined ? noSets : setWith(w.replicas), NOW);
+      const reclaimable = w.phase === 'Released' && w.policy === 'Retain' && w.claimRefUid === 'c3' && w.label === 'true' &&
+        w.untilOffsetMs <= 0 && (w.replicas === undefined || w.replicas <= 3);
+      expect(plan.actions).toEqual(reclaimable ? [expect.objectContaining({ volume: 'pv-3', policy: w.policyBefore })] : []);
+    }), { numRuns: runs(500) });
+  });
+});
