@@ -57,6 +57,19 @@ describe('the Helm chart', () => {
     expect(argsOf(rendered)).toContain('--namespaces=$(POD_NAMESPACE)');
   });
 
+  it('keepVolume.enabled grants what manifests/keep-volume grants, in either scope, and only then; its default is --keep-volume', () => {
+    expect(kinds(render()).filter((k) => k === 'ClusterRole')).toHaveLength(1);
+    for (const scope of ['cluster', 'namespace']) {
+      const rendered = render(`scope=${scope}`, 'keepVolume.enabled=true', 'keepVolume.default=72h');
+      expect(rulesOf(rendered, 'ClusterRole', '-keep-volume')).toEqual(rulesOf(manifestFile('keep-volume/keep-volume-rbac.yaml'),
+        'ClusterRole', '-keep-volume'));
+      expect(rendered.find((m) => m.kind === 'ClusterRoleBinding' && m.metadata.name.endsWith('-keep-volume'))!.subjects)
+        .toEqual([{ kind: 'ServiceAccount', name: 'sdc-statefulset-drain-controller', namespace: 'ops' }]);
+      expect(argsOf(rendered)).toContain('--keep-volume=72h');
+    }
+    expect(() => render('keepVolume.default=72h')).toThrow(/keepVolume.default needs keepVolume.enabled=true/);
+  });
+
   it('refuses a scope it does not know', () => {
     expect(() => render('scope=everywhere')).toThrow(/scope must be cluster or namespace, not "everywhere"/);
   });

@@ -368,7 +368,8 @@ describe('Executor', () => {
       ['the claim is bound to no volume', (api) => { api.claims.get('data-db-2')!.spec = {}; }, /bound to no volume/],
       ['its volume is gone', (api) => api.volumes.clear(), /volume pv-data-db-2 is gone/],
       ['its volume is bound to another claim', (_api, v) => { v.spec!.claimRef!.uid = 'another'; }, /bound to another claim/],
-      ['the controller may not read volumes', (api) => api.failures.set('getVolume pv-data-db-2', apiError(403)), /may not get persistentvol/],
+      ['the controller may not read volumes', (api) => api.failures.set('getVolume pv-data-db-2', apiError(403)),
+        /may not get persistentvolumes/],
       ['the controller may not patch volumes', (api) => api.failures.set('patchVolume pv-data-db-2@v-data-db-2 rv=5', apiError(403)),
         /may not patch persistentvolumes/],
     ];

@@ -41,6 +41,8 @@ describe('annotation, label and finalizer keys', () => {
       KEPT_AT_ANNOTATION: 'drain.statefulsets.kubernetes.io/kept-at',
       KEPT_UNTIL_ANNOTATION: 'drain.statefulsets.kubernetes.io/kept-until',
       KEPT_POLICY_ANNOTATION: 'drain.statefulsets.kubernetes.io/reclaim-policy-before-keep',
+      RESTORED_ANNOTATION: 'drain.statefulsets.kubernetes.io/restored',
+      RESTORED_AT_ANNOTATION: 'drain.statefulsets.kubernetes.io/restored-at',
     });
   });
 });

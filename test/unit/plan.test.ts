@@ -1,7 +1,8 @@
 import { isManaged, needsPlanning, planSet, templateHash } from '../../src/planner/plan.ts';
 import { parseDrainerTemplate } from '../../src/planner/template.ts';
 import { CLAIMS_ANNOTATION, DELAY_ANNOTATION, TEMPLATE_ANNOTATION, ENDED_DRAIN_POD_ANNOTATION, FAILURES_ANNOTATION,
-  FINALIZER, KEEP_VOLUME_ANNOTATION, LAST_FAILURE_ANNOTATION, ORDINAL_LABEL, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION, RETRY_TOKEN_ANNOTATION, ROLE_LABEL,
+  FINALIZER, KEEP_VOLUME_ANNOTATION, LAST_FAILURE_ANNOTATION, ORDINAL_LABEL, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION,
+  RETRY_TOKEN_ANNOTATION, ROLE_LABEL,
   SET_LABEL } from '../../src/planner/keys.ts';
 import type { Action, SetObservation, TemplateVerdict } from '../../src/planner/types.ts';
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
@@ -207,7 +208,7 @@ describe('planSet: finishing drains', () => {
       expect(plan(set, [...live(), claim], [...replicas, placeholder()]).actions[0]).not.toHaveProperty('keep');
     });
 
-    it('3, in a set whose keep-volume cannot be read: nothing is released (the set asked for its volumes to be kept), and it is said', () => {
+    it('3, in a set whose keep-volume cannot be read: nothing is released (the set asked for its volumes kept), and it is said', () => {
       const typo = aSet({ replicas: 2, ...fin, annotations: { [KEEP_VOLUME_ANNOTATION]: '3 days' } });
       typo.metadata!.generation = 7;
       const result = plan(typo, [...live(), drained()], [...replicas, placeholder()]);

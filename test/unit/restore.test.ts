@@ -1,0 +1,85 @@
+// `restore`: each claim of a released ordinal gets its latest kept volume back, on a claim made as the
+// StatefulSet controller makes them; refused, with nothing written, when the ordinal is in range, a claim of
+// that name exists, or a volume is gone or changed. And the restored claim is not drained before its scale-up.
+import type { V1PersistentVolume } from '@kubernetes/client-node';
+import { keepMarks, type KeptVolume } from '../../src/planner/kept-volumes.ts';
+import { RESTORED_ANNOTATION } from '../../src/planner/keys.ts';
+import { planRestore } from '../../src/planner/restore.ts';
+import { planSet } from '../../src/planner/plan.ts';
+import { parseDrainerTemplate } from '../../src/planner/template.ts';
+import { ACCEPTED, NOW, aClaim, aSet, aStatefulPod, settings } from './fixtures.ts';
+
+const set = aSet({ replicas: 2, templates: ['data', 'wal'] });
+set.metadata!.generation = 9;
+set.spec!.volumeClaimTemplates![0]!.spec = { accessModes: ['ReadWriteOnce'], storageClassName: 'fast', resources: { requests: {
+  storage: '1Gi' } } };
+set.spec!.volumeClaimTemplates![0]!.metadata!.labels = { tier: 'data' };
+
+function kept(claim: string, keptAt: string, volume: string): V1PersistentVolume {
+  const marks: KeptVolume = { namespace: 'ns', claim, claimUid: `uid-${volume}-claim`, statefulset: 'db', ordinal: 2, drainPodUid: 'p',
+    keptAt, until: '2026-12-31T00:00:00.000Z', policyBefore: 'Delete' };
+  return {
+    metadata: { name: volume, uid: `uid-${volume}`, resourceVersion: '3', ...keepMarks(marks) },
+    spec: { persistentVolumeReclaimPolicy: 'Retain', claimRef: { namespace: 'ns', name: claim, uid: marks.claimUid } },
+    status: { phase: 'Released' },
+  };
+}
+const volumes = () => [kept('data-db-2', '2026-12-01T00:00:00Z', 'pv-old'), kept('data-db-2', '2026-12-02T00:00:00Z', 'pv-data'),
+  kept('wal-db-2', '2026-12-02T00:00:00Z', 'pv-wal'), kept('data-db-3', '2026-12-02T00:00:00Z', 'pv-other-ordinal')];
+
+describe('planRestore', () => {
+  it('each claim gets its latest kept volume, on a claim with the template\'s spec and labels, the selector labels, and the hold', () => {
+    const plan = planRestore(set, 2, [], volumes());
+    expect('steps' in plan && plan.steps.map((s) => [s.volume, s.claim.metadata!.name, s.resourceVersion])).toEqual([
+      ['pv-data', 'data-db-2', '3'], ['pv-wal', 'wal-db-2', '3']]);
+    expect('steps' in plan && plan.steps[0]!.claim).toEqual({ apiVersion: 'v1', kind: 'PersistentVolumeClaim',
+      metadata: { name: 'data-db-2', namespace: 'ns', labels: { tier: 'data', app: 'db' },
+        annotations: { [RESTORED_ANNOTATION]: 'pv-data/9' } },
+      spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'fast', resources: { requests: { storage: '1Gi' } },
+        volumeName: 'pv-data' } });
+  });
+
+  const refusals: Array<[string, () => ReturnType<typeof planRestore>, RegExp]> = [
+    ['the ordinal is in range', () => planRestore(set, 1, [], volumes()), /ordinal 1 is in range of StatefulSet ns\/db \(replicas 2\)/],
+    ['a claim of that name exists', () => planRestore(set, 2, ['wal-db-2'], volumes()), /claim ns\/wal-db-2 exists/],
+    ['one claim has no kept volume', () => planRestore(set, 2, [], volumes().filter((v) => v.metadata!.name !== 'pv-wal')),
+      /no kept volume of claim ns\/wal-db-2/],
+    ['a volume of another set of that name is not this one\'s', () => planRestore({ ...set, metadata: { ...set.metadata, name: 'db2' } },
+      2, [], volumes()), /no kept volume of claim ns\/data-db2-2/],
+    ['a volume bound to another claim since', () => {
+      const vs = volumes();
+      vs[1]!.spec!.claimRef!.uid = 'someone-else';
+      return planRestore(set, 2, [], vs);
+    }, /volume pv-data of claim data-db-2 is Released and bound to another claim; restore it by hand/],
+    ['a volume whose claim is not gone yet', () => {
+      const vs = volumes();
+      vs[1]!.status = { phase: 'Bound' };
+      return planRestore(set, 2, [], vs);
+    }, /volume pv-data of claim data-db-2 is Bound and bound to its old claim still/],
+  ];
+  it.each(refusals)('refused: %s', (_name, planned, why) => {
+    const plan = planned();
+    expect(plan).toEqual({ refused: expect.stringMatching(why) });
+  });
+});
+
+describe('a restored claim is not drained until its set changes', () => {
+  const observe = (generation: number, annotation: string) => {
+    const s = aSet({ replicas: 2 });
+    s.metadata!.generation = generation;
+    const claims = [aClaim(s, 0), aClaim(s, 1), aClaim(s, 2, { annotations: { [RESTORED_ANNOTATION]: annotation } })];
+    return planSet({ set: s, claims, pods: [aStatefulPod(s, 0), aStatefulPod(s, 1)], template: parseDrainerTemplate(s),
+      templateVerdict: ACCEPTED, now: NOW }, settings);
+  };
+
+  it('at the generation it was restored at: held, with the reason', () => {
+    const plan = observe(9, 'pv-data/9');
+    expect(plan.actions.filter((a) => a.kind === 'CreateDrainPod')).toEqual([]);
+    expect(plan.ordinals).toEqual([expect.objectContaining({ ordinal: 2, state: 'blocked',
+      why: expect.stringMatching(/restored from a kept volume for a scale-up over this ordinal/) })]);
+  });
+
+  it('once the set changed (the scale-up came and went): drained as any orphan', () => {
+    expect(observe(11, 'pv-data/9').actions.filter((a) => a.kind === 'CreateDrainPod')).toHaveLength(1);
+  });
+});
