@@ -79,7 +79,7 @@ it('with --leader-elect=false the single replica writes', async () => {
   expect(received).toEqual(['POST /api/v1/namespaces/shop/pods', 'DELETE /api/v1/namespaces/shop/persistentvolumeclaims/data-vault-2']);
 });
 
-it('the fence refuses every write verb on anything but leases (and permission reviews) while not leading, and nothing while leading', () => {
+it('the fence refuses every write verb on anything but leases (and permission reviews) unless leading', () => {
   const following = leaderWriteFence(() => false);
   expect(() => following('create', 'selfsubjectaccessreviews')).not.toThrow();
   for (const verb of ['create', 'update', 'patch', 'delete']) {
