@@ -84,7 +84,7 @@ export class Replica {
       watchIdleTimeoutMs: options.watchIdleTimeout,
     }, (key, urgent) => this.controller.queue.add(key, urgent), log);
     const events = new EventRecorder(api, identity, log, { qps: options.eventQps, burst: options.eventBurst });
-    const control = new ApiDrainControl(api, events, verdicts, metrics, log, isLeader);
+    const control = new ApiDrainControl(api, events, verdicts, metrics, log, isLeader, (until) => this.keeper.wakeAt(until));
     const writer = new Executor(control, metrics, log, { dryRun: options.dryRun, isLeader });
     this.controller = new DrainController({ view, writer, verdicts, log, metrics, isLeader }, {
       concurrency: options.concurrency, resyncPeriodMs: options.resyncPeriod, planner: plannerSettings(options),

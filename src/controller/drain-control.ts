@@ -40,9 +40,12 @@ export class ApiDrainControl implements DrainControl {
   private readonly verdicts: TemplateVerdicts;
   private readonly metrics: Metrics;
   private readonly log: Logger;
+  /** Told the end of each keep written (the keeper's next pass). */
+  private readonly onKept: (until: string) => void;
 
   constructor(api: DrainApi, events: Pick<EventRecorder, 'record'>, verdicts: TemplateVerdicts, metrics: Metrics, log: Logger,
-      isLeader: () => boolean) {
+      isLeader: () => boolean, onKept: (until: string) => void = () => {}) {
+    this.onKept = onKept;
     this.api = api;
     const leading = <A extends unknown[], R>(send: (...args: A) => Promise<R>) => (...args: A): Promise<R> =>
       (isLeader() ? send(...args) : Promise.reject(new NotLeaderError()));
@@ -194,6 +197,7 @@ export class ApiDrainControl implements DrainControl {
     await this.writes.patchVolume(volumeName, volume.metadata?.uid ?? '', volume.metadata?.resourceVersion ?? '',
       { metadata: keepMarks(kept), spec: { persistentVolumeReclaimPolicy: 'Retain' } }).catch((err) => forbidden(err, 'patch'));
     this.metrics.volumesKept.inc();
+    this.onKept(keep.until);
     this.log.info('kept volume', { ...setField(set), ...actionFields(action), volume: volumeName, until: keep.until });
     this.events.record(set, {
       type: 'Normal', reason: 'VolumeKept', action: 'KeepVolume',

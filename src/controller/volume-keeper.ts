@@ -28,6 +28,8 @@ export class VolumeKeeper {
   private readonly isLeader: () => boolean;
   private readonly periodMs: number;
   private timer: NodeJS.Timeout | undefined;
+  /** When the timer fires (epoch ms). */
+  private due = Infinity;
   private running: Promise<void> | undefined;
   private stopped = false;
   /** The state last logged of each volume, so a volume held or edited is reported once, not every pass. */
@@ -54,6 +56,12 @@ export class VolumeKeeper {
     this.schedule(0);
   }
 
+  /** A keep was just written that ends at `at`: a pass then, unless one comes sooner. */
+  wakeAt(at: string): void {
+    const ms = Date.parse(at);
+    if (ms < this.due) this.schedule(Math.max(0, ms - Date.now()));
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
@@ -63,7 +71,9 @@ export class VolumeKeeper {
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
+    this.due = Date.now() + delayMs;
     this.timer = setTimeout(() => {
+      this.due = Infinity;
       this.running = this.pass().then((next) => this.schedule(next), (err) => {
         this.log.error('kept volumes: pass failed; trying again', { error: describeApiError(err), retryMs: RETRY_MS });
         this.schedule(RETRY_MS);

@@ -112,3 +112,15 @@ describe('VolumeKeeper', () => {
     expect(api.calls.filter((c) => !c.startsWith('list')).map((c) => c.split(' ')[1])).toEqual(['other/db', 'pv-b@uid-pv-b']);
   });
 });
+
+it('a keep just written wakes the keeper at its end, not at the next periodic pass', async () => {
+  const { api, keeper } = setUp();
+  keeper.wakeAt(new Date(Date.now() + 20).toISOString());
+  try {
+    // The period is a minute: a list within seconds can only be the wake-up.
+    for (let waited = 0; api.calls.length === 0 && waited < 5_000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+    expect(api.calls).toEqual([`listVolumes ${KEPT_VOLUME_LABEL}=true`]);
+  } finally {
+    await keeper.stop();
+  }
+});
