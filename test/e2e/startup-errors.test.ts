@@ -48,16 +48,27 @@ test('a context the kubeconfig does not have: one line listing the contexts it h
     new RegExp(`context "production" not found; choose one of ${contexts.join(', ')} with --context`));
 });
 
-test('RBAC that forbids listing StatefulSets: one line naming the list, the namespace and the permission', async () => {
+/** A kubeconfig of a ServiceAccount that may do nothing at all. */
+async function powerlessKubeconfig(): Promise<string> {
   const { c, ns } = ctx;
-  // A ServiceAccount that may do nothing at all.
   await c.kubectl(['-n', ns, 'create', 'serviceaccount', 'powerless']);
   const token = (await c.kubectl(['-n', ns, 'create', 'token', 'powerless', '--duration=1h'])).trim();
   const doc = parse(readFileSync(c.kubeconfig, 'utf8')) as { users: Array<{ user: Record<string, unknown> }> };
   doc.users[0]!.user = { token };
   const kubeconfig = path.join(mkdtempSync(path.join(os.tmpdir(), 'sdc-startup-')), 'kubeconfig');
   writeFileSync(kubeconfig, stringify(doc));
-  const controller = await ctx.start([`--kubeconfig=${kubeconfig}`], { waitReady: false });
+  return kubeconfig;
+}
+
+test('--keep-volume without the permissions to keep volumes: one line naming what is missing and how to grant it', async () => {
+  const controller = await ctx.start([`--kubeconfig=${await powerlessKubeconfig()}`, '--keep-volume=72h'], { waitReady: false });
+  expectOneLine(await failure(controller),
+    /--keep-volume needs get, list, patch on persistentvolumes .*: apply manifests\/keep-volume, or .*keepVolume.enabled=true/);
+});
+
+test('RBAC that forbids listing StatefulSets: one line naming the list, the namespace and the permission', async () => {
+  const { ns } = ctx;
+  const controller = await ctx.start([`--kubeconfig=${await powerlessKubeconfig()}`], { waitReady: false });
   expectOneLine(await failure(controller),
     new RegExp(`refuses to list or watch statefulsets in namespace ${ns} \\(403\\).*get, list and watch on statefulsets`));
 });
