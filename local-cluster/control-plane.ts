@@ -80,6 +80,11 @@ rules:
   - group: ""
     resources: [persistentvolumeclaims]
 - level: Request
+  verbs: [update, patch]
+  resources:
+  - group: ""
+    resources: [persistentvolumes]
+- level: Request
   verbs: [create, update, patch]
   resources:
   - group: apps

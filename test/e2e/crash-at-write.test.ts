@@ -10,8 +10,8 @@ import { readAudit, type AuditEvent } from '../../local-cluster/audit.ts';
 import { claimNames, eventReasons, eventually, podNames } from '../../local-cluster/cluster-client.ts';
 import { FaultProxy, type ProxiedRequest } from '../../local-cluster/fault-proxy.ts';
 import { createReadySet, scale, simulatedDrain } from '../../local-cluster/workloads.ts';
-import { DRAIN_POD_ANNOTATION, DRAINED_ANNOTATION, FINALIZER, ORPHANED_SINCE_ANNOTATION, ROLE_DRAINER, ROLE_LABEL,
-  ROLE_PLACEHOLDER } from '../../src/planner/keys.ts';
+import { DRAIN_POD_ANNOTATION, DRAINED_ANNOTATION, FINALIZER, KEEP_VOLUME_ANNOTATION, KEPT_CLAIM_UID_ANNOTATION, KEPT_VOLUME_LABEL,
+  ORPHANED_SINCE_ANNOTATION, ROLE_DRAINER, ROLE_LABEL, ROLE_PLACEHOLDER } from '../../src/planner/keys.ts';
 import { checkInvariants } from '../faults/invariants.ts';
 import { sharedControlPlane } from '../jest/shared-control-plane.ts';
 import { useE2E } from './e2e-context.ts';
@@ -123,4 +123,42 @@ test('killed right after removing the finalizer of a set deleted mid-drain: the 
   expect(ours.filter((e) => e.verb === 'delete' && e.resource === 'persistentvolumeclaims').map((e) => e.name)).toEqual(['data-db-1']);
   expect(created(ours, ROLE_DRAINER).map((e) => e.name)).toEqual(['db-1']);
   expect(checkInvariants(audit, [], { leaderGapMs: 1000, claimTemplates: ['data'], namespace: ns })).toEqual([]);
+});
+
+const volumePatch = (includes: string) => (r: ProxiedRequest) => r.method === 'PATCH' && r.path.includes('/persistentvolumes/') &&
+  r.body.includes(includes);
+
+test.each([
+  { write: 'the keep on the volume (Retain and its marks)', keep: '1h', match: volumePatch(KEPT_CLAIM_UID_ANNOTATION) },
+  { write: 'the end of the keep (the policy put back)', keep: '3s', match: volumePatch('"persistentVolumeReclaimPolicy":"Delete"') },
+])('a kept set, killed right after writing $write: the claim released once, the volume kept while its keep lasts', async (point) => {
+  const { c, ns } = ctx;
+  const flags = [`--kubeconfig=${proxy.kubeconfig}`];
+  const crash = crashOn(point.match);
+  await ctx.start(flags);
+  await createReadySet(c, ns, { name: 'db', replicas: 2, template: simulatedDrain({ after: '1s' }),
+    annotations: { [KEEP_VOLUME_ANNOTATION]: point.keep } });
+  const claim = await c.core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'data-db-1' });
+  const volume = claim.spec!.volumeName!;
+  await scale(c, ns, 'db', 1);
+  await crash;
+  await ctx.start(flags);
+  await eventually('claim of ordinal 1 released', async () => !(await claimNames(c, ns)).includes('data-db-1'), 60_000);
+  const audit = readAudit(sharedControlPlane('kwok').auditLog);
+  const ours = audit.filter((e) => e.userAgent.startsWith('statefulset-drain-controller/') && e.code >= 200 && e.code < 300);
+  expect(ours.filter((e) => e.namespace === ns && e.verb === 'delete' && e.resource === 'persistentvolumeclaims').map((e) => e.name))
+    .toEqual(['data-db-1']);
+  if (point.keep === '1h') {
+    const kept = await c.core.readPersistentVolume({ name: volume });
+    expect([kept.spec?.persistentVolumeReclaimPolicy, kept.metadata?.labels?.[KEPT_VOLUME_LABEL],
+      kept.metadata?.annotations?.[KEPT_CLAIM_UID_ANNOTATION]]).toEqual(['Retain', 'true', claim.metadata!.uid]);
+  } else {
+    await eventually('the volume reclaimed by its provisioner', async () => c.core.readPersistentVolume({ name: volume })
+      .then(() => false, () => true), 60_000);
+  }
+  // The keep was written before the claim delete, and never written twice.
+  const keeps = ours.filter((e) => e.verb === 'patch' && e.resource === 'persistentvolumes' && e.name === volume);
+  expect(keeps.length).toBe(point.keep === '1h' ? 1 : 2);
+  const deleted = ours.find((e) => e.namespace === ns && e.verb === 'delete' && e.resource === 'persistentvolumeclaims')!;
+  expect(keeps[0]!.time).toBeLessThanOrEqual(deleted.time);
 });
