@@ -17,12 +17,12 @@ const GROUPS: Record<string, Group> = {
     mutate: ['src/planner/**/*.ts'],
     tests: ['plan', 'plan-messages', 'identity', 'ordinals', 'keys', 'drain-pod', 'placeholder', 'template', 'duration', 'failures',
       'settings', 'label-selector', 'well-formed', 'release-proof', 'planner-properties', 'planner-lifecycle', 'planner-totality',
-      'controller'],
+      'controller', 'kept-volumes', 'restore'],
   },
   controller: {
     mutate: ['src/controller/executor.ts', 'src/controller/work-queue.ts', 'src/kube/leader-election.ts', 'src/kube/retry.ts',
-      'src/kube/fenced-send.ts', 'src/cli/write-fence.ts', 'src/backoff.ts'],
-    tests: ['executor', 'release-guard', 'controller', 'work-queue', 'leader-election', 'replica', 'retry', 'fenced-send'],
+      'src/kube/fenced-send.ts', 'src/cli/write-fence.ts', 'src/backoff.ts', 'src/controller/volume-keeper.ts'],
+    tests: ['executor', 'release-guard', 'controller', 'work-queue', 'leader-election', 'replica', 'retry', 'fenced-send', 'volume-keeper'],
   },
 };
 

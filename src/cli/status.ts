@@ -1,6 +1,8 @@
 // `statefulset-drain-controller status`: what the controller sees for each managed StatefulSet, computed by
 // the same planner from one list of sets, claims and pods (read-only; nothing is changed).
-import { KubeApi } from '../kube/api.ts';
+import { KubeApi, statusOf } from '../kube/api.ts';
+import { planKeptVolumes, type KeptVolumeStatus } from '../planner/kept-volumes.ts';
+import { KEPT_VOLUME_LABEL } from '../planner/keys.ts';
 import { candidateSetNameOfPod, candidateSetNamesOfClaim } from '../planner/identity.ts';
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { observeSet, type ClusterReader } from '../controller/observe.ts';
@@ -108,16 +110,34 @@ export type StatusOptions = PlannerOptions & {
 interface StatusView {
   controller: ControllerPresence;
   statefulsets: SetStatus[];
+  /** Volumes kept after their claims were released (drainer-keep-volume); undefined when volumes may not be listed. */
+  keptVolumes?: KeptVolumeStatus[];
+}
+
+/** The kept volumes of claims in `namespace` (all when undefined), judged as the controller judges them. */
+async function collectKeptVolumes(api: KubeApi, namespace: string | undefined): Promise<KeptVolumeStatus[] | undefined> {
+  let volumes;
+  try {
+    volumes = (await api.listVolumes({ labelSelector: `${KEPT_VOLUME_LABEL}=true` })).items;
+  } catch (err) {
+    // Volumes are cluster-scoped: many users may not list them, and need not to see the drains.
+    if (statusOf(err) === 403) return undefined;
+    throw err;
+  }
+  const sets = new Map((await api.listStatefulSets(namespace)).items.map((s) => [`${s.metadata?.namespace}/${s.metadata?.name}`, s]));
+  return planKeptVolumes(volumes, (ns, name) => sets.get(`${ns}/${name}`), new Date()).volumes
+    .filter((v) => namespace === undefined || v.kept?.namespace === namespace);
 }
 
 async function collectView(api: KubeApi, options: StatusOptions, namespace: string | undefined): Promise<StatusView> {
   const leaseNamespaces = options.leaderElectionNamespace ? [options.leaderElectionNamespace]
     : [INSTALL_NAMESPACE, ...(namespace ? [namespace] : [])];
-  const [lease, statefulsets] = await Promise.all([
-    findLease(api, leaseNamespaces, options.leaderElectionId), collectStatus(api, plannerSettings(options), namespace)]);
+  const [lease, statefulsets, keptVolumes] = await Promise.all([
+    findLease(api, leaseNamespaces, options.leaderElectionId), collectStatus(api, plannerSettings(options), namespace),
+    collectKeptVolumes(api, namespace)]);
   const controller = presenceOf(lease, Date.now());
   if (controller.running === false) for (const set of statefulsets) for (const o of set.ordinals) o.why = `${o.why}; ${NOTHING_HAPPENS}`;
-  return { controller, statefulsets };
+  return { controller, statefulsets, ...(keptVolumes ? { keptVolumes } : {}) };
 }
 
 export async function status(options: StatusOptions): Promise<void> {
@@ -146,7 +166,7 @@ export async function status(options: StatusOptions): Promise<void> {
   }
 }
 
-function table({ controller, statefulsets: sets }: StatusView): string {
+function table({ controller, statefulsets: sets, keptVolumes }: StatusView): string {
   const lines: string[] = [controller.summary];
   const rows = [['STATEFULSET', 'ORDINAL', 'CLAIMS', 'DRAIN POD', 'PHASE', 'AGE', 'FAILURES', 'STATE', 'REASON']];
   for (const set of sets) {
@@ -160,6 +180,13 @@ function table({ controller, statefulsets: sets }: StatusView): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const row of rows) lines.push(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
   for (const set of sets) for (const p of set.problems) lines.push(`\n${set.statefulset}: ${p}`);
+  if (keptVolumes?.length) {
+    const kept = [['KEPT VOLUME', 'CLAIM', 'STATEFULSET', 'ORDINAL', 'KEPT UNTIL', 'STATE', 'REASON'],
+      ...keptVolumes.map((v) => [v.volume, v.kept ? `${v.kept.namespace}/${v.kept.claim}` : '-', v.kept?.statefulset ?? '-',
+        v.kept ? String(v.kept.ordinal) : '-', v.kept?.until ?? '-', v.state, v.why])];
+    const keptWidths = kept[0]!.map((_, i) => Math.max(...kept.map((r) => r[i]!.length)));
+    lines.push('', ...kept.map((row) => row.map((cell, i) => cell.padEnd(keptWidths[i]!)).join('  ').trimEnd()));
+  }
   return lines.join('\n');
 }
 
@@ -181,7 +208,11 @@ export async function why(options: StatusOptions, setName: string, ordinal?: str
   if (ordinals.length === 0) {
     console.log(`${set.statefulset}${ordinal === undefined ? '' : ` ordinal ${ordinal}`}: nothing to drain; every claim belongs ` +
       `to a replica in range.`);
-    return;
   }
   for (const o of ordinals) console.log(`${set.statefulset} ordinal ${o.ordinal} (${o.claims.join(', ')}): ${o.state}: ${o.why}.`);
+  for (const v of view.keptVolumes ?? []) {
+    if (v.kept?.statefulset !== setName || (ordinal !== undefined && String(v.kept.ordinal) !== ordinal)) continue;
+    console.log(`${set.statefulset} ordinal ${v.kept.ordinal}: volume ${v.volume} of released claim ${v.kept.claim}: ${v.state}: ${v.why}` +
+      (v.state === 'kept' ? `; \`restore ${setName} ${v.kept.ordinal}\` binds it to a new claim.` : '.'));
+  }
 }

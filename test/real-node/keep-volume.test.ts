@@ -29,10 +29,11 @@ const LYING_DRAIN = {
     volumeMounts: [{ name: 'data', mountPath: '/data' }] }] },
 };
 
-async function restore(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** The command, as a user runs it (`kubectl sts-drain ...`), in the test's namespace. */
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await promisify(execFile)(process.execPath,
-      [main, 'restore', ...args, `--kubeconfig=${ctx.c.kubeconfig}`, '-n', ctx.ns]);
+      [main, ...args, `--kubeconfig=${ctx.c.kubeconfig}`, '-n', ctx.ns]);
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -65,12 +66,17 @@ test('a drain that lied, on a kept set: the claim is released, its volume kept; 
   expect(filesUnder(dir)).toEqual({ 'original.txt': `${secret}\n`, 'shard.txt': 'shard db-1\n' });
   expect(await eventReasons(c, ns, 'db')).toEqual(expect.arrayContaining(['VolumeKept', 'ClaimReleased']));
 
+  // status and why list it, with its end and the way back.
+  expect((await cli('why', 'db')).stdout).toMatch(new RegExp(`^${ns}/db ordinal 1: volume ${volumeName} of released claim data-db-1: ` +
+    'kept: kept until \\S+; `restore db 1` binds it to a new claim\\.$', 'm'));
+  expect((await cli('status')).stdout).toMatch(new RegExp(`^${volumeName}\\s+${ns}/data-db-1\\s+db\\s+1\\s+\\S+\\s+kept\\s`, 'm'));
+
   // In range: refused, nothing changed.
-  const refused = await restore('db', '0');
+  const refused = await cli('restore', 'db', '0');
   expect([refused.code, refused.stderr.trim()])
     .toEqual([1, expect.stringMatching(/^restore refused: ordinal 0 is in range of StatefulSet/)]);
 
-  const restored = await restore('db', '1');
+  const restored = await cli('restore', 'db', '1');
   expect(restored.code).toBe(0);
   expect(restored.stdout).toMatch(new RegExp(`volume ${volumeName} .* is bound to a new claim ${ns}/data-db-1; reclaim policy Delete`));
   await eventually('the restored claim Bound to the kept volume', async () => {
@@ -81,7 +87,7 @@ test('a drain that lied, on a kept set: the claim is released, its volume kept; 
   await ctx.reconciled(controller, 'db');
   const last = controller.entries().filter((e) => e.message === 'synced' && e.statefulset === `${ns}/db`).at(-1);
   expect(last?.ordinals).toEqual(['1:blocked']);
-  const again = await restore('db', '1');
+  const again = await cli('restore', 'db', '1');
   expect(again.stderr).toMatch(/restore refused: claim .*data-db-1 exists/);
 
   await scale(c, ns, 'db', 2);
