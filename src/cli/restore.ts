@@ -12,6 +12,8 @@ import { KEPT_VOLUME_LABEL, RESTORED_AT_ANNOTATION } from '../planner/keys.ts';
 import { planRestore } from '../planner/restore.ts';
 import { CONTROLLER_NAME } from '../names.ts';
 import { version } from './version.ts';
+import { EventRecorder } from '../controller/events.ts';
+import { createLogger } from '../log.ts';
 
 export interface RestoreOptions {
   kubeconfig?: string;
@@ -45,6 +47,12 @@ export async function restore(options: RestoreOptions, setName: string, ordinalT
         claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace, name: claim, uid: null, resourceVersion: null } },
     });
     await api.createClaim(step.claim);
+    // Best effort: who may restore need not be allowed to record events (a refusal is printed, not fatal).
+    await new EventRecorder(api, 'restore', createLogger('warn', 'text'), { qps: 0, burst: 1 }).recordNow(set, {
+      type: 'Normal', reason: 'VolumeRestored', action: 'RestoreVolume',
+      note: `kept volume ${step.volume} bound to a new claim ${claim}, for the next scale-up over ordinal ${ordinal}`,
+      related: { kind: 'PersistentVolumeClaim', name: claim },
+    });
     said.push(`volume ${step.volume} (kept ${step.kept.keptAt}, drained by pod ${step.kept.drainPodUid}) is bound to a new claim ` +
       `${namespace}/${claim}; reclaim policy ${step.kept.policyBefore}`);
   }

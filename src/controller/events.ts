@@ -56,6 +56,11 @@ export class EventRecorder {
     });
   }
 
+  /** Sends an event now, outside the queue (a command that records one event and exits); a failure is logged. */
+  async recordNow(set: V1StatefulSet, input: EventInput): Promise<void> {
+    await this.send(set, input, microTime(Date.now()));
+  }
+
   private async send(set: V1StatefulSet, input: EventInput, eventTime: MicroTime): Promise<void> {
     const namespace = set.metadata?.namespace ?? '';
     const event: EventBody = {

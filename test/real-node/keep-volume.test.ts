@@ -92,6 +92,7 @@ test('a drain that lied, on a kept set: the claim is released, its volume kept; 
 
   await scale(c, ns, 'db', 2);
   await eventually('db ready with 2 replicas', async () => (await readyReplicas(c, ns, 'db')) === 2, 120_000);
+  expect(await eventReasons(c, ns, 'db')).toContain('VolumeRestored');
   expect((await c.kubectl(['-n', ns, 'exec', 'db-1', '--', 'cat', '/claims/data/original.txt'])).trim()).toBe(secret);
   const pv = await c.core.readPersistentVolume({ name: volumeName });
   expect([pv.spec?.persistentVolumeReclaimPolicy, pv.metadata?.labels?.[KEPT_VOLUME_LABEL]]).toEqual(['Delete', undefined]);
