@@ -45,18 +45,21 @@ export function planRestore(set: V1StatefulSet, ordinal: number, existing: strin
         '(`kubectl get pv -l drain.statefulsets.kubernetes.io/kept-volume=true` lists those kept)' };
     }
     const { volume, kept } = latest;
-    if (volume.status?.phase !== 'Released' || volume.spec?.claimRef?.uid !== kept.claimUid) {
-      return { refused: `volume ${volume.metadata?.name} of claim ${name} is ${volume.status?.phase ?? 'in no phase'} and bound to ` +
-        `${volume.spec?.claimRef?.uid === kept.claimUid ? 'its old claim still' : 'another claim'}; restore it by hand` };
+    // (A kept volume has metadata: its marks are on it.)
+    const volumeName = volume.metadata!.name ?? '';
+    const boundTo = volume.spec?.claimRef?.uid;
+    if (volume.status?.phase !== 'Released' || boundTo !== kept.claimUid) {
+      return { refused: `volume ${volumeName} of claim ${name} is ${volume.status?.phase ?? 'in no phase'} and bound to ` +
+        `${boundTo === kept.claimUid ? 'its old claim still' : 'another claim'}; restore it by hand` };
     }
     steps.push({
-      volume: volume.metadata?.name ?? '', uid: volume.metadata?.uid ?? '', resourceVersion: volume.metadata?.resourceVersion ?? '', kept,
+      volume: volumeName, uid: volume.metadata!.uid ?? '', resourceVersion: volume.metadata!.resourceVersion ?? '', kept,
       claim: {
         apiVersion: 'v1', kind: 'PersistentVolumeClaim',
         // As the StatefulSet controller makes a claim: the template's labels and the set's selector labels.
         metadata: { name, namespace, labels: { ...template.metadata?.labels, ...claimLabels(set) },
-          annotations: { [RESTORED_ANNOTATION]: `${volume.metadata?.name}/${generationOf(set)}` } },
-        spec: { ...template.spec, volumeName: volume.metadata?.name },
+          annotations: { [RESTORED_ANNOTATION]: `${volumeName}/${generationOf(set)}` } },
+        spec: { ...template.spec, volumeName },
       } });
   }
   return { steps };

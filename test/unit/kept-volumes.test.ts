@@ -79,6 +79,62 @@ describe('planKeptVolumes', () => {
     expect(plan.volumes[0]).toMatchObject({ state: 'edited', why: expect.stringMatching(why) });
   });
 
+  it.each(Object.keys(keepMarks(kept()).annotations))('a volume missing its %s mark is not read as kept', (key) => {
+    const volume = aKeptVolume();
+    delete volume.metadata!.annotations![key];
+    expect(readKeptVolume(volume)).toBeUndefined();
+  });
+
+  it.each([[KEPT_CLAIM_ANNOTATION, '/data-db-3'], [KEPT_CLAIM_ANNOTATION, 'ns/'], [KEPT_CLAIM_ANNOTATION, 'a/b/c'],
+    [KEPT_ORDINAL_ANNOTATION, '-1'], [KEPT_ORDINAL_ANNOTATION, '1.5']])('a volume whose %s is %j is not read as kept', (key, value) => {
+    const volume = aKeptVolume();
+    volume.metadata!.annotations![key] = value;
+    expect(readKeptVolume(volume)).toBeUndefined();
+  });
+
+  it('the keep ends at its very time; a set being deleted holds nothing; a volume without capacity has no bytes', () => {
+    const endsNow = aKeptVolume(kept({ until: NOW.toISOString() }));
+    delete endsNow.spec!.capacity;
+    const plan = planKeptVolumes([endsNow], setWith(4), new Date(NOW.getTime()));
+    expect(plan.volumes).toEqual([{ volume: 'pv-3', kept: kept({ until: NOW.toISOString() }), state: 'held', why: expect.any(String) }]);
+    const deleting = (ns: string, name: string) => {
+      const set = setWith(4)(ns, name)!;
+      set.metadata!.deletionTimestamp = NOW;
+      return set;
+    };
+    expect(planKeptVolumes([aKeptVolume()], deleting, NOW).volumes[0]).toEqual(expect.objectContaining({ state: 'due',
+      why: `its keep ended at ${kept().until}; reclaim policy set back to Delete` }));
+  });
+
+  it('a keep over whose claim still exists is planned again with the resync, not at once', () => {
+    const volume = aKeptVolume();
+    volume.status = { phase: 'Bound' };
+    expect(planKeptVolumes([volume], noSets, NOW).requeueAfterMs).toBeUndefined();
+  });
+
+  it('objects missing parts (as no API server sends them) are judged, never thrown on', () => {
+    expect(planKeptVolumes([{}], noSets, NOW)).toEqual({ actions: [], volumes: [{ volume: '', state: 'edited',
+      why: 'its kept-volume marks were changed or removed since it was kept; left alone' }] });
+    const bare = (drop: (v: V1PersistentVolume) => void) => {
+      const v = aKeptVolume();
+      drop(v);
+      return planKeptVolumes([v], noSets, NOW).volumes[0]!.why;
+    };
+    expect(bare((v) => delete v.spec)).toBe('its reclaim policy was changed to none since it was kept; left alone');
+    expect(bare((v) => delete v.spec!.claimRef)).toBe('it was bound to another claim since it was kept; left alone');
+    expect(bare((v) => delete v.status)).toBe(`kept until ${kept().until}, and while claim data-db-3 still exists`);
+    const noVersion = aKeptVolume();
+    delete noVersion.metadata!.uid;
+    delete noVersion.metadata!.resourceVersion;
+    expect(planKeptVolumes([noVersion], noSets, NOW).actions).toEqual([expect.objectContaining({ uid: '', resourceVersion: '' })]);
+  });
+
+  it('a keep ending now whose claim still exists is not planned at once', () => {
+    const volume = aKeptVolume(kept({ until: NOW.toISOString() }));
+    volume.status = { phase: 'Bound' };
+    expect(planKeptVolumes([volume], noSets, NOW).requeueAfterMs).toBeUndefined();
+  });
+
   it('marks read back are the marks written', () => {
     expect(readKeptVolume(aKeptVolume(kept({ ordinal: 0, policyBefore: 'Retain' })))).toEqual(kept({ ordinal: 0, policyBefore: 'Retain' }));
   });
@@ -86,6 +142,8 @@ describe('planKeptVolumes', () => {
   it('capacities in bytes', () => {
     expect([capacityBytes('10Gi'), capacityBytes('500M'), capacityBytes('1e3'), capacityBytes('1.5Ki'), capacityBytes('lots')])
       .toEqual([10 * 2 ** 30, 5e8, 1000, 1536, undefined]);
+    expect([capacityBytes('1.25Ki'), capacityBytes('1e12'), capacityBytes('x10Gi'), capacityBytes('10Gix'), capacityBytes(undefined)])
+      .toEqual([1280, 1e12, undefined, undefined, undefined]);
   });
 
   it('property: only a Released volume, marked as the controller marks them, still Retain and bound to the marked claim, past its ' +

@@ -3,7 +3,7 @@
 // that name exists, or a volume is gone or changed. And the restored claim is not drained before its scale-up.
 import type { V1PersistentVolume } from '@kubernetes/client-node';
 import { keepMarks, type KeptVolume } from '../../src/planner/kept-volumes.ts';
-import { RESTORED_ANNOTATION } from '../../src/planner/keys.ts';
+import { KEPT_CLAIM_ANNOTATION, KEPT_SET_ANNOTATION, RESTORED_ANNOTATION } from '../../src/planner/keys.ts';
 import { planRestore } from '../../src/planner/restore.ts';
 import { planSet } from '../../src/planner/plan.ts';
 import { parseDrainerTemplate } from '../../src/planner/template.ts';
@@ -24,14 +24,16 @@ function kept(claim: string, keptAt: string, volume: string): V1PersistentVolume
     status: { phase: 'Released' },
   };
 }
+/** Kept volumes of ordinal 2 (data twice, the later one wins; wal), of ordinal 3, and a volume nobody kept. */
 const volumes = () => [kept('data-db-2', '2026-12-01T00:00:00Z', 'pv-old'), kept('data-db-2', '2026-12-02T00:00:00Z', 'pv-data'),
-  kept('wal-db-2', '2026-12-02T00:00:00Z', 'pv-wal'), kept('data-db-3', '2026-12-02T00:00:00Z', 'pv-other-ordinal')];
+  kept('wal-db-2', '2026-12-02T00:00:00Z', 'pv-wal'), kept('data-db-3', '2026-12-02T00:00:00Z', 'pv-other-ordinal'),
+  { metadata: { name: 'pv-not-kept' }, spec: {}, status: { phase: 'Released' } }];
 
 describe('planRestore', () => {
   it('each claim gets its latest kept volume, on a claim with the template\'s spec and labels, the selector labels, and the hold', () => {
     const plan = planRestore(set, 2, [], volumes());
-    expect('steps' in plan && plan.steps.map((s) => [s.volume, s.claim.metadata!.name, s.resourceVersion])).toEqual([
-      ['pv-data', 'data-db-2', '3'], ['pv-wal', 'wal-db-2', '3']]);
+    expect('steps' in plan && plan.steps.map((s) => [s.volume, s.uid, s.claim.metadata!.name, s.resourceVersion])).toEqual([
+      ['pv-data', 'uid-pv-data', 'data-db-2', '3'], ['pv-wal', 'uid-pv-wal', 'wal-db-2', '3']]);
     expect('steps' in plan && plan.steps[0]!.claim).toEqual({ apiVersion: 'v1', kind: 'PersistentVolumeClaim',
       metadata: { name: 'data-db-2', namespace: 'ns', labels: { tier: 'data', app: 'db' },
         annotations: { [RESTORED_ANNOTATION]: 'pv-data/9' } },
@@ -40,10 +42,24 @@ describe('planRestore', () => {
   });
 
   const refusals: Array<[string, () => ReturnType<typeof planRestore>, RegExp]> = [
-    ['the ordinal is in range', () => planRestore(set, 1, [], volumes()), /ordinal 1 is in range of StatefulSet ns\/db \(replicas 2\)/],
+    ['the ordinal is in range', () => planRestore(set, 1, [], volumes()),
+      new RegExp('^ordinal 1 is in range of StatefulSet ns/db \\(replicas 2\\): its replica has its claims; restore only an ordinal ' +
+        'the set has shrunk below$')],
+    ['the set has no claim templates', () => planRestore({ ...set, spec: { ...set.spec!, volumeClaimTemplates: [] } }, 2, [], volumes()),
+      /^StatefulSet ns\/db has no volumeClaimTemplates$/],
+    ['a kept volume of a claim of that name in another namespace is not this one\'s', () => planRestore(set, 2, [], volumes().map((v) => {
+      const marks = v.metadata!.annotations;
+      if (marks) marks[KEPT_CLAIM_ANNOTATION] = `elsewhere/${marks[KEPT_CLAIM_ANNOTATION]!.split('/')[1]}`;
+      return v;
+    })), new RegExp('^no kept volume of claim ns/data-db-2: it was not kept, or its keep ended and it was reclaimed ' +
+      '\\(`kubectl get pv -l drain.statefulsets.kubernetes.io/kept-volume=true` lists those kept\\)$')],
     ['a claim of that name exists', () => planRestore(set, 2, ['wal-db-2'], volumes()), /claim ns\/wal-db-2 exists/],
     ['one claim has no kept volume', () => planRestore(set, 2, [], volumes().filter((v) => v.metadata!.name !== 'pv-wal')),
       /no kept volume of claim ns\/wal-db-2/],
+    ['a volume kept for another set spelling the same claim name is not this one\'s', () => planRestore(set, 2, [], volumes().map((v) => {
+      if (v.metadata!.annotations?.[KEPT_SET_ANNOTATION]) v.metadata!.annotations[KEPT_SET_ANNOTATION] = 'd';
+      return v;
+    })), /^no kept volume of claim ns\/data-db-2/],
     ['a volume of another set of that name is not this one\'s', () => planRestore({ ...set, metadata: { ...set.metadata, name: 'db2' } },
       2, [], volumes()), /no kept volume of claim ns\/data-db2-2/],
     ['a volume bound to another claim since', () => {
@@ -57,6 +73,34 @@ describe('planRestore', () => {
       return planRestore(set, 2, [], vs);
     }, /volume pv-data of claim data-db-2 is Bound and bound to its old claim still/],
   ];
+  it('a set without a spec (as no API server sends it): one replica, no claim templates', () => {
+    const bare = { metadata: set.metadata };
+    expect(planRestore(bare, 0, [], volumes())).toEqual({ refused: expect.stringMatching(/^ordinal 0 is in range .* \(replicas 1\)/) });
+    expect(planRestore(bare, 2, [], volumes())).toEqual({ refused: 'StatefulSet ns/db has no volumeClaimTemplates' });
+  });
+
+  it('volumes missing parts are refused by name, or restored with what they have', () => {
+    const noStatus = volumes();
+    delete noStatus[1]!.status;
+    delete noStatus[1]!.spec!.claimRef;
+    expect(planRestore(set, 2, [], noStatus)).toEqual({ refused: 'volume pv-data of claim data-db-2 is in no phase and bound to another ' +
+      'claim; restore it by hand' });
+    const noSpec = volumes();
+    delete noSpec[1]!.spec;
+    expect(planRestore(set, 2, [], noSpec)).toEqual({ refused: expect.stringMatching(/^volume pv-data .* bound to another claim/) });
+    const noMeta = volumes();
+    delete noMeta[1]!.metadata!.uid;
+    delete noMeta[1]!.metadata!.resourceVersion;
+    const plan = planRestore(set, 2, [], noMeta);
+    expect('steps' in plan && [plan.steps[0]!.uid, plan.steps[0]!.resourceVersion]).toEqual(['', '']);
+    const unlabelled = { ...set, spec: { ...set.spec!, volumeClaimTemplates: set.spec!.volumeClaimTemplates!.map((t) => ({ ...t,
+      metadata: { name: t.metadata!.name } })) } };
+    const labels = planRestore(unlabelled, 2, [], volumes());
+    expect('steps' in labels && labels.steps[0]!.claim.metadata!.labels).toEqual({ app: 'db' });
+    const nameless = { ...set, spec: { ...set.spec!, volumeClaimTemplates: [{ spec: {} }] } };
+    expect(planRestore(nameless, 2, [], volumes())).toEqual({ refused: expect.stringMatching(/^no kept volume of claim ns\/-db-2:/) });
+  });
+
   it.each(refusals)('refused: %s', (_name, planned, why) => {
     const plan = planned();
     expect(plan).toEqual({ refused: expect.stringMatching(why) });
