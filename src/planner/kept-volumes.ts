@@ -93,8 +93,9 @@ export function planKeptVolumes(volumes: V1PersistentVolume[], setOf: (namespace
     const status = judge(volume, setOf, now.getTime());
     plan.volumes.push(status);
     if (status.state === 'due') {
-      plan.actions.push({ kind: 'ReclaimVolume', volume: status.volume, uid: volume.metadata?.uid ?? '',
-        resourceVersion: volume.metadata?.resourceVersion ?? '',
+      // (A volume read as kept has metadata: its marks are on it.)
+      plan.actions.push({ kind: 'ReclaimVolume', volume: status.volume, uid: volume.metadata!.uid ?? '',
+        resourceVersion: volume.metadata!.resourceVersion ?? '',
         policy: status.kept!.policyBefore, kept: status.kept! });
     }
     if (status.state === 'kept') {
@@ -116,7 +117,8 @@ function judge(volume: V1PersistentVolume, setOf: (namespace: string, name: stri
   if (policy !== 'Retain') {
     return { ...base, kept, state: 'edited', why: `its reclaim policy was changed to ${policy ?? 'none'} since it was kept; left alone` };
   }
-  if (volume.spec?.claimRef?.uid !== kept.claimUid) {
+  // (Its policy is Retain: it has a spec.)
+  if (volume.spec!.claimRef?.uid !== kept.claimUid) {
     return { ...base, kept, state: 'edited', why: 'it was bound to another claim since it was kept; left alone' };
   }
   if (volume.status?.phase !== 'Released') {

@@ -113,7 +113,7 @@ describe('planKeptVolumes', () => {
   });
 
   it('objects missing parts (as no API server sends them) are judged, never thrown on', () => {
-    expect(planKeptVolumes([{}], noSets, NOW)).toEqual({ actions: [], volumes: [{ volume: '', state: 'edited',
+    expect(planKeptVolumes([{}], noSets, NOW)).toStrictEqual({ actions: [], volumes: [{ volume: '', state: 'edited',
       why: 'its kept-volume marks were changed or removed since it was kept; left alone' }] });
     const bare = (drop: (v: V1PersistentVolume) => void) => {
       const v = aKeptVolume();

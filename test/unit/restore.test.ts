@@ -99,6 +99,8 @@ describe('planRestore', () => {
     expect('steps' in labels && labels.steps[0]!.claim.metadata!.labels).toEqual({ app: 'db' });
     const nameless = { ...set, spec: { ...set.spec!, volumeClaimTemplates: [{ spec: {} }] } };
     expect(planRestore(nameless, 2, [], volumes())).toEqual({ refused: expect.stringMatching(/^no kept volume of claim ns\/-db-2:/) });
+    const restoredNameless = planRestore(nameless, 2, [], [kept('-db-2', '2026-12-02T00:00:00Z', 'pv-nameless')]);
+    expect('steps' in restoredNameless && restoredNameless.steps[0]!.claim.metadata!.labels).toEqual({ app: 'db' });
   });
 
   it.each(refusals)('refused: %s', (_name, planned, why) => {
