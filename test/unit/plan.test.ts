@@ -213,8 +213,13 @@ describe('planSet: finishing drains', () => {
       typo.metadata!.generation = 7;
       const result = plan(typo, [...live(), drained()], [...replicas, placeholder()]);
       expect(steps(result.actions)).toEqual([]);
-      expect(reports(result.actions)).toEqual(['InvalidKeepVolume']);
-      expect(result.ordinals.find((o) => o.ordinal === 2)?.why).toMatch(/release waits for a valid .*keep-volume/);
+      expect(result.actions).toEqual([{ kind: 'Report', type: 'Warning', reason: 'InvalidKeepVolume', ordinal: undefined,
+        message: expect.stringMatching(/^statefulsets.kubernetes.io\/drainer-keep-volume="3 days" is not 0 or a duration/),
+        dedupeKey: expect.stringMatching(/^uid-db\/keep\/[0-9a-f]{12}$/) }]);
+      expect(result.ordinals.find((o) => o.ordinal === 2)?.why)
+        .toBe('claim(s) data-db-2 are drained; their release waits for a valid statefulsets.kubernetes.io/drainer-keep-volume');
+      // Nothing left to release (the claims are gone): the name is freed as in any set.
+      expect(steps(plan(typo, live(), [...replicas, placeholder()]).actions)).toEqual(['delete-placeholder db-2 (released)']);
     });
 
     it('4. the placeholder keeps the name while a claim is still being deleted, then goes, also if the set grew back meanwhile', () => {

@@ -1,13 +1,14 @@
 // The end of keeps, against an in-memory API: only the leader writes; the set of a keep that is over is read
 // from etcd; the patch puts the policy back and drops the label, conditional on the volume as listed; a
 // conflict waits for the next pass; volumes of namespaces not watched are not this instance's.
+import { jest } from '@jest/globals';
 import type { V1PersistentVolume, V1StatefulSet } from '@kubernetes/client-node';
 import { VolumeKeeper, type KeeperApi } from '../../src/controller/volume-keeper.ts';
 import { keepMarks, type KeptVolume } from '../../src/planner/kept-volumes.ts';
 import { KEPT_VOLUME_LABEL } from '../../src/planner/keys.ts';
 import { Metrics } from '../../src/metrics/metrics.ts';
 import type { EventInput } from '../../src/controller/events.ts';
-import { apiError, emptyQueue, quietLogger } from './fakes/cluster.ts';
+import { apiError, emptyQueue, quietLogger, recordingLogger } from './fakes/cluster.ts';
 import { aSet, NOW } from './fixtures.ts';
 
 const HOUR = 3_600_000;
@@ -27,8 +28,10 @@ class FakeKeeperApi implements KeeperApi {
   volumes: V1PersistentVolume[] = [];
   sets = new Map<string, V1StatefulSet>();
   patchFailure?: Error;
+  listFailure?: Error;
   async listVolumes(options: { labelSelector?: string } = {}) {
     this.calls.push(`listVolumes ${options.labelSelector}`);
+    if (this.listFailure) throw this.listFailure;
     return { items: this.volumes };
   }
   async patchVolume(name: string, uid: string, resourceVersion: string, patch: object): Promise<void> {
@@ -43,12 +46,12 @@ class FakeKeeperApi implements KeeperApi {
   }
 }
 
-function setUp(options: { leader?: boolean; namespaces?: string[] } = {}) {
+function setUp(options: { leader?: boolean; namespaces?: string[]; log?: ReturnType<typeof recordingLogger> } = {}) {
   const api = new FakeKeeperApi();
   const metrics = new Metrics(emptyQueue);
   const events: EventInput[] = [];
-  const keeper = new VolumeKeeper(api, options.namespaces ?? [], { record: (_s, e) => events.push(e) }, metrics, quietLogger(),
-    () => options.leader ?? true, 60_000);
+  const keeper = new VolumeKeeper(api, options.namespaces ?? [], { record: (_s, e) => events.push(e) }, metrics,
+    options.log ?? quietLogger(), () => options.leader ?? true, 60_000);
   return { api, metrics, events, keeper };
 }
 
@@ -64,8 +67,64 @@ describe('VolumeKeeper', () => {
     expect(api.calls).toEqual([`listVolumes ${KEPT_VOLUME_LABEL}=true`, 'getStatefulSet ns/db',
       `patchVolume pv-a@uid-pv-a rv=5 ${JSON.stringify({ metadata: { labels: { [KEPT_VOLUME_LABEL]: null } },
         spec: { persistentVolumeReclaimPolicy: 'Delete' } })}`]);
-    expect(events.map((e) => e.reason)).toEqual(['VolumeReclaimed']);
+    expect(events).toEqual([{ type: 'Normal', reason: 'VolumeReclaimed', action: 'ReclaimVolume', note: `the keep of volume pv-a ` +
+      `(claim data-db-pv-a, ordinal 3) ended at ${new Date(NOW.getTime() - HOUR).toISOString()}; its reclaim policy is Delete again` }]);
     expect((await metrics.volumesReclaimed.get()).values[0]?.value).toBe(1);
+  });
+
+  it('the set gone: reclaimed, and said in the log only (no set to record an event on)', async () => {
+    const log = recordingLogger();
+    const { api, events, keeper } = setUp({ log });
+    api.volumes = [aKeptVolume('pv-a', {})];
+    await keeper.pass(NOW);
+    expect(api.calls.filter((c) => c.startsWith('patch'))).toHaveLength(1);
+    expect(events).toEqual([]);
+    expect(log.lines).toEqual([{ level: 'info',
+      message: expect.stringMatching(/^the keep of volume pv-a \(claim data-db-pv-a, ordinal 3\)/),
+      meta: expect.objectContaining({ statefulset: 'ns/db', volume: 'pv-a' }) }]);
+  });
+
+  it('each state counted, the bytes of what is still kept summed, held and edited counted as past their keep', async () => {
+    const { api, metrics, keeper } = setUp();
+    const edited = aKeptVolume('pv-edited', {});
+    edited.spec!.persistentVolumeReclaimPolicy = 'Delete';
+    api.volumes = [aKeptVolume('pv-kept', { until: new Date(NOW.getTime() + HOUR).toISOString() }), edited,
+      aKeptVolume('pv-held', { statefulset: 'big' }), aKeptVolume('pv-due', {})];
+    api.sets.set('ns/big', aSet({ name: 'big', replicas: 9 }));
+    await keeper.pass(NOW);
+    expect([await gauge(metrics, 'kept'), await gauge(metrics, 'held'), await gauge(metrics, 'edited')]).toEqual([1, 1, 1]);
+    expect((await metrics.keptVolumeBytes.get()).values[0]?.value).toBe(3 * 1024);
+    expect((await metrics.keptVolumesPastExpiry.get()).values[0]?.value).toBe(2);
+    // Each set read once, only for keeps that are over.
+    expect(api.calls.filter((c) => c.startsWith('get'))).toEqual(['getStatefulSet ns/db', 'getStatefulSet ns/big']);
+  });
+
+  it('says why of each volume held or left alone once, at its level, again when the reason changes or it comes back', async () => {
+    const log = recordingLogger();
+    const { api, keeper } = setUp({ log });
+    const edited = aKeptVolume('pv-edited', {});
+    edited.spec!.persistentVolumeReclaimPolicy = 'Delete';
+    api.volumes = [edited, aKeptVolume('pv-held', {})];
+    api.sets.set('ns/db', aSet({ replicas: 9 }));
+    await keeper.pass(NOW);
+    await keeper.pass(NOW);
+    expect(log.lines.map((l) => [l.level, l.message, l.meta.volume, l.meta.state])).toEqual([
+      ['warn', 'kept volume: its reclaim policy was changed to Delete since it was kept; left alone', 'pv-edited', 'edited'],
+      ['info', expect.stringMatching(/^kept volume: its keep ended at .*, but ordinal 3 is in range of StatefulSet db again/), 'pv-held',
+        'held'],
+    ]);
+    api.volumes = [aKeptVolume('pv-held', {})];
+    await keeper.pass(NOW);
+    api.volumes = [edited, aKeptVolume('pv-held', {})];
+    await keeper.pass(NOW);
+    expect(log.lines.map((l) => l.meta.volume)).toEqual(['pv-edited', 'pv-held', 'pv-edited']);
+  });
+
+  it('a volume gone since the list (404) is no error either', async () => {
+    const { api, keeper } = setUp();
+    api.volumes = [aKeptVolume('pv-a', {})];
+    api.patchFailure = apiError(404);
+    await expect(keeper.pass(NOW)).resolves.toBe(60_000);
   });
 
   it('keeps not over: no set read, nothing written, the next pass when the first ends; counted and their bytes summed', async () => {
@@ -113,14 +172,47 @@ describe('VolumeKeeper', () => {
   });
 });
 
-it('a keep just written wakes the keeper at its end, not at the next periodic pass', async () => {
-  const { api, keeper } = setUp();
-  keeper.wakeAt(new Date(Date.now() + 20).toISOString());
-  try {
-    // The period is a minute: a list within seconds can only be the wake-up.
-    for (let waited = 0; api.calls.length === 0 && waited < 5_000; waited += 10) await new Promise((r) => setTimeout(r, 10));
-    expect(api.calls).toEqual([`listVolumes ${KEPT_VOLUME_LABEL}=true`]);
-  } finally {
+describe('when the keeper looks', () => {
+  beforeEach(() => jest.useFakeTimers({ now: NOW, doNotFake: ['nextTick', 'setImmediate'] }));
+  afterEach(() => jest.useRealTimers());
+  const lists = (api: FakeKeeperApi) => api.calls.filter((c) => c.startsWith('list')).length;
+
+  it('at start; 10 s after a failed pass; a minute after a good one; at once when poked; never after stop', async () => {
+    const { api, keeper } = setUp();
+    api.listFailure = apiError(503);
+    keeper.start();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(lists(api)).toBe(1);
+    await jest.advanceTimersByTimeAsync(9_999);
+    expect(lists(api)).toBe(1);
+    api.listFailure = undefined;
+    await jest.advanceTimersByTimeAsync(1);
+    expect(lists(api)).toBe(2);
+    await jest.advanceTimersByTimeAsync(59_999);
+    expect(lists(api)).toBe(2);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(lists(api)).toBe(3);
+    keeper.poke();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(lists(api)).toBe(4);
     await keeper.stop();
-  }
+    keeper.poke();
+    await jest.advanceTimersByTimeAsync(120_000);
+    expect(lists(api)).toBe(4);
+  });
+
+  it('a keep written wakes it at its end when that comes before the next pass, and changes nothing when it comes after', async () => {
+    const { api, keeper } = setUp();
+    keeper.start();
+    await jest.advanceTimersByTimeAsync(0);
+    keeper.wakeAt(new Date(Date.now() + 90_000).toISOString());
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(lists(api)).toBe(2);
+    keeper.wakeAt(new Date(Date.now() + 5_000).toISOString());
+    await jest.advanceTimersByTimeAsync(4_999);
+    expect(lists(api)).toBe(2);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(lists(api)).toBe(3);
+    await keeper.stop();
+  });
 });
