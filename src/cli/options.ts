@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import type { PlannerSettings } from '../planner/types.ts';
 import { parseDuration } from '../planner/duration.ts';
+import { MAX_KEEP_VOLUME_MS } from '../planner/settings.ts';
 import { DEFAULT_WATCH_IDLE_TIMEOUT_MS } from '../kube/informer.ts';
 import { CONTROLLER_NAME } from '../names.ts';
 
@@ -23,6 +24,7 @@ export interface RunOptions {
   drainTimeout: number;
   drainDelay: number;
   keepVolume: number;
+  maxKeepVolume: number;
   resyncPeriod: number;
   dryRun: boolean;
   cacheFullObjects: boolean;
@@ -60,6 +62,11 @@ const nonNegative = (value: string) => {
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number >= 0');
   return n;
 };
+const maxKeep = (value: string) => {
+  const ms = duration(value);
+  if (ms < 1000 || ms > MAX_KEEP_VOLUME_MS) throw new InvalidArgumentError('must be between 1s and 2160h');
+  return ms;
+};
 const list = (value: string) => value.split(',').map((s) => s.trim()).filter(Boolean);
 const booleanFlag = (value: string) => {
   if (/^(true|1)$/i.test(value)) return true;
@@ -82,13 +89,13 @@ export function logLevel(options: Pick<RunOptions, 'logLevel' | 'v'>): string {
 }
 
 export type PlannerOptions = Pick<RunOptions, 'maxAttempts' | 'backoffBase' | 'backoffMax' | 'pendingDeadline' | 'runningDeadline' |
-  'drainTimeout' | 'drainDelay' | 'keepVolume'>;
+  'drainTimeout' | 'drainDelay' | 'keepVolume' | 'maxKeepVolume'>;
 
 export function plannerSettings(options: PlannerOptions): PlannerSettings {
   return {
     maxAttempts: options.maxAttempts, backoffBaseMs: options.backoffBase, backoffMaxMs: options.backoffMax,
     pendingDeadlineMs: options.pendingDeadline, runningDeadlineMs: options.runningDeadline, drainTimeoutMs: options.drainTimeout,
-    drainDelayMs: options.drainDelay, keepVolumeMs: options.keepVolume,
+    drainDelayMs: options.drainDelay, keepVolumeMs: options.keepVolume, maxKeepVolumeMs: options.maxKeepVolume,
   };
 }
 
@@ -106,7 +113,9 @@ export function addPlannerOptions(command: Command): Command {
     .option('--drain-timeout <duration>', 'default limit of one drain attempt, past which it has failed (the drainer-timeout annotation ' +
       'overrides; 0: none)', (v: string) => (v === '0' ? 0 : duration(v)), 0)
     .option('--keep-volume <duration>', 'default time a released claim\'s volume is kept before it is reclaimed (the drainer-keep-volume ' +
-      'annotation overrides; 0: none; needs the keep-volume permissions)', (v: string) => (v === '0' ? 0 : duration(v)), 0);
+      'annotation overrides; 0: none; needs the keep-volume permissions)', (v: string) => (v === '0' ? 0 : duration(v)), 0)
+    .option('--max-keep-volume <duration>', 'the longest keep a set may ask for (kept volumes count against no quota; at most 2160h)',
+      maxKeep, parseDuration('720h'));
 }
 
 export function addRunOptions(command: Command): Command {

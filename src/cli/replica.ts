@@ -105,7 +105,8 @@ export class Replica {
       leaderElection: this.options.leaderElect, server: this.server,
     });
     const missing = await missingVolumeVerbs(this.api);
-    if (missing.length > 0 && this.options.keepVolume > 0) throw keepVolumeRefusal(missing);
+    // (A dry run writes nothing, so it needs no write permission.)
+    if (missing.length > 0 && this.options.keepVolume > 0 && !this.options.dryRun) throw keepVolumeRefusal(missing);
     this.keeping = missing.length === 0;
     if (!this.keeping) this.log.info('keeping volumes is off: no permission on persistentvolumes (sets that ask for it are not released)');
     await this.controller.start();

@@ -1,8 +1,9 @@
 // `statefulset-drain-controller restore <set> <ordinal>`: binds each kept volume of a released ordinal to a new
 // claim of its old name, so that the next scale-up over the ordinal starts on the old data. Two writes per claim:
-// the volume is bound to the claim's name (its stale claimRef replaced, conditional on the volume as read, its
-// reclaim policy put back), then the claim is created on it. A crash between them leaves a volume that only a
-// claim of that name in that namespace can bind: running restore again, or creating the claim, finishes it.
+// the volume is bound to the claim's name (its stale claimRef replaced, conditional on the volume as read; it
+// stays Retain and kept), then the claim is created on it. Once the claim is bound, the controller puts the
+// volume's reclaim policy back. A crash between the two writes leaves a volume that only a claim of that name in
+// that namespace can bind, still kept: running restore again finishes it.
 import { KubeApi } from '../kube/api.ts';
 import { KubeHttpClient } from '../kube/http-client.ts';
 import { loadConnectionConfig } from '../kube/connection-config.ts';
@@ -33,18 +34,21 @@ export async function restore(options: RestoreOptions, setName: string, ordinalT
   const set = await orUndefinedIfGone(api.getStatefulSet(namespace, setName));
   if (!set) throw new RestoreRefusedError(`no StatefulSet ${namespace}/${setName}`);
   const names = (set.spec?.volumeClaimTemplates ?? []).map((t) => claimName(t.metadata?.name ?? '', setName, ordinal));
-  const existing = (await Promise.all(names.map((name) => orUndefinedIfGone(api.getClaim(namespace, name))))).flatMap((c, i) =>
-    (c ? [names[i]!] : []));
+  const existing = (await Promise.all(names.map((name) => orUndefinedIfGone(api.getClaim(namespace, name)))))
+    .filter((c) => c !== undefined);
   const { items: volumes } = await api.listVolumes({ labelSelector: `${KEPT_VOLUME_LABEL}=true` });
   const plan = planRestore(set, ordinal, existing, volumes);
   if ('refused' in plan) throw new RestoreRefusedError(plan.refused);
   const said: string[] = [];
   for (const step of plan.steps) {
     const claim = step.claim.metadata!.name!;
+    if (step.claimExists) {
+      said.push(`claim ${namespace}/${claim} was restored on volume ${step.volume} already`);
+      continue;
+    }
     await api.patchVolume(step.volume, step.uid, step.resourceVersion, {
-      metadata: { labels: { [KEPT_VOLUME_LABEL]: null }, annotations: { [RESTORED_AT_ANNOTATION]: new Date().toISOString() } },
-      spec: { persistentVolumeReclaimPolicy: step.kept.policyBefore,
-        claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace, name: claim, uid: null, resourceVersion: null } },
+      metadata: { annotations: { [RESTORED_AT_ANNOTATION]: new Date().toISOString() } },
+      spec: { claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace, name: claim, uid: null, resourceVersion: null } },
     });
     await api.createClaim(step.claim);
     // Best effort: who may restore need not be allowed to record events (a refusal is printed, not fatal).
@@ -54,7 +58,7 @@ export async function restore(options: RestoreOptions, setName: string, ordinalT
       related: { kind: 'PersistentVolumeClaim', name: claim },
     });
     said.push(`volume ${step.volume} (kept ${step.kept.keptAt}, drained by pod ${step.kept.drainPodUid}) is bound to a new claim ` +
-      `${namespace}/${claim}; reclaim policy ${step.kept.policyBefore}`);
+      `${namespace}/${claim}; once it is bound, the controller puts its reclaim policy (${step.kept.policyBefore}) back`);
   }
   said.push(`scale ${namespace}/${setName} to ${ordinal + 1} or more (kubectl scale sts ${setName} -n ${namespace} ` +
     `--replicas=${ordinal + 1}) for replica ${setName}-${ordinal} to start on the restored data; until the set changes, the ` +

@@ -142,8 +142,9 @@ export class ApiDrainControl implements DrainControl {
 
   async deleteClaim(set: V1StatefulSet, action: Do<'DeleteClaim'>, run: PlanRun): Promise<void> {
     const fields = { ...setField(set), ...actionFields(action) };
-    const at = await run.guard.confirmDeletable(action.ordinal, action.claim.seen, action.placeholder);
+    // The keep first: the proof's read of the set stays the last request before the delete.
     if (action.keep) await this.keepVolume(set, action, action.keep);
+    const at = await run.guard.confirmDeletable(action.ordinal, action.claim.seen, action.placeholder);
     // 404: already gone. A 409 (changed since the plan saw it, or replaced) is an error: the plan is tried again from a fresh look.
     if (!(await unless([404], () => this.writes.deleteClaim(set.metadata?.namespace ?? '', at.name, at.uid, at.resourceVersion)))) {
       this.log.info('claim already gone; not deleting', fields);
@@ -186,13 +187,15 @@ export class ApiDrainControl implements DrainControl {
     if (!volume) return notKept(`its volume ${volumeName} is gone`);
     if (volume.spec?.claimRef?.uid !== action.claim.uid) return notKept(`volume ${volumeName} is bound to another claim`);
     const marked = readKeptVolume(volume);
-    // Kept already: this is a retry after the keep was written and the delete was not.
-    if (marked?.claimUid === action.claim.uid && volume.spec.persistentVolumeReclaimPolicy === 'Retain') return;
+    const policy = volume.spec.persistentVolumeReclaimPolicy;
+    // Kept already for this very drain: a retry after the keep was written and the delete was not. (A keep of an
+    // earlier drain, whose release was called off, is written again, with this drain's end.)
+    if (marked?.claimUid === action.claim.uid && marked.drainPodUid === keep.drainPodUid && policy === 'Retain') return;
     const kept: KeptVolume = {
-      namespace, claim: name, claimUid: action.claim.uid, statefulset: set.metadata?.name ?? '', ordinal: action.ordinal,
-      drainPodUid: keep.drainPodUid, keptAt: keep.at, until: keep.until,
-      // A volume kept before, for an earlier claim and then restored, has its policy before that keep marked.
-      policyBefore: volume.spec.persistentVolumeReclaimPolicy ?? 'Delete',
+      namespace, claim: name, claimUid: action.claim.uid, statefulset: set.metadata?.name ?? '', setUid: set.metadata?.uid ?? '',
+      ordinal: action.ordinal, drainPodUid: keep.drainPodUid, keptAt: keep.at, until: keep.until,
+      // Marked and still Retain: the policy before is the one that keep marked, not its own Retain.
+      policyBefore: marked && policy === 'Retain' ? marked.policyBefore : policy ?? 'Delete',
     };
     await this.writes.patchVolume(volumeName, volume.metadata?.uid ?? '', volume.metadata?.resourceVersion ?? '',
       { metadata: keepMarks(kept), spec: { persistentVolumeReclaimPolicy: 'Retain' } }).catch((err) => forbidden(err, 'patch'));

@@ -18,6 +18,7 @@ export type KeeperApi = Pick<KubeApi, 'listVolumes' | 'patchVolume' | 'getStatef
 const STATES: KeptVolumeState[] = ['kept', 'held', 'edited'];
 /** After a failed pass (the API unreachable, a list refused), the next one is tried this much later. */
 const RETRY_MS = 10_000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class VolumeKeeper {
   private readonly api: KeeperApi;
@@ -30,7 +31,10 @@ export class VolumeKeeper {
   private timer: NodeJS.Timeout | undefined;
   /** When the timer fires (epoch ms). */
   private due = Infinity;
+  /** The pass under way, if any. */
   private running: Promise<void> | undefined;
+  /** When a pass was asked for while one ran (epoch ms). */
+  private wanted = Infinity;
   private stopped = false;
   /** The state last logged of each volume, so a volume held or edited is reported once, not every pass. */
   private readonly reported = new Map<string, string>();
@@ -68,17 +72,32 @@ export class VolumeKeeper {
     await this.running;
   }
 
+  /**
+   * The next pass in `delayMs`, unless one is due sooner. While a pass runs, the wish is kept for when it ends:
+   * passes never overlap.
+   */
   private schedule(delayMs: number): void {
     if (this.stopped) return;
+    if (this.running) {
+      this.wanted = Math.min(this.wanted, Date.now() + delayMs);
+      return;
+    }
     clearTimeout(this.timer);
-    this.due = Date.now() + delayMs;
+    // setTimeout takes at most 2^31 - 1 ms (24.8 days); a keep may be longer: look again then.
+    const delay = Math.min(delayMs, MAX_TIMER_MS);
+    this.due = Date.now() + delay;
     this.timer = setTimeout(() => {
       this.due = Infinity;
-      this.running = this.pass().then((next) => this.schedule(next), (err) => {
+      this.running = this.pass().catch((err: unknown) => {
         this.log.error('kept volumes: pass failed; trying again', { error: describeApiError(err), retryMs: RETRY_MS });
-        this.schedule(RETRY_MS);
+        return RETRY_MS;
+      }).then((next) => {
+        this.running = undefined;
+        const wanted = this.wanted - Date.now();
+        this.wanted = Infinity;
+        this.schedule(Math.max(0, Math.min(next, wanted)));
       });
-    }, delayMs);
+    }, delay);
     this.timer.unref();
   }
 

@@ -5,7 +5,7 @@ import type { V1PersistentVolume, V1StatefulSet } from '@kubernetes/client-node'
 import { inRange } from './identity.ts';
 import {
   KEPT_AT_ANNOTATION, KEPT_CLAIM_ANNOTATION, KEPT_CLAIM_UID_ANNOTATION, KEPT_DRAIN_POD_ANNOTATION, KEPT_ORDINAL_ANNOTATION,
-  KEPT_POLICY_ANNOTATION, KEPT_SET_ANNOTATION, KEPT_UNTIL_ANNOTATION, KEPT_VOLUME_LABEL,
+  KEPT_POLICY_ANNOTATION, KEPT_SET_ANNOTATION, KEPT_SET_UID_ANNOTATION, KEPT_UNTIL_ANNOTATION, KEPT_VOLUME_LABEL, RESTORED_AT_ANNOTATION,
 } from './keys.ts';
 
 /** What the marks on a kept volume say: whose claim it was, which drain proved the release, and until when it is kept. */
@@ -14,6 +14,7 @@ export interface KeptVolume {
   claim: string;
   claimUid: string;
   statefulset: string;
+  setUid: string;
   ordinal: number;
   drainPodUid: string;
   keptAt: string;
@@ -28,7 +29,7 @@ export function keepMarks(kept: KeptVolume): { labels: Record<string, string>; a
     labels: { [KEPT_VOLUME_LABEL]: 'true' },
     annotations: {
       [KEPT_CLAIM_ANNOTATION]: `${kept.namespace}/${kept.claim}`, [KEPT_CLAIM_UID_ANNOTATION]: kept.claimUid,
-      [KEPT_SET_ANNOTATION]: kept.statefulset, [KEPT_ORDINAL_ANNOTATION]: String(kept.ordinal),
+      [KEPT_SET_ANNOTATION]: kept.statefulset, [KEPT_SET_UID_ANNOTATION]: kept.setUid, [KEPT_ORDINAL_ANNOTATION]: String(kept.ordinal),
       [KEPT_DRAIN_POD_ANNOTATION]: kept.drainPodUid, [KEPT_AT_ANNOTATION]: kept.keptAt, [KEPT_UNTIL_ANNOTATION]: kept.until,
       [KEPT_POLICY_ANNOTATION]: kept.policyBefore,
     },
@@ -41,19 +42,21 @@ export function readKeptVolume(volume: V1PersistentVolume): KeptVolume | undefin
   if (volume.metadata?.labels?.[KEPT_VOLUME_LABEL] !== 'true') return undefined;
   const claimKey = a[KEPT_CLAIM_ANNOTATION]?.split('/');
   const ordinal = Number(a[KEPT_ORDINAL_ANNOTATION]);
-  const fields = [a[KEPT_CLAIM_UID_ANNOTATION], a[KEPT_SET_ANNOTATION], a[KEPT_DRAIN_POD_ANNOTATION], a[KEPT_AT_ANNOTATION],
+  const fields = [a[KEPT_CLAIM_UID_ANNOTATION], a[KEPT_SET_ANNOTATION], a[KEPT_SET_UID_ANNOTATION], a[KEPT_DRAIN_POD_ANNOTATION],
+    a[KEPT_AT_ANNOTATION],
     a[KEPT_UNTIL_ANNOTATION], a[KEPT_POLICY_ANNOTATION]];
   if (claimKey?.length !== 2 || !claimKey[0] || !claimKey[1] || !Number.isInteger(ordinal) || ordinal < 0) return undefined;
   if (fields.some((f) => !f) || Number.isNaN(Date.parse(a[KEPT_UNTIL_ANNOTATION]!))) return undefined;
   return {
-    namespace: claimKey[0], claim: claimKey[1], claimUid: a[KEPT_CLAIM_UID_ANNOTATION]!, statefulset: a[KEPT_SET_ANNOTATION]!, ordinal,
+    namespace: claimKey[0], claim: claimKey[1], claimUid: a[KEPT_CLAIM_UID_ANNOTATION]!, statefulset: a[KEPT_SET_ANNOTATION]!,
+    setUid: a[KEPT_SET_UID_ANNOTATION]!, ordinal,
     drainPodUid: a[KEPT_DRAIN_POD_ANNOTATION]!, keptAt: a[KEPT_AT_ANNOTATION]!, until: a[KEPT_UNTIL_ANNOTATION]!,
     policyBefore: a[KEPT_POLICY_ANNOTATION]!,
   };
 }
 
 /**
- * kept: within its keep (or its claim still being deleted); held: the keep is over but the ordinal is in its
+ * kept: within its keep (or its claim still being deleted, or being restored); held: the keep is over but the ordinal is in its
  * set's range again, so it is kept until the set shrinks below it or is deleted; edited: its policy or marks
  * were changed since it was kept, or it was bound to another claim: left alone, for whoever did that.
  */
@@ -118,17 +121,34 @@ function judge(volume: V1PersistentVolume, setOf: (namespace: string, name: stri
     return { ...base, kept, state: 'edited', why: `its reclaim policy was changed to ${policy ?? 'none'} since it was kept; left alone` };
   }
   // (Its policy is Retain: it has a spec.)
-  if (volume.spec!.claimRef?.uid !== kept.claimUid) {
+  const ref = volume.spec!.claimRef;
+  if (volume.metadata?.annotations?.[RESTORED_AT_ANNOTATION] !== undefined) {
+    // `restore` bound it to a new claim of the old name; once that claim is Bound the keep is over.
+    if (ref?.namespace !== kept.namespace || ref.name !== kept.claim) {
+      return { ...base, kept, state: 'edited', why: 'it was bound to another claim since it was restored; left alone' };
+    }
+    if (volume.status?.phase === 'Bound' && ref.uid) {
+      return { ...base, kept, state: 'due', why: `restored to a new claim ${kept.claim}; reclaim policy set back to ${kept.policyBefore}` };
+    }
+    return { ...base, kept, state: 'kept', why: `being restored: kept until the new claim ${kept.claim} is bound to it` };
+  }
+  if (ref?.uid !== kept.claimUid) {
     return { ...base, kept, state: 'edited', why: 'it was bound to another claim since it was kept; left alone' };
   }
+  const over = nowMs >= Date.parse(kept.until);
   if (volume.status?.phase !== 'Released') {
-    // The claim still exists: being deleted, or its release was called off after the keep was written. The
-    // keep ends once the claim is gone and its time is over.
+    // The claim still exists: being deleted, or its release was called off after the keep was written. Bound
+    // to it past the keep, the policy is put back (nothing is deleted while the claim exists).
+    if (over && volume.status?.phase === 'Bound') {
+      return { ...base, kept, state: 'due', why: `its keep ended at ${kept.until} while claim ${kept.claim} still exists; reclaim ` +
+        `policy set back to ${kept.policyBefore}` };
+    }
     return { ...base, kept, state: 'kept', why: `kept until ${kept.until}, and while claim ${kept.claim} still exists` };
   }
-  if (nowMs < Date.parse(kept.until)) return { ...base, kept, state: 'kept', why: `kept until ${kept.until}` };
+  if (!over) return { ...base, kept, state: 'kept', why: `kept until ${kept.until}` };
   const set = setOf(kept.namespace, kept.statefulset);
-  if (set && set.metadata?.deletionTimestamp === undefined && inRange(set, kept.ordinal)) {
+  // The very set (a set recreated under the name holds nothing), not being deleted, grown back over the ordinal.
+  if (set?.metadata?.uid === kept.setUid && set.metadata.deletionTimestamp === undefined && inRange(set, kept.ordinal)) {
     return { ...base, kept, state: 'held', why: `its keep ended at ${kept.until}, but ordinal ${kept.ordinal} is in range of ` +
       `StatefulSet ${kept.statefulset} again: kept until the set shrinks below it or is deleted` };
   }

@@ -75,6 +75,7 @@ export const KEPT_VOLUME_LABEL = `${OWN_KEY_PREFIX}kept-volume`;
 export const KEPT_CLAIM_ANNOTATION = `${OWN_KEY_PREFIX}kept-claim`;
 export const KEPT_CLAIM_UID_ANNOTATION = `${OWN_KEY_PREFIX}kept-claim-uid`;
 export const KEPT_SET_ANNOTATION = `${OWN_KEY_PREFIX}kept-statefulset`;
+export const KEPT_SET_UID_ANNOTATION = `${OWN_KEY_PREFIX}kept-statefulset-uid`;
 export const KEPT_ORDINAL_ANNOTATION = `${OWN_KEY_PREFIX}kept-ordinal`;
 export const KEPT_DRAIN_POD_ANNOTATION = `${OWN_KEY_PREFIX}kept-drain-pod-uid`;
 export const KEPT_AT_ANNOTATION = `${OWN_KEY_PREFIX}kept-at`;

@@ -205,7 +205,7 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
       });
       continue;
     }
-    const restored = [...v.claims.values()].find((c) => restoredFor(c) === generationOf(ctx.set));
+    const restored = [...v.claims.values()].find((c) => restoredForNow(ctx, c));
     if (restored) {
       // Made by `restore` for the next scale-up: draining it now would undo the restore. It holds no order.
       ctx.status({
@@ -234,10 +234,10 @@ function giveUpWhy(ctx: PlanContext, failures: number): string {
     `statefulset ${ctx.set.metadata?.name} ${RETRY_ANNOTATION}=$(date +%s) --overwrite`;
 }
 
-/** The set generation a restored claim was made at (`restore`), or undefined. */
-function restoredFor(claim: V1PersistentVolumeClaim): number | undefined {
-  const generation = claim.metadata?.annotations?.[RESTORED_ANNOTATION]?.split('/').pop();
-  return generation ? Number(generation) : undefined;
+/** Whether `restore` made the claim for this very set at its present generation (restore.ts `restoredMark`). */
+function restoredForNow(ctx: PlanContext, claim: V1PersistentVolumeClaim): boolean {
+  const [, setUid, generation] = claim.metadata?.annotations?.[RESTORED_ANNOTATION]?.split('/') ?? [];
+  return setUid === ctx.setUid && generation === String(generationOf(ctx.set));
 }
 
 const orphanedSince = (claim: V1PersistentVolumeClaim) => timeMs(claim.metadata?.annotations?.[ORPHANED_SINCE_ANNOTATION]);

@@ -44,17 +44,18 @@ export function maxAttempts(set: V1StatefulSet, settings: PlannerSettings): { va
     problem: `${MAX_ATTEMPTS_ANNOTATION}=${JSON.stringify(raw)} is not a positive integer; using ${settings.maxAttempts}` };
 }
 
-/** The longest a released claim's volume may be kept: 90 days (a keep is storage paid for; longer is surely a typo). */
+/** The longest --max-keep-volume may allow: 90 days (a keep is storage paid for; longer is surely a typo). */
 export const MAX_KEEP_VOLUME_MS = 90 * 24 * 3_600_000;
 
 /**
- * How long a released claim's volume is kept: the annotation, else the flag's default; 0 is not at all. A bad
+ * How long a released claim's volume is kept: the annotation (at most --max-keep-volume, which the operator
+ * sets: kept volumes are outside every quota), else the flag's default; 0 is not at all. A bad
  * value has no default to fall back on: the set asked for its volumes to be kept, so its releases wait
  * (`value` undefined) until the value is mended.
  */
 export function keepVolume(set: V1StatefulSet, settings: PlannerSettings): { value?: number; problem?: string } {
   const raw = set.metadata?.annotations?.[KEEP_VOLUME_ANNOTATION];
-  if (raw === undefined) return { value: settings.keepVolumeMs };
+  if (raw === undefined) return { value: Math.min(settings.keepVolumeMs, settings.maxKeepVolumeMs) };
   if (raw === '0') return { value: 0 };
   let value: number | undefined;
   try {
@@ -63,7 +64,7 @@ export function keepVolume(set: V1StatefulSet, settings: PlannerSettings): { val
     // Not a duration: refused below, with the value.
   }
   // Stryker disable next-line ConditionalExpression: equivalent, undefined >= 1000 is false as well (the test is for the type).
-  if (value !== undefined && value >= 1000 && value <= MAX_KEEP_VOLUME_MS) return { value };
-  return { problem: `${KEEP_VOLUME_ANNOTATION}=${JSON.stringify(raw)} is not 0 or a duration between 1s and 2160h (e.g. 72h); ` +
-    'no claim of this set is released until it is' };
+  if (value !== undefined && value >= 1000 && value <= settings.maxKeepVolumeMs) return { value };
+  return { problem: `${KEEP_VOLUME_ANNOTATION}=${JSON.stringify(raw)} is not 0 or a duration between 1s and ` +
+    `${settings.maxKeepVolumeMs / 3_600_000}h (--max-keep-volume; e.g. 72h); no claim of this set is released until it is` };
 }

@@ -153,6 +153,8 @@ export interface PlannerSettings {
   drainDelayMs: number;
   /** Default time a released claim's volume is kept (the keep-volume annotation overrides); 0: none. */
   keepVolumeMs: number;
+  /** The longest keep a set may ask for (--max-keep-volume). */
+  maxKeepVolumeMs: number;
 }
 
 export interface OrdinalStatus {

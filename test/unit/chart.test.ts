@@ -60,12 +60,12 @@ describe('the Helm chart', () => {
   it('keepVolume.enabled grants what manifests/keep-volume grants, in either scope, and only then; its default is --keep-volume', () => {
     expect(kinds(render()).filter((k) => k === 'ClusterRole')).toHaveLength(1);
     for (const scope of ['cluster', 'namespace']) {
-      const rendered = render(`scope=${scope}`, 'keepVolume.enabled=true', 'keepVolume.default=72h');
+      const rendered = render(`scope=${scope}`, 'keepVolume.enabled=true', 'keepVolume.default=72h', 'keepVolume.max=240h');
       expect(rulesOf(rendered, 'ClusterRole', '-keep-volume')).toEqual(rulesOf(manifestFile('keep-volume/keep-volume-rbac.yaml'),
         'ClusterRole', '-keep-volume'));
       expect(rendered.find((m) => m.kind === 'ClusterRoleBinding' && m.metadata.name.endsWith('-keep-volume'))!.subjects)
         .toEqual([{ kind: 'ServiceAccount', name: 'sdc-statefulset-drain-controller', namespace: 'ops' }]);
-      expect(argsOf(rendered)).toContain('--keep-volume=72h');
+      expect(argsOf(rendered)).toEqual(expect.arrayContaining(['--keep-volume=72h', '--max-keep-volume=240h']));
     }
     expect(() => render('keepVolume.default=72h')).toThrow(/keepVolume.default needs keepVolume.enabled=true/);
   });

@@ -343,11 +343,12 @@ describe('Executor', () => {
       releasableOrdinal(api);
       const volume = bindVolume(api, 'data-db-2');
       await executor.execute(set, [keptRelease(api)]);
-      expect(api.calls).toEqual(['getPod db-2', 'getStatefulSet db', 'getClaim data-db-2', 'getVolume pv-data-db-2',
-        'patchVolume pv-data-db-2@v-data-db-2 rv=5', 'deleteClaim data-db-2@c2 rv=10']);
+      // The keep first, so that the proof's read of the set is the last before the delete.
+      expect(api.calls).toEqual(['getClaim data-db-2', 'getVolume pv-data-db-2', 'patchVolume pv-data-db-2@v-data-db-2 rv=5',
+        'getPod db-2', 'getStatefulSet db', 'deleteClaim data-db-2@c2 rv=10']);
       expect(volume.spec?.persistentVolumeReclaimPolicy).toBe('Retain');
-      expect(readKeptVolume(volume)).toEqual({ namespace: 'ns', claim: 'data-db-2', claimUid: 'c2', statefulset: 'db', ordinal: 2,
-        drainPodUid: 'p2', keptAt: keep.at, until: keep.until, policyBefore: 'Delete' });
+      expect(readKeptVolume(volume)).toEqual({ namespace: 'ns', claim: 'data-db-2', claimUid: 'c2', statefulset: 'db', setUid: 'uid-db',
+        ordinal: 2, drainPodUid: 'p2', keptAt: keep.at, until: keep.until, policyBefore: 'Delete' });
       expect(events.map((e) => e.reason)).toEqual(['VolumeKept', 'ClaimReleased']);
       expect((await metrics.volumesKept.get()).values[0]?.value).toBe(1);
     });
@@ -362,6 +363,18 @@ describe('Executor', () => {
       api.calls.length = 0;
       await executor.execute(set, [keptRelease(api)]);
       expect(api.calls.filter((c) => !c.startsWith('get'))).toEqual(['deleteClaim data-db-2@c2 rv=10']);
+    });
+
+    it('a keep of an earlier drain of this claim (release called off) is written again, with the policy from before it', async () => {
+      const { api, executor } = setUp();
+      releasableOrdinal(api);
+      const volume = bindVolume(api, 'data-db-2');
+      const earlier = { ...keep, drainPodUid: 'p1', until: '2026-11-01T00:00:00.000Z' };
+      await executor.execute(set, [{ ...keptRelease(api), keep: earlier } as Action]);
+      api.calls.length = 0;
+      await executor.execute(set, [keptRelease(api)]);
+      expect(api.calls.filter((c) => c.startsWith('patch'))).toEqual(['patchVolume pv-data-db-2@v-data-db-2 rv=5']);
+      expect(readKeptVolume(volume)).toMatchObject({ drainPodUid: 'p2', until: keep.until, policyBefore: 'Delete' });
     });
 
     const notKept: Array<[string, (api: FakeApi, volume: V1PersistentVolume) => void, RegExp]> = [

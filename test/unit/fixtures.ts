@@ -25,7 +25,7 @@ export function copyOf<T>(value: T): T {
 export const ACCEPTED: TemplateVerdict = { state: 'accepted' };
 export const settings: PlannerSettings = {
   maxAttempts: 3, backoffBaseMs: 10_000, backoffMaxMs: 300_000, pendingDeadlineMs: 600_000, runningDeadlineMs: 3_600_000,
-  drainTimeoutMs: 0, drainDelayMs: 0, keepVolumeMs: 0,
+  drainTimeoutMs: 0, drainDelayMs: 0, keepVolumeMs: 0, maxKeepVolumeMs: 2160 * 3_600_000,
 };
 
 export const drainTemplate = {

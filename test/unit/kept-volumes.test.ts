@@ -4,13 +4,15 @@
 import fc from 'fast-check';
 import type { V1PersistentVolume, V1StatefulSet } from '@kubernetes/client-node';
 import { capacityBytes, keepMarks, planKeptVolumes, readKeptVolume, type KeptVolume } from '../../src/planner/kept-volumes.ts';
-import { KEPT_CLAIM_ANNOTATION, KEPT_ORDINAL_ANNOTATION, KEPT_UNTIL_ANNOTATION, KEPT_VOLUME_LABEL } from '../../src/planner/keys.ts';
+import {
+  KEPT_CLAIM_ANNOTATION, KEPT_ORDINAL_ANNOTATION, KEPT_UNTIL_ANNOTATION, KEPT_VOLUME_LABEL, RESTORED_AT_ANNOTATION,
+} from '../../src/planner/keys.ts';
 import { runs } from './property-runs.ts';
 import { aSet, NOW } from './fixtures.ts';
 
 const HOUR = 3_600_000;
 const kept = (over: Partial<KeptVolume> = {}): KeptVolume => ({
-  namespace: 'ns', claim: 'data-db-3', claimUid: 'c3', statefulset: 'db', ordinal: 3, drainPodUid: 'p3',
+  namespace: 'ns', claim: 'data-db-3', claimUid: 'c3', statefulset: 'db', setUid: 'uid-db', ordinal: 3, drainPodUid: 'p3',
   keptAt: new Date(NOW.getTime() - 2 * HOUR).toISOString(), until: new Date(NOW.getTime() - HOUR).toISOString(), policyBefore: 'Delete',
   ...over,
 });
@@ -54,12 +56,44 @@ describe('planKeptVolumes', () => {
     expect(plan.volumes[0]).toMatchObject({ state: 'held', why: expect.stringMatching(/ordinal 3 is in range of StatefulSet db again/) });
   });
 
-  it('its claim not gone yet (the volume still Bound to it): kept, however late', () => {
-    const volume = aKeptVolume();
-    volume.status = { phase: 'Bound' };
-    const plan = planKeptVolumes([volume], noSets, NOW);
+  it('its claim not gone (the release called off after the keep was written): kept to its end, then its policy put back', () => {
+    const within = aKeptVolume(kept({ until: new Date(NOW.getTime() + HOUR).toISOString() }));
+    within.status = { phase: 'Bound' };
+    const plan = planKeptVolumes([within], noSets, NOW);
     expect(plan.actions).toEqual([]);
-    expect(plan.volumes[0]).toMatchObject({ state: 'kept', why: expect.stringMatching(/claim data-db-3 still exists/) });
+    expect(plan.volumes[0]).toMatchObject({ state: 'kept', why: expect.stringMatching(/, and while claim data-db-3 still exists$/) });
+    expect(plan.requeueAfterMs).toBe(HOUR);
+    const over = aKeptVolume();
+    over.status = { phase: 'Bound' };
+    expect(planKeptVolumes([over], setWith(9), NOW)).toMatchObject({ actions: [{ kind: 'ReclaimVolume', policy: 'Delete' }],
+      volumes: [{ state: 'due',
+        why: `its keep ended at ${kept().until} while claim data-db-3 still exists; reclaim policy set back to Delete` }] });
+    for (const phase of ['Pending', 'Available', 'Failed']) {
+      over.status = { phase };
+      expect(planKeptVolumes([over], noSets, NOW).actions).toEqual([]);
+    }
+  });
+
+  it('restored (bound to a new claim of the old name): kept until that claim is bound, then its policy put back', () => {
+    const volume = aKeptVolume();
+    volume.metadata!.annotations![RESTORED_AT_ANNOTATION] = NOW.toISOString();
+    volume.spec!.claimRef = { namespace: 'ns', name: 'data-db-3' };
+    volume.status = { phase: 'Available' };
+    expect(planKeptVolumes([volume], noSets, NOW)).toMatchObject({ actions: [],
+      volumes: [{ state: 'kept', why: 'being restored: kept until the new claim data-db-3 is bound to it' }] });
+    volume.spec!.claimRef.uid = 'new-claim';
+    expect(planKeptVolumes([volume], noSets, NOW).actions).toEqual([]);
+    volume.status = { phase: 'Bound' };
+    expect(planKeptVolumes([volume], setWith(9), NOW)).toMatchObject({ actions: [{ kind: 'ReclaimVolume', policy: 'Delete' }],
+      volumes: [{ state: 'due', why: 'restored to a new claim data-db-3; reclaim policy set back to Delete' }] });
+    volume.spec!.claimRef = { namespace: 'ns', name: 'someone-else', uid: 'x' };
+    expect(planKeptVolumes([volume], noSets, NOW)).toMatchObject({ actions: [],
+      volumes: [{ state: 'edited', why: 'it was bound to another claim since it was restored; left alone' }] });
+  });
+
+  it('a set made again under the same name does not hold the volume of the set before it', () => {
+    const again = (ns: string, name: string) => ({ ...setWith(9)(ns, name)!, metadata: { name: 'db', namespace: 'ns', uid: 'uid-new' } });
+    expect(planKeptVolumes([aKeptVolume()], again, NOW).volumes[0]).toMatchObject({ state: 'due' });
   });
 
   const edits: Array<[string, (v: V1PersistentVolume) => void, RegExp]> = [
@@ -146,8 +180,8 @@ describe('planKeptVolumes', () => {
       .toEqual([1280, 1e12, undefined, undefined, undefined]);
   });
 
-  it('property: only a Released volume, marked as the controller marks them, still Retain and bound to the marked claim, past its ' +
-      'keep, whose ordinal is out of its set\'s range (or whose set is gone) is reclaimed; and to the policy it had before', () => {
+  it('property: only a volume marked as the controller marks them, still Retain and bound to the marked claim, past its keep, either ' +
+      'Released with its ordinal out of its set\'s range (or its set gone) or Bound still, gets its policy back: the one it had', () => {
     const world = fc.record({
       untilOffsetMs: fc.integer({ min: -3 * HOUR, max: 3 * HOUR }),
       phase: fc.constantFrom('Released', 'Bound', 'Available', 'Failed'),
@@ -166,8 +200,9 @@ describe('planKeptVolumes', () => {
       if (w.label === undefined) delete volume.metadata!.labels![KEPT_VOLUME_LABEL];
       else volume.metadata!.labels![KEPT_VOLUME_LABEL] = w.label;
       const plan = planKeptVolumes([volume], w.replicas === undefined ? noSets : setWith(w.replicas), NOW);
-      const reclaimable = w.phase === 'Released' && w.policy === 'Retain' && w.claimRefUid === 'c3' && w.label === 'true' &&
-        w.untilOffsetMs <= 0 && (w.replicas === undefined || w.replicas <= 3);
+      // Released and out of range (or its set gone); or Bound to the marked claim still (a release called off).
+      const reclaimable = w.policy === 'Retain' && w.claimRefUid === 'c3' && w.label === 'true' && w.untilOffsetMs <= 0 &&
+        ((w.phase === 'Released' && (w.replicas === undefined || w.replicas <= 3)) || w.phase === 'Bound');
       expect(plan.actions).toEqual(reclaimable ? [expect.objectContaining({ volume: 'pv-3', policy: w.policyBefore })] : []);
     }), { numRuns: runs(500) });
   });

@@ -36,6 +36,7 @@ describe('annotation, label and finalizer keys', () => {
       KEPT_CLAIM_ANNOTATION: 'drain.statefulsets.kubernetes.io/kept-claim',
       KEPT_CLAIM_UID_ANNOTATION: 'drain.statefulsets.kubernetes.io/kept-claim-uid',
       KEPT_SET_ANNOTATION: 'drain.statefulsets.kubernetes.io/kept-statefulset',
+      KEPT_SET_UID_ANNOTATION: 'drain.statefulsets.kubernetes.io/kept-statefulset-uid',
       KEPT_ORDINAL_ANNOTATION: 'drain.statefulsets.kubernetes.io/kept-ordinal',
       KEPT_DRAIN_POD_ANNOTATION: 'drain.statefulsets.kubernetes.io/kept-drain-pod-uid',
       KEPT_AT_ANNOTATION: 'drain.statefulsets.kubernetes.io/kept-at',

@@ -3,7 +3,7 @@
 // that name exists, or a volume is gone or changed. And the restored claim is not drained before its scale-up.
 import type { V1PersistentVolume } from '@kubernetes/client-node';
 import { keepMarks, type KeptVolume } from '../../src/planner/kept-volumes.ts';
-import { KEPT_CLAIM_ANNOTATION, KEPT_SET_ANNOTATION, RESTORED_ANNOTATION } from '../../src/planner/keys.ts';
+import { KEPT_CLAIM_ANNOTATION, KEPT_SET_ANNOTATION, RESTORED_ANNOTATION, RESTORED_AT_ANNOTATION } from '../../src/planner/keys.ts';
 import { planRestore } from '../../src/planner/restore.ts';
 import { planSet } from '../../src/planner/plan.ts';
 import { parseDrainerTemplate } from '../../src/planner/template.ts';
@@ -16,7 +16,8 @@ set.spec!.volumeClaimTemplates![0]!.spec = { accessModes: ['ReadWriteOnce'], sto
 set.spec!.volumeClaimTemplates![0]!.metadata!.labels = { tier: 'data' };
 
 function kept(claim: string, keptAt: string, volume: string): V1PersistentVolume {
-  const marks: KeptVolume = { namespace: 'ns', claim, claimUid: `uid-${volume}-claim`, statefulset: 'db', ordinal: 2, drainPodUid: 'p',
+  const marks: KeptVolume = { namespace: 'ns', claim, claimUid: `uid-${volume}-claim`, statefulset: 'db', setUid: 'uid-db', ordinal: 2,
+    drainPodUid: 'p',
     keptAt, until: '2026-12-31T00:00:00.000Z', policyBefore: 'Delete' };
   return {
     metadata: { name: volume, uid: `uid-${volume}`, resourceVersion: '3', ...keepMarks(marks) },
@@ -36,7 +37,7 @@ describe('planRestore', () => {
       ['pv-data', 'uid-pv-data', 'data-db-2', '3'], ['pv-wal', 'uid-pv-wal', 'wal-db-2', '3']]);
     expect('steps' in plan && plan.steps[0]!.claim).toEqual({ apiVersion: 'v1', kind: 'PersistentVolumeClaim',
       metadata: { name: 'data-db-2', namespace: 'ns', labels: { tier: 'data', app: 'db' },
-        annotations: { [RESTORED_ANNOTATION]: 'pv-data/9' } },
+        annotations: { [RESTORED_ANNOTATION]: 'pv-data/uid-db/9' } },
       spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'fast', resources: { requests: { storage: '1Gi' } },
         volumeName: 'pv-data' } });
   });
@@ -53,7 +54,8 @@ describe('planRestore', () => {
       return v;
     })), new RegExp('^no kept volume of claim ns/data-db-2: it was not kept, or its keep ended and it was reclaimed ' +
       '\\(`kubectl get pv -l drain.statefulsets.kubernetes.io/kept-volume=true` lists those kept\\)$')],
-    ['a claim of that name exists', () => planRestore(set, 2, ['wal-db-2'], volumes()), /claim ns\/wal-db-2 exists/],
+    ['a claim of that name exists', () => planRestore(set, 2, [aClaim(set, 2, { template: 'wal' })], volumes()),
+      /claim ns\/wal-db-2 exists/],
     ['one claim has no kept volume', () => planRestore(set, 2, [], volumes().filter((v) => v.metadata!.name !== 'pv-wal')),
       /no kept volume of claim ns\/wal-db-2/],
     ['a volume kept for another set spelling the same claim name is not this one\'s', () => planRestore(set, 2, [], volumes().map((v) => {
@@ -103,6 +105,24 @@ describe('planRestore', () => {
     expect('steps' in restoredNameless && restoredNameless.steps[0]!.claim.metadata!.labels).toEqual({ app: 'db' });
   });
 
+  it('a restore that stopped half-way is finished by running it again; a claim it made is left as it is', () => {
+    const halfway = volumes();
+    for (const v of halfway.slice(1, 3)) {
+      v.metadata!.annotations![RESTORED_AT_ANNOTATION] = '2026-12-03T00:00:00Z';
+      v.spec!.claimRef = { namespace: 'ns', name: v.spec!.claimRef!.name! };
+      v.status = { phase: 'Available' };
+    }
+    // data-db-2 made (and bound), wal-db-2 not yet.
+    const made = aClaim(set, 2, { uid: 'restored-data', annotations: { [RESTORED_ANNOTATION]: 'pv-data/uid-db/9' } });
+    halfway[1]!.spec!.claimRef!.uid = 'restored-data';
+    halfway[1]!.status = { phase: 'Bound' };
+    const plan = planRestore(set, 2, [made], halfway);
+    expect('steps' in plan && plan.steps.map((s) => [s.volume, s.claimExists])).toEqual([['pv-data', true], ['pv-wal', false]]);
+    // A claim of the name made from another volume is not this restore's.
+    const other = aClaim(set, 2, { annotations: { [RESTORED_ANNOTATION]: 'pv-old/uid-db/9' } });
+    expect(planRestore(set, 2, [other], halfway)).toEqual({ refused: expect.stringMatching(/^claim ns\/data-db-2 exists/) });
+  });
+
   it.each(refusals)('refused: %s', (_name, planned, why) => {
     const plan = planned();
     expect(plan).toEqual({ refused: expect.stringMatching(why) });
@@ -119,7 +139,7 @@ describe('a restored claim is not drained until its set changes', () => {
   };
 
   it('at the generation it was restored at: held, with the reason', () => {
-    const plan = observe(12, 'pv-data/12');
+    const plan = observe(12, 'pv-data/uid-db/12');
     expect(plan.actions.filter((a) => a.kind === 'CreateDrainPod')).toEqual([]);
     expect(plan.ordinals).toEqual([expect.objectContaining({ ordinal: 2, state: 'blocked',
       why: 'claim data-db-2 was restored from a kept volume for a scale-up over this ordinal; it is not drained until the StatefulSet ' +
@@ -127,6 +147,8 @@ describe('a restored claim is not drained until its set changes', () => {
   });
 
   it('once the set changed (the scale-up came and went): drained as any orphan', () => {
-    expect(observe(14, 'pv-data/12').actions.filter((a) => a.kind === 'CreateDrainPod')).toHaveLength(1);
+    expect(observe(14, 'pv-data/uid-db/12').actions.filter((a) => a.kind === 'CreateDrainPod')).toHaveLength(1);
+    // Another set of the name (deleted and made again): its generation counts from 1 again, the mark is not its own.
+    expect(observe(12, 'pv-data/uid-of-the-set-before/12').actions.filter((a) => a.kind === 'CreateDrainPod')).toHaveLength(1);
   });
 });

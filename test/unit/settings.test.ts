@@ -54,9 +54,16 @@ describe('keep-volume annotation', () => {
     expect(keepVolume(annotated(KEEP_VOLUME_ANNOTATION, text), settings)).toEqual({ value: ms });
   });
 
-  it.each(['999ms', '2160h1ms', '3d', 'forever', ''])('%j is refused with no value to fall back on: releases wait', (text) => {
-    expect(keepVolume(annotated(KEEP_VOLUME_ANNOTATION, text), { ...settings, keepVolumeMs: 3_600_000 })).toEqual({ problem:
-      `${KEEP_VOLUME_ANNOTATION}=${JSON.stringify(text)} is not 0 or a duration between 1s and 2160h (e.g. 72h); ` +
-      'no claim of this set is released until it is' });
+  it.each(['999ms', '720h1ms', '3d', 'forever', ''])('%j is refused with no value to fall back on: releases wait', (text) => {
+    expect(keepVolume(annotated(KEEP_VOLUME_ANNOTATION, text), { ...settings, keepVolumeMs: 3_600_000, maxKeepVolumeMs: 720 * 3_600_000 }))
+      .toEqual({ problem: `${KEEP_VOLUME_ANNOTATION}=${JSON.stringify(text)} is not 0 or a duration between 1s and 720h ` +
+        '(--max-keep-volume; e.g. 72h); no claim of this set is released until it is' });
+  });
+
+  it('--max-keep-volume bounds what a set may ask for, and the flag\'s default too', () => {
+    const bounded = { ...settings, keepVolumeMs: 100 * 3_600_000, maxKeepVolumeMs: 24 * 3_600_000 };
+    expect(keepVolume(annotated(KEEP_VOLUME_ANNOTATION, '24h'), bounded)).toEqual({ value: 24 * 3_600_000 });
+    expect(keepVolume(annotated(KEEP_VOLUME_ANNOTATION, '25h'), bounded).problem).toMatch(/between 1s and 24h/);
+    expect(keepVolume(aSet(), bounded)).toEqual({ value: 24 * 3_600_000 });
   });
 });

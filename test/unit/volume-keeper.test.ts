@@ -14,7 +14,8 @@ import { aSet, NOW } from './fixtures.ts';
 const HOUR = 3_600_000;
 
 function aKeptVolume(name: string, over: Partial<KeptVolume>): V1PersistentVolume {
-  const marks: KeptVolume = { namespace: 'ns', claim: `data-db-${name}`, claimUid: `c-${name}`, statefulset: 'db', ordinal: 3,
+  const marks: KeptVolume = { namespace: 'ns', claim: `data-db-${name}`, claimUid: `c-${name}`, statefulset: 'db', setUid: 'uid-db',
+    ordinal: 3,
     drainPodUid: 'p', keptAt: NOW.toISOString(), until: new Date(NOW.getTime() - HOUR).toISOString(), policyBefore: 'Delete', ...over };
   return {
     metadata: { name, uid: `uid-${name}`, resourceVersion: '5', ...keepMarks(marks) },
@@ -91,6 +92,7 @@ describe('VolumeKeeper', () => {
     api.volumes = [aKeptVolume('pv-kept', { until: new Date(NOW.getTime() + HOUR).toISOString() }), edited,
       aKeptVolume('pv-held', { statefulset: 'big' }), aKeptVolume('pv-due', {})];
     api.sets.set('ns/big', aSet({ name: 'big', replicas: 9 }));
+    api.volumes[2]!.metadata!.annotations!['drain.statefulsets.kubernetes.io/kept-statefulset-uid'] = 'uid-big';
     await keeper.pass(NOW);
     expect([await gauge(metrics, 'kept'), await gauge(metrics, 'held'), await gauge(metrics, 'edited')]).toEqual([1, 1, 1]);
     expect((await metrics.keptVolumeBytes.get()).values[0]?.value).toBe(3 * 1024);
@@ -199,6 +201,29 @@ describe('when the keeper looks', () => {
     keeper.poke();
     await jest.advanceTimersByTimeAsync(120_000);
     expect(lists(api)).toBe(4);
+  });
+
+  it('passes never overlap: a wake-up during a pass runs once that pass has ended', async () => {
+    const { api, keeper } = setUp();
+    let finish: () => void = () => {};
+    let started = 0;
+    const listed = api.listVolumes.bind(api);
+    api.listVolumes = async (options) => {
+      if (started++ === 0) await new Promise<void>((resolve) => (finish = resolve));
+      return listed(options);
+    };
+    keeper.start();
+    await jest.advanceTimersByTimeAsync(0);
+    keeper.wakeAt(new Date(Date.now()).toISOString());
+    keeper.poke();
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(started).toBe(1);
+    finish();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(started).toBe(2);
+    await jest.advanceTimersByTimeAsync(59_999);
+    expect(started).toBe(2);
+    await keeper.stop();
   });
 
   it('a keep written wakes it at its end when that comes before the next pass, and changes nothing when it comes after', async () => {
