@@ -123,6 +123,23 @@ describe('planRestore', () => {
     expect(planRestore(set, 2, [other], halfway)).toEqual({ refused: expect.stringMatching(/^claim ns\/data-db-2 exists/) });
   });
 
+  const notHalfway: Array<[string, (v: V1PersistentVolume) => void]> = [
+    ['bound to the name, but not by restore (no restored-at)', (v) => delete v.metadata!.annotations![RESTORED_AT_ANNOTATION]],
+    ['bound to the name in another namespace', (v) => { v.spec!.claimRef!.namespace = 'elsewhere'; }],
+    ['bound to another name', (v) => { v.spec!.claimRef!.name = 'data-db-9'; }],
+    ['bound to another claim of the name (a UID not of the claim restore made)', (v) => { v.spec!.claimRef!.uid = 'someone-else'; }],
+  ];
+  it.each(notHalfway)('a volume that looks half-restored but is %s is refused, never rebound', (_name, change) => {
+    const vs = volumes();
+    vs[1]!.metadata!.annotations![RESTORED_AT_ANNOTATION] = '2026-12-03T00:00:00Z';
+    vs[1]!.spec!.claimRef = { namespace: 'ns', name: 'data-db-2' };
+    vs[1]!.status = { phase: 'Available' };
+    expect('steps' in planRestore(set, 2, [], vs)).toBe(true);
+    change(vs[1]!);
+    expect(planRestore(set, 2, [], vs))
+      .toEqual({ refused: 'volume pv-data of claim data-db-2 is Available and bound to another claim; restore it by hand' });
+  });
+
   it.each(refusals)('refused: %s', (_name, planned, why) => {
     const plan = planned();
     expect(plan).toEqual({ refused: expect.stringMatching(why) });
