@@ -10,9 +10,13 @@ import { useE2E } from './e2e-context.ts';
 const ctx = useE2E('sync');
 const FALLBACK = 'the API server does not stream lists; listing instead';
 
-async function listRequests(controller: RunningController): Promise<number> {
+// The cache's lists only: the volume keeper lists the volumes it marked (by label) on each of its passes, which
+// is not a load of the cluster's state.
+async function cacheListRequests(controller: RunningController): Promise<number> {
   const text = await controller.metrics();
-  return [...text.matchAll(/^sdc_api_requests_total\{verb="list",[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+  return [...text.matchAll(/^sdc_api_requests_total\{verb="list",resource="(\w+)"[^}]*\} (\d+)/gm)]
+    .filter((m) => m[1] !== 'persistentvolumes')
+    .reduce((sum, m) => sum + Number(m[2]), 0);
 }
 
 async function drainOneOrdinal(c: ClusterClient, ns: string): Promise<void> {
@@ -21,11 +25,11 @@ async function drainOneOrdinal(c: ClusterClient, ns: string): Promise<void> {
   await eventually('claim of ordinal 1 released', async () => !(await claimNames(c, ns)).includes('data-db-1'));
 }
 
-test('a current API server streams the initial state: no LIST request at all', async () => {
+test('a current API server streams the initial state: the cache sends no LIST request', async () => {
   const controller = await ctx.start();
   await drainOneOrdinal(ctx.c, ctx.ns);
   expect(controller.logs()).not.toContain(FALLBACK);
-  expect(await listRequests(controller)).toBe(0);
+  expect(await cacheListRequests(controller)).toBe(0);
 });
 
 test('an API server without streaming lists: the controller lists instead and drains as usual', async () => {
@@ -37,7 +41,7 @@ test('an API server without streaming lists: the controller lists instead and dr
     try {
       await drainOneOrdinal(c, ns);
       expect(controller.logs()).toContain(FALLBACK);
-      expect(await listRequests(controller)).toBeGreaterThan(0);
+      expect(await cacheListRequests(controller)).toBeGreaterThan(0);
     } finally {
       await controller.stop('SIGKILL');
     }
