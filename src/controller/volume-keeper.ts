@@ -6,7 +6,7 @@
 // Only volumes of claims in the watched namespaces are judged: another instance may own the rest.
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import { planKeptVolumes, readKeptVolume, type KeptVolumeState, type ReclaimVolume } from '../planner/kept-volumes.ts';
-import { KEPT_VOLUME_LABEL } from '../planner/keys.ts';
+import { KEPT_VOLUME_LABEL, RESTORED_AT_ANNOTATION } from '../planner/keys.ts';
 import { describeApiError, statusOf, type KubeApi } from '../kube/api.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -110,7 +110,10 @@ export class VolumeKeeper {
     for (const v of volumes) {
       const kept = readKeptVolume(v);
       const key = kept && `${kept.namespace}/${kept.statefulset}`;
-      if (!key || sets.has(key) || Date.parse(kept.until) > now.getTime()) continue;
+      // The set is read for a keep that is over (a set grown back over the ordinal holds it) and for the
+      // event on a restore that is done.
+      const restored = v.metadata?.annotations?.[RESTORED_AT_ANNOTATION] !== undefined;
+      if (!key || sets.has(key) || (Date.parse(kept.until) > now.getTime() && !restored)) continue;
       sets.set(key, await orUndefinedIfGone(this.api.getStatefulSet(kept.namespace, kept.statefulset)));
     }
     const plan = planKeptVolumes(volumes, (namespace, name) => sets.get(`${namespace}/${name}`), now);
@@ -140,10 +143,16 @@ export class VolumeKeeper {
       if (statusOf(err) === 409 || statusOf(err) === 404) return;
       throw err;
     }
-    this.metrics.volumesReclaimed.inc();
-    const message = `the keep of volume ${action.volume} (claim ${kept.claim}, ordinal ${kept.ordinal}) ended at ${kept.until}; ` +
-      `its reclaim policy is ${action.policy} again`;
+    (action.restored ? this.metrics.volumesRestored : this.metrics.volumesReclaimed).inc();
+    const message = action.restored
+      ? `volume ${action.volume} is restored: bound to the new claim ${kept.claim} (ordinal ${kept.ordinal}); its reclaim policy is ` +
+        `${action.policy} again, so it lives and dies with that claim`
+      : `the keep of volume ${action.volume} (claim ${kept.claim}, ordinal ${kept.ordinal}) ended at ${kept.until}; ` +
+        `its reclaim policy is ${action.policy} again`;
     this.log.info(message, { statefulset: `${kept.namespace}/${kept.statefulset}`, volume: action.volume });
-    if (set) this.events.record(set, { type: 'Normal', reason: 'VolumeReclaimed', action: 'ReclaimVolume', note: message });
+    if (set) {
+      this.events.record(set, { type: 'Normal', reason: action.restored ? 'VolumeRestoreDone' : 'VolumeReclaimed', action: 'ReclaimVolume',
+        note: message });
+    }
   }
 }

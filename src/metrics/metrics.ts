@@ -39,6 +39,9 @@ export class Metrics {
   readonly volumesReclaimed = new Counter({ name: 'sdc_volumes_reclaimed_total',
     help: 'Kept volumes whose keep ended: their reclaim policy set back, for their provisioner to reclaim them.',
     registers: [this.registry] });
+  readonly volumesRestored = new Counter({ name: 'sdc_volumes_restored_total',
+    help: 'Kept volumes restored (kubectl sts-drain restore) and bound to their new claim: counted when the controller gives them ' +
+      'their reclaim policy back.', registers: [this.registry] });
   readonly keptVolumes = new Gauge({ name: 'sdc_kept_volumes', labelNames: ['state'],
     help: 'Volumes the controller marked as kept, by state: kept (within the keep), held (keep over, ordinal in range again), ' +
       'edited (changed by someone since; left alone).', registers: [this.registry] });

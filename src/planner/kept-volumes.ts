@@ -79,6 +79,8 @@ export interface ReclaimVolume {
   resourceVersion: string;
   policy: string;
   kept: KeptVolume;
+  /** The volume was restored (`kubectl sts-drain restore`) and is now bound to its new claim: the restore is done. */
+  restored: boolean;
 }
 
 export interface KeptVolumesPlan {
@@ -99,7 +101,8 @@ export function planKeptVolumes(volumes: V1PersistentVolume[], setOf: (namespace
       // (A volume read as kept has metadata: its marks are on it.)
       plan.actions.push({ kind: 'ReclaimVolume', volume: status.volume, uid: volume.metadata!.uid ?? '',
         resourceVersion: volume.metadata!.resourceVersion ?? '',
-        policy: status.kept!.policyBefore, kept: status.kept! });
+        policy: status.kept!.policyBefore, kept: status.kept!,
+        restored: volume.metadata!.annotations?.[RESTORED_AT_ANNOTATION] !== undefined });
     }
     if (status.state === 'kept') {
       const left = Date.parse(status.kept!.until) - now.getTime();

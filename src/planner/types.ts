@@ -59,7 +59,7 @@ export const EVENT_REASONS = [
   'DrainFailed', 'DrainTimedOut', 'DrainStuck', 'AmbiguousClaim', 'UnprovenDrainPod', 'ReplicaOnReleasedClaim', 'DrainPodModified',
   'DrainPodRelabelled', 'TimeInFuture', 'InvalidDrainerTemplate', 'RetentionConflict', 'UnprovableClaims', 'InvalidMaxAttempts',
   'InvalidDrainTimeout', 'InvalidDrainDelay', 'InvalidInheritScheduling', 'InvalidKeepVolume', 'VolumeKept', 'VolumeNotKept',
-  'VolumeReclaimed', 'VolumeRestored',
+  'VolumeReclaimed', 'VolumeRestored', 'VolumeRestoreDone',
 ] as const;
 export type EventReason = typeof EVENT_REASONS[number];
 

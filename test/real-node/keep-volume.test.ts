@@ -101,6 +101,8 @@ test('a drain that lied, on a kept set: the claim is released, its volume kept; 
     const pv = await c.core.readPersistentVolume({ name: volumeName });
     return pv.spec?.persistentVolumeReclaimPolicy === 'Delete' && pv.metadata?.labels?.[KEPT_VOLUME_LABEL] === undefined;
   }, 90_000);
+  expect(await eventReasons(c, ns, 'db')).toContain('VolumeRestoreDone');
+  expect(await controller.metrics()).toMatch(/^sdc_volumes_restored_total 1$/m);
 });
 
 test('a keep that runs out: the reclaim policy is put back and the provisioner deletes the volume and its directory', async () => {

@@ -35,7 +35,7 @@ describe('planKeptVolumes', () => {
   it('a keep that is over: its reclaim policy is set back, conditional on the volume as listed', () => {
     const plan = planKeptVolumes([aKeptVolume()], setWith(3), NOW);
     expect(plan.actions).toEqual([{ kind: 'ReclaimVolume', volume: 'pv-3', uid: 'uid-pv-3', resourceVersion: '42', policy: 'Delete',
-      kept: kept() }]);
+      kept: kept(), restored: false }]);
     expect(plan.volumes).toEqual([expect.objectContaining({ state: 'due', bytes: 2 * 2 ** 30 })]);
   });
 
@@ -65,7 +65,8 @@ describe('planKeptVolumes', () => {
     expect(plan.requeueAfterMs).toBe(HOUR);
     const over = aKeptVolume();
     over.status = { phase: 'Bound' };
-    expect(planKeptVolumes([over], setWith(9), NOW)).toMatchObject({ actions: [{ kind: 'ReclaimVolume', policy: 'Delete' }],
+    expect(planKeptVolumes([over], setWith(9), NOW)).toMatchObject({
+      actions: [{ kind: 'ReclaimVolume', policy: 'Delete', restored: false }],
       volumes: [{ state: 'due',
         why: `its keep ended at ${kept().until} while claim data-db-3 still exists; reclaim policy set back to Delete` }] });
     for (const phase of ['Pending', 'Available', 'Failed']) {
@@ -84,7 +85,8 @@ describe('planKeptVolumes', () => {
     volume.spec!.claimRef.uid = 'new-claim';
     expect(planKeptVolumes([volume], noSets, NOW).actions).toEqual([]);
     volume.status = { phase: 'Bound' };
-    expect(planKeptVolumes([volume], setWith(9), NOW)).toMatchObject({ actions: [{ kind: 'ReclaimVolume', policy: 'Delete' }],
+    expect(planKeptVolumes([volume], setWith(9), NOW)).toMatchObject({
+      actions: [{ kind: 'ReclaimVolume', policy: 'Delete', restored: true }],
       volumes: [{ state: 'due', why: 'restored to a new claim data-db-3; reclaim policy set back to Delete' }] });
     volume.spec!.claimRef = { namespace: 'ns', name: 'someone-else', uid: 'x' };
     expect(planKeptVolumes([volume], noSets, NOW)).toMatchObject({ actions: [],

@@ -5,7 +5,7 @@ import { jest } from '@jest/globals';
 import type { V1PersistentVolume, V1StatefulSet } from '@kubernetes/client-node';
 import { VolumeKeeper, type KeeperApi } from '../../src/controller/volume-keeper.ts';
 import { keepMarks, type KeptVolume } from '../../src/planner/kept-volumes.ts';
-import { KEPT_VOLUME_LABEL } from '../../src/planner/keys.ts';
+import { KEPT_VOLUME_LABEL, RESTORED_AT_ANNOTATION } from '../../src/planner/keys.ts';
 import { Metrics } from '../../src/metrics/metrics.ts';
 import type { EventInput } from '../../src/controller/events.ts';
 import { apiError, emptyQueue, quietLogger, recordingLogger } from './fakes/cluster.ts';
@@ -71,6 +71,22 @@ describe('VolumeKeeper', () => {
     expect(events).toEqual([{ type: 'Normal', reason: 'VolumeReclaimed', action: 'ReclaimVolume', note: `the keep of volume pv-a ` +
       `(claim data-db-pv-a, ordinal 3) ended at ${new Date(NOW.getTime() - HOUR).toISOString()}; its reclaim policy is Delete again` }]);
     expect((await metrics.volumesReclaimed.get()).values[0]?.value).toBe(1);
+  });
+
+  it('a restored volume bound to its new claim: its policy put back, counted as a restore (not a keep that ended)', async () => {
+    const { api, metrics, events, keeper } = setUp();
+    const volume = aKeptVolume('pv-a', { until: new Date(NOW.getTime() + HOUR).toISOString() });
+    volume.metadata!.annotations![RESTORED_AT_ANNOTATION] = NOW.toISOString();
+    volume.spec!.claimRef = { namespace: 'ns', name: 'data-db-pv-a', uid: 'new-claim' };
+    volume.status = { phase: 'Bound' };
+    api.volumes = [volume];
+    api.sets.set('ns/db', aSet({ replicas: 4 }));
+    await keeper.pass(NOW);
+    expect(api.calls.at(-1)).toMatch(/^patchVolume pv-a@uid-pv-a rv=5 /);
+    expect(events).toEqual([{ type: 'Normal', reason: 'VolumeRestoreDone', action: 'ReclaimVolume', note: 'volume pv-a is restored: ' +
+      'bound to the new claim data-db-pv-a (ordinal 3); its reclaim policy is Delete again, so it lives and dies with that claim' }]);
+    expect([(await metrics.volumesRestored.get()).values[0]?.value, (await metrics.volumesReclaimed.get()).values[0]?.value])
+      .toEqual([1, 0]);
   });
 
   it('the set gone: reclaimed, and said in the log only (no set to record an event on)', async () => {
