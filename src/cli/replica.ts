@@ -22,6 +22,7 @@ import { CONTROLLER_NAME } from '../names.ts';
 import { leaderWriteFence } from './write-fence.ts';
 import { keepVolumeRefusal, missingVolumeVerbs } from './keep-volume-permissions.ts';
 import { VolumeKeeper } from '../controller/volume-keeper.ts';
+import { ServerClock } from '../kube/server-clock.ts';
 
 export class Replica {
   /** `<pod or host name>_<pid>`: the lease holder's name and, in the User-Agent, the audit log's. */
@@ -51,8 +52,9 @@ export class Replica {
       unfinishedWorkSeconds: this.controller.queue.unfinishedWorkSeconds(),
       longestRunningSeconds: this.controller.queue.longestRunningSeconds(),
     }));
+    const clock = new ServerClock();
     const client = new KubeHttpClient(connection, `${CONTROLLER_NAME}/${version} (${identity})`,
-      (method, host, code, seconds) => metrics.observeRequest(method, host, code, seconds));
+      (method, host, code, seconds) => metrics.observeRequest(method, host, code, seconds), clock);
     const isLeader = () => this.elector?.isLeader() ?? true;
     const api = this.api = new KubeApi(client, {
       qps: options.qps, burst: options.burst,
@@ -86,12 +88,13 @@ export class Replica {
     const events = new EventRecorder(api, identity, log, { qps: options.eventQps, burst: options.eventBurst });
     const control = new ApiDrainControl(api, events, verdicts, metrics, log, isLeader, (until) => this.keeper.wakeAt(until));
     const writer = new Executor(control, metrics, log, { dryRun: options.dryRun, isLeader });
-    this.controller = new DrainController({ view, writer, verdicts, log, metrics, isLeader }, {
+    const now = () => clock.now();
+    this.controller = new DrainController({ view, writer, verdicts, log, metrics, isLeader, now }, {
       concurrency: options.concurrency, resyncPeriodMs: options.resyncPeriod, planner: plannerSettings(options),
       watchIdleTimeoutMs: options.watchIdleTimeout,
     });
     this.keeper = new VolumeKeeper(api, options.namespaces, events, metrics, log, () => !options.dryRun && isLeader(),
-      Math.min(options.resyncPeriod, 60_000));
+      Math.min(options.resyncPeriod, 60_000), now);
   }
 
   /**

@@ -43,6 +43,8 @@ export interface ControllerDependencies {
   log: Logger;
   metrics: Metrics;
   isLeader: () => boolean;
+  /** Wall time (epoch ms) the planner judges by: the API server's (ServerClock). Default: this process's. */
+  now?: () => number;
 }
 
 export interface ControllerOptions {
@@ -137,7 +139,8 @@ export class DrainController {
     this.ignored.delete(key);
     const started = process.hrtime.bigint();
     try {
-      const plan = planSet(observeSet(view, key, set, this.verdictOf(key, set), new Date()), this.options.planner);
+      const plan = planSet(observeSet(view, key, set, this.verdictOf(key, set), new Date(this.deps.now?.() ?? Date.now())),
+        this.options.planner);
       metrics.setSummary(key, plan.summary);
       await writer.execute(set, plan.actions);
       if (plan.requeueAfterMs !== undefined) this.queue.addAfter(key, plan.requeueAfterMs);

@@ -29,19 +29,22 @@ export class VolumeKeeper {
   private readonly isLeader: () => boolean;
   private readonly periodMs: number;
   private timer: NodeJS.Timeout | undefined;
-  /** When the timer fires (epoch ms). */
+  /** When the timer fires (monotonic ms). */
   private due = Infinity;
   /** The pass under way, if any. */
   private running: Promise<void> | undefined;
-  /** When a pass was asked for while one ran (epoch ms). */
+  /** When a pass was asked for while one ran (monotonic ms). */
   private wanted = Infinity;
   private stopped = false;
   /** The state last logged of each volume, so a volume held or edited is reported once, not every pass. */
   private readonly reported = new Map<string, string>();
 
-  /** `namespaces`: the watched namespaces (empty: all). */
+  private readonly now: () => number;
+
+  /** `namespaces`: the watched namespaces (empty: all). `now`: the API server's wall time (ServerClock). */
   constructor(api: KeeperApi, namespaces: string[], events: Pick<EventRecorder, 'record'>,
-      metrics: Metrics, log: Logger, isLeader: () => boolean, periodMs: number) {
+      metrics: Metrics, log: Logger, isLeader: () => boolean, periodMs: number, now: () => number = Date.now) {
+    this.now = now;
     this.api = api;
     this.namespaces = namespaces;
     this.events = events;
@@ -62,8 +65,8 @@ export class VolumeKeeper {
 
   /** A keep was just written that ends at `at`: a pass then, unless one comes sooner. */
   wakeAt(at: string): void {
-    const ms = Date.parse(at);
-    if (ms < this.due) this.schedule(Math.max(0, ms - Date.now()));
+    const delay = Date.parse(at) - this.now();
+    if (performance.now() + delay < this.due) this.schedule(Math.max(0, delay));
   }
 
   async stop(): Promise<void> {
@@ -79,13 +82,13 @@ export class VolumeKeeper {
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     if (this.running) {
-      this.wanted = Math.min(this.wanted, Date.now() + delayMs);
+      this.wanted = Math.min(this.wanted, performance.now() + delayMs);
       return;
     }
     clearTimeout(this.timer);
     // setTimeout takes at most 2^31 - 1 ms (24.8 days); a keep may be longer: look again then.
     const delay = Math.min(delayMs, MAX_TIMER_MS);
-    this.due = Date.now() + delay;
+    this.due = performance.now() + delay;
     this.timer = setTimeout(() => {
       this.due = Infinity;
       this.running = this.pass().catch((err: unknown) => {
@@ -93,7 +96,7 @@ export class VolumeKeeper {
         return RETRY_MS;
       }).then((next) => {
         this.running = undefined;
-        const wanted = this.wanted - Date.now();
+        const wanted = this.wanted - performance.now();
         this.wanted = Infinity;
         this.schedule(Math.max(0, Math.min(next, wanted)));
       });
@@ -102,9 +105,10 @@ export class VolumeKeeper {
   }
 
   /** One look at the kept volumes; resolves to how long until the next. */
-  async pass(now = new Date()): Promise<number> {
+  async pass(): Promise<number> {
     if (!this.isLeader()) return this.periodMs;
     const { items } = await this.api.listVolumes({ labelSelector: `${KEPT_VOLUME_LABEL}=true` });
+    const now = new Date(this.now());
     const volumes = items.filter((v) => this.namespaces.length === 0 || this.namespaces.includes(readKeptVolume(v)?.namespace ?? ''));
     const sets = new Map<string, V1StatefulSet | undefined>();
     for (const v of volumes) {

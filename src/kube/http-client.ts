@@ -3,6 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { ConnectionConfig, CredentialSource, Credentials, Headers } from './connection-config.ts';
 import { endWhenConnected } from './fenced-send.ts';
+import type { ServerClock } from './server-clock.ts';
 
 /** A refusal from the API server (or a transport failure, code 0). */
 export class ApiError extends Error {
@@ -95,10 +96,13 @@ export class KubeHttpClient {
   private pool: { agent: http.Agent; cert?: Buffer; key?: Buffer } | undefined;
 
   private readonly observe: HttpObserver;
+  private readonly clock: ServerClock | undefined;
 
   /** `observe` is told of every request (watches when their response starts, without a duration). */
-  constructor(config: ConnectionConfig, userAgent: string, observe: HttpObserver = () => {}) {
+  /** `clock`, when given, is told each response's Date header. */
+  constructor(config: ConnectionConfig, userAgent: string, observe: HttpObserver = () => {}, clock?: ServerClock) {
     this.observe = observe;
+    this.clock = clock;
     this.server = config.server;
     this.config = config;
     this.credentials = config.credentials;
@@ -148,6 +152,7 @@ export class KubeHttpClient {
     const observed = (code: number) => this.observe(method, url.host, code, (performance.now() - started) / 1000);
     return new Promise<T>((resolve, reject) => {
       const req = this.send(url, { method, headers, agent, timeout: REQUEST_TIMEOUT_MS }, (res) => {
+        this.clock?.observe(headerValue(res.headers.date), started, performance.now());
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('error', reject);
@@ -194,6 +199,7 @@ export class KubeHttpClient {
     const url = this.url(path, { ...query, watch: true });
     const { headers, agent } = await this.prepare(accept ? { Accept: accept } : {});
     const what = `watch ${url.pathname}`;
+    const started = performance.now();
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       let idle: NodeJS.Timeout | undefined;
@@ -215,6 +221,7 @@ export class KubeHttpClient {
       };
       const req = this.send(url, { method: 'GET', headers, agent, signal }, (res) => {
         const code = res.statusCode ?? 0;
+        this.clock?.observe(headerValue(res.headers.date), started, performance.now());
         this.observe('GET', url.host, code);
         if (code === 200) onOpen?.();
         res.setEncoding('utf8');

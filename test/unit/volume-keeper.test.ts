@@ -47,12 +47,13 @@ class FakeKeeperApi implements KeeperApi {
   }
 }
 
-function setUp(options: { leader?: boolean; namespaces?: string[]; log?: ReturnType<typeof recordingLogger> } = {}) {
+/** `now`: the API server's time as the keeper has it; by default the fixtures' NOW, far from this machine's clock. */
+function setUp(options: { leader?: boolean; namespaces?: string[]; log?: ReturnType<typeof recordingLogger>; now?: () => number } = {}) {
   const api = new FakeKeeperApi();
   const metrics = new Metrics(emptyQueue);
   const events: EventInput[] = [];
   const keeper = new VolumeKeeper(api, options.namespaces ?? [], { record: (_s, e) => events.push(e) }, metrics,
-    options.log ?? quietLogger(), () => options.leader ?? true, 60_000);
+    options.log ?? quietLogger(), () => options.leader ?? true, 60_000, options.now ?? (() => NOW.getTime()));
   return { api, metrics, events, keeper };
 }
 
@@ -64,7 +65,7 @@ describe('VolumeKeeper', () => {
     const { api, metrics, events, keeper } = setUp();
     api.volumes = [aKeptVolume('pv-a', {})];
     api.sets.set('ns/db', aSet({ replicas: 2 }));
-    await keeper.pass(NOW);
+    await keeper.pass();
     expect(api.calls).toEqual([`listVolumes ${KEPT_VOLUME_LABEL}=true`, 'getStatefulSet ns/db',
       `patchVolume pv-a@uid-pv-a rv=5 ${JSON.stringify({ metadata: { labels: { [KEPT_VOLUME_LABEL]: null } },
         spec: { persistentVolumeReclaimPolicy: 'Delete' } })}`]);
@@ -81,7 +82,7 @@ describe('VolumeKeeper', () => {
     volume.status = { phase: 'Bound' };
     api.volumes = [volume];
     api.sets.set('ns/db', aSet({ replicas: 4 }));
-    await keeper.pass(NOW);
+    await keeper.pass();
     expect(api.calls.at(-1)).toMatch(/^patchVolume pv-a@uid-pv-a rv=5 /);
     expect(events).toEqual([{ type: 'Normal', reason: 'VolumeRestoreDone', action: 'ReclaimVolume', note: 'volume pv-a is restored: ' +
       'bound to the new claim data-db-pv-a (ordinal 3); its reclaim policy is Delete again, so it lives and dies with that claim' }]);
@@ -93,7 +94,7 @@ describe('VolumeKeeper', () => {
     const log = recordingLogger();
     const { api, events, keeper } = setUp({ log });
     api.volumes = [aKeptVolume('pv-a', {})];
-    await keeper.pass(NOW);
+    await keeper.pass();
     expect(api.calls.filter((c) => c.startsWith('patch'))).toHaveLength(1);
     expect(events).toEqual([]);
     expect(log.lines).toEqual([{ level: 'info',
@@ -109,7 +110,7 @@ describe('VolumeKeeper', () => {
       aKeptVolume('pv-held', { statefulset: 'big' }), aKeptVolume('pv-due', {})];
     api.sets.set('ns/big', aSet({ name: 'big', replicas: 9 }));
     api.volumes[2]!.metadata!.annotations!['drain.statefulsets.kubernetes.io/kept-statefulset-uid'] = 'uid-big';
-    await keeper.pass(NOW);
+    await keeper.pass();
     expect([await gauge(metrics, 'kept'), await gauge(metrics, 'held'), await gauge(metrics, 'edited')]).toEqual([1, 1, 1]);
     expect((await metrics.keptVolumeBytes.get()).values[0]?.value).toBe(3 * 1024);
     expect((await metrics.keptVolumesPastExpiry.get()).values[0]?.value).toBe(2);
@@ -124,17 +125,17 @@ describe('VolumeKeeper', () => {
     edited.spec!.persistentVolumeReclaimPolicy = 'Delete';
     api.volumes = [edited, aKeptVolume('pv-held', {})];
     api.sets.set('ns/db', aSet({ replicas: 9 }));
-    await keeper.pass(NOW);
-    await keeper.pass(NOW);
+    await keeper.pass();
+    await keeper.pass();
     expect(log.lines.map((l) => [l.level, l.message, l.meta.volume, l.meta.state])).toEqual([
       ['warn', 'kept volume: its reclaim policy was changed to Delete since it was kept; left alone', 'pv-edited', 'edited'],
       ['info', expect.stringMatching(/^kept volume: its keep ended at .*, but ordinal 3 is in range of StatefulSet db again/), 'pv-held',
         'held'],
     ]);
     api.volumes = [aKeptVolume('pv-held', {})];
-    await keeper.pass(NOW);
+    await keeper.pass();
     api.volumes = [edited, aKeptVolume('pv-held', {})];
-    await keeper.pass(NOW);
+    await keeper.pass();
     expect(log.lines.map((l) => l.meta.volume)).toEqual(['pv-edited', 'pv-held', 'pv-edited']);
   });
 
@@ -142,14 +143,14 @@ describe('VolumeKeeper', () => {
     const { api, keeper } = setUp();
     api.volumes = [aKeptVolume('pv-a', {})];
     api.patchFailure = apiError(404);
-    await expect(keeper.pass(NOW)).resolves.toBe(60_000);
+    await expect(keeper.pass()).resolves.toBe(60_000);
   });
 
   it('keeps not over: no set read, nothing written, the next pass when the first ends; counted and their bytes summed', async () => {
     const { api, metrics, keeper } = setUp();
     api.volumes = [aKeptVolume('pv-a', { until: new Date(NOW.getTime() + 5_000).toISOString() }),
       aKeptVolume('pv-b', { until: new Date(NOW.getTime() + HOUR).toISOString() })];
-    expect(await keeper.pass(NOW)).toBe(5_000);
+    expect(await keeper.pass()).toBe(5_000);
     expect(api.calls).toEqual([`listVolumes ${KEPT_VOLUME_LABEL}=true`]);
     expect(await gauge(metrics, 'kept')).toBe(2);
     expect((await metrics.keptVolumeBytes.get()).values[0]?.value).toBe(2048);
@@ -159,7 +160,7 @@ describe('VolumeKeeper', () => {
     const { api, metrics, keeper } = setUp();
     api.volumes = [aKeptVolume('pv-a', {})];
     api.sets.set('ns/db', aSet({ replicas: 4 }));
-    await keeper.pass(NOW);
+    await keeper.pass();
     expect(api.calls.filter((c) => c.startsWith('patch'))).toEqual([]);
     expect(await gauge(metrics, 'held')).toBe(1);
     expect((await metrics.keptVolumesPastExpiry.get()).values[0]?.value).toBe(1);
@@ -169,23 +170,23 @@ describe('VolumeKeeper', () => {
     const { api, metrics, keeper } = setUp();
     api.volumes = [aKeptVolume('pv-a', {})];
     api.patchFailure = apiError(409);
-    await keeper.pass(NOW);
+    await keeper.pass();
     expect((await metrics.volumesReclaimed.get()).values[0]?.value ?? 0).toBe(0);
     api.patchFailure = apiError(500);
-    await expect(keeper.pass(NOW)).rejects.toThrow('HTTP 500');
+    await expect(keeper.pass()).rejects.toThrow('HTTP 500');
   });
 
   it('a replica that does not lead reads and writes nothing', async () => {
     const { api, keeper } = setUp({ leader: false });
     api.volumes = [aKeptVolume('pv-a', {})];
-    expect(await keeper.pass(NOW)).toBe(60_000);
+    expect(await keeper.pass()).toBe(60_000);
     expect(api.calls).toEqual([]);
   });
 
   it('with --namespaces, only volumes of claims in those namespaces are judged', async () => {
     const { api, keeper } = setUp({ namespaces: ['other'] });
     api.volumes = [aKeptVolume('pv-a', {}), aKeptVolume('pv-b', { namespace: 'other' })];
-    await keeper.pass(NOW);
+    await keeper.pass();
     expect(api.calls.filter((c) => !c.startsWith('list')).map((c) => c.split(' ')[1])).toEqual(['other/db', 'pv-b@uid-pv-b']);
   });
 });
@@ -196,7 +197,7 @@ describe('when the keeper looks', () => {
   const lists = (api: FakeKeeperApi) => api.calls.filter((c) => c.startsWith('list')).length;
 
   it('at start; 10 s after a failed pass; a minute after a good one; at once when poked; never after stop', async () => {
-    const { api, keeper } = setUp();
+    const { api, keeper } = setUp({ now: () => Date.now() });
     api.listFailure = apiError(503);
     keeper.start();
     await jest.advanceTimersByTimeAsync(0);
@@ -220,7 +221,7 @@ describe('when the keeper looks', () => {
   });
 
   it('passes never overlap: a wake-up during a pass runs once that pass has ended', async () => {
-    const { api, keeper } = setUp();
+    const { api, keeper } = setUp({ now: () => Date.now() });
     let finish: () => void = () => {};
     let started = 0;
     const listed = api.listVolumes.bind(api);
@@ -243,7 +244,7 @@ describe('when the keeper looks', () => {
   });
 
   it('a keep written wakes it at its end when that comes before the next pass, and changes nothing when it comes after', async () => {
-    const { api, keeper } = setUp();
+    const { api, keeper } = setUp({ now: () => Date.now() });
     keeper.start();
     await jest.advanceTimersByTimeAsync(0);
     keeper.wakeAt(new Date(Date.now() + 90_000).toISOString());
