@@ -18,12 +18,12 @@ export interface AuditEvent {
   responseObject?: AuditObject;
 }
 
-/** The fields of audited bodies the checks read: delete options, leases, pods, claims, scale. */
+/** The fields of audited bodies the checks read: delete options, leases, pods, claims, volumes, scale. */
 export interface AuditObject {
   preconditions?: { uid?: string };
   metadata?: { name?: string; uid?: string; resourceVersion?: string; generation?: number; labels?: Record<string, string>;
     annotations?: Record<string, string>; finalizers?: string[] };
-  spec?: { holderIdentity?: string; replicas?: number; ordinals?: { start?: number };
+  spec?: { holderIdentity?: string; replicas?: number; ordinals?: { start?: number }; persistentVolumeReclaimPolicy?: string;
     volumes?: Array<{ persistentVolumeClaim?: { claimName?: string } }> };
   status?: { phase?: string };
 }

@@ -10,7 +10,7 @@ export interface E2EContext {
   ns: string;
   controllers: RunningController[];
   /** Starts a controller restricted to this test's namespace; extra flags are appended. */
-  start(args?: string[], options?: { waitReady?: boolean }): Promise<RunningController>;
+  start(args?: string[], options?: { waitReady?: boolean; env?: Record<string, string> }): Promise<RunningController>;
   /**
    * Touches the set (an annotation) and waits until `controller` has reconciled it after that: from then on,
    * whatever the controller would do about the cluster as it is now, it has done. The alternative to sleeping

@@ -2,7 +2,10 @@
 // audit log (who created which pod with which volumes, who wrote which phase, how each set was scaled, who
 // deleted what with which preconditions) and a pod timeline from a watch. Nothing here trusts what a pod says
 // about itself: a pod proves a drain only if the audit log shows the controller created it.
-import { CLAIMS_ANNOTATION, DRAINED_ANNOTATION, ROLE_LABEL, ROLE_PLACEHOLDER } from '../../src/planner/keys.ts';
+import {
+  CLAIMS_ANNOTATION, DRAINED_ANNOTATION, KEPT_CLAIM_ANNOTATION, KEPT_CLAIM_UID_ANNOTATION, KEPT_ORDINAL_ANNOTATION, KEPT_SET_ANNOTATION,
+  KEPT_UNTIL_ANNOTATION, KEPT_VOLUME_LABEL, ROLE_LABEL, ROLE_PLACEHOLDER,
+} from '../../src/planner/keys.ts';
 import { committedBefore, controllerReplica, type AuditEvent } from '../../local-cluster/audit.ts';
 import type { PodSighting } from './history.ts';
 
@@ -27,6 +30,8 @@ export interface CheckOptions {
   replicaOf?: (e: AuditEvent) => string | undefined;
   /** Sets (`namespace/name`) whose input the controller must refuse: it may write nothing for them but events. */
   refusedSets?: string[];
+  /** Sets (`namespace/name`) with drainer-keep-volume: each claim released only after its volume was kept. */
+  keptSets?: string[];
   /**
    * Checks one world of a batch: only what happened in this namespace, and the leader check only for pairs
    * of writes of which one was here (the replicas are shared by every world).
@@ -315,6 +320,8 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
     }
   }
 
+  violations.push(...checkKeptVolumes(everything, audit, ranges, replicaOf, options));
+
   // 6. Two replicas never act at the same time: a change of writer needs at least lease duration minus renew deadline.
   const writes = everything.filter((e) => replicaOf(e) !== undefined && ok(e) && e.verb !== 'get' && e.resource !== 'leases' &&
     e.resource !== 'events')
@@ -325,6 +332,67 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
         (here(prev.namespace) || here(next.namespace))) {
       violations.push(`replicas ${replicaOf(prev)} and ${replicaOf(next)} wrote ${next.time - prev.time} ms apart ` +
         `(${prev.verb} ${prev.resource}/${prev.name}, ${next.verb} ${next.resource}/${next.name})`);
+    }
+  }
+  return violations;
+}
+
+/**
+ * How early the end of a keep may be put back, at most: the controller judges by the API server's clock as
+ * each response's Date header bounds it (to the second), and two replicas' estimates may differ by that much each.
+ */
+export const KEEP_END_TOLERANCE_MS = 2_500;
+
+/**
+ * 11. drainer-keep-volume: a kept set's claim is deleted only after the controller set its volume to Retain and
+ * marked it with that very claim (name and UID); a keep's end (the policy put back, the label dropped) comes no
+ * earlier than the time the keep wrote, and never while the ordinal is in the set's range on the read it was
+ * decided on. Volumes are cluster-scoped: their writes are found in `everything`, by the claim they name.
+ */
+function checkKeptVolumes(everything: AuditEvent[], audit: AuditEvent[], ranges: RangeHistory,
+    replicaOf: (e: AuditEvent) => string | undefined, options: CheckOptions): string[] {
+  const violations: string[] = [];
+  const volumeWrites = everything.filter((e) => ok(e) && e.resource === 'persistentvolumes' && e.verb === 'patch' &&
+    replicaOf(e) !== undefined);
+  const keeps = volumeWrites.filter((e) => e.requestObject?.metadata?.annotations?.[KEPT_CLAIM_UID_ANNOTATION] !== undefined &&
+    e.requestObject.spec?.persistentVolumeReclaimPolicy === 'Retain');
+  const claimOf = (e: AuditEvent) => e.requestObject?.metadata?.annotations?.[KEPT_CLAIM_ANNOTATION];
+  for (const set of options.keptSets ?? []) {
+    const [namespace] = set.split('/');
+    const deletes = audit.filter((x) => replicaOf(x) !== undefined && ok(x) && x.verb === 'delete' &&
+      x.resource === 'persistentvolumeclaims' && x.namespace === namespace);
+    for (const e of deletes) {
+      const id = claimIdentity(e.namespace, e.name, ranges.sets(), options.claimTemplates);
+      if (id?.set !== set) continue;
+      const uid = e.requestObject?.preconditions?.uid;
+      const kept = keeps.some((k) => claimOf(k) === `${e.namespace}/${e.name}` && committedBefore(k, e) &&
+        k.requestObject?.metadata?.annotations?.[KEPT_CLAIM_UID_ANNOTATION] === uid);
+      if (!kept) violations.push(`claim ${e.namespace}/${e.name} (${uid}) of kept set ${set} deleted before its volume was kept`);
+    }
+  }
+  const ends = volumeWrites.filter((e) => e.requestObject?.metadata?.labels?.[KEPT_VOLUME_LABEL] === null);
+  for (const end of ends) {
+    const keep = keeps.filter((k) => k.name === end.name && committedBefore(k, end)).at(-1);
+    const claim = keep && claimOf(keep);
+    if (options.namespace !== undefined && claim?.split('/')[0] !== options.namespace) continue;
+    const where = `volume ${end.name}'s keep ended at ${new Date(end.time).toISOString()}`;
+    if (!keep) {
+      violations.push(`${where}, but the controller never kept it`);
+      continue;
+    }
+    const marks = keep.requestObject!.metadata!.annotations!;
+    const until = Date.parse(marks[KEPT_UNTIL_ANNOTATION] ?? '');
+    if (!(end.time >= until - KEEP_END_TOLERANCE_MS)) {
+      violations.push(`${where}, ${until - end.time} ms before its keep was over (${marks[KEPT_UNTIL_ANNOTATION]})`);
+    }
+    const kept = `${claim!.split('/')[0]}/${marks[KEPT_SET_ANNOTATION]}`;
+    const ordinal = Number(marks[KEPT_ORDINAL_ANNOTATION]);
+    const read = decidingRead(everything, end, kept, replicaOf);
+    if (read && !outOfRangeIn(read, ordinal)) {
+      violations.push(`${where}, decided on a read of ${kept} that had ordinal ${ordinal} in range`);
+    } else if (ranges.inRange(kept, ordinal, end.time)) {
+      options.notice?.(`${where}${read ? `, ${end.time - read.time} ms after the read it was decided on` : ''}; ordinal ${ordinal} ` +
+        `was back in range by then`);
     }
   }
   return violations;

@@ -27,23 +27,27 @@ export function libfaketime(): string | undefined {
 /** Where the replicas' ServiceAccounts and their Lease live. */
 export const LEASE_NAMESPACE = 'faults-lease';
 const account = (i: number) => `sdc-replica-${i}`;
-const CLUSTER_RBAC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'manifests', 'cluster-wide',
-  'cluster-rbac.yaml');
+const MANIFESTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'manifests');
+const CLUSTER_RBAC = path.join(MANIFESTS, 'cluster-wide', 'cluster-rbac.yaml');
+const KEEP_VOLUME_RBAC = path.join(MANIFESTS, 'keep-volume', 'keep-volume-rbac.yaml');
 
 /**
  * Replica i runs as ServiceAccount `sdc-replica-<i>`, with the permissions a real install grants (the
- * ClusterRole of manifests/cluster-wide and the Lease): the audit log then names it by its user, which no
+ * ClusterRoles of manifests/cluster-wide and manifests/keep-volume, and the Lease): the audit log then names it by its user, which no
  * other client can claim, unlike a User-Agent. Returns each replica's kubeconfig (the proxy's, with the
  * account's token).
  */
 export async function replicaKubeconfigs(c: ClusterClient, proxyKubeconfig: string, dir: string): Promise<string[]> {
   await c.kubectl(['apply', '-f', CLUSTER_RBAC]);
+  await c.kubectl(['apply', '-f', KEEP_VOLUME_RBAC]);
   await c.kubectl(['-n', LEASE_NAMESPACE, 'create', 'role', 'sdc-leases', '--verb=get,update,create', '--resource=leases']);
   const kubeconfigs: string[] = [];
   for (const i of [0, 1]) {
     await c.kubectl(['-n', LEASE_NAMESPACE, 'create', 'serviceaccount', account(i)]);
-    await c.kubectl(['create', 'clusterrolebinding', `${LEASE_NAMESPACE}-${account(i)}`, '--clusterrole=statefulset-drain-controller',
-      `--serviceaccount=${LEASE_NAMESPACE}:${account(i)}`]);
+    for (const role of ['statefulset-drain-controller', 'statefulset-drain-controller-keep-volume']) {
+      await c.kubectl(['create', 'clusterrolebinding', `${LEASE_NAMESPACE}-${account(i)}-${role}`, `--clusterrole=${role}`,
+        `--serviceaccount=${LEASE_NAMESPACE}:${account(i)}`]);
+    }
     await c.kubectl(['-n', LEASE_NAMESPACE, 'create', 'rolebinding', account(i), '--role=sdc-leases',
       `--serviceaccount=${LEASE_NAMESPACE}:${account(i)}`]);
     const token = (await c.kubectl(['-n', LEASE_NAMESPACE, 'create', 'token', account(i), '--duration=48h'])).trim();

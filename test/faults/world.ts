@@ -1,4 +1,4 @@
-// One world of a fault batch: its own namespace, its own four StatefulSets and its own seeded scaling, on a
+// One world of a fault batch: its own namespace, its own five StatefulSets and its own seeded scaling, on a
 // control plane and controller replicas it shares with the other worlds (and so shares their faults). It
 // is checked on its own, from the audit log and the pod timeline, as if it had had the cluster to itself.
 import { claimNames, eventReasons, listClaims, type ClusterClient } from '../../local-cluster/cluster-client.ts';
@@ -6,13 +6,21 @@ import { waitFor } from '../../local-cluster/processes.ts';
 import { createLookAlikeDrainPod, createReadySet, scale, simulatedDrain } from '../../local-cluster/workloads.ts';
 import type { AuditEvent } from '../../local-cluster/audit.ts';
 import { serviceAccountReplica } from './replicas.ts';
-import { ROLE_DRAINER, ROLE_LABEL } from '../../src/planner/keys.ts';
+import {
+  KEEP_VOLUME_ANNOTATION, KEPT_CLAIM_ANNOTATION, KEPT_CLAIM_UID_ANNOTATION, KEPT_UNTIL_ANNOTATION, KEPT_VOLUME_LABEL, ROLE_DRAINER,
+  ROLE_LABEL,
+} from '../../src/planner/keys.ts';
 import type { PodSighting } from './history.ts';
 import { checkInvariants } from './invariants.ts';
 import { rng } from './random.ts';
 
+/** epsilon keeps each released claim's volume this long: keeps end (and are reclaimed) while the faults go on. */
+const EPSILON_KEEP = '40s';
+/** The sets each step scales to a random size. */
+const SCALED = ['alpha', 'beta', 'epsilon'];
+
 /** Claims whose ordinal never leaves the range: they must end every run with the UID they had at its start. */
-const KEPT = ['data-alpha-0', 'data-beta-0', 'data-gamma-0', 'data-gamma-1', 'data-gamma-2'];
+const KEPT = ['data-alpha-0', 'data-beta-0', 'data-gamma-0', 'data-gamma-1', 'data-gamma-2', 'data-epsilon-0'];
 
 export interface WorldOutcome {
   violations: string[];
@@ -46,8 +54,9 @@ export class World {
 
   /**
    * alpha (OrderedReady) and beta (Parallel) drain and are scaled at random; gamma's drains always fail (two
-   * attempts); delta's template is refused (restartPolicy Always); a look-alike drain pod of alpha, made as
-   * someone who may only create pods would, lists and mounts a live replica's claim.
+   * attempts); delta's template is refused (restartPolicy Always); epsilon (Parallel) drains with
+   * drainer-keep-volume and is scaled at random; a look-alike drain pod of alpha, made as someone who may only
+   * create pods would, lists and mounts a live replica's claim.
    */
   async create(): Promise<void> {
     const { c, namespace } = this;
@@ -61,6 +70,8 @@ export class World {
         annotations: { 'statefulsets.kubernetes.io/drainer-max-attempts': '2' },
       }),
       createReadySet(c, namespace, { name: 'delta', replicas: 2, template: simulatedDrain({ restartPolicy: 'Always' }) }),
+      createReadySet(c, namespace, { name: 'epsilon', replicas: 3, policy: 'Parallel', template: simulatedDrain({ after: '1s' }),
+        annotations: { [KEEP_VOLUME_ANNOTATION]: EPSILON_KEEP } }),
     ]);
     await retrying('scale gamma', () => scale(c, namespace, 'gamma', 1));
     await retrying('scale delta', () => scale(c, namespace, 'delta', 1));
@@ -76,7 +87,7 @@ export class World {
 
   /** One step of this world's own seeded scaling. */
   async step(): Promise<void> {
-    const set = this.random() < 0.5 ? 'alpha' : 'beta';
+    const set = SCALED[Math.floor(this.random() * SCALED.length)]!;
     const replicas = 1 + Math.floor(this.random() * 4);
     await retrying('scale', () => scale(this.c, this.namespace, set, replicas));
   }
@@ -86,7 +97,31 @@ export class World {
     await retrying('final scale', async () => {
       await scale(this.c, this.namespace, 'alpha', 1);
       await scale(this.c, this.namespace, 'beta', 2);
+      await scale(this.c, this.namespace, 'epsilon', 1);
     });
+  }
+
+  /**
+   * epsilon's released claims whose keep has not ended: each volume is still Retain, labelled and marked with
+   * the claim it was kept for (a keep that has ended may be reclaimed; invariants.ts judges when it ended).
+   */
+  private async keptVolumesNow(audit: AuditEvent[]): Promise<string[]> {
+    const found: string[] = [];
+    const keeps = audit.filter((e) => e.resource === 'persistentvolumes' && e.verb === 'patch' && e.code === 200 &&
+      serviceAccountReplica(e) !== undefined &&
+      e.requestObject?.metadata?.annotations?.[KEPT_CLAIM_ANNOTATION]?.startsWith(`${this.namespace}/data-epsilon-`));
+    for (const keep of keeps) {
+      const marks = keep.requestObject!.metadata!.annotations!;
+      if (Date.parse(marks[KEPT_UNTIL_ANNOTATION]!) < Date.now() + 5_000) continue;
+      const pv = await this.c.core.readPersistentVolume({ name: keep.name! }).catch(() => undefined);
+      const now = [pv?.spec?.persistentVolumeReclaimPolicy, pv?.metadata?.labels?.[KEPT_VOLUME_LABEL],
+        pv?.metadata?.annotations?.[KEPT_CLAIM_UID_ANNOTATION]];
+      if (now.join() !== ['Retain', 'true', marks[KEPT_CLAIM_UID_ANNOTATION]].join()) {
+        found.push(`volume ${keep.name} of ${marks[KEPT_CLAIM_ANNOTATION]}, kept until ${marks[KEPT_UNTIL_ANNOTATION]}, is not kept: ` +
+          `${pv ? now.join(', ') : 'gone'}`);
+      }
+    }
+    return found;
   }
 
   async converged(): Promise<boolean> {
@@ -94,7 +129,8 @@ export class World {
     const drains = (await this.c.core.listNamespacedPod({ namespace: this.namespace, labelSelector: ROLE_LABEL })).items
       .filter((p) => !p.metadata?.name?.startsWith('gamma-'));
     return claims.filter((n) => n.startsWith('data-alpha-')).length === 1 &&
-      claims.filter((n) => n.startsWith('data-beta-')).length === 2 && drains.length === 0;
+      claims.filter((n) => n.startsWith('data-beta-')).length === 2 && claims.filter((n) => n.startsWith('data-epsilon-')).length === 1 &&
+      drains.length === 0;
   }
 
   async describe(): Promise<string> {
@@ -108,8 +144,9 @@ export class World {
     const violations = checkInvariants(audit, sightings, {
       namespace, leaderGapMs, notice: (text) => overtaken.push(text), replicaOf: serviceAccountReplica,
       claimTemplates: ['data'], orderedReady: [`${namespace}/alpha`],
-      refusedSets: [`${namespace}/delta`],
+      refusedSets: [`${namespace}/delta`], keptSets: [`${namespace}/epsilon`],
     });
+    violations.push(...await this.keptVolumesNow(audit));
     if (!(await eventReasons(c, namespace, 'delta')).includes('InvalidDrainerTemplate'))
       violations.push('delta\'s refused template was not reported');
     const keptAfter = await this.keptUids();

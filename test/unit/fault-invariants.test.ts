@@ -261,4 +261,51 @@ describe('fault-suite invariant checker', () => {
     const writes = [...goodDrain.slice(0, 10), del('pods', 'db-2', 'ph-1', 3500, 'b')];
     expect(checkInvariants(writes, [], options).some((v) => /wrote 400 ms apart/.test(v))).toBe(true);
   });
+
+  describe('drainer-keep-volume (invariant 11)', () => {
+    const kept = { ...options, keptSets: ['ns/db'] };
+    const UNTIL = new Date(60_000).toISOString();
+    /** The controller's keep: Retain, marked with claim data-db-2 (`uid`), until UNTIL. */
+    const keep = (time: number, uid = 'c2') => event({
+      verb: 'patch', resource: 'persistentvolumes', name: 'pv-2', namespace: undefined, time, userAgent: CONTROLLER(),
+      requestObject: { metadata: { labels: { 'drain.statefulsets.kubernetes.io/kept-volume': 'true' }, annotations: {
+        'drain.statefulsets.kubernetes.io/kept-claim': 'ns/data-db-2', 'drain.statefulsets.kubernetes.io/kept-claim-uid': uid,
+        'drain.statefulsets.kubernetes.io/kept-statefulset': 'db', 'drain.statefulsets.kubernetes.io/kept-ordinal': '2',
+        'drain.statefulsets.kubernetes.io/kept-until': UNTIL } }, spec: { persistentVolumeReclaimPolicy: 'Retain' } },
+    });
+    /** The keep's end: the policy put back and the label dropped. */
+    const end = (time: number) => event({
+      verb: 'patch', resource: 'persistentvolumes', name: 'pv-2', namespace: undefined, time, userAgent: CONTROLLER(),
+      requestObject: { metadata: { labels: { 'drain.statefulsets.kubernetes.io/kept-volume': null as unknown as string } },
+        spec: { persistentVolumeReclaimPolicy: 'Delete' } },
+    });
+
+    it('accepts a claim released after its volume was kept, and a keep ended at its time on a read with the ordinal out of range', () => {
+      const audit = [...drained, keep(3090), ...releaseAt(3100), read(2, 2, 61_000), end(61_010)];
+      expect(checkInvariants(audit, [], { ...kept, namespace: 'ns' })).toEqual([]);
+    });
+
+    it('flags a kept set\'s claim released with no keep, or a keep of another claim UID, or a keep written after the delete', () => {
+      const flagged = /claim ns\/data-db-2 \(c2\) of kept set ns\/db deleted before its volume was kept/;
+      expect(checkInvariants([...drained, ...releaseAt(3100)], [], kept)).toEqual([expect.stringMatching(flagged)]);
+      expect(checkInvariants([...drained, keep(3090, 'other'), ...releaseAt(3100)], [], kept)).toEqual([expect.stringMatching(flagged)]);
+      expect(checkInvariants([...drained, ...releaseAt(3100), keep(3110)], [], kept)).toEqual([expect.stringMatching(flagged)]);
+      expect(checkInvariants([...drained, ...releaseAt(3100)], [], options)).toEqual([]);
+    });
+
+    it('flags a keep ended early (beyond the clock\'s tolerance), on a read that had the ordinal in range, or never kept', () => {
+      const base = [...drained, keep(3090), ...releaseAt(3100)];
+      expect(checkInvariants([...base, read(2, 2, 50_000), end(50_010)], [], kept))
+        .toEqual([expect.stringMatching(/volume pv-2's keep ended at .*, 9990 ms before its keep was over/)]);
+      expect(checkInvariants([...base, read(2, 2, 58_000), end(58_000)], [], kept)).toEqual([]);
+      expect(checkInvariants([...base, scaled(3, 60_500), read(3, 3, 61_000), end(61_010)], [], kept))
+        .toEqual([expect.stringMatching(/keep ended .*decided on a read of ns\/db that had ordinal 2 in range/)]);
+      expect(checkInvariants([...drained, end(61_010)], [], kept)).toEqual([expect.stringMatching(/the controller never kept it/)]);
+    });
+
+    it('a keep of another world\'s volume is not this world\'s to judge', () => {
+      expect(checkInvariants([...drained, keep(3090), ...releaseAt(3100), end(4_000)], [], { ...kept, namespace: 'elsewhere' }))
+        .toEqual([]);
+    });
+  });
 });
