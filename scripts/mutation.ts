@@ -21,8 +21,9 @@ const GROUPS: Record<string, Group> = {
   },
   controller: {
     mutate: ['src/controller/executor.ts', 'src/controller/work-queue.ts', 'src/kube/leader-election.ts', 'src/kube/retry.ts',
-      'src/kube/fenced-send.ts', 'src/cli/write-fence.ts', 'src/backoff.ts', 'src/controller/volume-keeper.ts'],
-    tests: ['executor', 'release-guard', 'controller', 'work-queue', 'leader-election', 'replica', 'retry', 'fenced-send', 'volume-keeper'],
+      'src/kube/fenced-send.ts', 'src/cli/write-fence.ts', 'src/backoff.ts', 'src/controller/volume-keeper.ts', 'src/kube/server-clock.ts'],
+    tests: ['executor', 'release-guard', 'controller', 'work-queue', 'leader-election', 'replica', 'retry', 'fenced-send', 'volume-keeper',
+      'server-clock'],
   },
 };
 

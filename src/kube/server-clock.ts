@@ -23,7 +23,7 @@ export class ServerClock {
    * `sentAt` the server's clock was before date + 1 s, and at `receivedAt` at or after date.
    */
   observe(date: string | undefined, sentAt: number, receivedAt: number): void {
-    const at = date === undefined ? NaN : Date.parse(date);
+    const at = Date.parse(date ?? '');
     if (Number.isNaN(at)) return;
     const low = at - receivedAt;
     const high = at + 1000 - sentAt;

@@ -51,6 +51,29 @@ describe('ServerClock', () => {
     expect([wide > 1_000, pinned >= 0 && pinned <= 1_000]).toEqual([true, true]);
   });
 
+  it('a response whose bounds hold the estimate leaves it alone; one that says the server is ahead of it raises it', () => {
+    const { clock, tick, mono } = clocks();
+    clock.observe(header(SERVER), mono(), mono());
+    const settled = clock.now();
+    // A slow answer (four seconds on the way) within the same bounds: the midpoint would be two seconds on.
+    tick(1_000);
+    const sent = mono();
+    tick(200);
+    clock.observe(header(SERVER + 1_000), sent - 4_000, mono());
+    expect(clock.now()).toBe(settled + 1_200);
+    // The server's clock is at least five seconds past the estimate: raised to that bound.
+    clock.observe(header(SERVER + 7_000), mono(), mono());
+    expect(clock.now()).toBe(SERVER + 7_000);
+  });
+
+  it('by default: this process\'s wall clock, then the server\'s carried on performance.now()', () => {
+    const clock = new ServerClock();
+    expect(Math.abs(clock.now() - Date.now())).toBeLessThan(1_000);
+    const hourAhead = Date.now() + 3_600_000;
+    clock.observe(header(hourAhead), performance.now(), performance.now());
+    expect(Math.abs(clock.now() - hourAhead)).toBeLessThan(1_500);
+  });
+
   it('never runs backwards, even when a response says the server is behind the estimate', () => {
     const { clock, tick, mono } = clocks();
     clock.observe(header(SERVER + 900), mono() - 2_000, mono());

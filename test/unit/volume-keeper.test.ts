@@ -243,6 +243,26 @@ describe('when the keeper looks', () => {
     await keeper.stop();
   });
 
+  it('a keep written during a pass wakes it at the keep\'s end, not at once', async () => {
+    const { api, keeper } = setUp({ now: () => Date.now() });
+    let finish: () => void = () => {};
+    let started = 0;
+    const listed = api.listVolumes.bind(api);
+    api.listVolumes = async (options) => {
+      if (started++ === 0) await new Promise<void>((resolve) => (finish = resolve));
+      return listed(options);
+    };
+    keeper.start();
+    await jest.advanceTimersByTimeAsync(0);
+    keeper.wakeAt(new Date(Date.now() + 5_000).toISOString());
+    finish();
+    await jest.advanceTimersByTimeAsync(4_999);
+    expect(started).toBe(1);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(started).toBe(2);
+    await keeper.stop();
+  });
+
   it('a keep written wakes it at its end when that comes before the next pass, and changes nothing when it comes after', async () => {
     const { api, keeper } = setUp({ now: () => Date.now() });
     keeper.start();
