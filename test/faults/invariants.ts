@@ -203,10 +203,12 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
         committedBefore(later, s)));
     // The drain that proves the release: the last pod under the name before the placeholder, passing over the
     // controller's own attempts that never Succeeded (a drain withdrawn because its record was refused proves
-    // nothing and harms nothing); anyone else's pod in between (a returning replica) stops the search.
+    // nothing and harms nothing) and its own earlier placeholders (one that the StatefulSet controller deleted
+    // by name, taking it for the replica its stale cache still had, is made again); anyone else's pod in
+    // between (a returning replica) stops the search.
     const before = underName.slice(0, -1);
     let at = before.length - 1;
-    while (at > 0 && replicaOf(before[at]!) !== undefined && !isPlaceholder(before[at]!) && !succeededBefore(before[at]!)) at--;
+    while (at > 0 && replicaOf(before[at]!) !== undefined && (isPlaceholder(before[at]!) || !succeededBefore(before[at]!))) at--;
     const holder = before[at];
     if (!holder || replicaOf(holder) === undefined || isPlaceholder(holder)) {
       violations.push(`${where}: the pod of ordinal ${id.ordinal} before the placeholder was not a drain pod of the controller ` +

@@ -123,6 +123,20 @@ describe('fault-suite invariant checker', () => {
       .toEqual([expect.stringMatching(/the pod of ordinal 2 before the placeholder was not a drain pod of the controller/)]);
   });
 
+  it('a placeholder the StatefulSet controller deleted by name (its stale cache\'s replica) and the controller made again: the ' +
+      'release under the second is the drain\'s; with a replica between the two it is not', () => {
+    const kcm = { userAgent: 'kube-controller-manager/v1.34.4', username: 'admin' };
+    const remade = [...drained, { ...del('pods', 'db-2', undefined, 3085), ...kcm }, placeholderCreate('db-2', 'ph-2', 3090),
+      read(2, 2, 3095), del('persistentvolumeclaims', 'data-db-2', 'c2', 3100)];
+    expect(checkInvariants(remade, [], options)).toEqual([]);
+    const replicaBetween = [...drained, { ...del('pods', 'db-2', undefined, 3085), ...kcm },
+      { ...podCreate('db-2', 'replica', [{ name: 'data-db-2', uid: 'c2' }], 3086), ...kcm },
+      { ...del('pods', 'db-2', undefined, 3087), ...kcm }, placeholderCreate('db-2', 'ph-2', 3090),
+      read(2, 2, 3095), del('persistentvolumeclaims', 'data-db-2', 'c2', 3100)];
+    expect(checkInvariants(replicaBetween, [], options))
+      .toEqual([expect.stringMatching(/the pod of ordinal 2 before the placeholder was not a drain pod of the controller/)]);
+  });
+
   it('flags a release before Succeeded, with no UID precondition, or of another claim', () => {
     const early = [created(3), scaled(2, 1000), read(2, 2, 1900), podCreate('db-2', 'pod-1', [{ name: 'data-db-2', uid: 'c2' }], 2000),
       recorded('pod-1', 2, 2200),
