@@ -40,8 +40,9 @@ export function backoffMs(failures: number, settings: PlannerSettings): number {
 }
 
 /**
- * A time read from an annotation, never later than now: the controller writes them from its own clock, so a
- * future one was written by hand (or by a replica whose clock ran ahead) and would postpone work for ever.
+ * A time read from an annotation, never later than now: the controller writes them by the API server's clock,
+ * so one further ahead than the replicas' estimates differ was written by hand (or by an older version whose
+ * own clock ran ahead) and would postpone work for ever.
  */
 export function notAfter(ms: number | undefined, nowMs: number): number {
   return Math.min(ms ?? nowMs, nowMs);

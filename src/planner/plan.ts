@@ -263,14 +263,22 @@ function markOrphans(ctx: PlanContext, views: OrdinalView[]): void {
 }
 
 /**
- * A time on a claim later than now was not written by this controller's clock (by hand, or by a replica whose
- * clock ran ahead): read as now in this plan, and rewritten as now so that the wait it starts ends.
+ * Each replica knows the API server's time to about a second (src/kube/server-clock.ts), so a time another
+ * replica wrote may lie this little ahead of this one's now: it is read as now (notAfter), and not reported.
+ */
+export const FUTURE_TOLERANCE_MS = 5_000;
+
+/**
+ * A time on a claim later than now (beyond the replicas' tolerance) was not written by this controller (by
+ * hand, or by an older version whose own clock ran ahead): read as now in this plan, and rewritten as now so
+ * that the wait it starts ends.
  */
 function correctFutureTimes(ctx: PlanContext, views: OrdinalView[]): void {
   for (const v of views) {
     if (v.inRange) continue;
     for (const key of [ORPHANED_SINCE_ANNOTATION, LAST_FAILURE_ANNOTATION]) {
-      const future = [...v.claims.values()].filter((c) => (timeMs(c.metadata?.annotations?.[key]) ?? 0) > ctx.nowMs);
+      const future = [...v.claims.values()]
+        .filter((c) => (timeMs(c.metadata?.annotations?.[key]) ?? 0) > ctx.nowMs + FUTURE_TOLERANCE_MS);
       if (future.length === 0) continue;
       const at = ctx.now.toISOString();
       ctx.actions.push({ kind: 'CorrectTime', ordinal: v.ordinal, claims: future.map(claimAt), annotation: key, at });

@@ -1,4 +1,4 @@
-import { isManaged, needsPlanning, planSet, templateHash } from '../../src/planner/plan.ts';
+import { FUTURE_TOLERANCE_MS, isManaged, needsPlanning, planSet, templateHash } from '../../src/planner/plan.ts';
 import { parseDrainerTemplate } from '../../src/planner/template.ts';
 import { CLAIMS_ANNOTATION, DELAY_ANNOTATION, TEMPLATE_ANNOTATION, ENDED_DRAIN_POD_ANNOTATION, FAILURES_ANNOTATION,
   FINALIZER, KEEP_VOLUME_ANNOTATION, LAST_FAILURE_ANNOTATION, ORDINAL_LABEL, ORPHANED_SINCE_ANNOTATION, RETRY_ANNOTATION,
@@ -445,6 +445,16 @@ describe('planSet: scale-up, deadlines, conflicts, deletion', () => {
     const waiting = plan(delayed, [marked], []);
     expect(steps(waiting.actions)).toEqual([`correct orphaned-since data-db-2=${NOW.toISOString()}`]);
     expect(waiting.requeueAfterMs).toBe(60_000);
+  });
+
+  it('a time a few seconds ahead (another replica\'s estimate of the API server\'s clock) is read as now, neither rewritten nor ' +
+      'reported; one further ahead is', () => {
+    const at = (ms: number) => new Date(NOW.getTime() + ms).toISOString();
+    const delayed = aSet({ replicas: 2, ...fin, annotations: { [DELAY_ANNOTATION]: '1m' } });
+    const close = plan(delayed, [aClaim(delayed, 2, { annotations: { [ORPHANED_SINCE_ANNOTATION]: at(FUTURE_TOLERANCE_MS) } })], []);
+    expect([steps(close.actions), reports(close.actions), close.requeueAfterMs]).toEqual([[], ['DrainDelayed'], 60_000]);
+    const far = plan(delayed, [aClaim(delayed, 2, { annotations: { [ORPHANED_SINCE_ANNOTATION]: at(FUTURE_TOLERANCE_MS + 1) } })], []);
+    expect(reports(far.actions)).toEqual(['TimeInFuture', 'DrainDelayed']);
   });
 
   it('a time from the future on a claim of a live replica is left alone (it is not read)', () => {
