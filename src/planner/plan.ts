@@ -199,6 +199,8 @@ export function planSet(observation: SetObservation, settings: PlannerSettings):
     if (v.drainPod || v.inRange || v.claims.size === 0 || relabelled.includes(v) || releasing.includes(v)) continue;
     if (v.holder) {
       // The stateful pod is still terminating (or a stranger holds the name): the claim may still be in use.
+      // OrderedReady: the ordinals below wait for it, as behind a drain (its drain comes next).
+      busy ||= ordered;
       ctx.status({
         ordinal: v.ordinal, claims: claimNames(v), failures: failureState([...v.claims.values()]).failures, state: 'waiting-for-pod',
         why: `pod ${v.holder.metadata?.name} still exists (the replica is terminating); the drain starts once it is gone`,

@@ -87,6 +87,14 @@ describe('planSet: which ordinals get a drain pod', () => {
       want: [],
     },
     {
+      // Fault ledger, batch 1643878114 world 7: kwok removed alpha-2 and alpha-1 while the cache still had alpha-3
+      // terminating; the plan started ordinal 1, the next one ordinal 3 once its pod was gone: two drains at once.
+      name: 'OrderedReady 4 -> 1 while pod 3 still terminates: nothing starts below it',
+      set: aSet({ replicas: 1, ...fin }),
+      build: (s) => ({ claims: [0, 1, 2, 3].map((o) => aClaim(s, o)), pods: [aStatefulPod(s, 0), aStatefulPod(s, 3)] }),
+      want: [],
+    },
+    {
       name: 'Parallel 5 -> 2: every orphaned ordinal at once',
       set: aSet({ replicas: 2, policy: 'Parallel', ...fin }),
       build: (s) => ({ claims: [0, 1, 2, 3, 4].map((o) => aClaim(s, o)), pods: [0, 1].map((o) => aStatefulPod(s, o)) }),
