@@ -188,9 +188,13 @@ export class ApiDrainControl implements DrainControl {
     if (volume.spec?.claimRef?.uid !== action.claim.uid) return notKept(`volume ${volumeName} is bound to another claim`);
     const marked = readKeptVolume(volume);
     const policy = volume.spec.persistentVolumeReclaimPolicy;
-    // Kept already for this very drain: a retry after the keep was written and the delete was not. (A keep of an
-    // earlier drain, whose release was called off, is written again, with this drain's end.)
-    if (marked?.claimUid === action.claim.uid && marked.drainPodUid === keep.drainPodUid && policy === 'Retain') return;
+    // Kept already for this very drain: a retry after the keep was written and the delete was not. Written again
+    // for a keep of an earlier drain (its release was called off), and when this retry comes so late that the
+    // keep would end more than a tenth of its length (at most a minute) before this release's: the volume is
+    // kept for the whole keep after its claim goes.
+    const slackMs = Math.min((Date.parse(keep.until) - Date.parse(keep.at)) / 10, 60_000);
+    if (marked?.claimUid === action.claim.uid && marked.drainPodUid === keep.drainPodUid && policy === 'Retain' &&
+        Date.parse(marked.until) >= Date.parse(keep.until) - slackMs) return;
     const kept: KeptVolume = {
       namespace, claim: name, claimUid: action.claim.uid, statefulset: set.metadata?.name ?? '', setUid: set.metadata?.uid ?? '',
       ordinal: action.ordinal, drainPodUid: keep.drainPodUid, keptAt: keep.at, until: keep.until,

@@ -30,8 +30,11 @@ export interface CheckOptions {
   replicaOf?: (e: AuditEvent) => string | undefined;
   /** Sets (`namespace/name`) whose input the controller must refuse: it may write nothing for them but events. */
   refusedSets?: string[];
-  /** Sets (`namespace/name`) with drainer-keep-volume: each claim released only after its volume was kept. */
-  keptSets?: string[];
+  /**
+   * Sets (`namespace/name`) with drainer-keep-volume, and the keep in ms: each claim released only while its
+   * volume is kept for (about) that long after the release.
+   */
+  keptSets?: Record<string, number>;
   /**
    * Checks one world of a batch: only what happened in this namespace, and the leader check only for pairs
    * of writes of which one was here (the replicas are shared by every world).
@@ -359,7 +362,7 @@ function checkKeptVolumes(everything: AuditEvent[], audit: AuditEvent[], ranges:
   const keeps = volumeWrites.filter((e) => e.requestObject?.metadata?.annotations?.[KEPT_CLAIM_UID_ANNOTATION] !== undefined &&
     e.requestObject.spec?.persistentVolumeReclaimPolicy === 'Retain');
   const claimOf = (e: AuditEvent) => e.requestObject?.metadata?.annotations?.[KEPT_CLAIM_ANNOTATION];
-  for (const set of options.keptSets ?? []) {
+  for (const [set, keepMs] of Object.entries(options.keptSets ?? {})) {
     const [namespace] = set.split('/');
     const deletes = audit.filter((x) => replicaOf(x) !== undefined && ok(x) && x.verb === 'delete' &&
       x.resource === 'persistentvolumeclaims' && x.namespace === namespace);
@@ -367,9 +370,24 @@ function checkKeptVolumes(everything: AuditEvent[], audit: AuditEvent[], ranges:
       const id = claimIdentity(e.namespace, e.name, ranges.sets(), options.claimTemplates);
       if (id?.set !== set) continue;
       const uid = e.requestObject?.preconditions?.uid;
-      const kept = keeps.some((k) => claimOf(k) === `${e.namespace}/${e.name}` && committedBefore(k, e) &&
-        k.requestObject?.metadata?.annotations?.[KEPT_CLAIM_UID_ANNOTATION] === uid);
-      if (!kept) violations.push(`claim ${e.namespace}/${e.name} (${uid}) of kept set ${set} deleted before its volume was kept`);
+      const where = `claim ${e.namespace}/${e.name} (${uid}) of kept set ${set}`;
+      const keep = keeps.filter((k) => claimOf(k) === `${e.namespace}/${e.name}` && committedBefore(k, e) &&
+        k.requestObject?.metadata?.annotations?.[KEPT_CLAIM_UID_ANNOTATION] === uid).at(-1);
+      if (!keep) {
+        violations.push(`${where} deleted before its volume was kept`);
+        continue;
+      }
+      // In force for the keep after the release: not ended since, and ending no sooner than a retry may leave it
+      // (drain-control.ts: a tenth of the keep, at most a minute) less the clocks' tolerance.
+      const until = Date.parse(keep.requestObject!.metadata!.annotations![KEPT_UNTIL_ANNOTATION] ?? '');
+      const ended = volumeWrites.some((w) => w.name === keep.name && committedBefore(keep, w) && committedBefore(w, e) &&
+        w.requestObject?.metadata?.labels?.[KEPT_VOLUME_LABEL] === null);
+      const least = e.time + keepMs - Math.min(keepMs / 10, 60_000) - KEEP_END_TOLERANCE_MS;
+      if (ended) violations.push(`${where} deleted after the keep of its volume ${keep.name} had ended`);
+      else if (!(until >= least)) {
+        violations.push(`${where} deleted at ${new Date(e.time).toISOString()} with its volume ${keep.name} kept only until ` +
+          `${new Date(until).toISOString()}`);
+      }
     }
   }
   const ends = volumeWrites.filter((e) => e.requestObject?.metadata?.labels?.[KEPT_VOLUME_LABEL] === null);

@@ -16,6 +16,7 @@ import { rng } from './random.ts';
 
 /** epsilon keeps each released claim's volume this long: keeps end (and are reclaimed) while the faults go on. */
 const EPSILON_KEEP = '40s';
+const EPSILON_KEEP_MS = 40_000;
 /** The sets each step scales to a random size. */
 const SCALED = ['alpha', 'beta', 'epsilon'];
 
@@ -144,7 +145,7 @@ export class World {
     const violations = checkInvariants(audit, sightings, {
       namespace, leaderGapMs, notice: (text) => overtaken.push(text), replicaOf: serviceAccountReplica,
       claimTemplates: ['data'], orderedReady: [`${namespace}/alpha`],
-      refusedSets: [`${namespace}/delta`], keptSets: [`${namespace}/epsilon`],
+      refusedSets: [`${namespace}/delta`], keptSets: { [`${namespace}/epsilon`]: EPSILON_KEEP_MS },
     });
     violations.push(...await this.keptVolumesNow(audit));
     if (!(await eventReasons(c, namespace, 'delta')).includes('InvalidDrainerTemplate'))

@@ -365,6 +365,25 @@ describe('Executor', () => {
       expect(api.calls.filter((c) => !c.startsWith('get'))).toEqual(['deleteClaim data-db-2@c2 rv=10']);
     });
 
+    it('a retry long after the keep was written (its end more than a tenth of the keep, at most a minute, short) writes it again ' +
+        'with this release\'s end, so the volume is still kept for the whole keep after the claim goes', async () => {
+      const { api, executor } = setUp();
+      releasableOrdinal(api);
+      const volume = bindVolume(api, 'data-db-2');
+      api.failures.set('deleteClaim data-db-2@c2 rv=10', apiError(503));
+      const HOUR = 3_600_000;
+      const at = (ms: number) => new Date(Date.parse(keep.at) + ms).toISOString();
+      const hourKeep = (since: number) => ({ ...keptRelease(api), keep: { ...keep, at: at(since), until: at(since + HOUR) } } as Action);
+      await expect(executor.execute(set, [hourKeep(0)])).rejects.toThrow('HTTP 503');
+      api.calls.length = 0;
+      await expect(executor.execute(set, [hourKeep(60_000)])).rejects.toThrow('HTTP 503');
+      expect(api.calls.filter((c) => c.startsWith('patch'))).toEqual([]);
+      await expect(executor.execute(set, [hourKeep(60_001)])).rejects.toThrow('HTTP 503');
+      expect(api.calls.filter((c) => c.startsWith('patch'))).toEqual(['patchVolume pv-data-db-2@v-data-db-2 rv=5']);
+      expect(readKeptVolume(volume)).toMatchObject({ drainPodUid: 'p2', keptAt: at(60_001), until: at(60_001 + HOUR),
+        policyBefore: 'Delete' });
+    });
+
     it('a keep of an earlier drain of this claim (release called off) is written again, with the policy from before it', async () => {
       const { api, executor } = setUp();
       releasableOrdinal(api);

@@ -277,15 +277,16 @@ describe('fault-suite invariant checker', () => {
   });
 
   describe('drainer-keep-volume (invariant 11)', () => {
-    const kept = { ...options, keptSets: ['ns/db'] };
+    const kept = { ...options, keptSets: { 'ns/db': 40_000 } };
     const UNTIL = new Date(60_000).toISOString();
-    /** The controller's keep: Retain, marked with claim data-db-2 (`uid`), until UNTIL. */
-    const keep = (time: number, uid = 'c2') => event({
+    const KEEP = 'drain.statefulsets.kubernetes.io/kept-until';
+    /** The controller's keep: Retain, marked with claim data-db-2 (`uid`), until UNTIL (`until`). */
+    const keep = (time: number, uid = 'c2', until = UNTIL) => event({
       verb: 'patch', resource: 'persistentvolumes', name: 'pv-2', namespace: undefined, time, userAgent: CONTROLLER(),
       requestObject: { metadata: { labels: { 'drain.statefulsets.kubernetes.io/kept-volume': 'true' }, annotations: {
         'drain.statefulsets.kubernetes.io/kept-claim': 'ns/data-db-2', 'drain.statefulsets.kubernetes.io/kept-claim-uid': uid,
         'drain.statefulsets.kubernetes.io/kept-statefulset': 'db', 'drain.statefulsets.kubernetes.io/kept-ordinal': '2',
-        'drain.statefulsets.kubernetes.io/kept-until': UNTIL } }, spec: { persistentVolumeReclaimPolicy: 'Retain' } },
+        [KEEP]: until } }, spec: { persistentVolumeReclaimPolicy: 'Retain' } },
     });
     /** The keep's end: the policy put back and the label dropped. */
     const end = (time: number) => event({
@@ -305,6 +306,17 @@ describe('fault-suite invariant checker', () => {
       expect(checkInvariants([...drained, keep(3090, 'other'), ...releaseAt(3100)], [], kept)).toEqual([expect.stringMatching(flagged)]);
       expect(checkInvariants([...drained, ...releaseAt(3100), keep(3110)], [], kept)).toEqual([expect.stringMatching(flagged)]);
       expect(checkInvariants([...drained, ...releaseAt(3100)], [], options)).toEqual([]);
+    });
+
+    it('flags a claim released when its volume\'s keep had ended, or would end well before the keep after the release', () => {
+      const ended = [...drained, keep(3090), end(3095), ...releaseAt(3100)];
+      expect(checkInvariants(ended, [], kept))
+        .toEqual(expect.arrayContaining([expect.stringMatching(/after the keep of its volume pv-2 had ended/)]));
+      // 40 s keep from 3.1 s: until 43.1 s, less 4 s (a late retry) and 2.5 s (the clocks) is the least: 36.6 s.
+      const short = (until: number) => checkInvariants([...drained, keep(3090, 'c2', new Date(until).toISOString()), ...releaseAt(3100)],
+        [], kept);
+      expect(short(36_600)).toEqual([]);
+      expect(short(36_599)).toEqual([expect.stringMatching(/deleted at .* with its volume pv-2 kept only until 1970-01-01T00:00:36.599Z/)]);
     });
 
     it('flags a keep ended early (beyond the clock\'s tolerance), on a read that had the ordinal in range, or never kept', () => {
