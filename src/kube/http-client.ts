@@ -127,6 +127,17 @@ export class KubeHttpClient {
     return agent;
   }
 
+  /**
+   * Tells the clock a response's Date, only from a success that the API server itself sent (kube-apiserver
+   * sets Audit-Id on every response): a proxy or load balancer's own error page, with its own clock, is not
+   * the API server's time, and one too far ahead would be held (the estimate never runs backwards).
+   */
+  private observeClock(res: http.IncomingMessage, sentAt: number): void {
+    const code = res.statusCode ?? 0;
+    if (!this.clock || code < 200 || code >= 300 || res.headers['audit-id'] === undefined) return;
+    this.clock.observe(headerValue(res.headers.date), sentAt, performance.now());
+  }
+
   private url(path: string, query: Query = {}): URL {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
@@ -152,7 +163,7 @@ export class KubeHttpClient {
     const observed = (code: number) => this.observe(method, url.host, code, (performance.now() - started) / 1000);
     return new Promise<T>((resolve, reject) => {
       const req = this.send(url, { method, headers, agent, timeout: REQUEST_TIMEOUT_MS }, (res) => {
-        this.clock?.observe(headerValue(res.headers.date), started, performance.now());
+        this.observeClock(res, started);
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('error', reject);
@@ -221,7 +232,7 @@ export class KubeHttpClient {
       };
       const req = this.send(url, { method: 'GET', headers, agent, signal }, (res) => {
         const code = res.statusCode ?? 0;
-        this.clock?.observe(headerValue(res.headers.date), started, performance.now());
+        this.observeClock(res, started);
         this.observe('GET', url.host, code);
         if (code === 200) onOpen?.();
         res.setEncoding('utf8');

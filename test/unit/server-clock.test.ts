@@ -1,5 +1,8 @@
 // The API server's clock as the controller knows it: bounded by each response's Date header, carried on the
 // monotonic clock, never moved by this process's wall clock and never run backwards.
+import http from 'node:http';
+import type net from 'node:net';
+import { KubeHttpClient } from '../../src/kube/http-client.ts';
 import { ServerClock } from '../../src/kube/server-clock.ts';
 
 const SERVER = Date.parse('2026-06-01T12:00:00Z');
@@ -88,5 +91,31 @@ describe('ServerClock', () => {
     clock.observe(undefined, mono(), mono());
     clock.observe('not a date', mono(), mono());
     expect(clock.now()).toBe(SERVER + 600_000);
+  });
+});
+
+describe('what the HTTP client tells the clock', () => {
+  const ahead = Date.now() + 3_600_000;
+  async function clockAfter(status: number, headers: Record<string, string>): Promise<number> {
+    const server = http.createServer((_req, res) => {
+      res.writeHead(status, { 'Content-Type': 'application/json', 'Date': header(ahead), ...headers });
+      res.end('{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const clock = new ServerClock();
+    const client = new KubeHttpClient({ server: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, tls: {},
+      credentials: async () => ({ headers: {} }) }, 'test', () => {}, clock);
+    try {
+      await client.request('GET', '/api/v1/namespaces').catch(() => undefined);
+      return clock.now() - Date.now();
+    } finally {
+      server.close();
+    }
+  }
+
+  it('a success the API server sent (Audit-Id) moves it; an error page or a response without Audit-Id (a proxy\'s) does not', async () => {
+    expect(await clockAfter(200, { 'Audit-Id': 'a1' })).toBeGreaterThan(3_500_000);
+    expect(Math.abs(await clockAfter(200, {}))).toBeLessThan(1_000);
+    expect(Math.abs(await clockAfter(502, { 'Audit-Id': 'a1' }))).toBeLessThan(1_000);
   });
 });
