@@ -210,8 +210,11 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
     // by name, taking it for the replica its stale cache still had, is made again); anyone else's pod in
     // between (a returning replica) stops the search.
     const before = underName.slice(0, -1);
+    const deletedByOthers = (p: AuditEvent) => audit.some((x) => ok(x) && x.verb === 'delete' && x.resource === 'pods' &&
+      x.namespace === p.namespace && x.name === p.name && replicaOf(x) === undefined && committedBefore(p, x) && committedBefore(x, e));
     let at = before.length - 1;
-    while (at > 0 && replicaOf(before[at]!) !== undefined && (isPlaceholder(before[at]!) || !succeededBefore(before[at]!))) at--;
+    while (at > 0 && replicaOf(before[at]!) !== undefined &&
+      (isPlaceholder(before[at]!) ? deletedByOthers(before[at]!) : !succeededBefore(before[at]!))) at--;
     const holder = before[at];
     if (!holder || replicaOf(holder) === undefined || isPlaceholder(holder)) {
       violations.push(`${where}: the pod of ordinal ${id.ordinal} before the placeholder was not a drain pod of the controller ` +
@@ -222,6 +225,13 @@ export function checkInvariants(everything: AuditEvent[], allSightings: PodSight
       violations.push(`${where}: drain pod ${holder.name} was not created for that claim`);
     }
     if (!succeededBefore(holder)) violations.push(`${where}: drain pod ${holder.name} had not Succeeded`);
+    const recordedPod = audit.filter((x) => ok(x) && x.resource === 'persistentvolumeclaims' && x.verb === 'patch' &&
+      x.namespace === e.namespace && x.name === e.name && replicaOf(x) !== undefined &&
+      x.requestObject?.metadata?.annotations?.[DRAINED_ANNOTATION] && committedBefore(x, e)).at(-1)
+      ?.requestObject?.metadata?.annotations?.[DRAINED_ANNOTATION]?.split('/')[0];
+    if (recordedPod !== undefined && recordedPod !== holder.responseObject?.metadata?.uid) {
+      violations.push(`${where}: the success recorded on the claim (${recordedPod ?? 'none'}) is not drain pod ${holder.name}'s`);
+    }
     // Decided on a quorum read of the set, made after the placeholder took the name, that had the ordinal out
     // of range at the generation recorded with the drain's success. A scale-up landing between that read and
     // the delete finds the name held: no replica can have used the claim, which holds what was drained.

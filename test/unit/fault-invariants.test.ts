@@ -135,6 +135,15 @@ describe('fault-suite invariant checker', () => {
       read(2, 2, 3095), del('persistentvolumeclaims', 'data-db-2', 'c2', 3100)];
     expect(checkInvariants(replicaBetween, [], options))
       .toEqual([expect.stringMatching(/the pod of ordinal 2 before the placeholder was not a drain pod of the controller/)]);
+    // A placeholder the controller deleted itself (a release called off) ends the search: the drain before it proves nothing now.
+    const ownDelete = [...drained, del('pods', 'db-2', 'ph-1', 3085), placeholderCreate('db-2', 'ph-2', 3090),
+      read(2, 2, 3095), del('persistentvolumeclaims', 'data-db-2', 'c2', 3100)];
+    expect(checkInvariants(ownDelete, [], options))
+      .toEqual([expect.stringMatching(/the pod of ordinal 2 before the placeholder was not a drain pod of the controller/)]);
+    // The success recorded on the claim must be that drain pod's.
+    const otherRecord = drained.map((e) => (e.resource === 'persistentvolumeclaims' ? recorded('pod-0', 2, 3040) : e));
+    expect(checkInvariants([...otherRecord, ...releaseAt(3100)], [], options))
+      .toEqual([expect.stringMatching(/the success recorded on the claim \(pod-0\) is not drain pod db-2's/)]);
   });
 
   it('flags a release before Succeeded, with no UID precondition, or of another claim', () => {
