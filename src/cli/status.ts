@@ -183,7 +183,7 @@ function table({ controller, statefulsets: sets, keptVolumes }: StatusView): str
   if (keptVolumes?.length) {
     const kept = [['KEPT VOLUME', 'CLAIM', 'STATEFULSET', 'ORDINAL', 'KEPT UNTIL', 'STATE', 'REASON'],
       ...keptVolumes.map((v) => [v.volume, v.kept ? `${v.kept.namespace}/${v.kept.claim}` : '-', v.kept?.statefulset ?? '-',
-        v.kept ? String(v.kept.ordinal) : '-', v.kept?.until ?? '-', v.state, v.why])];
+        v.kept ? String(v.kept.ordinal) : '-', v.until ?? v.kept?.until ?? '-', v.state, v.why])];
     const keptWidths = kept[0]!.map((_, i) => Math.max(...kept.map((r) => r[i]!.length)));
     lines.push('', ...kept.map((row) => row.map((cell, i) => cell.padEnd(keptWidths[i]!)).join('  ').trimEnd()));
   }

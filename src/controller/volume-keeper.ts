@@ -5,7 +5,7 @@
 // that is over is read from etcd (a cache behind a scale-up would miss that its ordinal is back in range).
 // Only volumes of claims in the watched namespaces are judged: another instance may own the rest.
 import type { V1StatefulSet } from '@kubernetes/client-node';
-import { planKeptVolumes, readKeptVolume, type KeptVolumeState, type ReclaimVolume } from '../planner/kept-volumes.ts';
+import { keepEnd, planKeptVolumes, readKeptVolume, type KeptVolumeState, type ReclaimVolume } from '../planner/kept-volumes.ts';
 import { KEPT_VOLUME_LABEL, RESTORED_AT_ANNOTATION } from '../planner/keys.ts';
 import { describeApiError, statusOf, type KubeApi } from '../kube/api.ts';
 import type { Logger } from '../log.ts';
@@ -117,7 +117,7 @@ export class VolumeKeeper {
       // The set is read for a keep that is over (a set grown back over the ordinal holds it) and for the
       // event on a restore that is done.
       const restored = v.metadata?.annotations?.[RESTORED_AT_ANNOTATION] !== undefined;
-      if (!key || sets.has(key) || (Date.parse(kept.until) > now.getTime() && !restored)) continue;
+      if (!key || sets.has(key) || (Date.parse(keepEnd(v, kept)) > now.getTime() && !restored)) continue;
       sets.set(key, await orUndefinedIfGone(this.api.getStatefulSet(kept.namespace, kept.statefulset)));
     }
     const plan = planKeptVolumes(volumes, (namespace, name) => sets.get(`${namespace}/${name}`), now);

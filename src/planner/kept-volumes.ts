@@ -67,6 +67,8 @@ export interface KeptVolumeStatus {
   state: KeptVolumeState;
   why: string;
   kept?: KeptVolume;
+  /** When the keep ends (keepEnd), for a volume read as kept. */
+  until?: string;
   /** The volume's capacity in bytes, when its spec states one. */
   bytes?: number;
 }
@@ -105,11 +107,23 @@ export function planKeptVolumes(volumes: V1PersistentVolume[], setOf: (namespace
         restored: volume.metadata!.annotations?.[RESTORED_AT_ANNOTATION] !== undefined });
     }
     if (status.state === 'kept') {
-      const left = Date.parse(status.kept!.until) - now.getTime();
+      const left = Date.parse(status.until!) - now.getTime();
       if (left > 0) plan.requeueAfterMs = Math.min(plan.requeueAfterMs ?? Infinity, left);
     }
   }
   return plan;
+}
+
+/**
+ * When a keep ends: the end it was marked with, or, for a volume released later than the keep was written (its
+ * claim deleted long after, say while a replica still used it), the keep's length from its release (the API
+ * server's lastPhaseTransitionTime): a volume is kept for the whole keep after its claim is gone.
+ */
+export function keepEnd(volume: V1PersistentVolume, kept: KeptVolume): string {
+  const lengthMs = Date.parse(kept.until) - Date.parse(kept.keptAt);
+  const releasedAt = volume.status?.phase === 'Released' ? Date.parse(String(volume.status.lastPhaseTransitionTime ?? '')) : NaN;
+  if (!(releasedAt + lengthMs > Date.parse(kept.until))) return kept.until;
+  return new Date(releasedAt + lengthMs).toISOString();
 }
 
 function judge(volume: V1PersistentVolume, setOf: (namespace: string, name: string) => V1StatefulSet | undefined,
@@ -133,29 +147,31 @@ function judge(volume: V1PersistentVolume, setOf: (namespace: string, name: stri
     if (volume.status?.phase === 'Bound' && ref.uid) {
       return { ...base, kept, state: 'due', why: `restored to a new claim ${kept.claim}; reclaim policy set back to ${kept.policyBefore}` };
     }
-    return { ...base, kept, state: 'kept', why: `being restored: kept until the new claim ${kept.claim} is bound to it` };
+    return { ...base, kept, until: kept.until, state: 'kept',
+      why: `being restored: kept until the new claim ${kept.claim} is bound to it` };
   }
   if (ref?.uid !== kept.claimUid) {
     return { ...base, kept, state: 'edited', why: 'it was bound to another claim since it was kept; left alone' };
   }
-  const over = nowMs >= Date.parse(kept.until);
+  const until = keepEnd(volume, kept);
+  const over = nowMs >= Date.parse(until);
   if (volume.status?.phase !== 'Released') {
     // The claim still exists: being deleted, or its release was called off after the keep was written. Bound
     // to it past the keep, the policy is put back (nothing is deleted while the claim exists).
     if (over && volume.status?.phase === 'Bound') {
-      return { ...base, kept, state: 'due', why: `its keep ended at ${kept.until} while claim ${kept.claim} still exists; reclaim ` +
+      return { ...base, kept, until, state: 'due', why: `its keep ended at ${until} while claim ${kept.claim} still exists; reclaim ` +
         `policy set back to ${kept.policyBefore}` };
     }
-    return { ...base, kept, state: 'kept', why: `kept until ${kept.until}, and while claim ${kept.claim} still exists` };
+    return { ...base, kept, until, state: 'kept', why: `kept until ${until}, and while claim ${kept.claim} still exists` };
   }
-  if (!over) return { ...base, kept, state: 'kept', why: `kept until ${kept.until}` };
+  if (!over) return { ...base, kept, until, state: 'kept', why: `kept until ${until}` };
   const set = setOf(kept.namespace, kept.statefulset);
   // The very set (a set recreated under the name holds nothing), not being deleted, grown back over the ordinal.
   if (set?.metadata?.uid === kept.setUid && set.metadata.deletionTimestamp === undefined && inRange(set, kept.ordinal)) {
-    return { ...base, kept, state: 'held', why: `its keep ended at ${kept.until}, but ordinal ${kept.ordinal} is in range of ` +
+    return { ...base, kept, until, state: 'held', why: `its keep ended at ${until}, but ordinal ${kept.ordinal} is in range of ` +
       `StatefulSet ${kept.statefulset} again: kept until the set shrinks below it or is deleted` };
   }
-  return { ...base, kept, state: 'due', why: `its keep ended at ${kept.until}; reclaim policy set back to ${kept.policyBefore}` };
+  return { ...base, kept, until, state: 'due', why: `its keep ended at ${until}; reclaim policy set back to ${kept.policyBefore}` };
 }
 
 const UNITS: Record<string, number> = {

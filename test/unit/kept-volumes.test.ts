@@ -75,6 +75,25 @@ describe('planKeptVolumes', () => {
     }
   });
 
+  it('a volume released later than its keep was written (the claim went late) is kept for the keep\'s length from its release', () => {
+    // Kept two hours ago for an hour; released 30 minutes ago (lastPhaseTransitionTime): kept until 30 minutes from now.
+    const late = aKeptVolume();
+    const releasedAt = new Date(NOW.getTime() - HOUR / 2);
+    late.status = { phase: 'Released', lastPhaseTransitionTime: releasedAt.toISOString() as unknown as Date };
+    const until = new Date(releasedAt.getTime() + HOUR).toISOString();
+    expect(planKeptVolumes([late], setWith(3), NOW)).toMatchObject({ actions: [], requeueAfterMs: HOUR / 2,
+      volumes: [{ state: 'kept', until, why: `kept until ${until}` }] });
+    // Released right after the keep was written (or no transition time): the marked end.
+    late.status = { phase: 'Released', lastPhaseTransitionTime: new Date(NOW.getTime() - 2 * HOUR).toISOString() as unknown as Date };
+    expect(planKeptVolumes([late], setWith(3), NOW)).toMatchObject({ actions: [{ kind: 'ReclaimVolume' }],
+      volumes: [{ state: 'due', until: kept().until }] });
+    late.status = { phase: 'Released' };
+    expect(planKeptVolumes([late], setWith(3), NOW).actions).toHaveLength(1);
+    // Only a Released volume's transition is its release.
+    late.status = { phase: 'Bound', lastPhaseTransitionTime: releasedAt.toISOString() as unknown as Date };
+    expect(planKeptVolumes([late], setWith(3), NOW).volumes).toMatchObject([{ state: 'due', until: kept().until }]);
+  });
+
   it('restored (bound to a new claim of the old name): kept until that claim is bound, then its policy put back', () => {
     const volume = aKeptVolume();
     volume.metadata!.annotations![RESTORED_AT_ANNOTATION] = NOW.toISOString();
@@ -132,7 +151,8 @@ describe('planKeptVolumes', () => {
     const endsNow = aKeptVolume(kept({ until: NOW.toISOString() }));
     delete endsNow.spec!.capacity;
     const plan = planKeptVolumes([endsNow], setWith(4), new Date(NOW.getTime()));
-    expect(plan.volumes).toEqual([{ volume: 'pv-3', kept: kept({ until: NOW.toISOString() }), state: 'held', why: expect.any(String) }]);
+    expect(plan.volumes).toEqual([{ volume: 'pv-3', kept: kept({ until: NOW.toISOString() }), until: NOW.toISOString(), state: 'held',
+      why: expect.any(String) }]);
     const deleting = (ns: string, name: string) => {
       const set = setWith(4)(ns, name)!;
       set.metadata!.deletionTimestamp = NOW;
