@@ -196,6 +196,21 @@ describe('when the keeper looks', () => {
   afterEach(() => jest.useRealTimers());
   const lists = (api: FakeKeeperApi) => api.calls.filter((c) => c.startsWith('list')).length;
 
+  /** A started keeper whose first pass is held in its list until `finishFirst`; `passes`: the lists begun. */
+  async function keeperInFirstPass() {
+    const { api, keeper } = setUp({ now: () => Date.now() });
+    let finishFirst: () => void = () => {};
+    let started = 0;
+    const listed = api.listVolumes.bind(api);
+    api.listVolumes = async (options) => {
+      if (started++ === 0) await new Promise<void>((resolve) => (finishFirst = resolve));
+      return listed(options);
+    };
+    keeper.start();
+    await jest.advanceTimersByTimeAsync(0);
+    return { keeper, passes: () => started, finishFirst: () => finishFirst() };
+  }
+
   it('at start; 10 s after a failed pass; a minute after a good one; at once when poked; never after stop', async () => {
     const { api, keeper } = setUp({ now: () => Date.now() });
     api.listFailure = apiError(503);
@@ -221,45 +236,27 @@ describe('when the keeper looks', () => {
   });
 
   it('passes never overlap: a wake-up during a pass runs once that pass has ended', async () => {
-    const { api, keeper } = setUp({ now: () => Date.now() });
-    let finish: () => void = () => {};
-    let started = 0;
-    const listed = api.listVolumes.bind(api);
-    api.listVolumes = async (options) => {
-      if (started++ === 0) await new Promise<void>((resolve) => (finish = resolve));
-      return listed(options);
-    };
-    keeper.start();
-    await jest.advanceTimersByTimeAsync(0);
+    const { keeper, passes, finishFirst } = await keeperInFirstPass();
     keeper.wakeAt(new Date(Date.now()).toISOString());
     keeper.poke();
     await jest.advanceTimersByTimeAsync(1_000);
-    expect(started).toBe(1);
-    finish();
+    expect(passes()).toBe(1);
+    finishFirst();
     await jest.advanceTimersByTimeAsync(0);
-    expect(started).toBe(2);
+    expect(passes()).toBe(2);
     await jest.advanceTimersByTimeAsync(59_999);
-    expect(started).toBe(2);
+    expect(passes()).toBe(2);
     await keeper.stop();
   });
 
   it('a keep written during a pass wakes it at the keep\'s end, not at once', async () => {
-    const { api, keeper } = setUp({ now: () => Date.now() });
-    let finish: () => void = () => {};
-    let started = 0;
-    const listed = api.listVolumes.bind(api);
-    api.listVolumes = async (options) => {
-      if (started++ === 0) await new Promise<void>((resolve) => (finish = resolve));
-      return listed(options);
-    };
-    keeper.start();
-    await jest.advanceTimersByTimeAsync(0);
+    const { keeper, passes, finishFirst } = await keeperInFirstPass();
     keeper.wakeAt(new Date(Date.now() + 5_000).toISOString());
-    finish();
+    finishFirst();
     await jest.advanceTimersByTimeAsync(4_999);
-    expect(started).toBe(1);
+    expect(passes()).toBe(1);
     await jest.advanceTimersByTimeAsync(1);
-    expect(started).toBe(2);
+    expect(passes()).toBe(2);
     await keeper.stop();
   });
 
