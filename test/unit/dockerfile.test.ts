@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DockerfileParser } from 'dockerfile-ast';
-import { NODE_FLAGS } from '../../local-cluster/controller-process.ts';
+import { IMAGE_ENV, NODE_FLAGS } from '../../local-cluster/controller-process.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dockerfile = DockerfileParser.parse(readFileSync(path.join(root, 'Dockerfile'), 'utf8'));
@@ -44,6 +44,12 @@ describe('Dockerfile', () => {
   it('starts node directly in exec form, so node is PID 1 and receives SIGTERM', () => {
     const entrypoint = finalStage.find((i) => i.keyword === 'ENTRYPOINT');
     expect(JSON.parse(entrypoint!.args)).toEqual(['/nodejs/bin/node', ...NODE_FLAGS, '/app/main.mjs']);
+  });
+
+  it('sets the malloc settings the benchmark measured the controller with', () => {
+    const env = Object.fromEntries(finalStage.filter((i) => i.keyword === 'ENV')
+      .flatMap((i) => i.args.split(/\s+/).map((pair) => pair.split('=') as [string, string])));
+    expect(env).toEqual(IMAGE_ENV);
   });
 
   it('pins base images by tag, never latest', () => {
