@@ -17,6 +17,17 @@ const ROOTS = [
   'DrainController.startupTemplates', 'DrainController.queue', 'Executor.reported',
 ];
 
+/**
+ * How an instance of each class is known in the bundled build, where V8 names objects by the minified class
+ * identifiers: by fields only that class has (property names are not minified).
+ */
+const SIGNATURES: Record<string, string[]> = {
+  ClusterCache: ['sets', 'claims', 'statefulPods', 'drainPods', 'relabelledPods'],
+  ResilientInformer: ['known', 'syncing', 'streaming', 'resourceVersion'],
+  DrainController: ['startupTemplates', 'queue', 'ignored'],
+  Executor: ['reported', 'control', 'metrics'],
+};
+
 export interface HeapProfile {
   liveMB: number;
   /** MiB reachable from each root (summed over instances, e.g. the four informers), then the rest. */
@@ -59,8 +70,12 @@ export function heapProfile(file: string): HeapProfile {
     const [ctor, field] = root.split('.') as [string, string];
     let bytes = 0;
     const stack: number[] = [];
+    const fieldsOf = (node: number) => new Set(Array.from({ length: firstEdge[node + 1]! - firstEdge[node]! },
+      (_, k) => edgeName(firstEdge[node]! + k)));
+    const isInstance = (node: number) => nameOf(node) === ctor ||
+      (SIGNATURES[ctor] !== undefined && SIGNATURES[ctor].every((f) => fieldsOf(node).has(f)));
     for (let i = 0; i < nodeCount; i++) {
-      if (typeOf(i) !== 'object' || nameOf(i) !== ctor) continue;
+      if (typeOf(i) !== 'object' || !isInstance(i)) continue;
       for (let e = firstEdge[i]!; e < firstEdge[i + 1]!; e++) {
         if (edgeName(e) !== field) continue;
         stack.push(snap.edges[e * E + eTo]! / N);

@@ -1,5 +1,5 @@
 // `npm run bench:memory`: where an empty controller process's memory goes, module by module. Each step is
-// a fresh Node.js process (with the image's flags) that loads the controller's dependencies in start-up
+// a fresh Node.js process (with the image's flags and malloc settings) that loads the controller's dependencies in start-up
 // order up to that module and reports RSS and V8 heap after a full GC; the difference to the step before is
 // that module's share. Also runs the whole list under V8 flags that trade speed for memory. The tables go to
 // bench/results/memory-breakdown.md.
@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NODE_FLAGS } from '../local-cluster/controller-process.ts';
+import { IMAGE_ENV, NODE_FLAGS } from '../local-cluster/controller-process.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (file: string) => path.join(root, 'dist', 'src', file);
@@ -29,7 +29,7 @@ const anon = (await import(${JSON.stringify(path.join(root, 'dist', 'bench', 'me
 `.memorySplit(process.pid).anonMB * 2 ** 20;
 console.log(JSON.stringify({ rss: u.rss, heapUsed: u.heapUsed, heapTotal: u.heapTotal, external: u.external, anon }));`;
   const out = execFileSync(process.execPath, [...flags, '--expose-gc', '--input-type=module', '-e', script],
-    { cwd: root, encoding: 'utf8' });
+    { cwd: root, encoding: 'utf8', env: { ...process.env, ...IMAGE_ENV } });
   return JSON.parse(out.trim().split('\n').at(-1)!) as Usage;
 }
 
@@ -41,7 +41,8 @@ const say = (line: string) => {
 };
 say(`# Where an empty controller process's memory goes\n\n\`npm run bench:memory\`, ${new Date().toISOString().slice(0, 10)}: ` +
   `Node.js ${process.version}, ` +
-  `flags \`${NODE_FLAGS.join(' ')}\` (the image's); MiB after a full GC, each row a fresh process that loads everything above it.\n`);
+  `flags \`${NODE_FLAGS.join(' ')}\` and environment \`${Object.entries(IMAGE_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}\` ` +
+  `(the image's); MiB after a full GC, each row a fresh process that loads everything above it.\n`);
 say('RSS is split into anonymous memory (heaps, the process\'s own) and file-backed pages (almost all of them the `node`');
 say('binary\'s code and data, touched as more of Node.js and V8 is used: shared by every process running the same');
 say('binary, and the first pages the kernel drops under pressure).\n');

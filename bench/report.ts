@@ -223,9 +223,9 @@ objects share ([heap-profile.ts](heap-profile.ts)):
 
 ${heapTable(run)}
 
-Sizes measured at e804625 show nothing held by the caches: the first bundled build minified class names, so
-the profile could not find the caches by their constructors, and everything was counted as the rest (the
-bundle keeps names since).
+Where a size shows nothing held by the caches (measured before 8593153), the profile could not find them: V8
+names objects in the bundled build by the minified class identifiers (esbuild's \`keepNames\` does not change
+that), and everything was counted as the rest. The profile now also knows each class by fields only it has.
 
 Where an empty process's memory goes, module by module and page by page:
 [results/memory-breakdown.md](results/memory-breakdown.md) (\`npm run bench:memory\`).
