@@ -27,8 +27,12 @@ export interface SizeResult {
     wallSeconds: number;
   };
   idle: { seconds: number; cpuPercent: number; requests: Record<string, number> };
-  /** `heap`: the trimmed controller's live heap after a full GC, by cache (bench/heap-profile.ts). */
-  memory: { trimmed: ControllerMemory; fullObjects: ControllerMemory; heap?: HeapProfile };
+  /**
+   * `heap`: the trimmed controller's live heap after a full GC, by cache (bench/heap-profile.ts). `rssSamplesMB`: RSS of
+   * each of the sync starts after the same idle time, `trimmed` then being the median one (absent in earlier runs, where
+   * `trimmed` is one start's).
+   */
+  memory: { trimmed: ControllerMemory; fullObjects: ControllerMemory; heap?: HeapProfile; rssSamplesMB?: number[] };
   /** The same storm made by the bare writer, and the same streams read by the bare consumer: the physical limit. */
   /**
    * `storm.cpuSeconds`: per process while the bare writer's storm ran ("benchmark"
@@ -119,7 +123,9 @@ export function writeReport(run: Run, file: string): void {
   });
   const memory = run.results.map((r) => {
     const m = r.memory.trimmed;
-    return `| ${r.size.toLocaleString('en')} | ${m.rssMB.toFixed(0)} | ${m.anonMB.toFixed(0)} ` +
+    const samples = r.memory.rssSamplesMB;
+    const range = samples ? ` (${Math.min(...samples).toFixed(0)}-${Math.max(...samples).toFixed(0)})` : '';
+    return `| ${r.size.toLocaleString('en')} | ${m.rssMB.toFixed(0)}${range} | ${m.anonMB.toFixed(0)} ` +
       `| ${m.fileMB.toFixed(0)} | ${m.heapMB.toFixed(0)} | ${r.bare.sync.rssMB.toFixed(0)} / ${r.bare.sync.anonMB.toFixed(0)} ` +
       `| ${r.memory.fullObjects.rssMB.toFixed(0)} |`;
   });
@@ -208,7 +214,9 @@ After the initial sync and ${String(run.settings.idleSeconds)} s idle, MiB. RSS 
 anonymous memory (V8 heap, malloc, stacks: the process's own) and file-backed pages (almost all of them
 the \`node\` binary's code and read-only data, which every process running the same binary shares and the
 kernel can drop and re-read). The bare consumer, right after parsing the same streams and keeping nothing,
-is what Node.js, TLS and the parsing alone cost.
+is what Node.js, TLS and the parsing alone cost. The same configuration varies by several MiB from one start to
+the next, so where a size shows a range, its row is the start with the median RSS of the five sync starts, and the
+range is theirs.
 
 | sets | RSS | anonymous | file-backed | V8 heap used | bare consumer RSS / anonymous | RSS caching whole objects ` +
 `(\`--cache-full-objects\`) |

@@ -18,7 +18,7 @@ import { ratios, writeReport, type Run, type SizeResult } from './report.ts';
 import { log, sleep } from './common.ts';
 import { cpuUse, probeApiServer } from './measure.ts';
 import { scaleDownSamples } from './scenarios/single-scale-downs.ts';
-import { memoryAfterSync, startupWork } from './scenarios/startup.ts';
+import { memoryAfterSync, startupWork, type ControllerMemory } from './scenarios/startup.ts';
 import { storm } from './scenarios/storm.ts';
 import { BareWriter } from './scenarios/bare-writer.ts';
 import { bareSync, type BareSync } from './scenarios/bare-sync.ts';
@@ -77,12 +77,16 @@ async function runSize(size: number): Promise<SizeResult> {
     // of each, taken in turns so both see the same machine, compared by their medians.
     const bareRuns: BareSync[] = [];
     const syncSamplesMs: number[] = [];
+    // RSS varies by several MiB from start to start: each start is measured after the idle time, and the median reported.
+    const memorySamples: ControllerMemory[] = [];
     for (let i = 0; i < SYNC_SAMPLES; i++) {
       bareRuns.push(await bareSync(cp.kubeconfig));
       const once = await startController(cp.kubeconfig, ['--log-level=info', ...controllerArgs], { compiled: true, readyTimeoutMs });
       syncSamplesMs.push(Number(once.entries().find((e) => e.message === 'caches synced')?.ms));
+      memorySamples.push(await memoryAfterSync(once, idleSeconds));
       await once.stop();
     }
+    const memory = [...memorySamples].sort((a, b) => a.rssMB - b.rssMB)[Math.floor(SYNC_SAMPLES / 2)]!;
     const bareConsumer = [...bareRuns].sort((a, b) => a.ms - b.ms)[Math.floor(SYNC_SAMPLES / 2)]!;
     log(`size ${size}: initial sync ${syncSamplesMs.join(', ')} ms; the bare consumer parsed ${bareConsumer.objects} objects ` +
       `in ${bareRuns.map((r) => r.ms.toFixed(0)).join(', ')} ms`);
@@ -91,13 +95,13 @@ async function runSize(size: number): Promise<SizeResult> {
       { compiled: true, readyTimeoutMs, nodeFlags: snapshots.flags });
     const restart = await startupWork(controller);
     const idleBefore = await controller.metrics();
-    const memory = await memoryAfterSync(controller, idleSeconds);
+    await sleep(idleSeconds * 1000);
     const idleAfter = await controller.metrics();
     const heap = await profileHeap(controller, snapshots.dir, log);
     if (heap) log(`size ${size}: live heap ${heap.liveMB.toFixed(1)} ` +
       `MiB: ${Object.entries(heap.shares).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
-    log(`size ${size}: synced in ${memory.syncMs} ms; RSS ${memory.rssMB.toFixed(0)} MB (${fullMemory.rssMB.toFixed(0)} MB ` +
-      `caching whole objects)`);
+    log(`size ${size}: RSS ${memorySamples.map((m) => m.rssMB.toFixed(0)).join(', ')} MB in the five starts ` +
+      `(${fullMemory.rssMB.toFixed(0)} MB caching whole objects)`);
     const idle = {
       seconds: idleSeconds,
       cpuPercent:
@@ -162,7 +166,7 @@ async function runSize(size: number): Promise<SizeResult> {
     };
     const result: SizeResult = {
       size, controller: controllerCommit, namespaces, populateSeconds, storm: stormResult, idle, startup: { first: firstStart, restart },
-      memory: { trimmed: memory, fullObjects: fullMemory, heap },
+      memory: { trimmed: memory, fullObjects: fullMemory, heap, rssSamplesMB: memorySamples.map((m) => m.rssMB) },
       reactionMs: single.reaction, releaseMs: single.release, requestsPerDrain: single.perDrain, bare, syncSamplesMs,
       samples: { wallSeconds: samplesCpu.wallSeconds, cpuSeconds: samplesCpu.cpuSeconds, controllerGc: gc },
     };
