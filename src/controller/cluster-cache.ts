@@ -7,7 +7,7 @@ import { ROLE_LABEL, SET_LABEL, STATEFUL_POD_LABEL } from '../planner/keys.ts';
 import { describeApiError, statusOf, type KubeApi, type ListOptions } from '../kube/api.ts';
 import type { KubeHttpClient } from '../kube/http-client.ts';
 import { ResilientInformer, type ChangeHandler, type ListResult } from '../kube/informer.ts';
-import { trimClaim, trimPod, trimStatefulSet } from './trim.ts';
+import { deepFreeze, trimClaim, trimPod, trimStatefulSet } from './trim.ts';
 
 export interface CacheOptions {
   /** Namespaces to watch; empty means all namespaces. */
@@ -49,8 +49,8 @@ export class NameIndex<T extends KubernetesObject> {
       const at = bucket ? bucket.findIndex((o) => o.metadata?.name === name) : -1;
       if (kind === 'delete') {
         if (!bucket || at < 0) continue;
-        bucket[at] = bucket[bucket.length - 1]!;
-        bucket.pop();
+        // In place, keeping the order: plans name their claims in it (event keys), and a swap would reorder them.
+        bucket.splice(at, 1);
         if (bucket.length === 0) this.buckets.delete(key);
       } else if (!bucket) {
         this.buckets.set(key, [obj]);
@@ -77,7 +77,7 @@ export function shareLabels(claim: V1PersistentVolumeClaim, neighbour: V1Persist
   const theirs = neighbour.metadata?.labels;
   if (!mine || !theirs || mine === theirs) return;
   const keys = Object.keys(mine);
-  if (keys.length === Object.keys(theirs).length && keys.every((k) => mine[k] === theirs[k])) claim.metadata!.labels = theirs;
+  if (keys.length === Object.keys(theirs).length && keys.every((k) => mine[k] === theirs[k])) claim.metadata!.labels = deepFreeze(theirs);
 }
 
 /**

@@ -22,19 +22,33 @@ function namespaceOf(m: V1ObjectMeta | undefined): string | undefined {
 }
 
 // Parts many objects have alike (a set's retention policy, finalizers, claim template names, the drainer
-// template of sets made from one chart): one copy each, found by content. Bounded in entries and size, so that
-// objects edited at will cannot grow it without end; past the bound, objects keep their own copies.
+// template of sets made from one chart): one copy each, found by content. The pool holds them weakly, so a part
+// no set uses any more leaves it; it is bounded in entries and key size, so that objects edited at will cannot
+// grow it without end (past the bound, objects keep their own copies). A shared part is frozen: code that
+// changed a cached object in place would change every set holding it, so it throws instead.
 const SHARED_ENTRIES = 1000;
 const SHARED_KEY_CHARS = 4096;
-const sharedParts = new Map<string, unknown>();
+const sharedParts = new Map<string, WeakRef<object>>();
+const forget = new FinalizationRegistry<string>((key) => {
+  if (sharedParts.get(key)?.deref() === undefined) sharedParts.delete(key);
+});
 function shared<T>(value: T): T {
-  if (value === undefined || value === null) return value;
+  if (typeof value !== 'object' || value === null) return value;
   const key = JSON.stringify(value);
   if (key.length > SHARED_KEY_CHARS) return value;
-  const found = sharedParts.get(key);
+  const found = sharedParts.get(key)?.deref();
   if (found !== undefined) return found as T;
-  if (sharedParts.size < SHARED_ENTRIES) sharedParts.set(key, value);
+  if (sharedParts.size >= SHARED_ENTRIES) return value;
+  deepFreeze(value);
+  sharedParts.set(key, new WeakRef(value));
+  forget.register(value, key);
   return value;
+}
+
+export function deepFreeze<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  for (const inner of Object.values(value)) deepFreeze(inner);
+  return Object.freeze(value);
 }
 
 /** The set's name itself where a value repeats it (service name, selector labels): JSON.parse makes a copy of each. */

@@ -18,7 +18,9 @@ describe('the claim index', () => {
     expect(index.get('ns/db')).toHaveLength(20);
     expect(index.get('ns/db').find((c) => c.metadata?.name === 'data-db-3')).toBe(renewed);
     for (const o of [0, 19, 7]) index.apply('delete', claims[o]!);
-    expect(names(index.get('ns/db'))).toEqual(names(claims.filter((_, o) => ![0, 19, 7].includes(o))));
+    // In the order they came: a plan names an ordinal's claims in it, and its event keys with them.
+    expect(index.get('ns/db').map((c) => c.metadata?.name))
+      .toEqual(claims.filter((_, o) => ![0, 19, 7].includes(o)).map((c) => c.metadata?.name));
     for (const claim of claims) index.apply('delete', claim);
     expect(index.get('ns/db')).toEqual([]);
   });
@@ -30,6 +32,9 @@ describe('the claim index', () => {
     const other = trimClaim(aClaim(set, 2, { labels: { app: 'other' } }));
     for (const claim of [first, second, other]) index.apply('add', claim);
     expect(second.metadata!.labels).toBe(first.metadata!.labels);
+    expect(() => {
+      second.metadata!.labels!.app = 'changed';
+    }).toThrow(TypeError);
     expect(other.metadata!.labels).toEqual({ app: 'other' });
     expect(first.metadata!.labels).toEqual(aClaim(set, 0).metadata!.labels);
   });
@@ -44,5 +49,15 @@ describe('trimmed StatefulSets', () => {
     expect([a!.metadata!.name, a!.spec!.replicas, b!.metadata!.name, b!.spec!.replicas]).toEqual(['a', 2, 'b', 5]);
     expect(a!.spec!.selector).toEqual(aSet({ name: 'a' }).spec!.selector);
     expect(b!.spec!.volumeClaimTemplates).toEqual([{ metadata: { name: 'data' } }]);
+  });
+
+  it('a shared part cannot be changed in place (it would change every set that holds it)', () => {
+    const trimmed = trimStatefulSet(aSet({ name: 'c', finalizers: ['example.com/hold'] }));
+    expect(() => {
+      trimmed.spec!.volumeClaimTemplates![0]!.metadata!.name = 'other';
+    }).toThrow(TypeError);
+    expect(() => {
+      trimmed.metadata!.finalizers!.push('x');
+    }).toThrow(TypeError);
   });
 });
