@@ -3,7 +3,7 @@
 import { KubeApi, statusOf } from '../kube/api.ts';
 import { planKeptVolumes, type KeptVolumeStatus } from '../planner/kept-volumes.ts';
 import { KEPT_VOLUME_LABEL } from '../planner/keys.ts';
-import { candidateSetNameOfPod, candidateSetNamesOfClaim } from '../planner/identity.ts';
+import { ordinalStem, candidateSetNamesOfClaim } from '../planner/identity.ts';
 import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { observeSet, type ClusterReader } from '../controller/observe.ts';
 import { isManaged, planSet } from '../planner/plan.ts';
@@ -52,7 +52,7 @@ class ListedCluster implements ClusterReader {
   constructor(sets: V1StatefulSet[], claims: V1PersistentVolumeClaim[], pods: V1Pod[]) {
     this.sets = new Map(sets.map((s) => [`${s.metadata?.namespace}/${s.metadata?.name}`, s]));
     this.claims = bySetKey(claims, candidateSetNamesOfClaim);
-    this.pods = bySetKey(pods, (name) => [candidateSetNameOfPod(name) ?? []].flat());
+    this.pods = bySetKey(pods, (name) => [ordinalStem(name) ?? []].flat());
   }
 
   getSet(key: string): V1StatefulSet | undefined {

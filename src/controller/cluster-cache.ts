@@ -1,13 +1,16 @@
 // The controller's view of the cluster: informers for StatefulSets, claims and pods, with name indexes so
 // a reconcile reads only the objects that could belong to its set.
 import type { KubernetesObject, V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import { candidateSetNameOfPod, candidateSetNamesOfClaim } from '../planner/identity.ts';
+import { candidateSetNamesOfClaim, claimTemplateNames, ordinalStem } from '../planner/identity.ts';
 import type { Logger } from '../log.ts';
 import { ROLE_LABEL, SET_LABEL, STATEFUL_POD_LABEL } from '../planner/keys.ts';
+import { hasLabels } from '../planner/label-selector.ts';
 import { describeApiError, statusOf, type KubeApi, type ListOptions } from '../kube/api.ts';
 import type { KubeHttpClient } from '../kube/http-client.ts';
 import { ResilientInformer, type ChangeHandler, type ListResult } from '../kube/informer.ts';
 import { deepFreeze, trimClaim, trimPod, trimStatefulSet } from './trim.ts';
+import { NameIndex } from './name-index.ts';
+import { claimSlots, statefulPodSlots, type ClaimSlot, type StatefulPodSlot } from './cache-slots.ts';
 
 export interface CacheOptions {
   /** Namespaces to watch; empty means all namespaces. */
@@ -20,65 +23,21 @@ export interface CacheOptions {
   watchIdleTimeoutMs?: number;
 }
 
-/**
- * Objects indexed by `namespace/candidate-set-name`. A bucket is an array, not a Map: most hold a few objects (one
- * set's replicas), and a Map costs about 120 bytes more each, 5 MiB at 10,000 sets (bench/README.md, "Memory").
- */
-export class NameIndex<T extends KubernetesObject> {
-  private readonly buckets = new Map<string, T[]>();
-  private readonly keysOf: (name: string) => string[];
-  private readonly share: ((obj: T, neighbour: T) => void) | undefined;
-
-  /** `share` may point fields of a new object at its first neighbour's equal ones, so that one copy is kept. */
-  constructor(keysOf: (name: string) => string[], share?: (obj: T, neighbour: T) => void) {
-    this.keysOf = keysOf;
-    this.share = share;
-  }
-
-  private keys(obj: T): string[] {
-    const ns = obj.metadata?.namespace ?? '';
-    return this.keysOf(obj.metadata?.name ?? '').map((name) => `${ns}/${name}`);
-  }
-
-  apply(kind: 'add' | 'update' | 'delete', obj: T): string[] {
-    // A bucket holds one namespace, so the name alone identifies an object in it.
-    const name = obj.metadata?.name;
-    const keys = this.keys(obj);
-    for (const key of keys) {
-      const bucket = this.buckets.get(key);
-      const at = bucket ? bucket.findIndex((o) => o.metadata?.name === name) : -1;
-      if (kind === 'delete') {
-        if (!bucket || at < 0) continue;
-        // In place, keeping the order: plans name their claims in it (event keys), and a swap would reorder them.
-        bucket.splice(at, 1);
-        if (bucket.length === 0) this.buckets.delete(key);
-      } else if (!bucket) {
-        this.buckets.set(key, [obj]);
-      } else {
-        const neighbour = bucket.find((o) => o.metadata?.name !== name);
-        if (neighbour) this.share?.(obj, neighbour);
-        if (at >= 0) bucket[at] = obj;
-        // push() would grow a small array to 17 slots: a few replicas' bucket is copied to its exact size instead.
-        else if (bucket.length < 16) this.buckets.set(key, [...bucket, obj]);
-        else bucket.push(obj);
-      }
-    }
-    return keys;
-  }
-
-  get(key: string): T[] {
-    return [...(this.buckets.get(key) ?? [])];
-  }
-}
-
 /** A claim's labels, when equal to those of a claim of the same set, are that claim's object (one per set, not one per claim). */
 export function shareLabels(claim: V1PersistentVolumeClaim, neighbour: V1PersistentVolumeClaim): void {
   const mine = claim.metadata?.labels;
   const theirs = neighbour.metadata?.labels;
   if (!mine || !theirs || mine === theirs) return;
-  const keys = Object.keys(mine);
-  if (keys.length === Object.keys(theirs).length && keys.every((k) => mine[k] === theirs[k])) claim.metadata!.labels = deepFreeze(theirs);
+  if (hasLabels(mine, theirs) && hasLabels(theirs, mine)) claim.metadata!.labels = deepFreeze(theirs);
 }
+
+// Pods by their set's name, claims by `<template>-<set>`: one bucket each, whatever dashes the names have.
+function byStem(name: string): string[] {
+  const stem = ordinalStem(name);
+  return stem ? [stem] : [];
+}
+export const claimIndex = () => new NameIndex(byStem, { share: shareLabels, slots: claimSlots });
+export const statefulPodIndex = () => new NameIndex(byStem, { slots: statefulPodSlots });
 
 /**
  * Which pods the cache watches. Stateful pods (the StatefulSet controller labels each with its name) are
@@ -110,8 +69,8 @@ export class ListRefusedError extends Error {
 
 export class ClusterCache {
   private readonly sets = new Map<string, V1StatefulSet>();
-  private readonly claims: NameIndex<V1PersistentVolumeClaim>;
-  private readonly statefulPods: NameIndex<V1Pod>;
+  private readonly claims: NameIndex<V1PersistentVolumeClaim, ClaimSlot>;
+  private readonly statefulPods: NameIndex<V1Pod, StatefulPodSlot>;
   private readonly drainPods: NameIndex<V1Pod>;
   private readonly relabelledPods: NameIndex<V1Pod>;
   private readonly informers: Array<ResilientInformer<KubernetesObject>> = [];
@@ -126,14 +85,10 @@ export class ClusterCache {
    */
   constructor(client: KubeHttpClient, api: KubeApi, options: CacheOptions,
       onChange: (setKey: string, urgent: boolean) => void, log: Logger) {
-    this.claims = new NameIndex(candidateSetNamesOfClaim, shareLabels);
-    const podKeys = (name: string) => {
-      const set = candidateSetNameOfPod(name);
-      return set ? [set] : [];
-    };
-    this.statefulPods = new NameIndex(podKeys);
-    this.drainPods = new NameIndex(podKeys);
-    this.relabelledPods = new NameIndex(podKeys);
+    this.claims = claimIndex();
+    this.statefulPods = statefulPodIndex();
+    this.drainPods = new NameIndex(byStem);
+    this.relabelledPods = new NameIndex(byStem);
     // Nothing is told before the first full state is in: the controller then looks at every set once
     // (its workers start only on a synced cache), and the 145,000 events of a 10,000-set sync would
     // otherwise each go through the work queue for nothing.
@@ -160,7 +115,10 @@ export class ClusterCache {
           notify(key);
         });
       inform<V1PersistentVolumeClaim>(`/api/v1${base}/persistentvolumeclaims`, (o) => api.listClaims(ns, o),
-        { metadataOnly: true, trim: trim(trimClaim) }, (kind, claim) => notifyKnown(this.claims.apply(kind, claim)));
+        { metadataOnly: true, trim: trim(trimClaim) }, (kind, claim) => {
+          this.claims.apply(kind, claim);
+          notifyKnown(candidateSetNamesOfClaim(claim.metadata?.name ?? '').map((set) => `${claim.metadata?.namespace}/${set}`));
+        });
       inform<V1Pod>(`/api/v1${base}/pods`, (o) => api.listPods(ns, o),
         { labelSelector: STATEFUL_POD_SELECTOR, metadataOnly: true, trim: trim(trimPod) },
         (kind, pod) => notifyKnown(this.statefulPods.apply(kind, pod), kind === 'delete'));
@@ -207,8 +165,12 @@ export class ClusterCache {
     return this.sets.get(key);
   }
 
+  /** The claims the set's claim templates spell (`<template>-<set>-<ordinal>`), in the templates' order. */
   claimsFor(key: string): V1PersistentVolumeClaim[] {
-    return this.claims.get(key);
+    const set = this.sets.get(key);
+    if (!set) return [];
+    const namespace = key.slice(0, key.indexOf('/'));
+    return [...new Set(claimTemplateNames(set))].flatMap((template) => this.claims.get(`${namespace}/${template}-${set.metadata?.name}`));
   }
 
   podsFor(key: string): V1Pod[] {

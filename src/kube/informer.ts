@@ -11,6 +11,7 @@ import type { Logger } from '../log.ts';
 import { describeApiError } from './api.ts';
 import { ApiError, METADATA_ONLY, WatchIdleError, type KubeHttpClient, type WatchEvent } from './http-client.ts';
 import { exponentialBackoffMs } from '../backoff.ts';
+import { NameSet } from './name-set.ts';
 
 export type ChangeHandler<T> = (kind: 'add' | 'update' | 'delete', obj: T) => void;
 
@@ -26,42 +27,6 @@ const MAX_BACKOFF_MS = 30_000;
  */
 export const DEFAULT_WATCH_IDLE_TIMEOUT_MS = 150_000;
 export const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
-
-/**
- * The names the informer has delivered, by namespace: all a relist needs to tell what disappeared. The
- * objects themselves live only in the consumer's cache (one copy in memory, not two).
- */
-class NameSet {
-  private readonly byNamespace = new Map<string, Set<string>>();
-
-  has(obj: KubernetesObject): boolean {
-    return this.byNamespace.get(obj.metadata?.namespace ?? '')?.has(obj.metadata?.name ?? '') ?? false;
-  }
-
-  add(obj: KubernetesObject): void {
-    const namespace = obj.metadata?.namespace ?? '';
-    let names = this.byNamespace.get(namespace);
-    if (!names) this.byNamespace.set(namespace, (names = new Set()));
-    names.add(obj.metadata?.name ?? '');
-  }
-
-  delete(obj: KubernetesObject): void {
-    const namespace = obj.metadata?.namespace ?? '';
-    const names = this.byNamespace.get(namespace);
-    names?.delete(obj.metadata?.name ?? '');
-    if (names?.size === 0) this.byNamespace.delete(namespace);
-  }
-
-  /** Stubs (namespace and name) of the objects not in `other`. */
-  missingFrom(other: NameSet): KubernetesObject[] {
-    const missing: KubernetesObject[] = [];
-    for (const [namespace, names] of this.byNamespace) {
-      for (const name of names) if (!other.byNamespace.get(namespace)?.has(name))
-        missing.push({ metadata: { namespace: namespace || undefined, name } });
-    }
-    return missing;
-  }
-}
 
 export class ResilientInformer<T extends KubernetesObject> {
   private known = new NameSet();

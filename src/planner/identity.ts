@@ -133,7 +133,7 @@ export function candidateSetNamesOfClaim(claimNameValue: string): string[] {
   return names;
 }
 
-/** Index key of a `<set>-<ordinal>` pod: the set name it would belong to. */
-export function candidateSetNameOfPod(podNameValue: string): string | undefined {
-  return splitOrdinal(podNameValue)?.stem;
+/** The name without its ordinal: the set of a `<set>-<ordinal>` pod, the `<template>-<set>` of a claim. */
+export function ordinalStem(name: string): string | undefined {
+  return splitOrdinal(name)?.stem;
 }

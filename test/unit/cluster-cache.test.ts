@@ -7,6 +7,7 @@ import { fakeApiServer, initialEventsEnd } from './fakes/api-server.ts';
 import { quietLogger } from './fakes/cluster.ts';
 
 const meta = (name: string, resourceVersion: string) => ({ name, namespace: 'ns', uid: `uid-${name}`, resourceVersion });
+const volumeClaimTemplates = [{ metadata: { name: 'data' } }, { metadata: { name: 'logs' } }];
 
 describe('ClusterCache', () => {
   it('says nothing during the initial sync, then tells of every later change', async () => {
@@ -14,10 +15,12 @@ describe('ClusterCache', () => {
     const fake = await fakeApiServer((_n, query, path) => {
       if (query.get('sendInitialEvents') !== 'true') return path.endsWith('persistentvolumeclaims')
         ? [{ type: 'ADDED', object: { metadata: meta('data-db-2', '7') } }] : [];
-      if (path.endsWith('statefulsets')) return [{ type: 'ADDED', object: { metadata: meta('db', '2'), spec: { replicas: 2 } } },
-        initialEventsEnd('3')];
-      if (path.endsWith('persistentvolumeclaims')) return [0, 1].map((o) =>
-        ({ type: 'ADDED', object: { metadata: meta(`data-db-${o}`, String(4 + o)) } })).concat([initialEventsEnd('6')] as never[]);
+      if (path.endsWith('statefulsets')) {
+        const set = { metadata: meta('db', '2'), spec: { replicas: 2, volumeClaimTemplates } };
+        return [{ type: 'ADDED', object: set }, initialEventsEnd('3')];
+      }
+      if (path.endsWith('persistentvolumeclaims')) return ['logs-db-0', 'data-db-0', 'data-db-1', 'other-db-0'].map((name, i) =>
+        ({ type: 'ADDED', object: { metadata: meta(name, String(4 + i)) } })).concat([initialEventsEnd('9')] as never[]);
       return [initialEventsEnd('6')];
     });
     const told: string[] = [];
@@ -25,7 +28,9 @@ describe('ClusterCache', () => {
       (key) => told.push(key), quietLogger());
     try {
       await cache.start();
-      expect(cache.claimsFor('ns/db').map((c) => c.metadata?.name).sort()).toEqual(['data-db-0', 'data-db-1']);
+      // The claims the set's templates spell, in the templates' order; not another template's.
+      expect(cache.claimsFor('ns/db').map((c) => c.metadata?.name)).toEqual(['data-db-0', 'data-db-1', 'logs-db-0']);
+      expect(cache.claimsFor('ns/other')).toEqual([]);
       expect(told).toEqual([]);
       // The silent claim watch is resumed after its idle timeout and brings a new claim of the set.
       const deadline = Date.now() + 5_000;

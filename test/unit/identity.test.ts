@@ -1,6 +1,6 @@
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import {
-  candidateSetNameOfPod, candidateSetNamesOfClaim, claimLabels, claimName, claimTemplateNames, drainPodOrdinal, identifyClaim, inRange,
+  ordinalStem, candidateSetNamesOfClaim, claimLabels, claimName, claimTemplateNames, drainPodOrdinal, identifyClaim, inRange,
   isDrainPodOf, ordinalOfName, ordinalRange, ownedByOrOrphaned, spellsClaim,
 } from '../../src/planner/identity.ts';
 import { ORDINAL_LABEL, ROLE_LABEL, ROLE_PLACEHOLDER, SET_LABEL } from '../../src/planner/keys.ts';
@@ -22,11 +22,11 @@ describe('identity', () => {
   });
 
   it('index key of a pod', () => {
-    expect(candidateSetNameOfPod('web-12')).toBe('web');
-    expect(candidateSetNameOfPod('web-012')).toBeUndefined();
-    expect(candidateSetNameOfPod('my-web-105')).toBe('my-web');
-    expect(candidateSetNameOfPod('12')).toBeUndefined();
-    expect(candidateSetNameOfPod('-3')).toBe('');
+    expect(ordinalStem('web-12')).toBe('web');
+    expect(ordinalStem('web-012')).toBeUndefined();
+    expect(ordinalStem('my-web-105')).toBe('my-web');
+    expect(ordinalStem('12')).toBeUndefined();
+    expect(ordinalStem('-3')).toBe('');
   });
 
   it('ordinals are plain decimals', () => {
