@@ -21,9 +21,10 @@ const GROUPS: Record<string, Group> = {
   },
   controller: {
     mutate: ['src/controller/executor.ts', 'src/controller/work-queue.ts', 'src/kube/leader-election.ts', 'src/kube/retry.ts',
-      'src/kube/fenced-send.ts', 'src/cli/write-fence.ts', 'src/backoff.ts', 'src/controller/volume-keeper.ts', 'src/kube/server-clock.ts'],
+      'src/kube/fenced-send.ts', 'src/cli/write-fence.ts', 'src/backoff.ts', 'src/controller/volume-keeper.ts', 'src/kube/server-clock.ts',
+      'src/controller/name-index.ts', 'src/controller/cache-slots.ts', 'src/kube/name-set.ts', 'src/controller/trim.ts'],
     tests: ['executor', 'release-guard', 'controller', 'work-queue', 'leader-election', 'replica', 'retry', 'fenced-send', 'volume-keeper',
-      'server-clock'],
+      'server-clock', 'cache-index', 'cluster-cache', 'name-set', 'trim', 'drain-pod'],
   },
 };
 
