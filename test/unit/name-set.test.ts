@@ -32,6 +32,24 @@ describe('NameSet', () => {
     }), { numRuns: runs(300) });
   });
 
+  it('forgets each kind of name it is told to, and only that one', () => {
+    for (const namespace of NAMESPACES) {
+      for (const name of NAMES) {
+        const set = new NameSet();
+        for (const other of NAMES) set.add(obj(namespace, other));
+        set.delete(obj(namespace, name));
+        expect(NAMES.filter((n) => !set.has(obj(namespace, n)))).toEqual([name]);
+        expect(new NameSet().missingFrom(set)).toEqual([]);
+        const everything = new NameSet();
+        for (const other of NAMES) everything.add(obj(namespace, other));
+        expect(everything.missingFrom(set)).toEqual([obj(namespace, name)]);
+        set.delete(obj(namespace, name));
+        for (const other of NAMES) set.delete(obj(namespace, other));
+        expect(set.missingFrom(new NameSet())).toEqual([]);
+      }
+    }
+  });
+
   it('tells a name from its neighbours: another ordinal, another stem, another namespace', () => {
     const set = new NameSet();
     set.add(obj('ns', 'db-1'));

@@ -1,11 +1,13 @@
 // What the informer caches keep: every field a plan reads or a write is conditional on must survive trimming.
-import { trimClaim, trimPod } from '../../src/controller/trim.ts';
-import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { trimClaim, trimPod, trimStatefulSet } from '../../src/controller/trim.ts';
+import type { V1PersistentVolumeClaim, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
+import { planSet } from '../../src/planner/plan.ts';
+import { parseDrainerTemplate } from '../../src/planner/template.ts';
 import { claimAt } from '../../src/planner/drain-pod.ts';
 import * as keys from '../../src/planner/keys.ts';
 import { buildPlaceholder } from '../../src/planner/placeholder.ts';
 import { drainedRecord, whyNotDeletable, whyNotReleasable } from '../../src/planner/release-proof.ts';
-import { aClaim, aDrainPod, aSet, aStatefulPod, recordDrainPod } from './fixtures.ts';
+import { ACCEPTED, aClaim, aDrainPod, aSet, aStatefulPod, copyOf, NOW, recordDrainPod, settings, type DrainPodShape } from './fixtures.ts';
 
 const set = aSet({ replicas: 2 });
 
@@ -97,5 +99,60 @@ describe('trimming keeps every key of the controller', () => {
     const trimmed = trimPod(pod);
     expect(Object.keys(trimmed.metadata!.labels!).sort()).toEqual([...ours].sort());
     expect(Object.keys(trimmed.metadata!.annotations!).sort()).toEqual([...ours].sort());
+  });
+});
+
+describe('a plan from what the cache keeps is the plan from the whole objects', () => {
+  // The controller plans from trimmed copies (and from the index's slots, cache-index.test.ts): every field
+  // a plan reads of a drain pod, a replica or a set must survive trimming.
+  const scaledDown = aSet({ replicas: 2 });
+  scaledDown.metadata!.generation = 4;
+  const whole = (ordinal: number, shape: DrainPodShape, change: (pod: V1Pod) => void = () => {}) => {
+    const claims = [aClaim(scaledDown, ordinal)];
+    claims[0]!.metadata!.resourceVersion = '9';
+    const pod = aDrainPod(scaledDown, ordinal, claims, shape);
+    change(pod);
+    return { claims, pods: [pod] };
+  };
+  const variants: Array<[string, { claims: V1PersistentVolumeClaim[]; pods: V1Pod[] }]> = [
+    ['Succeeded: recorded as drained', whole(2, { phase: 'Succeeded' })],
+    ['Running past its timeout (from its start time)', whole(2, { phase: 'Running', started: new Date(NOW.getTime() - 30 * 3600_000) })],
+    ['Running, started a moment ago', whole(2, { phase: 'Running', started: new Date(NOW.getTime() - 1000) })],
+    ['Pending, created long ago', whole(2, { phase: 'Pending', created: new Date(NOW.getTime() - 30 * 3600_000) })],
+    ['Failed on its second attempt', whole(2, { phase: 'Failed', attempt: 2 })],
+    ['Succeeded with another container than recorded', whole(2, { phase: 'Succeeded' }, (pod) => {
+      pod.spec!.containers[0]!.image = 'other:1';
+    })],
+    ['Succeeded with an init container added', whole(2, { phase: 'Succeeded' }, (pod) => {
+      pod.spec!.initContainers = [{ name: 'init', image: 'busybox' }];
+    })],
+    ['Succeeded with an ephemeral container added', whole(2, { phase: 'Succeeded' }, (pod) => {
+      pod.spec!.ephemeralContainers = [{ name: 'debug', image: 'busybox' }];
+    })],
+    ['Succeeded with its claim volume pointed elsewhere', whole(2, { phase: 'Succeeded' }, (pod) => {
+      pod.spec!.volumes = pod.spec!.volumes!.map((v) => (v.persistentVolumeClaim
+        ? { ...v, persistentVolumeClaim: { claimName: 'x' } } : v));
+    })],
+    ['Succeeded, relabelled by someone', whole(2, { phase: 'Succeeded' }, (pod) => {
+      pod.metadata!.labels = { [keys.SET_LABEL]: 'db' };
+    })],
+    ['owned by another StatefulSet', whole(2, { phase: 'Succeeded' }, (pod) => {
+      pod.metadata!.ownerReferences = [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'other', uid: 'other' }];
+    })],
+    ['a replica still on the claim', { claims: [aClaim(scaledDown, 2)], pods: [aStatefulPod(scaledDown, 2)] }],
+  ];
+  const planOf = (set: V1StatefulSet, claims: V1PersistentVolumeClaim[], pods: V1Pod[]) => JSON.parse(JSON.stringify(planSet({
+    set, now: NOW, templateVerdict: ACCEPTED, claims, pods, template: parseDrainerTemplate(set),
+  }, settings))) as unknown;
+
+  it.each(variants)('%s', (_name, { claims, pods }) => {
+    expect(planOf(trimStatefulSet(copyOf(scaledDown)), claims.map((c) => trimClaim(copyOf(c))), pods.map((p) => trimPod(copyOf(p)))))
+      .toEqual(planOf(scaledDown, claims, pods));
+  });
+
+  it('the variants lead to different plans', () => {
+    const kinds = variants.map(([, { claims, pods }]) => JSON.stringify(
+      (planOf(scaledDown, claims, pods) as { actions: Array<{ kind: string; reason?: string }> }).actions.map((a) => [a.kind, a.reason])));
+    expect(new Set(kinds).size).toBeGreaterThanOrEqual(6);
   });
 });
