@@ -11,7 +11,8 @@ function pick(record: Record<string, string> | undefined, keep: (key: string) =>
   return kept.length > 0 ? Object.fromEntries(kept) : undefined;
 }
 
-// One copy of each namespace string, however many objects name it (JSON.parse makes a copy per object).
+// One copy of each namespace string, however many objects name it (JSON.parse makes a copy per object). A plain
+// map, not the weak pool below: a WeakRef cannot hold a string, and a cluster has few namespaces.
 const namespaces = new Map<string, string>();
 function namespaceOf(m: V1ObjectMeta | undefined): string | undefined {
   const namespace = m?.namespace;
